@@ -1,0 +1,64 @@
+"""The ``lora-course`` command: one subcommand per job, each living in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from . import __version__
+
+# subcommand -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int.
+SUBCOMMANDS = {
+    "student": ("lora_course.student_cli", "generate notebooks/ from solutions/ (and optionally execute both)"),
+    "bench": ("lora_course.bench_cli", "measure LoRA, merged and adapter latency on this machine (lesson 04)"),
+    "reproduce": ("lora_course.reproduce_cli", "run lesson 03's full target/rank experiment and save figures"),
+    "grade": ("lora_course.grade_cli", "grade a folder of student submissions into a CSV"),
+}
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """The folder holding ``solutions/`` and ``notebooks/``: the current one or a parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "solutions").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    package_root = Path(__file__).resolve().parent.parent
+    if (package_root / "solutions").is_dir():
+        return package_root
+    raise FileNotFoundError(f"no course folder (with solutions/ and pyproject.toml) at or above {here}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lora-course", description="LoRA from Scratch: course tools.")
+    parser.add_argument("--version", action="version", version=f"lora-course {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+            continue  # subcommand not built yet
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod.add_arguments(p)
+        p.set_defaults(run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"lora-course {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Plot conventions: a colour-blind-safe palette (Okabe & Ito) and one way to start a figure."""
+
+from __future__ import annotations
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+SEQUENTIAL_CMAP = "viridis"
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.0):
+    """``plt.subplots`` with the course palette as the colour cycle; returns (fig, axes)."""
+    import matplotlib.pyplot as plt
+    from cycler import cycler
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), constrained_layout=True)
+    for ax in getattr(axes, "flat", [axes]):
+        ax.set_prop_cycle(cycler(color=PALETTE))
+        ax.grid(True, alpha=0.3)
+    return fig, axes

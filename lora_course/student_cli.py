@@ -1,0 +1,41 @@
+"""``lora-course student``: regenerate the student notebooks, and optionally execute both versions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from .student import generate
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=None, help="course folder (default: found from here)")
+    parser.add_argument("--execute", action="store_true",
+                        help="also run every solution and student notebook and store its outputs")
+    parser.add_argument("--timeout", type=int, default=300, help="per-cell time limit in seconds when executing")
+
+
+def execute_in_place(path: Path, timeout: int) -> None:
+    """Run a notebook top to bottom in a fresh kernel (cells tagged raises-exception may raise) and save it."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(nb, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cli import find_course_root
+
+    root = args.root.resolve() if args.root else find_course_root()
+    written = generate(root / "solutions", root / "notebooks")
+    for path in written:
+        print(f"generated {path.relative_to(root)}")
+    if args.execute:
+        targets = sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb")) + written
+        for i, path in enumerate(targets, 1):
+            print(f"[{i}/{len(targets)}] executing {path.relative_to(root)}", flush=True)
+            execute_in_place(path, args.timeout)
+    return 0
