@@ -102,7 +102,8 @@ def student_version(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNo
     return student
 
 
-def generate(solutions: Path, notebooks: Path, backup: Path | None = None) -> list[Path]:
+def generate(solutions: Path, notebooks: Path, backup: Path | None = None,
+             only: list[str] | None = None) -> list[Path]:
     """Write ``notebooks/NN_name.ipynb`` for every ``solutions/NN_name.ipynb``; return the paths written.
 
     Raises MarkerError before writing anything if any notebook's markers are malformed. A student
@@ -112,6 +113,10 @@ def generate(solutions: Path, notebooks: Path, backup: Path | None = None) -> li
     sources = sorted(Path(solutions).glob("[0-9][0-9]_*.ipynb"))
     if not sources:
         raise FileNotFoundError(f"no solution notebooks (NN_name.ipynb) found in {solutions}")
+    if only:
+        sources = [p for p in sources if p.name.startswith(tuple(only))]
+        if not sources:
+            raise FileNotFoundError(f"no solution notebook in {solutions} starts with {', '.join(only)}")
     generated = {p.name: student_version(nbformat.read(p, as_version=4), p.name) for p in sources}
     notebooks = Path(notebooks)
     notebooks.mkdir(parents=True, exist_ok=True)

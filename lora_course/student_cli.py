@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=None, help="course folder (default: found from here)")
     parser.add_argument("--execute", action="store_true",
                         help="also run every solution and student notebook and store its outputs")
+    parser.add_argument("--only", nargs="+", metavar="NN", help="only these notebooks, by number prefix (e.g. 03)")
     parser.add_argument("--timeout", type=int, default=300, help="per-cell time limit in seconds when executing")
 
 
@@ -30,11 +31,11 @@ def run(args: argparse.Namespace) -> int:
     from .cli import find_course_root
 
     root = args.root.resolve() if args.root else find_course_root()
-    written = generate(root / "solutions", root / "notebooks")
+    written = generate(root / "solutions", root / "notebooks", only=args.only)
     for path in written:
         print(f"generated {path.relative_to(root)}")
     if args.execute:
-        targets = sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb")) + written
+        targets = [root / "solutions" / p.name for p in written] + written
         for i, path in enumerate(targets, 1):
             print(f"[{i}/{len(targets)}] executing {path.relative_to(root)}", flush=True)
             execute_in_place(path, args.timeout)
