@@ -2,7 +2,8 @@
 
 An answer key is ``lc1:<form>:<sig>:<salt>:<digest>``: a salted SHA-256 of the answer written to
 ``sig`` significant figures. ``check`` rounds the student's answer the same way and compares
-digests, so a notebook can say "correct" or "not yet" while holding only the key.
+digests, so a notebook can say "correct" or "not yet" while holding only the key. The tolerance is
+about half a unit in the last significant figure (a little more next to a rounding boundary).
 
 Forms: ``number`` (a value within rounding at ``sig`` figures), ``percent`` (a share, accepted as a
 fraction 0.0108, a percentage 1.08 or the string "1.08%"), ``int`` (exact integer, ``sig`` unused),
@@ -85,8 +86,13 @@ def _candidates(answer, form: str, sig: int) -> list[str]:
     if form == "int":
         return [_text(value, form, sig)] if float(value).is_integer() else []
     values = [value / 100] if percent else ([value, value / 100] if form == "percent" else [value])
-    half = 0.5 * 10 ** (1 - sig)   # half a unit in the last significant figure, relative
-    return [_canonical(v * f, sig) for v in values for f in (1.0, 1 - half, 1 + half)]
+    # Nudging by 0.3 of a unit in the last figure accepts answers that round the other way near a
+    # rounding boundary, while an answer a whole unit off stays wrong.
+    texts = []
+    for v in values:
+        unit = 10 ** (math.floor(math.log10(abs(v))) - sig + 1) if v else 0.0
+        texts += [_canonical(v + f * unit, sig) for f in (0.0, -0.3, 0.3)]
+    return texts
 
 
 def evaluate(answer, key: str) -> str:

@@ -40,9 +40,8 @@ def _check_factors(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray
     A = as_array("A", A, ndim=2)
     B = as_array("B", B, ndim=2)
     r, k = A.shape
-    d = B.shape[0]
-    check_shape("B", B, (d, r), f"= (d, r) with r = A.shape[0] = {r}")
-    check_rank(r, d, k)
+    check_shape("B", B, (None, r), f"= (d, r) with r = A.shape[0] = {r}")
+    check_rank(r, B.shape[0], k)
     return A, B
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .lowrank import lora_param_count
+from .paper import BERT_BASE, GPT2_MEDIUM, GPT3
 from .validation import check_positive_int
 
 
@@ -47,3 +49,65 @@ def human_bytes(n: float) -> str:
             return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
         n /= 1000
     raise AssertionError("unreachable")
+
+
+# Shapes of a few models for the calculator. GPT-3, GPT-2 medium and BERT-base come from lora_course.paper;
+# GPT-2 large (Radford et al., 2019) is the other GPT-2 size the LoRA paper fine-tunes.
+MODEL_PRESETS: dict[str, dict[str, float]] = {
+    "BERT-base (110M)": {"n_params": BERT_BASE["n_params"], "d_model": BERT_BASE["d_model"],
+                         "n_layers": BERT_BASE["n_layers"]},
+    "GPT-2 medium (345M)": {"n_params": GPT2_MEDIUM["n_params"], "d_model": GPT2_MEDIUM["d_model"],
+                            "n_layers": GPT2_MEDIUM["n_layers"]},
+    "GPT-2 large (774M)": {"n_params": 774e6, "d_model": 1280, "n_layers": 36},
+    "GPT-3 (175B)": {"n_params": GPT3["n_params"], "d_model": GPT3["d_model"], "n_layers": GPT3["n_layers"]},
+}
+
+
+class StorageRow(NamedTuple):
+    """One way of serving ``n_tasks`` variants: what each task adds and what everything weighs."""
+
+    method: str
+    params_per_task: float    # numbers stored for one extra task
+    bytes_per_task: float
+    total_bytes: float        # everything on disk for all tasks (the shared base counted once)
+
+
+def storage_table(n_params: float, n_tasks: int, d_model: int, n_layers: int, matrices_per_layer: int,
+                  r: int, bytes_per_param: int = 2, adapter_params: float | None = None) -> list[StorageRow]:
+    """Rows for full fine-tuning, (optionally) adapters with ``adapter_params`` per task, and LoRA."""
+    costs = storage_costs(n_params, n_tasks, d_model, n_layers, matrices_per_layer, r, bytes_per_param)
+    rows = [StorageRow("Full fine-tune", float(n_params), costs.full_per_task, costs.full_total)]
+    if adapter_params is not None:
+        if adapter_params <= 0:
+            raise ValueError(f"adapter_params: expected a positive parameter count, got {adapter_params}")
+        per_task = adapter_params * bytes_per_param
+        rows.append(StorageRow("Adapters", float(adapter_params), per_task, costs.full_per_task + n_tasks * per_task))
+    rows.append(StorageRow(f"LoRA (r={r})", float(costs.lora_params_per_task), costs.lora_per_task,
+                           costs.lora_total))
+    return rows
+
+
+def calculator_rows(model: str, n_tasks: int, r: int, matrices_per_layer: int) -> list[StorageRow]:
+    """The storage widget's answer for a preset ``model`` (a key of MODEL_PRESETS), in fp16."""
+    if model not in MODEL_PRESETS:
+        raise ValueError(f"model: expected one of {list(MODEL_PRESETS)}, got {model!r}")
+    shape = MODEL_PRESETS[model]
+    return storage_table(shape["n_params"], n_tasks, int(shape["d_model"]), int(shape["n_layers"]),
+                         matrices_per_layer, r)
+
+
+def human_count(n: float) -> str:
+    """Parameter counts the way papers write them: 18.9M, 175B, 98.3k."""
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g}{unit}"
+    return f"{n:.3g}"
+
+
+def format_storage_table(rows: list[StorageRow]) -> str:
+    """A fixed-width text table of ``rows`` with human-readable units."""
+    lines = [f"{'method':<16} {'params/task':>12} {'per task':>10} {'all tasks':>10}"]
+    for row in rows:
+        lines.append(f"{row.method:<16} {human_count(row.params_per_task):>12} "
+                     f"{human_bytes(row.bytes_per_task):>10} {human_bytes(row.total_bytes):>10}")
+    return "\n".join(lines)

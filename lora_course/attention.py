@@ -1,0 +1,106 @@
+"""Multi-head self-attention with separate Wq, Wk, Wv, Wo, each optionally adapted by LoRA.
+
+Every projection weight is (d_model, d_model) in the paper's (d, k) convention and is applied to
+rows as ``X W^T``. An adapted projection adds the LoRA branch from ``lora_course.layer``:
+``X W^T + scale * X A^T B^T``. Forward functions return (out, cache); backward functions return
+gradients (CS231n style).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layer import lora_backward, lora_forward
+from .validation import as_array, check_positive_int, check_shape
+
+TARGETS = ("q", "k", "v", "o")
+
+
+def projection_forward(X: np.ndarray, W: np.ndarray,
+                       lora: tuple[np.ndarray, np.ndarray, float] | None = None) -> tuple[np.ndarray, tuple]:
+    """X (n, k), W (d, k), lora = (A (r, k), B (d, r), scale) or None -> out (n, d)."""
+    out = X @ W.T
+    branch = None
+    if lora is not None:
+        delta, branch = lora_forward(X, *lora)
+        out = out + delta
+    return out, (X, W, branch)
+
+
+def projection_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """dout (n, d) -> dX (n, k), dW (d, k), and (dA, dB) when the projection has a LoRA branch, else None."""
+    X, W, branch = cache
+    dX = dout @ W
+    dW = dout.T @ X
+    lora_grads = None
+    if branch is not None:
+        dX_branch, dA, dB = lora_backward(dout, branch)
+        dX = dX + dX_branch
+        lora_grads = (dA, dB)
+    return dX, dW, lora_grads
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax along ``axis``."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], n_heads: int,
+                      loras: dict[str, tuple] | None = None) -> tuple[np.ndarray, tuple]:
+    """Bidirectional multi-head self-attention.
+
+    X: (N, T, D); weights: {"q", "k", "v", "o"} -> (D, D); loras: target -> (A (r, D), B (D, r), scale)
+    for the adapted targets (any subset of q, k, v, o). Returns out (N, T, D) and a cache.
+    """
+    X = as_array("X", X, ndim=3)
+    N, T, D = X.shape
+    H = check_positive_int("n_heads", n_heads)
+    if D % H:
+        raise ValueError(f"n_heads: expected a divisor of d_model = {D}, got {H}")
+    loras = loras or {}
+    unknown = set(loras) - set(TARGETS)
+    if unknown:
+        raise ValueError(f"loras: expected targets among {TARGETS}, got {sorted(unknown)}")
+    for t in TARGETS:
+        check_shape(f"W{t}", weights[t], (D, D), f"= (d_model, d_model) with d_model = {D}")
+    dh = D // H
+    X2 = X.reshape(N * T, D)
+    caches = {}
+    heads = {}
+    for t in ("q", "k", "v"):
+        out, caches[t] = projection_forward(X2, weights[t], loras.get(t))
+        heads[t] = out.reshape(N, T, H, dh).transpose(0, 2, 1, 3)     # (N, H, T, dh)
+    scores = heads["q"] @ heads["k"].transpose(0, 1, 3, 2) / np.sqrt(dh)  # (N, H, T, T)
+    P = softmax(scores, axis=-1)
+    ctx = (P @ heads["v"]).transpose(0, 2, 1, 3).reshape(N * T, D)       # (N*T, D)
+    out, caches["o"] = projection_forward(ctx, weights["o"], loras.get("o"))
+    return out.reshape(N, T, D), (caches, heads, P, (N, T, D, H, dh))
+
+
+def attention_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """dout (N, T, D) -> dX (N, T, D) and gradients {"Wq", .., "Wo"} plus {"q.A", "q.B", ..} for adapted targets."""
+    caches, heads, P, (N, T, D, H, dh) = cache
+    check_shape("dout", dout, (N, T, D), "= (N, T, D) like the forward output")
+    grads: dict[str, np.ndarray] = {}
+
+    def collect(t: str, dW: np.ndarray, lora_grads: tuple | None) -> None:
+        grads[f"W{t}"] = dW
+        if lora_grads is not None:
+            grads[f"{t}.A"], grads[f"{t}.B"] = lora_grads
+
+    dctx, dW, lg = projection_backward(dout.reshape(N * T, D), caches["o"])
+    collect("o", dW, lg)
+    dctx = dctx.reshape(N, T, H, dh).transpose(0, 2, 1, 3)                # (N, H, T, dh)
+    dheads = {"v": P.transpose(0, 1, 3, 2) @ dctx}
+    dP = dctx @ heads["v"].transpose(0, 1, 3, 2)                           # (N, H, T, T)
+    dscores = P * (dP - (dP * P).sum(axis=-1, keepdims=True)) / np.sqrt(dh)
+    dheads["q"] = dscores @ heads["k"]
+    dheads["k"] = dscores.transpose(0, 1, 3, 2) @ heads["q"]
+    dX = np.zeros((N * T, D))
+    for t in ("q", "k", "v"):
+        d2 = dheads[t].transpose(0, 2, 1, 3).reshape(N * T, D)
+        dXt, dW, lg = projection_backward(d2, caches[t])
+        dX += dXt
+        collect(t, dW, lg)
+    return dX.reshape(N, T, D), grads

@@ -1,0 +1,38 @@
+"""Layer normalization over the last axis, forward and backward (CS231n style)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import as_array, check_shape
+
+
+def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+                      eps: float = 1e-5) -> tuple[np.ndarray, tuple]:
+    """Normalize each row of ``x`` (..., D) to mean 0, variance 1, then scale by gamma (D,) and shift by beta (D,).
+
+    Returns out (..., D) and a cache for ``layernorm_backward``.
+    """
+    x = as_array("x", x)
+    D = x.shape[-1]
+    check_shape("gamma", gamma, (D,), f"= (D,) with D = x.shape[-1] = {D}")
+    check_shape("beta", beta, (D,), f"= (D,) with D = x.shape[-1] = {D}")
+    mu = x.mean(axis=-1, keepdims=True)
+    xc = x - mu
+    inv_std = 1.0 / np.sqrt((xc**2).mean(axis=-1, keepdims=True) + eps)
+    xhat = xc * inv_std                 # (..., D)
+    return xhat * gamma + beta, (xhat, inv_std, gamma)
+
+
+def layernorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dout (..., D) -> (dx (..., D), dgamma (D,), dbeta (D,))."""
+    xhat, inv_std, gamma = cache
+    check_shape("dout", dout, xhat.shape, "= the forward output's shape")
+    axes = tuple(range(dout.ndim - 1))
+    dgamma = (dout * xhat).sum(axis=axes)
+    dbeta = dout.sum(axis=axes)
+    dxhat = dout * gamma
+    # d/dx of (x - mean) / std, written with the row means of dxhat and dxhat * xhat
+    dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                    - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+    return dx, dgamma, dbeta

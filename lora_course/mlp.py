@@ -1,0 +1,50 @@
+"""The Transformer's position-wise MLP: Linear -> GELU -> Linear, forward and backward (CS231n style).
+
+Weights follow the paper's convention W: (d_out, d_in), applied to rows as ``X W^T``.
+The paper (and this course) leaves the MLP frozen when adapting with LoRA.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .validation import as_array, check_shape
+
+_C = math.sqrt(2.0 / math.pi)
+
+
+def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """GELU, tanh approximation: 0.5 x (1 + tanh(c (x + 0.044715 x^3))). Any shape."""
+    t = np.tanh(_C * (x + 0.044715 * x**3))
+    return 0.5 * x * (1.0 + t), (x, t)
+
+
+def gelu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """dout -> dx, same shape."""
+    x, t = cache
+    dt = (1.0 - t**2) * _C * (1.0 + 3 * 0.044715 * x**2)
+    return dout * (0.5 * (1.0 + t) + 0.5 * x * dt)
+
+
+def mlp_forward(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
+                b2: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """X (n, D), W1 (F, D), b1 (F,), W2 (D, F), b2 (D,) -> out (n, D)."""
+    X = as_array("X", X, ndim=2)
+    F, D = np.shape(W1)
+    check_shape("X", X, (None, D), f"= (n, D) with D = W1.shape[1] = {D}")
+    check_shape("W2", W2, (D, F), "= (D, F) to undo W1's (F, D)")
+    H = X @ W1.T + b1               # (n, F)
+    G, gelu_cache = gelu_forward(H)
+    return G @ W2.T + b2, (X, W1, W2, G, gelu_cache)
+
+
+def mlp_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """dout (n, D) -> dX (n, D) and {"W1", "b1", "W2", "b2"} gradients."""
+    X, W1, W2, G, gelu_cache = cache
+    grads = {"W2": dout.T @ G, "b2": dout.sum(axis=0)}
+    dH = gelu_backward(dout @ W2, gelu_cache)   # (n, F)
+    grads["W1"] = dH.T @ X
+    grads["b1"] = dH.sum(axis=0)
+    return dH @ W1, grads

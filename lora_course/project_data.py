@@ -1,0 +1,165 @@
+"""What lesson 05's project gives the student: a frozen two-layer network, two tasks' data, a head, a loss.
+
+Everything is built from an explicit ``np.random.Generator``, so the grader can rebuild it from a seed.
+Row convention (a batch of n rows):
+
+    h1  = relu(X W1 + b1)        X: (n, d)      W1: (d, d_ff)   b1: (d_ff,)  -> h1: (n, d_ff)
+    out = h1 W2 + b2                            W2: (d_ff, d)   b2: (d,)     -> out: (n, d)
+    p   = sigmoid(out w + c)     head w: (d, 1), c: (1,)                      -> p: (n,)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .validation import as_array, check_positive_int, check_shape
+
+D_MODEL = 8    # d: the network's width (input and output)
+D_FF = 16      # d_ff: the hidden ReLU layer's width
+TASKS = ("A", "B")
+
+
+def _check_rng(rng) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    return rng
+
+
+@dataclass
+class FrozenNetwork:
+    """The 'pre-trained' weights: W1 (d, d_ff), b1 (d_ff,), W2 (d_ff, d), b2 (d,). Never trained."""
+
+    W1: np.ndarray
+    b1: np.ndarray
+    W2: np.ndarray
+    b2: np.ndarray
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The four arrays by name (views, not copies)."""
+        return {"W1": self.W1, "b1": self.b1, "W2": self.W2, "b2": self.b2}
+
+    def copy(self) -> FrozenNetwork:
+        """An independent copy (new arrays)."""
+        return FrozenNetwork(**{k: v.copy() for k, v in self.arrays().items()})
+
+    @property
+    def n_params(self) -> int:
+        """W1.size + b1.size + W2.size + b2.size."""
+        return sum(v.size for v in self.arrays().values())
+
+
+def make_network(rng: np.random.Generator, d: int = D_MODEL, d_ff: int = D_FF,
+                 weight_std: float = 0.3, bias_std: float = 0.1) -> FrozenNetwork:
+    """A random 'pre-trained' network: Gaussian weights (std ``weight_std``) and small Gaussian biases."""
+    rng = _check_rng(rng)
+    d, d_ff = check_positive_int("d", d), check_positive_int("d_ff", d_ff)
+    return FrozenNetwork(W1=rng.normal(0.0, weight_std, (d, d_ff)), b1=rng.normal(0.0, bias_std, d_ff),
+                         W2=rng.normal(0.0, weight_std, (d_ff, d)), b2=rng.normal(0.0, bias_std, d))
+
+
+def hidden(X: np.ndarray, net: FrozenNetwork) -> np.ndarray:
+    """First frozen layer: relu(X W1 + b1). X (n, d) -> h1 (n, d_ff)."""
+    X = as_array("X", X, ndim=2)
+    check_shape("X", X, (None, net.W1.shape[0]), f"= (n, d) with d = {net.W1.shape[0]}")
+    return np.maximum(0.0, X @ net.W1 + net.b1)
+
+
+def network_forward(X: np.ndarray, net: FrozenNetwork) -> np.ndarray:
+    """The frozen network (or a merged one: same shapes, same cost): X (n, d) -> out (n, d)."""
+    return hidden(X, net) @ net.W2 + net.b2
+
+
+def label(task: str, X: np.ndarray) -> np.ndarray:
+    """Task A: 1 where the features sum to > 0. Task B: 1 where the first feature is > 0. Shape (n,)."""
+    X = as_array("X", X, ndim=2)
+    if task == "A":
+        return (X.sum(axis=1) > 0).astype(float)
+    if task == "B":
+        return (X[:, 0] > 0).astype(float)
+    raise ValueError(f"task: expected one of {TASKS}, got {task!r}")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One task's data: X_train (n_train, d), y_train (n_train,), X_test (n_test, d), y_test (n_test,)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+def make_tasks(rng: np.random.Generator, n_train: int = 200, n_test: int = 1000,
+               d: int = D_MODEL) -> dict[str, Split]:
+    """Both tasks on one set of Gaussian inputs, with a held-out test split: {"A": Split, "B": Split}."""
+    rng = _check_rng(rng)
+    n_train, n_test = check_positive_int("n_train", n_train), check_positive_int("n_test", n_test)
+    X_train = rng.normal(size=(n_train, check_positive_int("d", d)))
+    X_test = rng.normal(size=(n_test, d))
+    return {t: Split(X_train, label(t, X_train), X_test, label(t, X_test)) for t in TASKS}
+
+
+def bce_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean binary cross-entropy of sigmoid(logits) against y, computed stably.
+
+    logits (n,), y (n,) in {0, 1} -> (loss, dlogits (n,)), dlogits = (sigmoid(logits) - y) / n.
+    """
+    logits = as_array("logits", logits, ndim=1)
+    y = as_array("y", y, ndim=1)
+    check_shape("y", y, logits.shape, "= logits' shape (n,)")
+    loss = float(np.mean(np.logaddexp(0.0, logits) - y * logits))   # -y log p - (1 - y) log (1 - p)
+    return loss, (sigmoid(logits) - y) / logits.size
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)) without overflow warnings."""
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+class ClassificationHead:
+    """Logistic-regression head on the network's output: logits = out w + c. Trained per task.
+
+    w: (d, 1), c: (1,). ``forward`` returns (logits (n,), cache); ``backward`` stores dW, db, returns dout.
+    """
+
+    def __init__(self, d: int, rng: np.random.Generator, init_std: float = 0.01) -> None:
+        self.W = _check_rng(rng).normal(0.0, init_std, (check_positive_int("d", d), 1))
+        self.b = np.zeros(1)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+
+    def forward(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """out (n, d) -> logits (n,), cache = out."""
+        out = as_array("out", out, ndim=2)
+        check_shape("out", out, (None, self.W.shape[0]), f"= (n, d) with d = {self.W.shape[0]}")
+        return (out @ self.W + self.b)[:, 0], out
+
+    def backward(self, dlogits: np.ndarray, cache: np.ndarray) -> np.ndarray:
+        """dlogits (n,) -> dout (n, d); stores dW (d, 1) and db (1,)."""
+        out = cache
+        self.dW = out.T @ dlogits[:, None]
+        self.db = np.array([dlogits.sum()])
+        return dlogits[:, None] @ self.W.T
+
+    def update(self, lr: float) -> None:
+        """One step of gradient descent on W and b."""
+        self.W -= lr * self.dW
+        self.b -= lr * self.db
+
+    def predict(self, out: np.ndarray) -> np.ndarray:
+        """Class 1 where the logit is > 0 (probability > 0.5): out (n, d) -> (n,) floats in {0, 1}."""
+        return (self.forward(out)[0] > 0).astype(float)
+
+    @property
+    def n_params(self) -> int:
+        """W.size + b.size."""
+        return self.W.size + self.b.size
+
+
+def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
+    """Share of ``pred`` equal to ``y`` (both (n,))."""
+    pred, y = np.asarray(pred), np.asarray(y)
+    check_shape("pred", pred, y.shape, "= y's shape")
+    return float(np.mean(pred == y))

@@ -1,0 +1,134 @@
+"""A toy regression task for lesson 02: fit a low-rank change of a frozen linear map with LoRA.
+
+The "pre-trained" weight is W0 (d, k). The task's true weight is W0 + Delta_true, where Delta_true
+has a small rank. Inputs X (n, k) give targets Y = X (W0 + Delta_true)^T (n, d). Only the LoRA
+factors A (r, k) and B (d, r) are trained, through ``linear_lora_forward`` / ``linear_lora_backward``,
+on the loss L = ||H - Y||_F^2 / (2 n).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from .layer import init_lora, linear_lora_backward, linear_lora_forward, scale_factor
+from .validation import as_array, check_alpha, check_positive_int, check_rank, check_shape
+
+INITS = ("paper", "both_zero", "b_random")
+SCALINGS = ("none", "alpha_over_r", "alpha_over_sqrt_r")
+OPTIMIZERS = ("sgd", "adam")
+DIVERGED = 1e6   # a loss this many times the starting loss counts as diverged
+
+
+class ToyTask(NamedTuple):
+    """W0 (d, k) frozen, delta_true (d, k) of rank ``true_rank``, X (n, k), Y (n, d)."""
+
+    W0: np.ndarray
+    delta_true: np.ndarray
+    X: np.ndarray
+    Y: np.ndarray
+
+
+class TrainResult(NamedTuple):
+    """losses (steps + 1,) with losses[0] before any step; final A (r, k), B (d, r) and the scale used."""
+
+    losses: np.ndarray
+    A: np.ndarray
+    B: np.ndarray
+    scale: float
+
+
+def make_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 256, true_rank: int = 2,
+              delta_size: float = 1.0) -> ToyTask:
+    """Draw W0 with entries N(0, 1/k), a rank-``true_rank`` Delta_true with ||Delta_true||_F = delta_size, and data."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    d, k, n = check_positive_int("d", d), check_positive_int("k", k), check_positive_int("n", n)
+    true_rank = check_rank(true_rank, d, k)
+    if not np.isfinite(delta_size) or delta_size <= 0:
+        raise ValueError(f"delta_size: expected a finite number > 0, got {delta_size}")
+    W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))
+    delta = rng.normal(size=(d, true_rank)) @ rng.normal(size=(true_rank, k))   # (d, k), rank true_rank
+    delta *= delta_size / np.linalg.norm(delta)
+    X = rng.normal(size=(n, k))
+    return ToyTask(W0, delta, X, X @ (W0 + delta).T)
+
+
+def mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+    """L = ||H - Y||_F^2 / (2 n) and dL/dH = (H - Y) / n, for H, Y of shape (n, d)."""
+    H = as_array("H", H, ndim=2)
+    check_shape("Y", Y, H.shape, "= H.shape")
+    diff = H - Y
+    n = H.shape[0]
+    return float(np.sum(diff * diff) / (2 * n)), diff / n
+
+
+def scale_for(scaling: str, r: int, alpha: float) -> float:
+    """The branch's multiplier: 1 ("none"), alpha / r, or alpha / sqrt(r) (rsLoRA)."""
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling: expected one of {SCALINGS}, got {scaling!r}")
+    if scaling == "none":
+        check_positive_int("r", r)
+        check_alpha(alpha)
+        return 1.0
+    return scale_factor(r, alpha, rslora=scaling == "alpha_over_sqrt_r")
+
+
+def init_factors(d: int, k: int, r: int, rng: np.random.Generator, init: str = "paper",
+                 std: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """A (r, k), B (d, r) for one of three inits.
+
+    ``paper``: A ~ N(0, std^2), B = 0 (``init_lora``).  ``both_zero``: A = 0, B = 0.
+    ``b_random``: A = 0, B ~ N(0, std^2) (the mirrored choice; also starts at B A = 0).
+    """
+    if init not in INITS:
+        raise ValueError(f"init: expected one of {INITS}, got {init!r}")
+    A, B = init_lora(d, k, r, rng, std=std)
+    if init == "both_zero":
+        A = np.zeros_like(A)
+    elif init == "b_random":
+        A, B = np.zeros_like(A), rng.normal(0.0, std, size=B.shape)
+    return A, B
+
+
+def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 200, lr: float = 0.1,
+               alpha: float | None = None, scaling: str = "alpha_over_r", init: str = "paper",
+               init_std: float = 0.01, optimizer: Literal["sgd", "adam"] = "sgd",
+               betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> TrainResult:
+    """Train A and B (W0 frozen) for ``steps`` full-batch steps; return the loss before each step and after the last.
+
+    ``alpha`` defaults to r. ``optimizer="adam"`` uses Adam with bias correction (as in the paper's experiments).
+    If the loss exceeds ``DIVERGED`` times its start, training stops and the rest of the curve is inf.
+    """
+    d, k = task.W0.shape
+    r = check_rank(r, d, k)
+    steps = check_positive_int("steps", steps)
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr: expected a finite number > 0, got {lr}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
+    alpha = float(r) if alpha is None else check_alpha(alpha)
+    scale = scale_for(scaling, r, alpha)
+    A, B = init_factors(d, k, r, rng, init=init, std=init_std)
+    params = [A, B]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    losses = np.full(steps + 1, np.inf)
+    for t in range(steps + 1):
+        H, cache = linear_lora_forward(task.X, task.W0, A, B, scale)     # (n, d)
+        losses[t], dH = mse_loss(H, task.Y)
+        if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
+            break                                                          # done, or diverged: rest stays inf
+        _, dA, dB = linear_lora_backward(dH, cache)                         # (r, k), (d, r)
+        for i, g in enumerate((dA, dB)):
+            if optimizer == "sgd":
+                step = g
+            else:
+                m[i] = betas[0] * m[i] + (1 - betas[0]) * g
+                v[i] = betas[1] * v[i] + (1 - betas[1]) * g * g
+                m_hat = m[i] / (1 - betas[0] ** (t + 1))
+                v_hat = v[i] / (1 - betas[1] ** (t + 1))
+                step = m_hat / (np.sqrt(v_hat) + eps)
+            params[i] -= lr * step
+    return TrainResult(losses, A, B, scale)

@@ -1,0 +1,168 @@
+"""A toy Transformer classifier in numpy, with LoRA on any subset of Wq, Wk, Wv, Wo.
+
+tokens (N, T) -> token + position embeddings -> n_layers x [pre-LN self-attention, pre-LN MLP,
+each with a residual] -> final layer norm -> the last position's vector -> linear head -> logits (N, C).
+
+Parameters live in a flat dict (``"l0.Wq"`` is layer 0's query weight, (d_model, d_model));
+LoRA factors live in a second dict (``"l0.q.A"`` (r, d_model), ``"l0.q.B"`` (d_model, r)) and share
+one ``scale``. ``model_forward`` returns (logits, cache); ``model_backward`` returns gradients for
+every parameter and every LoRA factor; an optimizer decides which of them move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .attention import TARGETS, attention_backward, attention_forward, softmax
+from .layer import init_lora
+from .layernorm import layernorm_backward, layernorm_forward
+from .mlp import mlp_backward, mlp_forward
+from .validation import check_positive_int, check_shape
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    """Sizes of the toy model."""
+
+    vocab_size: int = 32
+    seq_len: int = 8
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 1
+    d_ff: int = 128
+    n_classes: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "seq_len", "d_model", "n_heads", "n_layers", "d_ff", "n_classes"):
+            check_positive_int(name, getattr(self, name))
+        if self.d_model % self.n_heads:
+            raise ValueError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+
+
+def layer_names(i: int) -> dict[str, str]:
+    """Parameter names of layer ``i``."""
+    p = f"l{i}."
+    return {k: p + k for k in ("ln1.g", "ln1.b", "Wq", "Wk", "Wv", "Wo", "ln2.g", "ln2.b", "W1", "b1", "W2", "b2")}
+
+
+def init_params(cfg: ToyConfig, rng: np.random.Generator, dtype=np.float64) -> dict[str, np.ndarray]:
+    """Random weights: embeddings N(0, 1), every (d_out, d_in) weight N(0, 1/d_in), LN at identity, zero biases."""
+    D, F = cfg.d_model, cfg.d_ff
+    p = {"tok_emb": rng.normal(0, 1, (cfg.vocab_size, D)), "pos_emb": rng.normal(0, 1, (cfg.seq_len, D))}
+    for i in range(cfg.n_layers):
+        n = layer_names(i)
+        p[n["ln1.g"]], p[n["ln1.b"]] = np.ones(D), np.zeros(D)
+        p[n["ln2.g"]], p[n["ln2.b"]] = np.ones(D), np.zeros(D)
+        for t in TARGETS:
+            p[n["W" + t]] = rng.normal(0, D**-0.5, (D, D))
+        p[n["W1"]], p[n["b1"]] = rng.normal(0, D**-0.5, (F, D)), np.zeros(F)
+        p[n["W2"]], p[n["b2"]] = rng.normal(0, F**-0.5, (D, F)), np.zeros(D)
+    p["lnf.g"], p["lnf.b"] = np.ones(D), np.zeros(D)
+    p["head.W"], p["head.b"] = rng.normal(0, D**-0.5, (cfg.n_classes, D)), np.zeros(cfg.n_classes)
+    return {k: v.astype(dtype) for k, v in p.items()}
+
+
+def init_adapters(cfg: ToyConfig, targets: tuple[str, ...], r: int, rng: np.random.Generator,
+                  std: float | None = None) -> dict[str, np.ndarray]:
+    """LoRA factors for ``targets`` (subset of q, k, v, o) in every layer: A (r, D) ~ N(0, std^2), B (D, r) = 0.
+
+    ``std`` defaults to 1/sqrt(d_model), so that X A^T has entries of order 1 for unit-scale inputs.
+    """
+    bad = [t for t in targets if t not in TARGETS]
+    if bad or not targets or len(set(targets)) != len(targets):
+        raise ValueError(f"targets: expected distinct names from {TARGETS}, got {tuple(targets)}")
+    std = cfg.d_model**-0.5 if std is None else std
+    adapters = {}
+    for i in range(cfg.n_layers):
+        for t in targets:
+            A, B = init_lora(cfg.d_model, cfg.d_model, r, rng, std=std)
+            adapters[f"l{i}.{t}.A"], adapters[f"l{i}.{t}.B"] = A, B
+    return adapters
+
+
+def n_params(arrays: dict[str, np.ndarray], names=None) -> int:
+    """Total number of entries of ``arrays`` (restricted to ``names`` when given)."""
+    return int(sum(arrays[k].size for k in (arrays if names is None else names)))
+
+
+def _layer_loras(adapters: dict[str, np.ndarray], i: int, scale: float) -> dict[str, tuple]:
+    return {t: (adapters[f"l{i}.{t}.A"], adapters[f"l{i}.{t}.B"], scale)
+            for t in TARGETS if f"l{i}.{t}.A" in adapters}
+
+
+def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyConfig,
+                  adapters: dict[str, np.ndarray] | None = None, scale: float = 1.0) -> tuple[np.ndarray, tuple]:
+    """tokens (N, T) ints in [0, vocab_size) -> logits (N, n_classes), cache."""
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
+        raise ValueError(f"tokens: expected a 2-D integer array (N, T), got dtype {tokens.dtype}, shape {tokens.shape}")
+    check_shape("tokens", tokens, (None, cfg.seq_len), f"= (N, seq_len) with seq_len = {cfg.seq_len}")
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= cfg.vocab_size):
+        raise ValueError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
+    adapters = adapters or {}
+    x = params["tok_emb"][tokens] + params["pos_emb"][None]       # (N, T, D)
+    layer_caches = []
+    for i in range(cfg.n_layers):
+        n = layer_names(i)
+        a, ln1 = layernorm_forward(x, params[n["ln1.g"]], params[n["ln1.b"]])
+        weights = {t: params[n["W" + t]] for t in TARGETS}
+        a, att = attention_forward(a, weights, cfg.n_heads, _layer_loras(adapters, i, scale))
+        x = x + a
+        m, ln2 = layernorm_forward(x, params[n["ln2.g"]], params[n["ln2.b"]])
+        N, T, D = m.shape
+        m, mlp = mlp_forward(m.reshape(N * T, D), params[n["W1"]], params[n["b1"]], params[n["W2"]], params[n["b2"]])
+        x = x + m.reshape(N, T, D)
+        layer_caches.append((ln1, att, ln2, mlp))
+    z, lnf = layernorm_forward(x, params["lnf.g"], params["lnf.b"])
+    last = z[:, -1, :]                                             # (N, D)
+    logits = last @ params["head.W"].T + params["head.b"]          # (N, C)
+    return logits, (tokens, x.shape, layer_caches, lnf, last, params, tuple(adapters))
+
+
+def model_backward(dlogits: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+    """dlogits (N, C) -> gradients for every parameter name and every LoRA factor name."""
+    tokens, shape, layer_caches, lnf, last, params, adapter_names = cache
+    N, T, D = shape
+    check_shape("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
+    g = {"head.W": dlogits.T @ last, "head.b": dlogits.sum(axis=0)}
+    dz = np.zeros(shape)
+    dz[:, -1, :] = dlogits @ params["head.W"]
+    dx, g["lnf.g"], g["lnf.b"] = layernorm_backward(dz, lnf)
+    for i in reversed(range(len(layer_caches))):
+        n = layer_names(i)
+        ln1, att, ln2, mlp = layer_caches[i]
+        dm, mg = mlp_backward(dx.reshape(N * T, D), mlp)
+        for k, v in mg.items():
+            g[n[k]] = v
+        dm, g[n["ln2.g"]], g[n["ln2.b"]] = layernorm_backward(dm.reshape(N, T, D), ln2)
+        dx = dx + dm
+        da, ag = attention_backward(dx, att)
+        for k, v in ag.items():
+            g[n[k] if k in n else f"l{i}.{k}"] = v
+        da, g[n["ln1.g"]], g[n["ln1.b"]] = layernorm_backward(da, ln1)
+        dx = dx + da
+    g["pos_emb"] = dx.sum(axis=0)
+    g["tok_emb"] = np.zeros_like(params["tok_emb"])
+    np.add.at(g["tok_emb"], tokens, dx)
+    missing = [k for k in adapter_names if k not in g]
+    if missing:  # pragma: no cover - would mean an adapter name that matches no layer
+        raise KeyError(f"adapters: no gradient was produced for {missing}")
+    return g
+
+
+def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of logits (N, C) against labels y (N,) and its gradient dlogits (N, C)."""
+    N = logits.shape[0]
+    check_shape("y", np.asarray(y), (N,), "= (N,) like logits' rows")
+    P = softmax(logits, axis=1)
+    loss = float(-np.log(P[np.arange(N), y] + 1e-300).mean())
+    dlogits = P.copy()
+    dlogits[np.arange(N), y] -= 1
+    return loss, dlogits / N
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    """Share of rows whose largest logit is the label."""
+    return float((logits.argmax(axis=1) == np.asarray(y)).mean())

@@ -1,0 +1,97 @@
+"""How big is LoRA's first training step, as a function of the rank r and the scaling? (lesson 02's widget)
+
+From the paper's init (B = 0, A Gaussian) one optimizer step on the toy task of ``toy_regression``
+moves only B, so the update is Delta W = scale * B_1 A, a (d, k) matrix. Two sizes are reported:
+
+- ``frobenius``: ||Delta W||_F, the whole step (useful and random parts);
+- ``progress``: <Delta W, Delta_true> / ||Delta_true||_F^2, the fraction of the way to the true update
+  covered by the step (the part of the step that points where it should).
+
+The A factors for different r are nested (the first r rows of one pool), so r is the only change, and
+both sizes are averaged over several independent pools (one A draw at small r is a lottery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from .layer import linear_lora_backward, linear_lora_forward
+from .merge import merged_delta
+from .toy_regression import OPTIMIZERS, SCALINGS, ToyTask, make_task, mse_loss, scale_for
+from .validation import check_positive_int, check_rank
+
+
+class OneStepSetup(NamedTuple):
+    """The task (W0 (d, k), delta_true, X (n, k), Y (n, d)) and pools of A rows (draws, max_r, k)."""
+
+    task: ToyTask
+    A_pool: np.ndarray
+
+
+class UpdateSize(NamedTuple):
+    """||Delta W||_F and the fraction of the way to Delta_true after one step (means over the A draws)."""
+
+    frobenius: float
+    progress: float
+
+
+def make_setup(seed: int = 0, d: int = 32, k: int = 32, n: int = 128, true_rank: int = 1,
+               max_r: int = 32, draws: int = 8, init_std: float | None = None) -> OneStepSetup:
+    """Task and ``draws`` A pools from one seed; A rows ~ N(0, init_std^2), init_std defaulting to 1 / sqrt(k)."""
+    rng = np.random.default_rng(seed)
+    task = make_task(rng, d=d, k=k, n=n, true_rank=true_rank)
+    max_r = check_rank(max_r, d, k)
+    std = 1.0 / np.sqrt(k) if init_std is None else float(init_std)
+    if not np.isfinite(std) or std <= 0:
+        raise ValueError(f"init_std: expected a finite number > 0, got {init_std}")
+    draws = check_positive_int("draws", draws)
+    return OneStepSetup(task, rng.normal(0.0, std, size=(draws, max_r, k)))
+
+
+def one_step_delta(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
+                   optimizer: Literal["sgd", "adam"] = "sgd", draw: int = 0) -> np.ndarray:
+    """Delta W (d, k) after one step from B = 0 with A = the first r rows of pool ``draw``.
+
+    SGD: B_1 = -lr dB. Adam's first step (bias-corrected) is lr * g / (|g| + eps), i.e. about lr * sign(g).
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
+    if not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr: expected a finite number > 0, got {lr}")
+    r = check_positive_int("r", r, upper=setup.A_pool.shape[1])
+    if not 0 <= draw < setup.A_pool.shape[0]:
+        raise ValueError(f"draw: expected 0 <= draw < {setup.A_pool.shape[0]}, got {draw}")
+    task = setup.task
+    A = setup.A_pool[draw, :r]                                      # (r, k)
+    B0 = np.zeros((task.W0.shape[0], r))                            # (d, r)
+    H, cache = linear_lora_forward(task.X, task.W0, A, B0, scale)   # (n, d) = X W0^T at step 0
+    _, dH = mse_loss(H, task.Y)
+    _, _, dB = linear_lora_backward(dH, cache)                      # (d, r); dA is 0 because B = 0
+    step = dB if optimizer == "sgd" else dB / (np.abs(dB) + 1e-8)
+    return merged_delta(A, -lr * step, scale)                       # (d, k)
+
+
+def update_size(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
+                optimizer: Literal["sgd", "adam"] = "sgd") -> UpdateSize:
+    """Both sizes of the first step for one r and one scale, averaged over the A draws."""
+    target = setup.task.delta_true
+    deltas = [one_step_delta(setup, r, scale, lr, optimizer, draw) for draw in range(setup.A_pool.shape[0])]
+    return UpdateSize(float(np.mean([np.linalg.norm(dw) for dw in deltas])),
+                      float(np.mean([np.sum(dw * target) for dw in deltas]) / np.sum(target * target)))
+
+
+def update_size_curves(setup: OneStepSetup, ranks: Iterable[int], alpha: float, lr: float = 0.01,
+                       optimizer: Literal["sgd", "adam"] = "sgd") -> dict[str, dict[str, np.ndarray]]:
+    """For each scaling in ``SCALINGS``: {"frobenius": (len(ranks),), "progress": (len(ranks),)}."""
+    ranks = list(ranks)
+    if not ranks:
+        raise ValueError("ranks: expected at least one rank, got an empty list")
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for scaling in SCALINGS:
+        sizes = [update_size(setup, r, scale_for(scaling, r, alpha), lr, optimizer) for r in ranks]
+        out[scaling] = {"frobenius": np.array([s.frobenius for s in sizes]),
+                        "progress": np.array([s.progress for s in sizes])}
+    return out
