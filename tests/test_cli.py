@@ -1,8 +1,8 @@
 """The lora-course console script."""
 
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import lora_course
 

@@ -97,7 +97,12 @@ class LabServer:
             f"--LabApp.workspaces_dir={folders['workspaces']}",
             "--LabApp.expose_app_in_browser=True",
             "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+            "--ServerApp.terminals_enabled=False",
         ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")  # CI containers run as root; jupyter refuses that otherwise
         self.log_path = home / "server.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         # A session of its own, so stop() can signal the server and only the server's children.

@@ -1,0 +1,60 @@
+"""Every auto-checked exercise: the solution's computed answer passes its key, equivalent forms pass,
+a wrong answer and a missing one do not. The answers are computed by running the solution notebook."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from lora_course.checks import CORRECT, MISSING, WRONG, evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = re.compile(r"""["'](lc1:[a-z]+:\d+:[0-9a-f]+:[0-9a-f]+)["']""")
+
+
+def auto_items(nb):
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("lora_course", {})
+        if meta.get("kind") == "auto":
+            keys = KEY.findall(cell.source)
+            assert len(keys) == 1, f"{meta.get('grade_id')}: expected one answer key in the check cell, got {keys}"
+            yield meta["grade_id"], meta["answer"], keys[0]
+
+
+NOTEBOOKS = [p for p in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+             if list(auto_items(nbformat.read(p, as_version=4)))]
+
+
+def solution_answers(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    names = sorted({name for _, name, _ in auto_items(nb)})
+    dump = f"import json as _j\nprint('ANSWERS=' + _j.dumps({{n: globals()[n] for n in {names!r}}}, default=list))"
+    nb.cells.append(nbformat.v4.new_code_cell(dump))
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    return json.loads(text.split("ANSWERS=", 1)[1])
+
+
+def wrong_version(value, form):
+    if form == "tuple":
+        return [v + 1 for v in value]
+    return value + 1 if form == "int" else value * 1.1 if value else 1.0
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_keys_accept_right_and_equivalent_answers_and_reject_wrong_and_missing(path):
+    answers = solution_answers(path)
+    items = list(auto_items(nbformat.read(path, as_version=4)))
+    for grade_id, name, key in items:
+        value, form = answers[name], key.split(":")[1]
+        assert evaluate(value, key) == CORRECT, f"{grade_id}: the solution's own answer {value!r} fails its key"
+        assert evaluate(None, key) == MISSING
+        assert evaluate(wrong_version(value, form), key) == WRONG, f"{grade_id}: a wrong answer passes"
+        if form == "percent":
+            assert evaluate(value * 100, key) == CORRECT, f"{grade_id}: the percentage form is refused"
+            assert evaluate(f"{value * 100}%", key) == CORRECT
+        if form in ("number", "int") and abs(value) >= 1000:
+            assert evaluate(f"{value:,}", key) == CORRECT, f"{grade_id}: '1,234' style is refused"

@@ -1,0 +1,134 @@
+"""Tests for lora_course.toy_regression: the lesson-02 task and its LoRA training loop."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lora_course.gradcheck import numerical_gradient, rel_error
+from lora_course.toy_regression import (
+    ToyTask,
+    init_factors,
+    make_task,
+    mse_loss,
+    scale_for,
+    train_lora,
+)
+
+
+@pytest.fixture
+def task() -> ToyTask:
+    return make_task(np.random.default_rng(0), d=12, k=10, n=64, true_rank=2)
+
+
+def test_make_task_shapes_rank_and_targets(task):
+    assert task.W0.shape == (12, 10) and task.delta_true.shape == (12, 10)
+    assert task.X.shape == (64, 10) and task.Y.shape == (64, 12)
+    assert np.linalg.matrix_rank(task.delta_true) == 2
+    assert np.isclose(np.linalg.norm(task.delta_true), 1.0)
+    np.testing.assert_allclose(task.Y, task.X @ (task.W0 + task.delta_true).T)
+
+
+def test_make_task_is_reproducible_from_the_generator():
+    a = make_task(np.random.default_rng(5), d=4, k=4, n=8, true_rank=1)
+    b = make_task(np.random.default_rng(5), d=4, k=4, n=8, true_rank=1)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_make_task_rejects_bad_input():
+    with pytest.raises(TypeError, match="Generator"):
+        make_task(0)
+    with pytest.raises(ValueError, match="min\\(d, k\\) = 4"):
+        make_task(np.random.default_rng(0), d=4, k=6, true_rank=5)
+    with pytest.raises(ValueError, match="delta_size"):
+        make_task(np.random.default_rng(0), delta_size=0.0)
+
+
+def test_mse_loss_value_and_gradient():
+    rng = np.random.default_rng(1)
+    H, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    loss, dH = mse_loss(H, Y)
+    assert np.isclose(loss, np.sum((H - Y) ** 2) / 10)
+    num = numerical_gradient(lambda: mse_loss(H, Y)[0], H)
+    assert rel_error(num, dH) < 1e-7
+    with pytest.raises(ValueError, match="expected shape \\(5, 3\\)"):
+        mse_loss(H, Y[:4])
+
+
+@given(r=st.integers(1, 64), alpha=st.floats(0.1, 100.0))
+def test_scale_for_matches_the_three_rules(r, alpha):
+    assert scale_for("none", r, alpha) == 1.0
+    assert np.isclose(scale_for("alpha_over_r", r, alpha), alpha / r)
+    assert np.isclose(scale_for("alpha_over_sqrt_r", r, alpha), alpha / np.sqrt(r))
+
+
+def test_scale_for_rejects_unknown_scaling():
+    with pytest.raises(ValueError, match="scaling: expected one of"):
+        scale_for("alpha", 2, 2.0)
+
+
+def test_init_factors_three_schemes():
+    rng = np.random.default_rng(2)
+    A, B = init_factors(6, 5, 3, rng, "paper")
+    assert A.shape == (3, 5) and B.shape == (6, 3) and np.all(B == 0) and np.all(A != 0)
+    A, B = init_factors(6, 5, 3, rng, "both_zero")
+    assert np.all(A == 0) and np.all(B == 0)
+    A, B = init_factors(6, 5, 3, rng, "b_random")
+    assert np.all(A == 0) and np.all(B != 0)
+    with pytest.raises(ValueError, match="init: expected one of"):
+        init_factors(6, 5, 3, rng, "random")
+
+
+def test_first_loss_is_the_frozen_models_loss(task):
+    frozen = np.sum((task.X @ task.delta_true.T) ** 2) / (2 * task.X.shape[0])
+    for init in ("paper", "both_zero", "b_random"):
+        res = train_lora(task, 2, np.random.default_rng(3), steps=1, init=init)
+        assert res.losses[0] == pytest.approx(frozen, rel=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), r=st.integers(1, 4))
+def test_both_zero_never_moves(seed, r):
+    task = make_task(np.random.default_rng(seed), d=6, k=5, n=16, true_rank=1)
+    res = train_lora(task, r, np.random.default_rng(seed), steps=20, lr=0.5, init="both_zero")
+    assert np.all(res.losses == res.losses[0])
+    assert np.all(res.A == 0) and np.all(res.B == 0)
+
+
+@pytest.mark.parametrize("init", ["paper", "b_random"])
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.2), ("adam", 0.02)])
+def test_training_fits_a_low_rank_target(task, init, optimizer, lr):
+    res = train_lora(task, 2, np.random.default_rng(4), steps=400, lr=lr, init=init, init_std=0.3,
+                     optimizer=optimizer)
+    assert res.losses[-1] < 1e-3 * res.losses[0]
+    assert np.all(np.isfinite(res.losses))
+
+
+def test_rank_below_the_true_rank_plateaus(task):
+    res = train_lora(task, 1, np.random.default_rng(4), steps=400, lr=0.2, init_std=0.3)
+    sv = np.linalg.svd(task.delta_true, compute_uv=False)
+    # the second singular direction is out of reach: the loss stays near its share of the start
+    assert res.losses[-1] > 0.2 * res.losses[0] * sv[1] ** 2 / np.sum(sv**2)
+
+
+def test_frozen_weight_is_not_modified(task):
+    W0 = task.W0.copy()
+    train_lora(task, 2, np.random.default_rng(0), steps=5)
+    np.testing.assert_array_equal(task.W0, W0)
+
+
+def test_divergence_is_recorded_not_raised(task):
+    res = train_lora(task, 2, np.random.default_rng(0), steps=50, lr=50.0, init_std=0.3, scaling="none")
+    assert np.isinf(res.losses[-1])
+    assert np.isfinite(res.losses[0])
+
+
+def test_train_lora_rejects_bad_arguments(task):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="lr"):
+        train_lora(task, 2, rng, lr=-1.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        train_lora(task, 2, rng, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="r: expected 1 <= r"):
+        train_lora(task, 11, rng)
