@@ -116,9 +116,9 @@ class LoRA:
         return dX
 
     def update(self, lr: float) -> None:
-        """One step of gradient descent on A and B."""
-        self.A -= lr * self.dA
-        self.B -= lr * self.dB
+        """One step of gradient descent on A and B (in place)."""
+        for param, grad in ((self.A, self.dA), (self.B, self.dB)):
+            param -= lr * grad
 
     def get_merged_delta(self) -> np.ndarray:
         """scale * B A: shape (d_out, d_in), the same as the weight it adapts."""
