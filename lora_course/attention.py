@@ -27,11 +27,13 @@ def projection_forward(X: np.ndarray, W: np.ndarray,
     return out, (X, W, branch)
 
 
-def projection_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, tuple | None]:
-    """dout (n, d) -> dX (n, k), dW (d, k), and (dA, dB) when the projection has a LoRA branch, else None."""
+def projection_backward(dout: np.ndarray, cache: tuple,
+                        weight_grads: bool = True) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
+    """dout (n, d) -> dX (n, k), dW (d, k) (None if not ``weight_grads``: W frozen), and (dA, dB) when the
+    projection has a LoRA branch, else None."""
     X, W, branch = cache
     dX = dout @ W
-    dW = dout.T @ X
+    dW = dout.T @ X if weight_grads else None
     lora_grads = None
     if branch is not None:
         dX_branch, dA, dB = lora_backward(dout, branch)
@@ -78,18 +80,21 @@ def attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], n_heads: in
     return out.reshape(N, T, D), (caches, heads, P, (N, T, D, H, dh))
 
 
-def attention_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """dout (N, T, D) -> dX (N, T, D) and gradients {"Wq", .., "Wo"} plus {"q.A", "q.B", ..} for adapted targets."""
+def attention_backward(dout: np.ndarray, cache: tuple,
+                       weight_grads: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """dout (N, T, D) -> dX (N, T, D) and gradients {"Wq", .., "Wo"} (skipped if not ``weight_grads``)
+    plus {"q.A", "q.B", ..} for the adapted targets."""
     caches, heads, P, (N, T, D, H, dh) = cache
     check_shape("dout", dout, (N, T, D), "= (N, T, D) like the forward output")
     grads: dict[str, np.ndarray] = {}
 
-    def collect(t: str, dW: np.ndarray, lora_grads: tuple | None) -> None:
-        grads[f"W{t}"] = dW
+    def collect(t: str, dW: np.ndarray | None, lora_grads: tuple | None) -> None:
+        if dW is not None:
+            grads[f"W{t}"] = dW
         if lora_grads is not None:
             grads[f"{t}.A"], grads[f"{t}.B"] = lora_grads
 
-    dctx, dW, lg = projection_backward(dout.reshape(N * T, D), caches["o"])
+    dctx, dW, lg = projection_backward(dout.reshape(N * T, D), caches["o"], weight_grads)
     collect("o", dW, lg)
     dctx = dctx.reshape(N, T, H, dh).transpose(0, 2, 1, 3)                # (N, H, T, dh)
     dheads = {"v": P.transpose(0, 1, 3, 2) @ dctx}
@@ -100,7 +105,7 @@ def attention_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, dict
     dX = np.zeros((N * T, D))
     for t in ("q", "k", "v"):
         d2 = dheads[t].transpose(0, 2, 1, 3).reshape(N * T, D)
-        dXt, dW, lg = projection_backward(d2, caches[t])
+        dXt, dW, lg = projection_backward(d2, caches[t], weight_grads)
         dX += dXt
         collect(t, dW, lg)
     return dX.reshape(N, T, D), grads

@@ -145,8 +145,8 @@ class ClassificationHead:
 
     def update(self, lr: float) -> None:
         """One step of gradient descent on W and b."""
-        self.W -= lr * self.dW
-        self.b -= lr * self.db
+        self.W -= lr * self.dW      # (d, 1)
+        self.b -= lr * self.db      # (1,)
 
     def predict(self, out: np.ndarray) -> np.ndarray:
         """Class 1 where the logit is > 0 (probability > 0.5): out (n, d) -> (n,) floats in {0, 1}."""

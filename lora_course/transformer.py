@@ -121,8 +121,12 @@ def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyCon
     return logits, (tokens, x.shape, layer_caches, lnf, last, params, tuple(adapters))
 
 
-def model_backward(dlogits: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
-    """dlogits (N, C) -> gradients for every parameter name and every LoRA factor name."""
+def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -> dict[str, np.ndarray]:
+    """dlogits (N, C) -> gradients for every parameter name and every LoRA factor name.
+
+    With ``base_grads=False`` (the base is frozen) only the head, final layer norm and LoRA factors get
+    gradients, which skips the cost of the frozen weights' gradients.
+    """
     tokens, shape, layer_caches, lnf, last, params, adapter_names = cache
     N, T, D = shape
     check_shape("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
@@ -130,22 +134,26 @@ def model_backward(dlogits: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     dz = np.zeros(shape)
     dz[:, -1, :] = dlogits @ params["head.W"]
     dx, g["lnf.g"], g["lnf.b"] = layernorm_backward(dz, lnf)
-    for i in reversed(range(len(layer_caches))):
+    below = base_grads or bool(adapter_names)   # does anything below the final layer norm need a gradient?
+    for i in reversed(range(len(layer_caches)) if below else ()):
         n = layer_names(i)
         ln1, att, ln2, mlp = layer_caches[i]
-        dm, mg = mlp_backward(dx.reshape(N * T, D), mlp)
+        dm, mg = mlp_backward(dx.reshape(N * T, D), mlp, base_grads)
         for k, v in mg.items():
             g[n[k]] = v
-        dm, g[n["ln2.g"]], g[n["ln2.b"]] = layernorm_backward(dm.reshape(N, T, D), ln2)
+        dm, dg2, db2 = layernorm_backward(dm.reshape(N, T, D), ln2)
         dx = dx + dm
-        da, ag = attention_backward(dx, att)
+        da, ag = attention_backward(dx, att, base_grads)
         for k, v in ag.items():
             g[n[k] if k in n else f"l{i}.{k}"] = v
-        da, g[n["ln1.g"]], g[n["ln1.b"]] = layernorm_backward(da, ln1)
+        da, dg1, db1 = layernorm_backward(da, ln1)
         dx = dx + da
-    g["pos_emb"] = dx.sum(axis=0)
-    g["tok_emb"] = np.zeros_like(params["tok_emb"])
-    np.add.at(g["tok_emb"], tokens, dx)
+        if base_grads:
+            g[n["ln2.g"]], g[n["ln2.b"]], g[n["ln1.g"]], g[n["ln1.b"]] = dg2, db2, dg1, db1
+    if base_grads:
+        g["pos_emb"] = dx.sum(axis=0)
+        g["tok_emb"] = np.zeros_like(params["tok_emb"])
+        np.add.at(g["tok_emb"], tokens, dx)
     missing = [k for k in adapter_names if k not in g]
     if missing:  # pragma: no cover - would mean an adapter name that matches no layer
         raise KeyError(f"adapters: no gradient was produced for {missing}")

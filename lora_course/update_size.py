@@ -39,7 +39,7 @@ class UpdateSize(NamedTuple):
 
 
 def make_setup(seed: int = 0, d: int = 32, k: int = 32, n: int = 128, true_rank: int = 1,
-               max_r: int = 32, draws: int = 8, init_std: float | None = None) -> OneStepSetup:
+               max_r: int = 32, draws: int = 32, init_std: float | None = None) -> OneStepSetup:
     """Task and ``draws`` A pools from one seed; A rows ~ N(0, init_std^2), init_std defaulting to 1 / sqrt(k)."""
     rng = np.random.default_rng(seed)
     task = make_task(rng, d=d, k=k, n=n, true_rank=true_rank)
@@ -74,24 +74,43 @@ def one_step_delta(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
     return merged_delta(A, -lr * step, scale)                       # (d, k)
 
 
-def update_size(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
-                optimizer: Literal["sgd", "adam"] = "sgd") -> UpdateSize:
-    """Both sizes of the first step for one r and one scale, averaged over the A draws."""
+def _step_factor(scale: float, optimizer: str) -> float:
+    """How Delta W grows with the scale: B_1 is proportional to scale under SGD and not under Adam's first
+    step, and Delta W = scale * B_1 A, so Delta W(scale) = scale^2 (SGD) or scale (Adam) times Delta W(1)."""
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale: expected a finite number > 0, got {scale}")
+    return scale * scale if optimizer == "sgd" else scale
+
+
+def _sizes_at_unit_scale(setup: OneStepSetup, r: int, lr: float, optimizer: str) -> UpdateSize:
     target = setup.task.delta_true
-    deltas = [one_step_delta(setup, r, scale, lr, optimizer, draw) for draw in range(setup.A_pool.shape[0])]
+    deltas = [one_step_delta(setup, r, 1.0, lr, optimizer, draw) for draw in range(setup.A_pool.shape[0])]
     return UpdateSize(float(np.mean([np.linalg.norm(dw) for dw in deltas])),
                       float(np.mean([np.sum(dw * target) for dw in deltas]) / np.sum(target * target)))
 
 
+def update_size(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
+                optimizer: Literal["sgd", "adam"] = "sgd") -> UpdateSize:
+    """Both sizes of the first step for one r and one scale, averaged over the A draws."""
+    base = _sizes_at_unit_scale(setup, r, lr, optimizer)
+    factor = _step_factor(scale, optimizer)
+    return UpdateSize(factor * base.frobenius, factor * base.progress)
+
+
 def update_size_curves(setup: OneStepSetup, ranks: Iterable[int], alpha: float, lr: float = 0.01,
                        optimizer: Literal["sgd", "adam"] = "sgd") -> dict[str, dict[str, np.ndarray]]:
-    """For each scaling in ``SCALINGS``: {"frobenius": (len(ranks),), "progress": (len(ranks),)}."""
+    """For each scaling in ``SCALINGS``: {"frobenius": (len(ranks),), "progress": (len(ranks),)}.
+
+    Each rank's step is computed once at scale 1 and rescaled (see ``_step_factor``), so the cost is
+    len(ranks) * draws small matrix products.
+    """
     ranks = list(ranks)
     if not ranks:
         raise ValueError("ranks: expected at least one rank, got an empty list")
+    bases = [_sizes_at_unit_scale(setup, r, lr, optimizer) for r in ranks]
     out: dict[str, dict[str, np.ndarray]] = {}
     for scaling in SCALINGS:
-        sizes = [update_size(setup, r, scale_for(scaling, r, alpha), lr, optimizer) for r in ranks]
-        out[scaling] = {"frobenius": np.array([s.frobenius for s in sizes]),
-                        "progress": np.array([s.progress for s in sizes])}
+        factors = np.array([_step_factor(scale_for(scaling, r, alpha), optimizer) for r in ranks])
+        out[scaling] = {"frobenius": factors * np.array([b.frobenius for b in bases]),
+                        "progress": factors * np.array([b.progress for b in bases])}
     return out

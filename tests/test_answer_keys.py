@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 from lora_course.checks import CORRECT, MISSING, WRONG, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY = re.compile(r"""["'](lc1:[a-z]+:\d+:[0-9a-f]+:[0-9a-f]+)["']""")
+KEY = re.compile(r"""["'](lc1:[a-z]+:\d+:[A-Za-z0-9]+:[0-9a-f]+)["']""")
 
 
 def auto_items(nb):

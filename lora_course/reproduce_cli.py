@@ -1,0 +1,85 @@
+"""``lora-course reproduce``: lesson 03's target/rank experiment in its full setting, with tables and figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+SETTINGS = ("full", "notebook", "tiny")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--setting", choices=SETTINGS, default="full",
+                        help="full (default, a few minutes), notebook (the lesson's reduced run) or tiny (smoke test)")
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the setting's)")
+    parser.add_argument("--steps", type=int, default=None, help="adaptation steps per run (default: the setting's)")
+    parser.add_argument("--out", type=Path, default=Path("reproduce-out"), help="folder for figures and results.json")
+    parser.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+
+
+def _setting(args: argparse.Namespace):
+    from . import targets_experiment as te
+
+    setting = {"full": te.FULL, "notebook": te.NOTEBOOK, "tiny": te.TINY}[args.setting]
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds: expected an integer >= 1, got {args.seeds}")
+        setting = replace(setting, seeds=tuple(range(args.seeds)))
+    if args.steps is not None:
+        if args.steps < 1:
+            raise ValueError(f"--steps: expected an integer >= 1, got {args.steps}")
+        setting = replace(setting, steps=args.steps)
+    return setting
+
+
+def run(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tqdm import tqdm
+
+    from . import targets_experiment as te
+    from .blas_threads import limit_blas_threads
+    from .paper import AMPLIFICATION_R4, CITATION
+
+    setting = _setting(args)
+    limit_blas_threads(1)    # small matrices: threads cost more than they give (see blas_threads)
+    total = 1 + len(setting.seeds) * len(te.planned_runs(setting))
+    print(f"setting {setting.name}: d_model {setting.d_model}, {setting.n_layers} layer(s), "
+          f"{len(setting.seeds)} seed(s), {setting.steps} adaptation steps, {total - 1} runs")
+    with tqdm(total=total, disable=args.no_progress, unit="run") as bar:
+        def progress(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update(1)
+
+        exp = te.run_experiment(setting, progress)
+    print(f"\nPre-trained base: {100 * exp.base.pretrain_accuracy:.1f}% on the pointer task; used as is on the "
+          f"shifted task: {100 * exp.base.zero_shot_accuracy:.1f}%.")
+    print(f"\nTable 5 (same budget, different weight types). Paper: {CITATION}\n{exp.table5()}")
+    print(f"\nTable 6 (Wq, Wv by rank)\n{exp.table6()}")
+    print(f"\nBaselines\n{exp.baselines()}")
+    amps = []
+    for r in (4, max(setting.ranks)):
+        amps.append(exp.amplification(r))
+        a = amps[-1]
+        print(f"\nAmplification of Delta W_q at r = {r}: {a['factor']:.2f} "
+              f"(||U^T W_q V^T||: Delta W_q {a['proj_dW']:.2f}, W_q {a['proj_W']:.2f}, random {a['proj_random']:.2f})")
+    print(f"paper, GPT-3 layer 48, r = 4: {AMPLIFICATION_R4}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    small, large = (8, max(setting.ranks)) if 8 in setting.ranks else sorted(setting.ranks)[-2:]
+    grids = exp.subspace_grids(r_small=small, r_large=large)
+    crop = 16 if large == setting.d_model and large > 16 else None   # phi -> 1 trivially once j nears d_model
+    figures = {"subspace_similarity.png": te.plot_subspace(grids, crop=crop),
+               "rank_sweep.png": te.plot_rank_sweep(exp)}
+    for name, fig in figures.items():
+        fig.savefig(args.out / name, dpi=120)
+        plt.close(fig)
+    results = {"setting": {k: v for k, v in vars(setting).items()}, "runs": [
+        {"name": x.name, "seed": x.seed, "accuracy": x.accuracy, "n_trainable": x.n_trainable, "n_lora": x.n_lora}
+        for x in exp.runs], "amplification": amps, "phi_top": {t: float(g[0, 0]) for t, g in grids.items()}}
+    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    print(f"\nsaved {args.out / 'subspace_similarity.png'}, {args.out / 'rank_sweep.png'}, {args.out / 'results.json'}")
+    return 0

@@ -1,0 +1,54 @@
+"""What lesson 03's widget shows for a choice of adapted weights and rank (pure functions, fast)."""
+
+from __future__ import annotations
+
+import html
+
+from .attention import TARGETS
+from .lowrank import lora_param_count
+from .paper import GPT3
+from .validation import check_positive_int
+
+PAPER_BUDGET = lora_param_count(GPT3["n_layers"], GPT3["d_model"], 8)   # one weight type at r = 8: 18,874,368
+
+
+def budget_report(targets: tuple[str, ...], r: int, measured: dict[str, tuple[float, float]] | None = None,
+                  toy_d_model: int = 64, toy_layers: int = 1) -> dict:
+    """Parameter counts of LoRA on ``targets`` at rank ``r`` for GPT-3 and for the toy model, the share of the
+    paper's 18.9M budget, and this configuration's measured accuracy (mean %, sd %) if ``measured`` has it."""
+    from .targets_experiment import config_name
+
+    bad = [t for t in targets if t not in TARGETS]
+    if bad or len(set(targets)) != len(targets):
+        raise ValueError(f"targets: expected distinct names from {TARGETS}, got {tuple(targets)}")
+    r = check_positive_int("r", r, min(toy_d_model, GPT3["d_model"]))
+    targets = tuple(t for t in TARGETS if t in targets)          # canonical order q, k, v, o
+    if not targets:
+        return {"targets": (), "r": r, "name": "no LoRA", "gpt3_params": 0, "budget_share": 0.0,
+                "toy_params": 0, "measured": None}
+    gpt3 = lora_param_count(GPT3["n_layers"] * len(targets), GPT3["d_model"], r)
+    name = config_name(targets, r)
+    return {"targets": targets, "r": r, "name": name, "gpt3_params": gpt3, "budget_share": gpt3 / PAPER_BUDGET,
+            "toy_params": lora_param_count(toy_layers * len(targets), toy_d_model, r),
+            "measured": (measured or {}).get(name)}
+
+
+def budget_html(report: dict, measured: dict[str, tuple[float, float]] | None = None) -> str:
+    """The report as HTML, followed by every measured configuration with the chosen one highlighted."""
+    if not report["targets"]:
+        return "<p>Tick at least one of q, k, v, o.</p>"
+    share = report["budget_share"]
+    verdict = "on budget" if abs(share - 1) < 1e-12 else ("over budget" if share > 1 else "under budget")
+    lines = [f"<p><b>{html.escape(report['name'])}</b>: GPT-3 175B would train {report['gpt3_params']:,} LoRA "
+             f"parameters = {share:.2f}× the paper's {PAPER_BUDGET:,} budget (<b>{verdict}</b>); "
+             f"the toy model trains {report['toy_params']:,}.</p>"]
+    if report["measured"] is None:
+        lines.append("<p>This configuration was not run in this notebook.</p>")
+    rows = []
+    for name, (mean, sd) in (measured or {}).items():
+        style = ' style="background:#E69F00;font-weight:bold"' if name == report["name"] else ""
+        rows.append(f"<tr{style}><td>{html.escape(name)}</td><td>{mean:.1f} ± {sd:.1f}</td></tr>")
+    if rows:
+        lines.append("<table><tr><th>configuration</th><th>toy accuracy % (mean ± sd)</th></tr>"
+                     + "".join(rows) + "</table>")
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""The lesson 03 experiment at a tiny setting: tasks, budgets, frozen base, tables, analyses, widget."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lora_course import targets_experiment as te
+from lora_course.lowrank import lora_param_count
+from lora_course.targets_widget import PAPER_BUDGET, budget_html, budget_report
+
+
+def test_pointer_task_labels_follow_the_pointer():
+    task = te.PointerTask(n_content=8, seq_len=5, shift=1)
+    tokens, y = task.sample(200, np.random.default_rng(0))
+    assert tokens.shape == (200, 5) and tokens[:, :-1].max() < 8 and tokens[:, -1].min() >= 8
+    p = tokens[:, -1] - 8
+    assert np.array_equal(y, tokens[np.arange(200), (p + 1) % 4])
+    grouped = te.PointerTask(n_content=8, seq_len=5, n_groups=4)
+    assert np.array_equal(np.bincount(grouped.groups()), [2, 2, 2, 2]), "groups should have equal size"
+    assert grouped.vocab_size == 12 and grouped.n_classes == 4
+
+
+def test_the_paper_budget_is_equal_across_table5_rows():
+    counts = {lora_param_count(96 * len(t), 12288, r) for t, r in te.BUDGET_CONFIGS}
+    assert counts == {18_874_368}
+    assert lora_param_count(2 * 96, 12288, 1) == 4_718_592
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return te.run_experiment(te.TINY)
+
+
+def test_tiny_experiment_runs_every_configuration(tiny):
+    plan = te.planned_runs(te.TINY)
+    assert len(tiny.runs) == len(plan) * len(te.TINY.seeds)
+    lora_counts = {x.n_lora for x in tiny.runs if x.method == "lora" and (x.targets, x.r) in te.BUDGET_CONFIGS}
+    assert lora_counts == {2 * 8 * 16}, "every Table 5 row should train the same number of LoRA parameters"
+    head = tiny.select("head")[0]
+    assert head.n_trainable == 4 * 16 + 4 and head.n_lora == 0
+    assert tiny.select("full")[0].n_trainable > 10 * head.n_trainable
+    assert all(0 <= x.accuracy <= 1 for x in tiny.runs)
+
+
+def test_base_is_frozen_during_adaptation(tiny):
+    base = te.pretrain(te.TINY)
+    assert base is tiny.base, "pre-training should be cached within a process"
+    snapshot = {k: v.copy() for k, v in base.params.items()}
+    te.adapt(te.TINY, "lora", ("q", "v"), 2, seed=5)
+    te.adapt(te.TINY, "full", seed=5)
+    assert all(np.array_equal(snapshot[k], base.params[k]) for k in snapshot)
+    with pytest.raises(ValueError):
+        base.params["l0.Wq"][0, 0] = 1.0
+
+
+def test_tables_have_the_papers_rows_and_numbers(tiny):
+    t5, t6, bl = tiny.table5(), tiny.table6(), tiny.baselines()
+    for name in ("Wq ", "Wk ", "Wv ", "Wo ", "Wq,Wk ", "Wq,Wv ", "Wq,Wk,Wv,Wo"):
+        assert name in t5
+    assert "70.4" in t5 and "91.7" in t5          # paper's Wq WikiSQL, all-four MultiNLI
+    assert "r=16" in t6 and "head only" in bl and "full fine-tuning" in bl
+    full = replace(te.TINY, ranks=(1, 2, 4, 8, 64), d_model=64)
+    assert full.ranks == te.FULL.ranks
+
+
+def test_analyses_have_the_right_shapes(tiny):
+    grids = tiny.subspace_grids(r_small=8, r_large=16)
+    assert set(grids) == {"q", "v"} and grids["q"].shape == (8, 16)
+    assert np.all((grids["v"] >= -1e-12) & (grids["v"] <= 1 + 1e-12))
+    amp = tiny.amplification(4)
+    assert amp["factor"] > 0 and np.isclose(amp["factor"] * amp["proj_dW"], amp["dW_norm"])
+    # top-r directions of W_q itself capture at least as much of W_q as any other r directions
+    assert amp["proj_W"] >= amp["proj_dW"] - 1e-12 and amp["proj_W"] >= amp["proj_random"] - 1e-12
+
+
+def test_adapt_rejects_bad_methods():
+    with pytest.raises(ValueError, match="method"):
+        te.adapt(te.TINY, "prefix")
+    with pytest.raises(ValueError, match="targets and r"):
+        te.adapt(te.TINY, "lora", ("q",), None)
+
+
+def test_widget_report_counts_the_papers_examples():
+    rep = budget_report(("v", "q"), 4, {"Wq,Wv r=4": (91.0, 2.0)})
+    assert rep["targets"] == ("q", "v") and rep["gpt3_params"] == 18_874_368 == PAPER_BUDGET
+    assert rep["budget_share"] == 1.0 and rep["toy_params"] == 1024 and rep["measured"] == (91.0, 2.0)
+    assert budget_report(("q", "v"), 1)["gpt3_params"] == 4_718_592
+    page = budget_html(rep, {"Wq r=8": (80.0, 1.0), "Wq,Wv r=4": (91.0, 2.0)})
+    assert "on budget" in page and 'background' in page.split("<td>Wq,Wv r=4")[0].rsplit("<tr", 1)[1]
+    assert "over budget" in budget_html(budget_report(("q", "k", "v", "o"), 8))
+    assert "not run" in budget_html(budget_report(("k",), 2))
+    with pytest.raises(ValueError, match="targets"):
+        budget_report(("x",), 2)
+    with pytest.raises(ValueError, match="<= 64"):
+        budget_report(("q",), 65)
