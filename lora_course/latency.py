@@ -4,70 +4,24 @@ Variants are timed interleaved (every repeat runs each variant once, in a rotati
 of load on a shared machine hits them all alike; overhead is the median of the per-repeat ratios
 ``t_variant / t_frozen - 1``, and its spread is their interquartile range (IQR).
 
-BLAS threads: a multi-threaded BLAS on a busy machine makes timings jumpy. ``blas_threads(1)`` pins
-OpenBLAS to one thread for the duration of a ``with`` block (via threadpoolctl when it is installed,
-else via OpenBLAS's own ``set_num_threads`` in the library numpy loaded). Setting the environment
-variable ``OPENBLAS_NUM_THREADS=1`` before Python starts has the same effect.
+BLAS threads: a multi-threaded BLAS on a busy machine makes timings jumpy; time inside
+``blas_threads(1)`` (from lora_course.blas_threads, re-exported here).
 """
 
 from __future__ import annotations
 
-import ctypes
-import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from .blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
 from .paper import TABLE1_LATENCY_MS
 from .validation import check_positive_int
 
 PAPER_BASELINE = "Fine-Tune/LoRA"
 _PAPER_NAMES = {"adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
-
-
-# ---------------------------------------------------------------- BLAS threads
-def _openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
-    """(get, set) for the OpenBLAS numpy loaded, or None if it cannot be found."""
-    folder = Path(np.__file__).resolve().parent
-    for lib_path in sorted((folder.parent / "numpy.libs").glob("*openblas*")) + sorted(folder.glob(".libs/*openblas*")):
-        try:
-            lib = ctypes.CDLL(str(lib_path))
-        except OSError:
-            continue
-        for prefix, suffix in itertools.product(("scipy_openblas", "openblas"), ("64_", "")):
-            get, put = f"{prefix}_get_num_threads{suffix}", f"{prefix}_set_num_threads{suffix}"
-            if hasattr(lib, get) and hasattr(lib, put):
-                return getattr(lib, get), getattr(lib, put)
-    return None
-
-
-@contextmanager
-def blas_threads(n: int) -> Iterator[int | None]:
-    """Run the block with ``n`` BLAS threads, then restore; yields the count in effect (None if unknown)."""
-    n = check_positive_int("n", n)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-    if threadpool_limits is not None:
-        with threadpool_limits(limits=n, user_api="blas"):
-            yield n
-        return
-    handles = _openblas()
-    if handles is None:
-        yield None
-        return
-    get, put = handles
-    before = int(get())
-    put(n)
-    try:
-        yield int(get())
-    finally:
-        put(before)
 
 
 # ---------------------------------------------------------------- timing
