@@ -59,7 +59,7 @@ class Cookbook:
 def make_cookbook(rng: np.random.Generator, n_recipes: int = 1000, noise: float = 0.5,
                   max_sauces_per_recipe: int = 3, sauces: np.ndarray | None = None) -> Cookbook:
     """Each recipe takes 1..max_sauces_per_recipe base sauces in portions of 0.2..1.5, then the cook
-    adds or leaves out a little of every ingredient (Gaussian, std ``noise`` grams).
+    adds or leaves out a little of every ingredient (Gaussian, std ``noise`` grams; amounts stay >= 0).
 
     ``sauces`` (n_sauces, n_ingredients) defaults to ``sauce_matrix()``.
     """
@@ -75,7 +75,8 @@ def make_cookbook(rng: np.random.Generator, n_recipes: int = 1000, noise: float 
     for row in mix:
         used = rng.choice(n_sauces, size=rng.integers(1, max_sauces_per_recipe + 1), replace=False)
         row[used] = rng.uniform(0.2, 1.5, size=used.size)
-    M = mix @ sauces + rng.normal(0.0, noise, size=(n_recipes, sauces.shape[1]))
+    tweaks = rng.normal(0.0, noise, size=(n_recipes, sauces.shape[1]))
+    M = np.maximum(mix @ sauces + tweaks, 0.0)     # a cook can leave an ingredient out, not use less than none
     return Cookbook(M, mix, sauces, float(noise))
 
 

@@ -50,9 +50,12 @@ class LabServer:
     """``jupyter lab`` on a free local port with a random token, serving ``root``.
 
     Use as a context manager; ``url(path)`` gives an address the browser can open.
+    ``disabled_extensions`` names JupyterLab front-end extensions to switch off (to test failure modes).
     """
 
-    def __init__(self, root: Path, jupyter: Path | None = None, startup_timeout: float = 60.0):
+    def __init__(self, root: Path, jupyter: Path | None = None, startup_timeout: float = 60.0,
+                 disabled_extensions: tuple[str, ...] = ()):
+        self.disabled_extensions = disabled_extensions
         self.root = Path(root).resolve()
         self.jupyter = Path(jupyter) if jupyter else Path(sys.executable).with_name("jupyter")
         self.startup_timeout = startup_timeout
@@ -76,10 +79,15 @@ class LabServer:
             raise FileNotFoundError(f"expected the jupyter command at {self.jupyter}, found nothing there")
         self._tmp = tempfile.TemporaryDirectory(prefix="lora-course-lab-")
         home = Path(self._tmp.name)
-        folders = {name: home / name for name in ("config", "data", "runtime", "settings", "workspaces", "ipython")}
+        folders = {name: home / name for name in ("config", "data", "runtime", "settings", "workspaces", "ipython",
+                                                    "checkpoints")}
         for folder in folders.values():
             folder.mkdir()
         write_user_settings(folders["settings"])
+        if self.disabled_extensions:  # what `jupyter labextension disable` writes, in our private config
+            page_config = {"disabledExtensions": {name: True for name in self.disabled_extensions}}
+            (folders["config"] / "labconfig").mkdir()
+            (folders["config"] / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
         env = dict(os.environ)
         env.update(
             JUPYTER_CONFIG_DIR=str(folders["config"]),
@@ -92,6 +100,8 @@ class LabServer:
             str(self.jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={self.root}",
+            # JupyterLab makes a checkpoint when it opens a notebook: keep those out of the course folder.
+            f"--FileCheckpoints.root_dir={folders['checkpoints']}",
             f"--IdentityProvider.token={self.token}",
             f"--LabApp.user_settings_dir={folders['settings']}",
             f"--LabApp.workspaces_dir={folders['workspaces']}",

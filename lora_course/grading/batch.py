@@ -1,0 +1,241 @@
+"""Grade a folder of submissions: one fenced kernel per notebook, several students in parallel.
+
+``grade_batch`` never lets one submission stop the batch: whatever a notebook does ends as a status
+(``ok``, ``missing``, ``error``, ``timeout``, ``malformed``) and points for the items that could be judged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from .assemble import MalformedSubmission, assemble, read_submission
+from .items import GradedItem, items_from_solution
+from .probe import answers_probe, project_probe, read_probe
+from .sandbox import Execution, Sandbox, run_in_sandbox
+from .verdict import ItemResult, judge_auto, judge_project, zero
+
+STATUSES = ("ok", "missing", "error", "timeout", "malformed")   # worst last
+CHECKS_MODULE = "lora_course.project_checks"
+
+
+@dataclass
+class NotebookResult:
+    """One student's one notebook: status, reasons, item results, free-text answers by cell id."""
+
+    notebook: str
+    status: str = "ok"
+    reasons: list[str] = field(default_factory=list)
+    results: list[ItemResult] = field(default_factory=list)
+    markdown_answers: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StudentResult:
+    """A CSV row's worth: the student's folder name and each graded notebook's result."""
+
+    student: str
+    notebooks: list[NotebookResult] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``ok`` or the worst status, followed by every reason (``timeout: 05_project.ipynb: ...``)."""
+        worst = max((nb.status for nb in self.notebooks), key=STATUSES.index, default="missing")
+        reasons = [f"{nb.notebook}: {r}" for nb in self.notebooks for r in nb.reasons]
+        if not self.notebooks:
+            reasons = ["no notebooks to grade"]
+        return worst if worst == "ok" else f"{worst}: " + "; ".join(reasons)
+
+    @property
+    def results(self) -> list[ItemResult]:
+        return [r for nb in self.notebooks for r in nb.results]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a worker needs: the solution notebooks and their items, limits, seed."""
+
+    solutions: dict[str, dict]                  # notebook name -> solution notebook (as a dict)
+    items: dict[str, tuple[GradedItem, ...]]    # notebook name -> its graded items
+    sandbox: Sandbox
+    workroot: str
+    seed: int = 0
+    checks_module: str = CHECKS_MODULE
+
+
+def load_plan(solutions_dir: Path, notebooks: list[str], sandbox: Sandbox, workroot: Path, seed: int = 0) -> Plan:
+    """Read the solution notebooks to grade and their items (raises ItemError on bad metadata)."""
+    sols, items = {}, {}
+    for name in notebooks:
+        nb = nbformat.read(Path(solutions_dir) / name, as_version=4)
+        sols[name] = dict(nb)
+        items[name] = tuple(items_from_solution(nb, name))
+    return Plan(sols, items, sandbox, str(workroot), seed)
+
+
+def student_seed(seed: int, student: str) -> int:
+    """The project inputs' seed for one student: fixed for a batch, different between students."""
+    return int(hashlib.sha256(f"{seed}:{student}".encode()).hexdigest()[:8], 16) % 1_000_000
+
+
+def _status_from_run(run: Execution) -> tuple[str, list[str]]:
+    if run.notebook_timeout:
+        return "timeout", ["the notebook ran past its time limit or ignored an interrupt; the kernel was stopped"]
+    if run.died:
+        return "error", [run.died]
+    reasons, status = [], "ok"
+    if run.timed_out_cells:
+        status = "timeout"
+        cells = ", ".join(str(i + 1) for i in run.timed_out_cells)
+        reasons.append(f"cell(s) {cells} ran past the per-cell limit and were interrupted")
+    if run.timed_out_probes:
+        status = "timeout"
+        reasons.append(f"{len(run.timed_out_probes)} check(s) ran past the per-cell limit when collected")
+    memory = [i for i, outs in enumerate(run.outputs) if any(o.get("ename") == "MemoryError" for o in outs)]
+    if memory:
+        status = "error" if status == "ok" else status
+        reasons.append(f"cell(s) {', '.join(str(i + 1) for i in memory)} hit the memory limit")
+    return status, reasons
+
+
+def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path, checks) -> NotebookResult:
+    """Run one submitted notebook in a fenced kernel and judge its items here."""
+    items = plan.items[name]
+    out = NotebookResult(name)
+    path = folder / name
+    if not path.exists() and not path.is_symlink():
+        out.status, out.reasons = "missing", ["not submitted"]
+        out.results = [zero(item, "notebook not submitted") for item in items]
+        return out
+    solution = nbformat.from_dict(plan.solutions[name])
+    try:
+        assembled = assemble(solution, read_submission(path), name)
+    except MalformedSubmission as err:
+        out.status, out.reasons = "malformed", [str(err)]
+        out.results = [zero(item, "the notebook could not be read") for item in items]
+        return out
+    out.markdown_answers, out.notes = assembled.markdown_answers, assembled.notes
+
+    nonce = secrets.token_hex(16)
+    answer_names = [item.target for item in items if item.kind == "auto"]
+    project = [item for item in items if item.kind == "project"]
+    inputs = checks.make_inputs(student_seed(plan.seed, student)) if project else {}
+    probes = [answers_probe(nonce, answer_names)]
+    if project:
+        source = inspect.getsource(checks)
+        probes += [project_probe(nonce, item.target, source, checks.__package__, inputs) for item in project]
+    run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
+    out.status, out.reasons = _status_from_run(run)
+
+    payloads: list[dict | None] = []
+    for outputs in run.probe_outputs:
+        try:
+            payloads.append(read_probe(outputs, nonce))
+        except ValueError as err:
+            payloads.append(None)
+            if "tampering" in str(err):
+                out.status = max(out.status, "error", key=STATUSES.index)
+                out.reasons.append(f"probe output rejected: {err}")
+    payloads += [None] * (len(probes) - len(payloads))
+    values = payloads[0].get("values") if payloads[0] and payloads[0].get("part") == "answers" else None
+    by_check = {p.get("check"): p for p in payloads[1:] if p and p.get("part") == "project"}
+    for item in items:
+        if item.kind == "auto":
+            out.results.append(judge_auto(item, values if isinstance(values, dict) else None))
+        elif item.kind == "project":
+            out.results.append(judge_project(item, by_check.get(item.target), inputs, checks))
+        else:
+            out.results.append(zero(item, "") if item.cell_id in out.markdown_answers
+                               else ItemResult(item, None, "to grade by hand", "no answer found"))
+    return out
+
+
+def grade_student(plan: Plan, student_dir: str, index: int) -> StudentResult:
+    """Grade every planned notebook of one student's folder (a worker's unit of work)."""
+    folder = Path(student_dir)
+    checks = importlib.import_module(plan.checks_module) if any(
+        i.kind == "project" for items in plan.items.values() for i in items) else None
+    plan = replace(plan, sandbox=replace(plan.sandbox, uid=plan.sandbox.uid + os.getpid() % 1_000_000))
+    result = StudentResult(folder.name)
+    for k, name in enumerate(sorted(plan.solutions)):
+        job = Path(plan.workroot) / f"{index:05d}-{k:02d}"
+        try:
+            result.notebooks.append(grade_notebook(plan, folder.name, folder, name, job, checks))
+        except Exception as err:  # noqa: BLE001 - one broken submission must not stop the batch
+            nb = NotebookResult(name, "error", [f"grader error: {type(err).__name__}: {err}"])
+            nb.results = [zero(item, "grader error") for item in plan.items[name]]
+            result.notebooks.append(nb)
+        finally:
+            shutil.rmtree(job, ignore_errors=True)
+    return result
+
+
+def find_students(submissions: Path) -> list[Path]:
+    """Student folders in ``submissions``, sorted by name (symlinked and hidden folders are skipped)."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"SUBMISSIONS: expected a folder with one folder per student, got {submissions}")
+    return sorted((p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink()
+                   and not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def graded_notebooks(solutions_dir: Path, students: list[Path], only: list[str] | None = None) -> list[str]:
+    """Solution notebooks to grade: those named by ``only`` (number prefixes), else any a student submitted."""
+    available = sorted(p.name for p in Path(solutions_dir).glob("[0-9][0-9]_*.ipynb"))
+    if not available:
+        raise FileNotFoundError(f"no solution notebooks (NN_name.ipynb) in {solutions_dir}")
+    if only:
+        chosen = [n for n in available if n.startswith(tuple(only))]
+        if not chosen:
+            raise ValueError(f"--notebooks: no solution notebook starts with {', '.join(only)}; have {available}")
+        return chosen
+    return [n for n in available if any((s / n).exists() or (s / n).is_symlink() for s in students)]
+
+
+def new_workroot() -> Path:
+    """A private folder for the kernels' job folders (each job is then owned by its kernel's uid)."""
+    root = Path(tempfile.mkdtemp(prefix="lora-grade-"))
+    root.chmod(0o711)
+    return root
+
+
+def grade_batch(students: list[Path], plan: Plan, jobs: int = 1, progress: bool = True) -> list[StudentResult]:
+    """Grade every student folder; results come back in the order of ``students``."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs: expected an integer >= 1, got {jobs!r}")
+    bar = tqdm(total=len(students), desc="grading", unit="student", disable=not progress, file=sys.stderr)
+    results: dict[int, StudentResult] = {}
+    try:
+        if jobs == 1:
+            for i, folder in enumerate(students):
+                results[i] = grade_student(plan, str(folder), i)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(grade_student, plan, str(folder), i): i for i, folder in enumerate(students)}
+                for future in as_completed(futures):
+                    i = futures[future]
+                    try:
+                        results[i] = future.result()
+                    except Exception as err:  # noqa: BLE001 - a worker that died still gives a row
+                        results[i] = StudentResult(students[i].name, [NotebookResult(
+                            n, "error", [f"grader worker failed: {type(err).__name__}: {err}"],
+                            [zero(item, "grader error") for item in plan.items[n]]) for n in sorted(plan.solutions)])
+                    bar.update()
+    finally:
+        bar.close()
+    return [results[i] for i in range(len(students))]

@@ -1,0 +1,92 @@
+"""Write the grades: one CSV row per student, and one Markdown feedback file per student for the instructor."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from .batch import Plan, StudentResult
+from .items import GradedItem
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"
+
+
+def all_items(plan: Plan) -> list[GradedItem]:
+    """Every graded item, by notebook name and then cell order: the CSV's column order."""
+    return [item for name in sorted(plan.items) for item in plan.items[name]]
+
+
+def csv_rows(results: list[StudentResult], plan: Plan) -> list[list[str]]:
+    """Header plus one row per student: student, each item's points (empty for manual), total, max, status."""
+    items = all_items(plan)
+    rows = [["student", *(i.grade_id for i in items), "total", "max", "status"]]
+    for student in sorted(results, key=lambda r: r.student):
+        scores = {r.item.grade_id: r.score for r in student.results}
+        cells = ["" if scores.get(i.grade_id) is None else _number(scores[i.grade_id]) for i in items]
+        total = sum(s for s in scores.values() if s is not None)
+        name = student.student
+        if name[:1] in ("=", "+", "-", "@"):        # a spreadsheet would run it as a formula
+            name = "'" + name
+        rows.append([name, *cells, _number(total), _number(sum(i.points for i in items)), student.status])
+    return rows
+
+
+def write_csv(path: Path, results: list[StudentResult], plan: Plan) -> None:
+    """Write the grades CSV (deterministic: sorted rows, fixed columns, no timestamps)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(csv_rows(results, plan))
+
+
+def _quote(text: str) -> str:
+    text = text.strip() or "(empty)"
+    return "\n".join(f"> {line}" for line in text.split("\n"))
+
+
+def feedback_markdown(student: StudentResult, plan: Plan) -> str:
+    """The instructor's view of one student: status, each item's result and hint, free-text answers."""
+    total = sum(r.score for r in student.results if r.score is not None)
+    auto_max = sum(r.item.points for r in student.results if r.item.kind != "manual")
+    lines = [f"# Feedback: {student.student}", "", f"- Status: {student.status}",
+             f"- Auto-graded points: {_number(total)} / {_number(auto_max)} (free-text answers to grade by hand)", ""]
+    for nb in student.notebooks:
+        lines += [f"## {nb.notebook}", "", f"Status: **{nb.status}**" + (f" ({'; '.join(nb.reasons)})"
+                                                                        if nb.reasons else ""), ""]
+        lines += [f"- Note: {note}" for note in nb.notes] + ([""] if nb.notes else [])
+        graded = [r for r in nb.results if r.item.kind != "manual"]
+        if graded:
+            lines += ["| item | points | result | details | hint |", "|---|---|---|---|---|"]
+            for r in graded:
+                cells = [r.item.grade_id, f"{_number(r.score or 0)} / {_number(r.item.points)}", r.result,
+                         r.message, r.hint if r.score != r.item.points else ""]
+                lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+            lines.append("")
+        for r in nb.results:
+            if r.item.kind != "manual":
+                continue
+            answer = nb.markdown_answers.get(r.item.cell_id)
+            lines += [f"### {r.item.grade_id} (free text, {_number(r.item.points)} points)", "",
+                      "Student's answer:", "", _quote(answer) if answer is not None else "> (no answer cell found)",
+                      "", "Model answer:", "", _quote(r.item.model_answer), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def safe_filename(student: str) -> str:
+    """A file name for a student's feedback that cannot leave the feedback folder."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", student).lstrip(".") or "student"
+
+
+def write_feedback(folder: Path, results: list[StudentResult], plan: Plan) -> list[Path]:
+    """One ``<student>.md`` per student in ``folder``; returns the paths written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for student in results:
+        path = folder / f"{safe_filename(student.student)}.md"
+        path.write_text(feedback_markdown(student, plan), encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,151 @@
+"""``lora-course grade`` on the course's real notebooks (real kernels, about a minute with --jobs 2).
+
+The solutions as submissions get every auto-graded point; the untouched student notebooks get none,
+with status ok; lesson 05's typical mistakes each lose the check that targets them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lora_course.cli import main
+from lora_course.grading.items import items_from_solution
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
+PROJECT = "05_project.ipynb"
+
+
+def fence_works() -> bool:
+    """Root, and Linux namespaces usable here (a container may refuse them)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    cmd = ["unshare", "--mount", "--pid", "--fork", "--net", "--mount-proc", "true"]
+    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+
+pytestmark = [
+    pytest.mark.skipif(not fence_works(),
+                       reason="the fenced kernel needs Linux namespaces and root"),
+    pytest.mark.skipif(not (SOLUTIONS / PROJECT).exists() or not (NOTEBOOKS / PROJECT).exists(),
+                       reason="lesson 05 is not generated yet"),
+]
+
+# Each typical mistake is a student cell placed after the solution's cell that defines the name.
+MISTAKES = {
+    "b_random": ("class LoRA", '''
+_init = LoRA.__init__
+def _b_random(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    _init(self, d_in, d_out, r, alpha=alpha, init_scale=init_scale, rng=rng)
+    self.B = rng.normal(0.0, init_scale, size=self.B.shape)      # mistake: B random, so B A != 0 at step 0
+LoRA.__init__ = _b_random
+'''),
+    "scale_alpha": ("class LoRA", '''
+_init = LoRA.__init__
+def _scale_alpha(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    _init(self, d_in, d_out, r, alpha=alpha, init_scale=init_scale, rng=rng)
+    self.scale = self.alpha                                        # mistake: alpha instead of alpha / r
+LoRA.__init__ = _scale_alpha
+'''),
+    "transposed": ("class LoRA", '''
+_backward = LoRA.backward
+def _transposed(self, grad_output, cache):
+    grad_x = _backward(self, grad_output, cache)
+    self.dB = self.dB.T                                            # mistake: dB as z^T g, transposed
+    return grad_x
+LoRA.backward = _transposed
+'''),
+    "frozen_modified": ("def train_task", '''
+_train = train_task
+def train_task(X, y, net, lora_1, lora_2, head, epochs=EPOCHS, lr=LR):
+    losses = _train(X, y, net, lora_1, lora_2, head, epochs, lr)
+    net.W2 += 1e-3                                                 # mistake: the frozen weights move
+    return losses
+'''),
+}
+
+
+def with_cell_after(nb: nbformat.NotebookNode, marker: str, source: str) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    index = next(i for i, c in enumerate(nb.cells) if marker in c.source)
+    new = nbformat.v4.new_code_cell(source.strip())
+    nb.cells.insert(index + 1, new)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lessons")
+    subs = tmp / "subs"
+    (subs / "solution").mkdir(parents=True)
+    (subs / "untouched").mkdir()
+    for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
+        shutil.copy(path, subs / "solution" / path.name)
+        if (NOTEBOOKS / path.name).exists():
+            shutil.copy(NOTEBOOKS / path.name, subs / "untouched" / path.name)
+    solution = nbformat.read(SOLUTIONS / PROJECT, as_version=4)
+    for student, (marker, source) in MISTAKES.items():
+        (subs / student).mkdir()
+        nbformat.write(with_cell_after(solution, marker, source), subs / student / PROJECT)
+    # partial: only the LoRA class filled in (taken from the solution by cell id)
+    partial = nbformat.read(NOTEBOOKS / PROJECT, as_version=4)
+    lora_cell = next(c for c in solution.cells if "class LoRA" in c.source)
+    for c in partial.cells:
+        if c.id == lora_cell.id:
+            c.source = lora_cell.source
+    (subs / "partial").mkdir()
+    nbformat.write(partial, subs / "partial" / PROJECT)
+    out = tmp / "grades.csv"
+    assert main(["grade", str(subs), "--out", str(out), "--feedback", str(tmp / "fb"), "--jobs", "2",
+                 "--timeout", "120", "--no-progress"]) == 0
+    rows = list(csv.reader(out.open()))
+    header = rows[0]
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}, tmp / "fb"
+
+
+def all_items():
+    return [i for p in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
+            for i in items_from_solution(nbformat.read(p, as_version=4), p.name)]
+
+
+def test_solutions_get_every_auto_graded_point(graded):
+    rows, _ = graded
+    row = rows["solution"]
+    assert row["status"] == "ok"
+    for item in all_items():
+        assert row[item.grade_id] == ("" if item.kind == "manual" else f"{item.points:g}"), item.grade_id
+    assert float(row["total"]) == sum(i.points for i in all_items() if i.kind != "manual")
+    assert float(row["max"]) == sum(i.points for i in all_items())
+
+
+def test_untouched_student_notebooks_get_zero_with_status_ok(graded):
+    rows, _ = graded
+    row = rows["untouched"]
+    assert row["status"] == "ok" and row["total"] == "0"
+    assert all(row[i.grade_id] == ("" if i.kind == "manual" else "0") for i in all_items())
+
+
+@pytest.mark.parametrize(("student", "lost", "kept"), [
+    ("b_random", ["05-lora_init", "05-zero_init"], ["05-lora_forward", "05-lora_backward"]),
+    ("scale_alpha", ["05-lora_init", "05-lora_forward"], ["05-lora_update"]),
+    ("transposed", ["05-lora_backward"], ["05-lora_init", "05-lora_forward", "05-merged_delta"]),
+    ("frozen_modified", ["05-frozen_unchanged", "05-no_interference"], ["05-lora_backward", "05-exact_backprop"]),
+    ("partial", ["05-adapted_forward", "05-exact_backprop", "05-apply-task-numbers"],
+     ["05-lora_init", "05-lora_forward", "05-lora_backward", "05-lora_update", "05-merged_delta"]),
+])
+def test_each_typical_mistake_loses_its_check(graded, student, lost, kept):
+    rows, feedback = graded
+    row = rows[student]
+    points = {i.grade_id: f"{i.points:g}" for i in all_items()}
+    assert row["status"].startswith("missing:") and PROJECT not in row["status"], "only lesson 05 was handed in"
+    assert [row[g] for g in lost] == ["0"] * len(lost)
+    assert [row[g] for g in kept] == [points[g] for g in kept]
+    assert 0 < float(row["total"]) < float(rows["solution"]["total"])
+    assert "| failed |" in (feedback / f"{student}.md").read_text()
