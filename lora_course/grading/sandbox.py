@@ -22,6 +22,7 @@ import shlex
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,7 +271,15 @@ def run_in_sandbox(sources: list[str], probes: list[str], job: Path, files_from:
                    sandbox: Sandbox) -> Execution:
     """Execute ``sources`` then each probe cell in one fresh fenced kernel whose folder ``job`` is created here."""
     work = prepare_workdir(job, files_from, sandbox)
-    return asyncio.run(_execute(sources, probes, job, work, sandbox))
+    coroutine = _execute(sources, probes, job, work, sandbox)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:                  # the usual case: no event loop in this thread
+        return asyncio.run(coroutine)
+    # Called from inside a running loop (Jupyter, or a test session that drives a browser):
+    # give the kernel its own loop in a worker thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def paths_to_hide(course_root: Path | None, extra: list[Path]) -> tuple[str, ...]:
