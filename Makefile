@@ -7,12 +7,13 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told; containers and CI often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test notebooks lint clean help
+.PHONY: lab test notebooks bench-widgets lint clean help
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make test       set up .venv and run every test, notebooks included"
 	@echo "make notebooks  regenerate notebooks/ from solutions/ and re-execute both"
+	@echo "make bench-widgets  time every widget's compute function (limit 100 ms)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version.split()[0])'
@@ -32,6 +33,9 @@ test: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/lora-course student --execute
+
+bench-widgets: $(STAMP)
+	$(BIN)/python benchmarks/widget_speed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
