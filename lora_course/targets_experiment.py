@@ -354,7 +354,8 @@ def plot_subspace(grids: dict[str, np.ndarray], crop: int | None = None):
     from .plotting import SEQUENTIAL_CMAP, figure
 
     fig, axes = figure(ncols=len(grids), width=4.8, height=3.2)
-    for ax, (t, grid) in zip(np.atleast_1d(axes), grids.items(), strict=True):
+    axes = np.atleast_1d(axes)
+    for ax, (t, grid) in zip(axes, grids.items(), strict=True):
         g = grid if crop is None else grid[:, :crop]
         im = ax.imshow(g, vmin=0, vmax=1, cmap=SEQUENTIAL_CMAP, aspect="auto",
                        extent=(0.5, g.shape[1] + 0.5, g.shape[0] + 0.5, 0.5))
@@ -363,7 +364,7 @@ def plot_subspace(grids: dict[str, np.ndarray], crop: int | None = None):
         ax.set_title(f"W_{t}: φ(A at r={small}, A at r={large}, i, j)")
         ax.set_xlabel(f"j (top-j right-singular directions, r = {large})")
         ax.set_ylabel(f"i (top-i directions, r = {small})")
-        fig.colorbar(im, ax=ax, label="φ (0 = no overlap, 1 = same subspace)")
+    fig.colorbar(im, ax=list(axes), label="φ (0 = no overlap, 1 = same subspace)")   # one shared scale
     return fig
 
 
