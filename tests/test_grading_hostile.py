@@ -9,13 +9,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
-import pytest
+from fencing import requires_fence
 
 from lora_course.checks import make_key
 from lora_course.cli import main
@@ -23,16 +21,7 @@ from lora_course.grading.batch import new_workroot
 from lora_course.grading.sandbox import Limits, Sandbox, paths_to_hide, run_in_sandbox
 from lora_course.student import student_version
 
-
-def fence_works() -> bool:
-    """Root, and Linux namespaces usable here (a container may refuse them)."""
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        return False
-    cmd = ["unshare", "--mount", "--pid", "--fork", "--net", "--mount-proc", "true"]
-    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
-
-pytestmark = pytest.mark.skipif(not fence_works(),
-                                reason="the fenced kernel needs Linux namespaces and root")
+pytestmark = requires_fence
 
 NAME = "01_toy.ipynb"
 SCALE = {"grade_id": "toy-scale", "points": 3, "kind": "auto", "answer": "answer_scale"}

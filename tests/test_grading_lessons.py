@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
+from fencing import requires_fence
 
 from lora_course.cli import main
 from lora_course.grading.items import items_from_solution
@@ -24,19 +23,8 @@ SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
 PROJECT = "05_project.ipynb"
 
 
-def fence_works() -> bool:
-    """Root, and Linux namespaces usable here (a container may refuse them)."""
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        return False
-    cmd = ["unshare", "--mount", "--pid", "--fork", "--net", "--mount-proc", "true"]
-    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
 
-pytestmark = [
-    pytest.mark.skipif(not fence_works(),
-                       reason="the fenced kernel needs Linux namespaces and root"),
-    pytest.mark.skipif(not (SOLUTIONS / PROJECT).exists() or not (NOTEBOOKS / PROJECT).exists(),
-                       reason="lesson 05 is not generated yet"),
-]
+pytestmark = requires_fence
 
 # Each typical mistake is a student cell placed after the solution's cell that defines the name.
 MISTAKES = {
