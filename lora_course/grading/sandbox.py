@@ -44,10 +44,12 @@ def _blocking_ancestor(path: Path) -> Path | None:
 
 
 def namespace_script(sandbox: Sandbox, connection_file: str, stash: Path, command: list[str]) -> str:
-    """Shell run as root inside the new namespaces: hide paths, re-expose the interpreter, then run."""
+    """Shell run as root inside the new namespaces: hide paths, re-expose the interpreter and the course
+    package (an editable install imports it from the course folder, wherever that is), then run."""
     q = shlex.quote
     lines = ["set -e"]
-    needed = [Path(p).resolve() for p in (sys.base_prefix, sys.prefix)]
+    package = Path(__file__).resolve().parent.parent
+    needed = [Path(p).resolve() for p in (sys.base_prefix, sys.prefix)] + [package]
     exposed = [(p, a) for p in dict.fromkeys(needed) if (a := _blocking_ancestor(p)) is not None]
     for i, (path, _) in enumerate(exposed):
         lines += [f"mkdir -p {q(str(stash / str(i)))}", f"mount --bind {q(str(path))} {q(str(stash / str(i)))}"]
