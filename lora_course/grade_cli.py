@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(workroot, ignore_errors=True)
     seconds = time.perf_counter() - start
-    write_csv(args.out, results, plan)
+    kept = write_csv(args.out, results, plan)
+    if kept:
+        print(f"the previous {args.out} differed (hand-entered scores?): kept as {kept}")
     if args.feedback:
         write_feedback(args.feedback, results, plan)
     changed = tree_digest(args.submissions) != before

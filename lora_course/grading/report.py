@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
+from ..safe_write import write_keeping_old
 from .batch import Plan, StudentResult
 from .items import GradedItem
 
@@ -34,12 +36,15 @@ def csv_rows(results: list[StudentResult], plan: Plan) -> list[list[str]]:
     return rows
 
 
-def write_csv(path: Path, results: list[StudentResult], plan: Plan) -> None:
-    """Write the grades CSV (deterministic: sorted rows, fixed columns, no timestamps)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f, lineterminator="\n").writerows(csv_rows(results, plan))
+def write_csv(path: Path, results: list[StudentResult], plan: Plan) -> Path | None:
+    """Write the grades CSV (deterministic: sorted rows, fixed columns, no timestamps).
+
+    An existing CSV with other content (say, with hand-entered manual scores) is kept as a .bak copy,
+    whose path is returned.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(csv_rows(results, plan))
+    return write_keeping_old(Path(path), buffer.getvalue())
 
 
 def _quote(text: str) -> str:
@@ -87,6 +92,6 @@ def write_feedback(folder: Path, results: list[StudentResult], plan: Plan) -> li
     written = []
     for student in results:
         path = folder / f"{safe_filename(student.student)}.md"
-        path.write_text(feedback_markdown(student, plan), encoding="utf-8")
+        write_keeping_old(path, feedback_markdown(student, plan), backup_dir=folder / "previous")
         written.append(path)
     return written
