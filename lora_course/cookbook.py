@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .lowrank import approximation_errors, params_per_matrix
-from .validation import as_array, check_positive_int, check_rank
+from .validation import as_array, check_positive_int, check_rank, check_rng
 
 INGREDIENTS: tuple[str, ...] = (
     "butter", "flour", "milk", "nutmeg", "white stock", "brown stock", "onion", "carrot",
@@ -63,8 +63,7 @@ def make_cookbook(rng: np.random.Generator, n_recipes: int = 1000, noise: float 
 
     ``sauces`` (n_sauces, n_ingredients) defaults to ``sauce_matrix()``.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    check_rng(rng)
     n_recipes = check_positive_int("n_recipes", n_recipes)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise: expected a finite std >= 0 in grams, got {noise}")

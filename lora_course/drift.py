@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .merge import Adapter, MergedWeight, merge, merged_delta, switch
-from .validation import as_array, check_positive_int
+from .validation import as_array, check_positive_int, check_rng
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,7 @@ def switching_drift(W0: np.ndarray, adapters: Sequence[Adapter], checkpoints: Se
     W0 + scale B A of the active adapter computed exactly (float64) from those rounded values, so the
     only errors measured are the ones the serving arithmetic adds. The first merge is not a switch.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    check_rng(rng)
     W0 = as_array("W0", W0, ndim=2).astype(dtype)
     if len(adapters) < 2:
         raise ValueError(f"adapters: expected at least 2 adapters to switch between, got {len(adapters)}")

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
+from .latency_overhead import BASELINE as PAPER_BASELINE
+from .latency_overhead import overhead_percent
 from .paper import TABLE1_LATENCY_MS
 from .validation import check_positive_int
 
-PAPER_BASELINE = "Fine-Tune/LoRA"
 _PAPER_NAMES = {"adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
 
 
@@ -84,7 +85,7 @@ def summarize(times: dict[str, np.ndarray], batch: int, seq: int, baseline: str 
             key = PAPER_BASELINE if name in (baseline, "merged") else _PAPER_NAMES.get(name)
             if key in paper:
                 paper_ms = paper[key]
-                paper_over = paper_ms / paper[PAPER_BASELINE] - 1.0
+                paper_over = overhead_percent(paper[PAPER_BASELINE], paper_ms) / 100
         rows.append(LatencyRow(batch, seq, name, med, q3 - q1, omed, o3 - o1, paper_ms, paper_over))
     return rows
 

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .validation import as_array, check_alpha, check_positive_int, check_rank, check_shape
+from .validation import as_array, check_alpha, check_positive_int, check_rank, check_rng, check_shape
 
 
 def scale_factor(r: int, alpha: float | None = None, rslora: bool = False) -> float:
@@ -27,8 +27,7 @@ def scale_factor(r: int, alpha: float | None = None, rslora: bool = False) -> fl
 def init_lora(d: int, k: int, r: int, rng: np.random.Generator,
               std: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
     """Return ``A`` (r, k) drawn from N(0, std^2) and ``B`` (d, r) zeros, so that B A = 0 at step 0."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    check_rng(rng)
     d, k = check_positive_int("d", d), check_positive_int("k", k)
     r = check_rank(r, d, k)
     if not np.isfinite(std) or std <= 0:

@@ -14,17 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import as_array, check_positive_int, check_shape
+from .validation import as_array, check_positive_int, check_rng, check_shape
 
 D_MODEL = 8    # d: the network's width (input and output)
 D_FF = 16      # d_ff: the hidden ReLU layer's width
 TASKS = ("A", "B")
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    return rng
 
 
 @dataclass
@@ -53,7 +47,7 @@ class FrozenNetwork:
 def make_network(rng: np.random.Generator, d: int = D_MODEL, d_ff: int = D_FF,
                  weight_std: float = 0.3, bias_std: float = 0.1) -> FrozenNetwork:
     """A random 'pre-trained' network: Gaussian weights (std ``weight_std``) and small Gaussian biases."""
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     d, d_ff = check_positive_int("d", d), check_positive_int("d_ff", d_ff)
     return FrozenNetwork(W1=rng.normal(0.0, weight_std, (d, d_ff)), b1=rng.normal(0.0, bias_std, d_ff),
                          W2=rng.normal(0.0, weight_std, (d_ff, d)), b2=rng.normal(0.0, bias_std, d))
@@ -94,7 +88,7 @@ class Split:
 def make_tasks(rng: np.random.Generator, n_train: int = 200, n_test: int = 1000,
                d: int = D_MODEL) -> dict[str, Split]:
     """Both tasks on one set of Gaussian inputs, with a held-out test split: {"A": Split, "B": Split}."""
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     n_train, n_test = check_positive_int("n_train", n_train), check_positive_int("n_test", n_test)
     X_train = rng.normal(size=(n_train, check_positive_int("d", d)))
     X_test = rng.normal(size=(n_test, d))
@@ -125,7 +119,7 @@ class ClassificationHead:
     """
 
     def __init__(self, d: int, rng: np.random.Generator, init_std: float = 0.01) -> None:
-        self.W = _check_rng(rng).normal(0.0, init_std, (check_positive_int("d", d), 1))
+        self.W = check_rng(rng).normal(0.0, init_std, (check_positive_int("d", d), 1))
         self.b = np.zeros(1)
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)

@@ -13,7 +13,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from .layer import init_lora, linear_lora_backward, linear_lora_forward, scale_factor
-from .validation import as_array, check_alpha, check_positive_int, check_rank, check_shape
+from .validation import as_array, check_alpha, check_positive_int, check_rank, check_rng, check_shape
 
 INITS = ("paper", "both_zero", "b_random")
 SCALINGS = ("none", "alpha_over_r", "alpha_over_sqrt_r")
@@ -42,8 +42,7 @@ class TrainResult(NamedTuple):
 def make_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 256, true_rank: int = 2,
               delta_size: float = 1.0) -> ToyTask:
     """Draw W0 with entries N(0, 1/k), a rank-``true_rank`` Delta_true with ||Delta_true||_F = delta_size, and data."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    check_rng(rng)
     d, k, n = check_positive_int("d", d), check_positive_int("k", k), check_positive_int("n", n)
     true_rank = check_rank(true_rank, d, k)
     if not np.isfinite(delta_size) or delta_size <= 0:

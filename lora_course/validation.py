@@ -20,6 +20,13 @@ def as_array(name: str, x, ndim: int | None = None) -> np.ndarray:
     return arr
 
 
+def check_rng(rng) -> np.random.Generator:
+    """``rng`` must be a numpy Generator (the course never seeds globally)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    return rng
+
+
 def check_shape(name: str, x: np.ndarray, expected: tuple, meaning: str = "") -> None:
     """Raise if ``x.shape`` differs from ``expected`` (``None`` entries match anything)."""
     shape = np.shape(x)

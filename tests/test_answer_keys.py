@@ -2,7 +2,6 @@
 a wrong answer and a missing one do not. The answers are computed by running the solution notebook."""
 
 import json
-import re
 from pathlib import Path
 
 import nbformat
@@ -10,27 +9,23 @@ import pytest
 from nbclient import NotebookClient
 
 from lora_course.checks import CORRECT, MISSING, WRONG, evaluate
+from lora_course.grading.items import items_from_solution
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY = re.compile(r"""["'](lc1:[a-z]+:\d+:[A-Za-z0-9]+:[0-9a-f]+)["']""")
 
 
-def auto_items(nb):
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("lora_course", {})
-        if meta.get("kind") == "auto":
-            keys = KEY.findall(cell.source)
-            assert len(keys) == 1, f"{meta.get('grade_id')}: expected one answer key in the check cell, got {keys}"
-            yield meta["grade_id"], meta["answer"], keys[0]
+def auto_items(nb, name):
+    """(grade_id, answer variable, key) of every auto-checked item, read the way the grader reads them."""
+    return [(item.grade_id, item.target, item.key) for item in items_from_solution(nb, name) if item.kind == "auto"]
 
 
 NOTEBOOKS = [p for p in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-             if list(auto_items(nbformat.read(p, as_version=4)))]
+             if auto_items(nbformat.read(p, as_version=4), p.name)]
 
 
 def solution_answers(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
-    names = sorted({name for _, name, _ in auto_items(nb)})
+    names = sorted({name for _, name, _ in auto_items(nb, path.name)})
     dump = f"import json as _j\nprint('ANSWERS=' + _j.dumps({{n: globals()[n] for n in {names!r}}}, default=list))"
     nb.cells.append(nbformat.v4.new_code_cell(dump))
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -47,7 +42,7 @@ def wrong_version(value, form):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_keys_accept_right_and_equivalent_answers_and_reject_wrong_and_missing(path):
     answers = solution_answers(path)
-    items = list(auto_items(nbformat.read(path, as_version=4)))
+    items = auto_items(nbformat.read(path, as_version=4), path.name)
     for grade_id, name, key in items:
         value, form = answers[name], key.split(":")[1]
         assert evaluate(value, key) == CORRECT, f"{grade_id}: the solution's own answer {value!r} fails its key"
