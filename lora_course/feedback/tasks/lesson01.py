@@ -1,0 +1,185 @@
+"""Checks of lesson 01's implement-it tasks: the SVD by hand, a rank-r factorization, the Eckart-Young errors.
+
+The student writes (names in the notebook):
+
+    svd_by_eig(M) -> (U, s, Vt)      thin SVD of a tall M (d, k), d >= k: U (d, k), s (k,) descending, Vt (k, k)
+    factor_rank_r(M, r) -> (B, A)    B (d, r), A (r, k) with B A the best rank-r approximation of M
+    rank_r_errors(s) -> errors       (k + 1,): ||M - M_r||_F / ||M||_F for r = 0 .. k from the singular values s
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lora_course.feedback.tasks.common import (
+    Check,
+    Outcome,
+    array,
+    check_seed,
+    evaluate,
+    fail,
+    floats,
+    format_outcome,
+    get,
+    parts,
+    same,
+)
+from lora_course.feedback.tasks.common import judge_safely as _judge_safely
+from lora_course.lowrank import approximation_errors, best_rank_r, singular_values
+
+SVD_SIGMAS = (4.0, 2.5, 1.5, 0.8)                     # well separated, so the singular vectors are well defined
+FACTOR_SIGMAS = (5.0, 3.0, 2.0, 1.0, 0.5, 0.25)
+
+
+def _with_sigmas(rng: np.random.Generator, d: int, sigmas: tuple[float, ...]) -> np.ndarray:
+    """A (d, k) matrix with the given singular values and random singular vectors."""
+    k = len(sigmas)
+    Q1, _ = np.linalg.qr(rng.normal(size=(d, k)))
+    Q2, _ = np.linalg.qr(rng.normal(size=(k, k)))
+    return (Q1 * np.array(sigmas)) @ Q2.T
+
+
+def make_inputs(seed: int) -> dict:
+    """The matrices the checks feed the student's functions, drawn from ``seed`` (the grader picks it)."""
+    rng = np.random.default_rng([check_seed(seed), 1])
+    s = np.sort(rng.uniform(0.2, 3.0, size=7))[::-1]
+    return {"seed": int(seed), "M_svd": _with_sigmas(rng, 6, SVD_SIGMAS),
+            "M_factor": _with_sigmas(rng, 8, FACTOR_SIGMAS), "r": 2, "s": s}
+
+
+# ----------------------------------------------------------------------------- student side (collect)
+
+def _collect_svd(ns: dict, inputs: dict) -> dict:
+    U, s, Vt = parts(get(ns, "svd_by_eig")(floats(inputs["M_svd"])), 3, "svd_by_eig")
+    return {"U": floats(U), "s": floats(s), "Vt": floats(Vt)}
+
+
+def _collect_factor(ns: dict, inputs: dict) -> dict:
+    B, A = parts(get(ns, "factor_rank_r")(floats(inputs["M_factor"]), int(inputs["r"])), 2, "factor_rank_r")
+    return {"B": floats(B), "A": floats(A)}
+
+
+def _collect_errors(ns: dict, inputs: dict) -> dict:
+    return {"errors": floats(get(ns, "rank_r_errors")(floats(inputs["s"])))}
+
+
+# ---------------------------------------------------------------------------------- grader side (judge)
+
+def _judge_svd(data: dict, inputs: dict) -> Outcome:
+    M = np.asarray(inputs["M_svd"], float)
+    d, k = M.shape
+    U, s, Vt = array(data, "U"), array(data, "s").ravel(), array(data, "Vt")
+    s_ref = singular_values(M)
+    if U.shape == (k, k) and Vt.shape in ((k, d), (d, k)):
+        fail(f"U has shape {U.shape} and V^T has shape {Vt.shape}: U and V are swapped",
+             f"U holds the left singular vectors as columns, shape (d, k) = {(d, k)}; V^T holds the right ones "
+             f"(eigenvectors of M^T M) as rows, shape (k, k) = {(k, k)}")
+    for name, got, want in (("U", U.shape, (d, k)), ("s", s.shape, (k,)), ("Vt", Vt.shape, (k, k))):
+        if got != want:
+            fail(f"{name}: expected shape {want}, got {got}", "thin SVD of M (d, k): U (d, k), s (k,), Vt (k, k)")
+    if np.allclose(s, s_ref**2, rtol=1e-6) or np.allclose(s, (s_ref**2)[::-1], rtol=1e-6):
+        fail("s holds the eigenvalues of M^T M, which are the squares sigma_i^2",
+             "the singular values are the square roots of those eigenvalues: s = sqrt(eigenvalues)")
+    if np.allclose(s, s_ref[::-1], rtol=1e-6):
+        fail("s is in ascending order", "np.linalg.eigh returns eigenvalues in ascending order: reverse them "
+             "(and the eigenvector columns with them) so that sigma_1 >= sigma_2 >= ...")
+    same("s", s, s_ref, "the singular values are the square roots of the eigenvalues of M^T M", atol=1e-7)
+    gram = M.T @ M                                                      # (k, k)
+    if not np.allclose(Vt @ Vt.T, np.eye(k), atol=1e-7):
+        fail("the rows of Vt are not orthonormal", "take the eigenvectors of M^T M from np.linalg.eigh (its "
+             "columns are orthonormal) and transpose them into rows")
+    if not np.allclose(gram @ Vt.T, Vt.T * s**2, atol=1e-6):
+        if np.allclose(gram @ Vt, Vt * s**2, atol=1e-6):
+            fail("the COLUMNS of your Vt are the right singular vectors: you returned V, not V^T",
+                 "return V.T: row i of V^T is the right singular vector v_i")
+        if np.allclose(gram @ Vt.T, Vt.T * (s**2)[::-1], atol=1e-6):
+            fail("the singular values are sorted but the vectors are not reordered with them",
+                 "reverse the eigenvector columns together with the eigenvalues")
+        fail("the rows of Vt are not the right singular vectors: M^T M v_i should equal sigma_i^2 v_i",
+             "V holds the eigenvectors of M^T M (not of M M^T), one per column, ordered like s")
+    gram_u = U.T @ U
+    if np.allclose(gram_u, np.diag(s**2), atol=1e-6):
+        fail("the columns of U have lengths sigma_i instead of 1", "u_i = M v_i / sigma_i: divide by sigma_i")
+    if not np.allclose(gram_u, np.eye(k), atol=1e-7):
+        fail("the columns of U are not orthonormal", "u_i = M v_i / sigma_i gives orthonormal columns")
+    MV = M @ Vt.T                                                       # (d, k): column i is M v_i
+    if not np.allclose(MV, U * s, atol=1e-7):
+        if np.allclose(np.abs(MV), np.abs(U * s), atol=1e-7):
+            fail("some columns of U have the opposite sign to M v_i / sigma_i: U and V are not paired",
+                 "each u_i is tied to its v_i: compute U from V as M v_i / sigma_i (eigenvectors of M M^T found "
+                 "separately come with arbitrary signs)")
+        fail("M v_i does not equal sigma_i u_i", "u_i = M v_i / sigma_i, using the same v_i as in V^T")
+    return Outcome(True, "U (d, k) and V^T (k, k) orthonormal, s descending, and M = U diag(s) V^T")
+
+
+def _judge_factor(data: dict, inputs: dict) -> Outcome:
+    M, r = np.asarray(inputs["M_factor"], float), int(inputs["r"])
+    d, k = M.shape
+    B, A = array(data, "B"), array(data, "A")
+    if B.shape == (r, k) and A.shape == (d, r):
+        fail(f"the first value has shape {B.shape} and the second {A.shape}: you returned (A, B)",
+             "return (B, A): B is (d, r), A is (r, k), so that M_r = B @ A")
+    if B.shape != (d, r) or A.shape != (r, k):
+        fail(f"B {B.shape}, A {A.shape}; expected B (d, r) = {(d, r)} and A (r, k) = {(r, k)}",
+             "keep r columns of U (with the singular values) in B and r rows of V^T in A")
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+
+    def approx(idx, power: float = 1.0) -> np.ndarray:
+        return (U[:, idx] * s[idx] ** power) @ Vt[idx]
+
+    want = best_rank_r(M, r)
+    variants = {
+        "the singular values are in both factors (B = U S, A = S V^T gives U S^2 V^T): put S in one factor only, "
+        "or sqrt(S) in each": approx(slice(0, r), 2.0),
+        "the singular values are missing: B = U_r diag(s_r), A = V_r^T": approx(slice(0, r), 0.0),
+        "you kept the SMALLEST r singular directions; keep the r largest (the first r)": approx(slice(k - r, k)),
+        f"you kept r + 1 = {r + 1} directions": approx(slice(0, r + 1)),
+        f"you kept r - 1 = {r - 1} directions": approx(slice(0, r - 1)),
+    }
+    same("B @ A", B @ A, want, "B @ A should be the truncated SVD U_r diag(s_r) V_r^T", atol=1e-8, variants=variants)
+    return Outcome(True, "B (d, r) @ A (r, k) equals the best rank-r approximation of M")
+
+
+def _judge_errors(data: dict, inputs: dict) -> Outcome:
+    s = np.asarray(inputs["s"], float)
+    got = array(data, "errors").ravel()
+    k = s.size
+
+    def tail(values: np.ndarray, start: int) -> np.ndarray:
+        return np.array([values[r + start:].sum() for r in range(k + 1)])
+
+    sq = s**2
+    want = approximation_errors(np.diag(s))                          # a matrix whose singular values are s
+    if got.shape != want.shape:
+        fail(f"errors: expected {k + 1} values (r = 0, 1, ..., {k}), got {got.size}",
+             "one entry for every r from 0 (nothing kept, error 1) to k (everything kept, error 0)")
+    variants = {
+        "square the singular values: ||M - M_r||_F^2 is the sum of sigma_i^2 over i > r": np.sqrt(tail(s, 0) / s.sum()),
+        "take the square root: the sums give the SQUARED norms": tail(sq, 0) / sq.sum(),
+        "the error of rank r leaves out sigma_1 .. sigma_r and keeps the rest: sum over i > r (entry 0 is 1)":
+            np.sqrt(np.append(tail(sq, 1)[:-1], 0.0) / sq.sum()),
+        "divide by ||M||_F (the square root of the sum of all sigma_i^2): the error is relative":
+            np.sqrt(tail(sq, 0)),
+    }
+    same("errors", got, want, "errors[r] = sqrt(sum_{i > r} sigma_i^2 / sum_i sigma_i^2)", atol=1e-10,
+         variants=variants)
+    return Outcome(True, "errors[r] = sqrt(sum over i > r of sigma_i^2 / sum of all sigma_i^2), r = 0 .. k")
+
+
+CHECKS: dict[str, Check] = {c.name: c for c in (
+    Check("svd", "U, s and V^T from the eigen-decomposition of M^T M", _collect_svd, _judge_svd),
+    Check("factor", "B (d, r) and A (r, k) with B A the best rank-r approximation", _collect_factor, _judge_factor),
+    Check("errors", "the Eckart-Young error for every rank from the singular values", _collect_errors, _judge_errors),
+)}
+
+
+def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
+    """Judge collected data (in the grader's process); never raises on bad data."""
+    return _judge_safely(CHECKS, name, data, inputs)
+
+
+def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
+    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
+    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
+    print(format_outcome(name, outcome))
+    return outcome

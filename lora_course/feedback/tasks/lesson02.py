@@ -1,0 +1,169 @@
+"""Checks of lesson 02's implement-it tasks: the LoRA layer's forward, its backward, and a numerical gradient.
+
+The student writes (names in the notebook; row convention, a batch X of n rows):
+
+    lora_layer_forward(X, W0, A, B, alpha) -> (H, cache)   H = X W0^T + (alpha / r) X A^T B^T, r = A.shape[0]
+    lora_layer_backward(G, cache) -> (dX, dA, dB)          G = dL/dH (n, d), already averaged over the batch
+    numerical_gradient(f, x, h=1e-5) -> grad               central differences of the scalar f() wrt x
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lora_course.feedback.tasks.common import (
+    Check,
+    Outcome,
+    array,
+    check_seed,
+    evaluate,
+    fail,
+    floats,
+    format_outcome,
+    get,
+    parts,
+    same,
+    unchanged,
+)
+from lora_course.feedback.tasks.common import judge_safely as _judge_safely
+from lora_course.layer import linear_lora_backward, linear_lora_forward
+
+FROZEN_HINT = "W0, A and B are inputs: compute new arrays, never write into them (no +=, no out=)"
+
+
+def make_inputs(seed: int) -> dict:
+    """Inputs of the checks, drawn from ``seed``. r = 3 and alpha = 6, so a right scale is 2 (not 1, not 6)."""
+    rng = np.random.default_rng([check_seed(seed), 2])
+    n, d, k, r = 5, 4, 6, 3
+    return {"seed": int(seed), "alpha": 6.0,
+            "X": rng.normal(size=(n, k)), "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)),
+            "B": rng.normal(size=(d, r)), "G": rng.normal(size=(n, d)) / n,
+            "x": rng.normal(size=(3, 4)), "C": rng.normal(size=(4, 5)), "D": rng.normal(size=(3, 5)), "h": 1e-5}
+
+
+# ----------------------------------------------------------------------------- student side (collect)
+
+def _forward(ns: dict, inputs: dict) -> tuple[tuple, dict]:
+    X, W0, A, B = (floats(inputs[key]) for key in ("X", "W0", "A", "B"))
+    H, cache = parts(get(ns, "lora_layer_forward")(X, W0, A, B, float(inputs["alpha"])), 2, "lora_layer_forward")
+    after = {"X_after": floats(X), "W0_after": floats(W0), "A_after": floats(A), "B_after": floats(B)}
+    return (H, cache), after
+
+
+def _collect_forward(ns: dict, inputs: dict) -> dict:
+    (H, _), after = _forward(ns, inputs)
+    return {"H": floats(H), **after}
+
+
+def _collect_backward(ns: dict, inputs: dict) -> dict:
+    (_, cache), _ = _forward(ns, inputs)
+    dX, dA, dB = parts(get(ns, "lora_layer_backward")(floats(inputs["G"]), cache), 3, "lora_layer_backward")
+    return {"dX": floats(dX), "dA": floats(dA), "dB": floats(dB)}
+
+
+def _collect_numerical(ns: dict, inputs: dict) -> dict:
+    x, C, D = floats(inputs["x"]), floats(inputs["C"]), floats(inputs["D"])
+
+    def f() -> float:
+        return float(np.sum(D * np.tanh(x @ C)))
+
+    grad = get(ns, "numerical_gradient")(f, x, float(inputs["h"]))
+    return {"grad": floats(grad), "x_after": floats(x)}
+
+
+# ---------------------------------------------------------------------------------- grader side (judge)
+
+def _given(inputs: dict) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(inputs[key], float) for key in ("X", "W0", "A", "B", "G"))
+
+
+def _judge_forward(data: dict, inputs: dict) -> Outcome:
+    X, W0, A, B, _ = _given(inputs)
+    alpha, r = float(inputs["alpha"]), A.shape[0]
+    for name, before in (("W0", W0), ("A", A), ("B", B), ("X", X)):
+        unchanged(name, before, array(data, f"{name}_after"), FROZEN_HINT)
+    frozen, branch = X @ W0.T, X @ A.T @ B.T                             # (n, d), (n, d)
+    s = alpha / r
+    variants = {
+        f"scale = alpha / r: you used alpha (here {alpha:g} instead of {s:g})": frozen + alpha * branch,
+        "the scale alpha / r is missing": frozen + branch,
+        "the scale is applied twice": frozen + s * s * branch,
+        f"scale = alpha / r, not 1 / r (here {s:g}, not {1 / r:.3g})": frozen + branch / r,
+        "the low-rank branch has the wrong sign: H = X W0^T + scale X A^T B^T": frozen - s * branch,
+        "the low-rank branch is missing: add scale * X A^T B^T": frozen,
+        "the frozen path is missing: H = X W0^T + the branch": s * branch,
+    }
+    same("H", array(data, "H"), linear_lora_forward(X, W0, A, B, s)[0],
+         "H = X @ W0.T + (alpha / r) * (X @ A.T) @ B.T, shape (n, d)", atol=1e-10, variants=variants)
+    return Outcome(True, "H = X W0^T + (alpha / r) X A^T B^T, and no input was modified")
+
+
+def _judge_backward(data: dict, inputs: dict) -> Outcome:
+    X, W0, A, B, G = _given(inputs)
+    alpha, r, n = float(inputs["alpha"]), A.shape[0], X.shape[0]
+    s = alpha / r
+    dZ = s * G @ B                                                        # (n, r)
+    dX, dA, dB = linear_lora_backward(G, linear_lora_forward(X, W0, A, B, s)[1])
+    want = {"dB": dB, "dA": dA, "dX": dX}
+    factors = {
+        f"scale = alpha / r: you used alpha (a factor r = {r} too large)": float(r),
+        "the scale alpha / r is missing from this gradient": 1 / s,
+        "the scale alpha / r is applied twice": s,
+        "the sign is flipped": -1.0,
+        "do not divide by n: G = dL/dH already carries the 1/n of the mean loss": 1 / n,
+        "G already holds the 1/n of the mean; do not multiply by n": float(n),
+    }
+    hints = {"dB": "dB = scale * G^T (X A^T), shape (d, r)", "dA": "dA = scale * (G B)^T X, shape (r, k)",
+             "dX": "dX = G W0 + scale * G B A, shape (n, k)"}
+    dX_variants = {"X feeds both paths, so dX is a sum: the frozen path's G W0 is missing": dZ @ A,
+                   "X feeds both paths, so dX is a sum: the branch's scale * G B A is missing": G @ W0}
+    for name in ("dB", "dA", "dX"):
+        same(name, array(data, name), want[name], hints[name] + " (pass the forward check first)", atol=1e-10,
+             factors=factors if name != "dX" else None, variants=dX_variants if name == "dX" else None)
+    return Outcome(True, "dX, dA and dB match the chain rule through both paths")
+
+
+def _judge_numerical(data: dict, inputs: dict) -> Outcome:
+    x, C, D, h = (np.asarray(inputs[key], float) for key in ("x", "C", "D", "h"))
+    unchanged("x", x, array(data, "x_after"), "restore x[i] to its old value after each pair of evaluations")
+    T = np.tanh(x @ C)
+    want = (D * (1 - T**2)) @ C.T                                        # the exact gradient, (3, 4)
+    got = array(data, "grad")
+    h = float(h)
+
+    def f(z: np.ndarray) -> float:
+        return float(np.sum(D * np.tanh(z @ C)))
+
+    forward = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        z = x.copy()
+        z[i] += h
+        forward[i] = (f(z) - f(x)) / h
+    if got.shape == want.shape and np.allclose(got, forward, rtol=0, atol=1e-8) and \
+            not np.allclose(got, want, rtol=0, atol=1e-8):
+        fail("your gradient matches a one-sided difference (f(x + h) - f(x)) / h",
+             "use central differences (f(x + h) - f(x - h)) / (2 h): their error shrinks like h^2, not h")
+    factors = {"divide the central difference by 2 h, not h": 2.0, "divide by 2 h once, not twice": 0.5,
+               "the sign is flipped: (f(x + h) - f(x - h)) / (2 h)": -1.0}
+    same("grad", got, want, "grad[i] = (f() with x[i] + h  -  f() with x[i] - h) / (2 h), for every index i",
+         atol=1e-7, factors=factors)
+    return Outcome(True, "central differences match the exact gradient, and x is restored")
+
+
+CHECKS: dict[str, Check] = {c.name: c for c in (
+    Check("forward", "H = X W0^T + (alpha / r) X A^T B^T", _collect_forward, _judge_forward),
+    Check("backward", "dX, dA and dB of the LoRA layer", _collect_backward, _judge_backward),
+    Check("numerical_gradient", "central differences, x restored", _collect_numerical, _judge_numerical),
+)}
+
+
+def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
+    """Judge collected data (in the grader's process); never raises on bad data."""
+    return _judge_safely(CHECKS, name, data, inputs)
+
+
+def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
+    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
+    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
+    print(format_outcome(name, outcome))
+    return outcome

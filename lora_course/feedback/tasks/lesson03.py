@@ -1,0 +1,178 @@
+"""Checks of lesson 03's implement-it tasks: LoRA on the attention projections Wq and Wv, and phi (paper, 7.2).
+
+The student writes (names in the notebook):
+
+    adapted_qkv(X, weights, adapters, scale) -> (Q, K, V)
+        X (N, T, D); weights {"q", "k", "v"} -> (D, D) applied to rows as X W^T; adapters {"q": (A, B), "v": (A, B)}
+        with A (r, D), B (D, r): Q = X Wq^T + scale X Aq^T Bq^T, K = X Wk^T, V = X Wv^T + scale X Av^T Bv^T
+    subspace_similarity_phi(A1, A2, i, j) -> float
+        ||U1_i^T U2_j||_F^2 / min(i, j), U_i the top-i right-singular vectors (columns of V, rows of V^T)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lora_course.analysis import subspace_similarity_grid
+from lora_course.attention import projection_forward
+from lora_course.feedback.tasks.common import (
+    Check,
+    Outcome,
+    array,
+    check_seed,
+    evaluate,
+    fail,
+    floats,
+    format_outcome,
+    get,
+    parts,
+    same,
+    unchanged,
+)
+from lora_course.feedback.tasks.common import judge_safely as _judge_safely
+
+
+def make_inputs(seed: int) -> dict:
+    """Inputs of the checks, drawn from ``seed``: a (2, 3, 4) batch, rank-2 adapters, and three A's for phi."""
+    rng = np.random.default_rng([check_seed(seed), 3])
+    N, T, D, r = 2, 3, 4, 2
+    out = {"seed": int(seed), "scale": 2.0, "X": rng.normal(size=(N, T, D))}
+    for t in "qkv":
+        out[f"W{t}"] = rng.normal(size=(D, D))
+    for t in "qv":
+        out[f"A{t}"], out[f"B{t}"] = rng.normal(size=(r, D)), rng.normal(size=(D, r))
+    k = 8
+    out.update(A1=rng.normal(size=(3, k)), A2=rng.normal(size=(5, k)), A3=rng.normal(size=(3, k)))
+    return out
+
+
+# ----------------------------------------------------------------------------- student side (collect)
+
+def _collect_qkv(ns: dict, inputs: dict) -> dict:
+    X = floats(inputs["X"])
+    weights = {t: floats(inputs[f"W{t}"]) for t in "qkv"}
+    adapters = {t: (floats(inputs[f"A{t}"]), floats(inputs[f"B{t}"])) for t in "qv"}
+    Q, K, V = parts(get(ns, "adapted_qkv")(X, weights, adapters, float(inputs["scale"])), 3, "adapted_qkv")
+    out = {"Q": floats(Q), "K": floats(K), "V": floats(V)}
+    out.update({f"W{t}_after": w for t, w in weights.items()})
+    out.update({f"A{t}_after": adapters[t][0] for t in "qv"})
+    out.update({f"B{t}_after": adapters[t][1] for t in "qv"})
+    return out
+
+
+def _grid(phi, A1: np.ndarray, A2: np.ndarray) -> np.ndarray:
+    return np.array([[float(phi(floats(A1), floats(A2), i, j)) for j in range(1, A2.shape[0] + 1)]
+                     for i in range(1, A1.shape[0] + 1)])
+
+
+def _collect_phi(ns: dict, inputs: dict) -> dict:
+    phi = get(ns, "subspace_similarity_phi")
+    out = {"grid_same_rank": _grid(phi, inputs["A1"], inputs["A3"])}
+    try:
+        out["grid"] = _grid(phi, inputs["A1"], inputs["A2"])
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - judged: the same-rank grid names the likely mistake first
+        out["raised_for_different_ranks"] = np.array(1.0)
+    return out
+
+
+# ---------------------------------------------------------------------------------- grader side (judge)
+
+def _judge_qkv(data: dict, inputs: dict) -> Outcome:
+    X, s = np.asarray(inputs["X"], float), float(inputs["scale"])
+    W = {t: np.asarray(inputs[f"W{t}"], float) for t in "qkv"}
+    AB = {t: (np.asarray(inputs[f"A{t}"], float), np.asarray(inputs[f"B{t}"], float)) for t in "qv"}
+    for name in ("Wq", "Wk", "Wv", "Aq", "Bq", "Av", "Bv"):
+        unchanged(name, inputs[name], array(data, f"{name}_after"),
+                  "the frozen weights and the adapters are inputs: build new arrays, never write into them")
+
+    def branch(t: str) -> np.ndarray:
+        A, B = AB[t]
+        return X @ A.T @ B.T                                             # (N, T, D): matmul acts on the last axis
+
+    frozen = {t: X @ W[t].T for t in "qkv"}
+    N, T, D = X.shape
+
+    def reference(t: str) -> np.ndarray:
+        lora = (*AB[t], s) if t in AB else None
+        return projection_forward(X.reshape(N * T, D), W[t], lora)[0].reshape(N, T, D)
+
+    want = {"Q": reference("q"), "K": reference("k"), "V": reference("v")}
+    got = {name: array(data, name) for name in "QKV"}
+    if np.allclose(got["K"], frozen["k"] + s * branch("v"), atol=1e-10) and np.allclose(got["V"], frozen["v"]):
+        fail("K carries the adapter and V does not", "the paper adapts Wq and Wv: V gets adapters['v'], K stays frozen")
+    if np.allclose(got["Q"], frozen["q"] + s * branch("v"), atol=1e-10):
+        fail("Q uses the adapter of v", "each projection has its own pair: Q uses adapters['q'], V adapters['v']")
+    for name, t in (("Q", "q"), ("K", "k"), ("V", "v")):
+        variants = {f"apply the weight to rows as X @ W{t}.T (not X @ W{t})": X @ W[t] + (want[name] - frozen[t]),
+                    f"the frozen path X W{t}^T is missing": want[name] - frozen[t]}
+        if t != "k":
+            variants.update({
+                f"the scale is missing from {name}'s branch": frozen[t] + branch(t),
+                f"{name} has no LoRA branch: add scale * X A^T B^T with adapters['{t}']": frozen[t],
+                "A projects down first: X @ A.T, then @ B.T (you multiplied by B first: X B A)":
+                    frozen[t] + s * X @ AB[t][1] @ AB[t][0],
+            })
+        else:
+            variants["Wk is not adapted in this task (the paper's choice is Wq and Wv): K = X Wk^T"] = \
+                frozen["k"] + s * branch("q")
+        same(name, got[name], want[name], f"{name} = X W{t}^T" + (f" + scale X A{t}^T B{t}^T" if t != "k" else ""),
+             atol=1e-10, variants=variants)
+    return Outcome(True, "Q and V carry their own LoRA branch, K is frozen, on a (N, T, D) batch")
+
+
+def _phi_grid(U1: np.ndarray, U2: np.ndarray, power: float = 2.0, norm: str = "min") -> np.ndarray:
+    grid = np.zeros((U1.shape[1], U2.shape[1]))
+    for i in range(1, U1.shape[1] + 1):
+        for j in range(1, U2.shape[1] + 1):
+            value = np.linalg.norm(U1[:, :i].T @ U2[:, :j]) ** power
+            grid[i - 1, j - 1] = value / {"min": min(i, j), "max": max(i, j), "none": 1}[norm]
+    return grid
+
+
+def _right(A: np.ndarray) -> np.ndarray:
+    return np.linalg.svd(np.asarray(A, float), full_matrices=False)[2].T    # (k, r): columns = right vectors
+
+
+def _judge_phi(data: dict, inputs: dict) -> Outcome:
+    A1, A3 = np.asarray(inputs["A1"], float), np.asarray(inputs["A3"], float)
+    V1, V3 = _right(A1), _right(A3)
+    U1, U3 = np.linalg.svd(A1)[0], np.linalg.svd(A3)[0]
+    Vt1, Vt3 = V1.T, V3.T
+    variants = {
+        "square the Frobenius norm: phi = ||U_i^T U_j||_F^2 / min(i, j)": _phi_grid(V1, V3, power=1.0),
+        "divide by min(i, j), not max(i, j)": _phi_grid(V1, V3, norm="max"),
+        "divide by min(i, j): phi lies in [0, 1]": _phi_grid(V1, V3, norm="none"),
+        "wrong singular vectors: use the RIGHT-singular vectors of A (rows of V^T, k-dimensional), not the left "
+        "ones (columns of U)": _phi_grid(U1, U3),
+        "wrong singular vectors: the top-i right-singular vectors are the first i ROWS of V^T (columns of V), "
+        "not its first i columns": _phi_grid(Vt1, Vt3),
+    }
+    same("phi on two rank-3 matrices", array(data, "grid_same_rank"), subspace_similarity_grid(A1, A3),
+         "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j) with V = Vt.T from np.linalg.svd(A)", atol=1e-10,
+         variants=variants)
+    if "raised_for_different_ranks" in data:
+        fail("your function raised an error when A1 and A2 have different ranks (3 and 5)",
+             "U_i is (k, i) for any rank: take the right-singular vectors, which live in the shared input space")
+    same("phi for ranks 3 and 5", array(data, "grid"), subspace_similarity_grid(A1, inputs["A2"]),
+         "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j)", atol=1e-10)
+    return Outcome(True, "phi(i, j) = ||U_i^T U_j||_F^2 / min(i, j) on the right-singular vectors, every i and j")
+
+
+CHECKS: dict[str, Check] = {c.name: c for c in (
+    Check("adapted_qkv", "LoRA on Wq and Wv of the toy attention, K frozen", _collect_qkv, _judge_qkv),
+    Check("phi", "the subspace similarity phi of the paper's Section 7.2", _collect_phi, _judge_phi),
+)}
+
+
+def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
+    """Judge collected data (in the grader's process); never raises on bad data."""
+    return _judge_safely(CHECKS, name, data, inputs)
+
+
+def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
+    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
+    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
+    print(format_outcome(name, outcome))
+    return outcome

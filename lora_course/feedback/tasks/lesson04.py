@@ -1,0 +1,182 @@
+"""Checks of lesson 04's implement-it tasks: merge and unmerge, the one-step switch, the gathered forward.
+
+The student writes (names in the notebook; W0, W: (d, k), A: (r, k), B: (d, r)):
+
+    merge_weight(W0, A, B, scale) -> W          W = W0 + scale B A, a new array (W0 is frozen)
+    unmerge_weight(W, A, B, scale) -> W0        W0 = W - scale B A
+    switch_weight(W, old, new) -> W'            W' = W + s_new B_new A_new - s_old B_old A_old; old, new = (A, B, scale)
+    gathered_forward(W0, A_stack, B_stack, scales, X, ids) -> H
+        A_stack (n_tasks, r, k), B_stack (n_tasks, d, r), scales (n_tasks,), X (n, k), ids (n,) ints:
+        row i of H is W0 x_i + scales[ids[i]] B_stack[ids[i]] A_stack[ids[i]] x_i
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lora_course.feedback.tasks.common import (
+    Check,
+    Outcome,
+    array,
+    check_seed,
+    evaluate,
+    floats,
+    format_outcome,
+    get,
+    same,
+    unchanged,
+)
+from lora_course.feedback.tasks.common import judge_safely as _judge_safely
+from lora_course.merge import Adapter, merge, switch, unmerge
+from lora_course.multi_lora import gathered
+
+IN_PLACE_HINT = "build a new array (W0 + ...) instead of writing into the argument (no +=, -= or out=)"
+
+
+def make_inputs(seed: int) -> dict:
+    """Inputs of the checks, drawn from ``seed``: d = 5, k = 4, r = 2; three served adapters for six rows."""
+    rng = np.random.default_rng([check_seed(seed), 4])
+    d, k, r, n_tasks, n = 5, 4, 2, 3, 6
+    perm = rng.permutation(n_tasks)
+    if np.array_equal(perm, np.arange(n_tasks)):
+        perm = np.roll(perm, 1)                    # ids must differ from "row i uses adapter i"
+    ids = np.concatenate([perm, perm[[1, 2, 0]]])  # every task present, not all rows alike
+    return {"seed": int(seed), "scale": 2.0,
+            "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
+            "W": rng.normal(size=(d, k)),
+            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.0,
+            "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": 0.5,
+            "A_stack": rng.normal(size=(n_tasks, r, k)), "B_stack": rng.normal(size=(n_tasks, d, r)),
+            "scales": np.array([0.5, 1.0, 2.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
+
+
+# ----------------------------------------------------------------------------- student side (collect)
+
+def _collect_merge(ns: dict, inputs: dict) -> dict:
+    W0, A, B = floats(inputs["W0"]), floats(inputs["A"]), floats(inputs["B"])
+    W = get(ns, "merge_weight")(W0, A, B, float(inputs["scale"]))
+    return {"W": floats(W), "W0_after": W0, "A_after": A, "B_after": B}
+
+
+def _collect_unmerge(ns: dict, inputs: dict) -> dict:
+    W, A, B = floats(inputs["W"]), floats(inputs["A"]), floats(inputs["B"])
+    W0 = get(ns, "unmerge_weight")(W, A, B, float(inputs["scale"]))
+    return {"W0": floats(W0), "W_after": W}
+
+
+def _collect_switch(ns: dict, inputs: dict) -> dict:
+    W = floats(inputs["W"])
+    old = (floats(inputs["A_old"]), floats(inputs["B_old"]), float(inputs["scale_old"]))
+    new = (floats(inputs["A_new"]), floats(inputs["B_new"]), float(inputs["scale_new"]))
+    return {"W_new": floats(get(ns, "switch_weight")(W, old, new)), "W_after": W}
+
+
+def _collect_gathered(ns: dict, inputs: dict) -> dict:
+    args = [floats(inputs[key]) for key in ("W0", "A_stack", "B_stack", "scales", "X")]
+    ids = np.asarray(inputs["ids"]).astype(int)
+    H = get(ns, "gathered_forward")(*args, ids)
+    return {"H": floats(H), "A_stack_after": args[1], "B_stack_after": args[2]}
+
+
+# ---------------------------------------------------------------------------------- grader side (judge)
+
+def _f(inputs: dict, *keys: str) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(inputs[key], float) for key in keys)
+
+
+def _judge_merge(data: dict, inputs: dict) -> Outcome:
+    W0, A, B = _f(inputs, "W0", "A", "B")
+    s = float(inputs["scale"])
+    unchanged("W0", W0, array(data, "W0_after"), "W0 is frozen: " + IN_PLACE_HINT)
+    unchanged("A", A, array(data, "A_after"), IN_PLACE_HINT)
+    unchanged("B", B, array(data, "B_after"), IN_PLACE_HINT)
+    variants = {"the scale is missing: W = W0 + scale B A": W0 + B @ A,
+                "merging adds the update: W = W0 + scale B A, not minus": W0 - s * B @ A,
+                "the frozen weight is missing: W = W0 + scale B A": s * B @ A}
+    same("W", array(data, "W"), merge(W0, Adapter(A, B, s)), "W = W0 + scale * B @ A, shape (d, k)", atol=1e-12,
+         variants=variants)
+    return Outcome(True, "W = W0 + scale B A, and W0 is untouched")
+
+
+def _judge_unmerge(data: dict, inputs: dict) -> Outcome:
+    W, A, B = _f(inputs, "W", "A", "B")
+    s = float(inputs["scale"])
+    unchanged("W", W, array(data, "W_after"), IN_PLACE_HINT)
+    variants = {"unmerging subtracts the update: W0 = W - scale B A": W + s * B @ A,
+                "the scale is missing: W0 = W - scale B A": W - B @ A}
+    same("W0", array(data, "W0"), unmerge(W, Adapter(A, B, s)), "W0 = W - scale * B @ A", atol=1e-12,
+         variants=variants)
+    return Outcome(True, "W0 = W - scale B A, and W is untouched")
+
+
+def _judge_switch(data: dict, inputs: dict) -> Outcome:
+    W, A1, B1, A2, B2 = _f(inputs, "W", "A_old", "B_old", "A_new", "B_new")
+    s1, s2 = float(inputs["scale_old"]), float(inputs["scale_new"])
+    unchanged("W", W, array(data, "W_after"), IN_PLACE_HINT)
+    old, new = s1 * B1 @ A1, s2 * B2 @ A2
+    variants = {
+        "the old update must be subtracted, not added: W' = W + new - old": W + new + old,
+        "the old task's update is still in W: subtract s_old B_old A_old": W + new,
+        "old and new are swapped: add the NEW adapter and subtract the OLD one": W - new + old,
+        "each adapter has its own scale: s_new B_new A_new - s_old B_old A_old": W + s1 * (B2 @ A2 - B1 @ A1),
+        "each adapter has its own scale: s_new B_new A_new - s_old B_old A_old (you used s_new for both)":
+            W + s2 * (B2 @ A2 - B1 @ A1),
+    }
+    want = switch(W, Adapter(A1, B1, s1), Adapter(A2, B2, s2))
+    same("W'", array(data, "W_new"), want, "W' = W + s_new B_new A_new - s_old B_old A_old", atol=1e-12,
+         variants=variants)
+    return Outcome(True, "W' = W + s_new B_new A_new - s_old B_old A_old in one step, W untouched")
+
+
+def _judge_gathered(data: dict, inputs: dict) -> Outcome:
+    W0, A, B, scales, X = _f(inputs, "W0", "A_stack", "B_stack", "scales", "X")
+    ids = np.asarray(inputs["ids"]).astype(int)
+    unchanged("A_stack", A, array(data, "A_stack_after"), IN_PLACE_HINT)
+    unchanged("B_stack", B, array(data, "B_stack_after"), IN_PLACE_HINT)
+    frozen = X @ W0.T                                                   # (n, d)
+
+    def rows(task_of_row: np.ndarray, scale_of_row: np.ndarray) -> np.ndarray:
+        Z = np.einsum("nrk,nk->nr", A[task_of_row], X)
+        return np.einsum("ndr,nr->nd", B[task_of_row], Z) * scale_of_row[:, None]
+
+    n, n_tasks = X.shape[0], A.shape[0]
+    every = sum(scales[t] * (X @ A[t].T @ B[t].T) for t in range(n_tasks))
+    first = np.full(n, ids[0])
+    variants = {
+        "every row used the first row's adapter (broadcasting instead of gathering): index A_stack[ids], "
+        "B_stack[ids] so that row i gets its own task's pair": frozen + rows(first, scales[first]),
+        "every row used adapter 0: gather A_stack[ids[i]] for row i": frozen + rows(np.zeros(n, int),
+                                                                                      scales[np.zeros(n, int)]),
+        "each row got the sum of all adapters (broadcasting instead of gathering): row i uses only its own task "
+        "ids[i]": frozen + every,
+        "row i must use adapter ids[i], not adapter i (index by the task id, not by the row number)":
+            frozen + rows(np.arange(n) % n_tasks, scales[np.arange(n) % n_tasks]),
+        "the scales are missing: multiply row i's branch by scales[ids[i]]": frozen + rows(ids, np.ones(n)),
+        "each row has its own scale: scales[ids[i]], not one scale for the batch": frozen + rows(ids, scales[first]),
+        "the frozen path is missing: H = X W0^T + the gathered branch": rows(ids, scales[ids]),
+    }
+    want = gathered(W0, (A, B, scales), X, ids)
+    same("H", array(data, "H"), want, "row i: W0 x_i + scales[ids[i]] B_stack[ids[i]] A_stack[ids[i]] x_i",
+         atol=1e-10, variants=variants)
+    return Outcome(True, "each row goes through W0 plus its own task's scaled B A, in one gathered pass")
+
+
+CHECKS: dict[str, Check] = {c.name: c for c in (
+    Check("merge", "W = W0 + scale B A, W0 untouched", _collect_merge, _judge_merge),
+    Check("unmerge", "W0 = W - scale B A", _collect_unmerge, _judge_unmerge),
+    Check("switch", "the one-step switch between two adapters", _collect_switch, _judge_switch),
+    Check("gathered", "the gathered multi-adapter forward, each row its own A and B", _collect_gathered,
+          _judge_gathered),
+)}
+
+
+def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
+    """Judge collected data (in the grader's process); never raises on bad data."""
+    return _judge_safely(CHECKS, name, data, inputs)
+
+
+def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
+    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
+    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
+    print(format_outcome(name, outcome))
+    return outcome
