@@ -133,11 +133,15 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     nonce = secrets.token_hex(16)
     answer_names = [item.target for item in items if item.kind == "auto"]
     project = [item for item in items if item.kind == "project"]
-    inputs = checks.make_inputs(student_seed(plan.seed, student)) if project else {}
+    modules = {item.checks_module or plan.checks_module for item in project}      # each item names its checks
+    modules = {m: checks if checks is not None and checks.__name__ == m else importlib.import_module(m)
+               for m in sorted(modules)}
+    inputs = {m: module.make_inputs(student_seed(plan.seed, student)) for m, module in modules.items()}
+    sources = {m: inspect.getsource(module) for m, module in modules.items()}
     probes = [answers_probe(nonce, answer_names)]
-    if project:
-        source = inspect.getsource(checks)
-        probes += [project_probe(nonce, item.target, source, checks.__package__, inputs) for item in project]
+    for item in project:
+        m = item.checks_module or plan.checks_module
+        probes.append(project_probe(nonce, item.target, sources[m], modules[m].__package__, inputs[m]))
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     out.status, out.reasons = _status_from_run(run)
 
@@ -152,12 +156,14 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
                 out.reasons.append(f"probe output rejected: {err}")
     payloads += [None] * (len(probes) - len(payloads))
     values = payloads[0].get("values") if payloads[0] and payloads[0].get("part") == "answers" else None
-    by_check = {p.get("check"): p for p in payloads[1:] if p and p.get("part") == "project"}
+    by_item = {id(item): p if p and p.get("part") == "project" and p.get("check") == item.target else None
+               for item, p in zip(project, payloads[1:], strict=False)}
     for item in items:
         if item.kind == "auto":
             out.results.append(judge_auto(item, values if isinstance(values, dict) else None))
         elif item.kind == "project":
-            out.results.append(judge_project(item, by_check.get(item.target), inputs, checks))
+            m = item.checks_module or plan.checks_module
+            out.results.append(judge_project(item, by_item[id(item)], inputs[m], modules[m]))
         else:
             out.results.append(zero(item, "") if item.cell_id in out.markdown_answers
                                else ItemResult(item, None, "to grade by hand", "no answer found"))

@@ -2,7 +2,8 @@
 
 A code cell with ``{"lora_course": {"grade_id", "points", "kind": "auto", "answer": "<name>"}}`` is an
 auto-checked answer: its key and hint are the arguments of the ``check(<name>, "lc1:...", hint=...)``
-call in that cell. ``kind: "project"`` names a ``project_checks.CHECKS`` entry in ``check``.
+call in that cell. ``kind: "project"`` names a ``CHECKS`` entry in ``check``, of the module named by
+``checks_module`` (default ``lora_course.project_checks``).
 ``kind: "manual"`` marks a Markdown answer whose model answer sits between the solution markers.
 """
 
@@ -35,6 +36,7 @@ class GradedItem:
     key: str = ""
     hint: str = ""
     model_answer: str = ""
+    checks_module: str = ""        # project items: the module holding CHECKS ('' = the grader's default)
 
 
 def between_markers(source: str) -> str:
@@ -102,7 +104,12 @@ def items_from_solution(nb: nbformat.NotebookNode, notebook: str) -> list[Graded
             name = meta.get("check")
             if not isinstance(name, str) or not name:
                 raise ItemError(f"{where}: check: expected a project_checks.CHECKS name, got {name!r}")
-            items.append(GradedItem(**common, target=name))
+            module = meta.get("checks_module", "")
+            if not isinstance(module, str) or (module and not (
+                    module.startswith("lora_course.") and all(part.isidentifier() for part in module.split(".")))):
+                raise ItemError(f"{where}: checks_module: expected a module of lora_course such as "
+                                f"'lora_course.feedback.tasks.lesson02', got {module!r}")
+            items.append(GradedItem(**common, target=name, checks_module=module))
         else:
             if cell.cell_type != "markdown":
                 raise ItemError(f"{where}: a manual item must be a Markdown cell, got a {cell.cell_type} cell")
