@@ -119,6 +119,9 @@ def _judge_factor(data: dict, inputs: dict) -> Outcome:
     if B.shape == (r, k) and A.shape == (d, r):
         fail(f"the first value has shape {B.shape} and the second {A.shape}: you returned (A, B)",
              "return (B, A): B is (d, r), A is (r, k), so that M_r = B @ A")
+    if B.shape[1:] == A.shape[:1] and B.shape[0] == d and A.shape[1:] == (k,) and A.shape[0] != r:
+        fail(f"you kept {A.shape[0]} directions; expected r = {r}",
+             "keep exactly the first r columns of U and the first r rows of V^T")
     if B.shape != (d, r) or A.shape != (r, k):
         fail(f"B {B.shape}, A {A.shape}; expected B (d, r) = {(d, r)} and A (r, k) = {(r, k)}",
              "keep r columns of U (with the singular values) in B and r rows of V^T in A")
@@ -133,8 +136,6 @@ def _judge_factor(data: dict, inputs: dict) -> Outcome:
         "or sqrt(S) in each": approx(slice(0, r), 2.0),
         "the singular values are missing: B = U_r diag(s_r), A = V_r^T": approx(slice(0, r), 0.0),
         "you kept the SMALLEST r singular directions; keep the r largest (the first r)": approx(slice(k - r, k)),
-        f"you kept r + 1 = {r + 1} directions": approx(slice(0, r + 1)),
-        f"you kept r - 1 = {r - 1} directions": approx(slice(0, r - 1)),
     }
     same("B @ A", B @ A, want, "B @ A should be the truncated SVD U_r diag(s_r) V_r^T", atol=1e-8, variants=variants)
     return Outcome(True, "B (d, r) @ A (r, k) equals the best rank-r approximation of M")

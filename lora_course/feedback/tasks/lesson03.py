@@ -122,10 +122,13 @@ def _judge_qkv(data: dict, inputs: dict) -> Outcome:
     return Outcome(True, "Q and V carry their own LoRA branch, K is frozen, on a (N, T, D) batch")
 
 
-def _phi_grid(U1: np.ndarray, U2: np.ndarray, power: float = 2.0, norm: str = "min") -> np.ndarray:
-    grid = np.zeros((U1.shape[1], U2.shape[1]))
-    for i in range(1, U1.shape[1] + 1):
-        for j in range(1, U2.shape[1] + 1):
+def _phi_grid(U1: np.ndarray, U2: np.ndarray, power: float = 2.0, norm: str = "min",
+              shape: tuple[int, int] | None = None) -> np.ndarray:
+    """phi(i, j) from bases U1, U2 whose first i (j) columns are used; ``shape`` = (r1, r2) (default: their widths)."""
+    r1, r2 = shape or (U1.shape[1], U2.shape[1])
+    grid = np.zeros((r1, r2))
+    for i in range(1, r1 + 1):
+        for j in range(1, r2 + 1):
             value = np.linalg.norm(U1[:, :i].T @ U2[:, :j]) ** power
             grid[i - 1, j - 1] = value / {"min": min(i, j), "max": max(i, j), "none": 1}[norm]
     return grid
@@ -147,7 +150,7 @@ def _judge_phi(data: dict, inputs: dict) -> Outcome:
         "wrong singular vectors: use the RIGHT-singular vectors of A (rows of V^T, k-dimensional), not the left "
         "ones (columns of U)": _phi_grid(U1, U3),
         "wrong singular vectors: the top-i right-singular vectors are the first i ROWS of V^T (columns of V), "
-        "not its first i columns": _phi_grid(Vt1, Vt3),
+        "not its first i columns": _phi_grid(Vt1, Vt3, shape=(A1.shape[0], A3.shape[0])),
     }
     same("phi on two rank-3 matrices", array(data, "grid_same_rank"), subspace_similarity_grid(A1, A3),
          "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j) with V = Vt.T from np.linalg.svd(A)", atol=1e-10,
