@@ -1,0 +1,117 @@
+"""``lora-course grade`` on the implement-it tasks of lessons 01-04 (real kernels; about a minute with --jobs 2).
+
+Each typical mistake loses exactly the task items it breaks and keeps every other point of its lesson; a student who
+filled in only the first task of lesson 02 gets that task's points. (The solutions' full marks and the untouched
+notebooks' zero are checked for every lesson in test_grading_lessons.py.)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from fencing import requires_fence
+
+from lora_course.cli import main
+from lora_course.grading.items import items_from_solution
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
+L01, L02, L04 = "01_rank.ipynb", "02_reparameterization.ipynb", "04_merging_and_deployment.ipynb"
+
+pytestmark = requires_fence
+
+# student -> (notebook, the solution's task cell to follow, the student's cell that redefines the function)
+MISTAKES = {
+    "t01_squares": (L01, "issue-13a-svd-task", '''
+def svd_by_eig(M):
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return U, s**2, Vt                                   # mistake: the eigenvalues sigma^2, not sigma
+'''),
+    "t02_divided_by_n": (L02, "issue-13a-backward-task", '''
+_backward = lora_layer_backward
+def lora_layer_backward(G, cache):
+    dX, dA, dB = _backward(G, cache)
+    return dX, dA, dB / G.shape[0]                       # mistake: a second 1/n
+'''),
+    "t04_broadcast_in_place": (L04, "issue-13a-gathered-task", '''
+def gathered_forward(W0, A_stack, B_stack, scales, X, ids):
+    A, B = A_stack[ids[0]], B_stack[ids[0]]              # mistake: the first row's adapter for every row
+    return X @ W0.T + scales[ids[0]] * X @ A.T @ B.T
+def merge_weight(W0, A, B, scale):
+    W0 += scale * B @ A                                  # mistake: the frozen weight changes in place
+    return W0
+'''),
+}
+EXPECTED = {   # student -> (items lost, items kept)
+    "t01_squares": (["01-task-svd"], ["01-task-factor", "01-task-errors", "01-apply-full"]),
+    "t02_divided_by_n": (["02-task-backward"], ["02-task-forward", "02-task-numerical-gradient", "02-apply-new-scale"]),
+    "t04_broadcast_in_place": (["04-task-gathered", "04-task-merge"],
+                               ["04-task-unmerge", "04-task-switch", "04-apply-numbers-loaded"]),
+    "t02_partial": (["02-task-backward", "02-task-numerical-gradient", "02-apply-new-scale"], ["02-task-forward"]),
+}
+HINTS = {"t01_squares": ["square root"], "t02_divided_by_n": ["do not divide by n"],
+         "t04_broadcast_in_place": ["broadcasting instead of gathering", "in place"],
+         "t02_partial": ["not implemented"]}
+
+
+def _copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    return nbformat.from_dict(json.loads(json.dumps(nb)))
+
+
+def items(notebook: str):
+    return items_from_solution(nbformat.read(SOLUTIONS / notebook, as_version=4), notebook)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tasks")
+    subs = tmp / "subs"
+    for student, (notebook, after, source) in MISTAKES.items():
+        nb = _copy(nbformat.read(SOLUTIONS / notebook, as_version=4))
+        index = [c.get("id") for c in nb.cells].index(after)
+        nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source.strip()))
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, subs / student / notebook)
+    # partial: the untouched lesson 02 with only the forward task filled in (from the solution, by cell id)
+    partial = nbformat.read(NOTEBOOKS / L02, as_version=4)
+    solution = {c.get("id"): c for c in nbformat.read(SOLUTIONS / L02, as_version=4).cells}
+    for c in partial.cells:
+        if c.get("id") == "issue-13a-forward-task":
+            c.source = solution[c.id].source
+    (subs / "t02_partial").mkdir()
+    nbformat.write(partial, subs / "t02_partial" / L02)
+    out = tmp / "grades.csv"
+    assert main(["grade", str(subs), "--out", str(out), "--feedback", str(tmp / "fb"), "--jobs", "2",
+                 "--timeout", "120", "--no-progress"]) == 0
+    shutil.rmtree(subs)
+    rows = list(csv.reader(out.open()))
+    return {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}, tmp / "fb"
+
+
+def test_task_items_carry_their_checks_module():
+    for notebook in (L01, L02, L04):
+        tasks = [i for i in items(notebook) if i.grade_id.split("-")[1] == "task"]
+        assert len(tasks) >= 2 and all(i.kind == "project" for i in tasks)
+        assert {i.checks_module for i in tasks} == {f"lora_course.feedback.tasks.lesson{notebook[:2]}"}
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_each_typical_mistake_loses_only_its_task(graded, student):
+    rows, feedback = graded
+    row = rows[student]
+    notebook = MISTAKES.get(student, (L02,))[0]
+    points = {i.grade_id: i.points for i in items(notebook)}
+    lost, kept = EXPECTED[student]
+    assert [row[g] for g in lost] == ["0"] * len(lost), row
+    assert [row[g] for g in kept] == [f"{points[g]:g}" for g in kept], row
+    if student != "t02_partial":      # every other auto and task point of the lesson is kept
+        auto = sum(i.points for i in items(notebook) if i.kind != "manual")
+        assert float(row["total"]) == auto - sum(points[g] for g in lost)
+    text = (feedback / f"{student}.md").read_text()
+    assert "| failed |" in text
+    assert all(hint in text for hint in HINTS[student]), text
