@@ -128,3 +128,30 @@ NUMERICAL_MISTAKES = {"one_sided": "one-sided", "over_h": "2 h", "not_restored":
 def test_numerical_gradient_mistakes_are_named(solution, mistake):
     assert_caught(L, "numerical_gradient", {**solution, "numerical_gradient": _numerical(mistake)},
                   NUMERICAL_MISTAKES[mistake])
+
+
+def _init(A_of, B_of):
+    def init_lora_factors(d, k, r, std, rng):
+        return A_of(d, k, r, std, rng), B_of(d, k, r, std, rng)
+    return init_lora_factors
+
+
+_gauss = lambda d, k, r, std, rng: rng.normal(0.0, std, size=(r, k))        # noqa: E731
+_zeros = lambda d, k, r, std, rng: np.zeros((d, r))                          # noqa: E731
+INIT_MISTAKES = {
+    "B_random": (_init(_gauss, lambda d, k, r, std, rng: rng.normal(0.0, std, size=(d, r))), "B starts at exactly"),
+    "both_zero": (_init(lambda d, k, r, std, rng: np.zeros((r, k)), _zeros), "nothing ever trains"),
+    "mirrored": (_init(lambda d, k, r, std, rng: np.zeros((r, k)), lambda d, k, r, std, rng: rng.normal(size=(d, r))),
+                 "mirrored"),
+    "variance": (_init(lambda d, k, r, std, rng: rng.normal(0.0, std**2, size=(r, k)), _zeros), "not the variance"),
+    "A_transposed": (_init(lambda d, k, r, std, rng: rng.normal(0.0, std, size=(k, r)), _zeros), "transpose"),
+    "global_rng": (_init(lambda d, k, r, std, rng: np.random.default_rng().normal(0.0, std, size=(r, k)), _zeros),
+                   "rng argument"),
+    "swapped": (lambda d, k, r, std, rng: (np.zeros((d, r)), rng.normal(0.0, std, size=(r, k))), "swapped"),
+}
+
+
+@pytest.mark.parametrize("mistake", INIT_MISTAKES)
+def test_init_mistakes_are_named(solution, mistake):
+    fn, words = INIT_MISTAKES[mistake]
+    assert_caught(L, "init", {**solution, "init_lora_factors": fn}, words)

@@ -2,6 +2,7 @@
 
 The student writes (names in the notebook; row convention, a batch X of n rows):
 
+    init_lora_factors(d, k, r, std, rng) -> (A, B)          A (r, k) ~ N(0, std^2) from rng, B (d, r) zeros
     lora_layer_forward(X, W0, A, B, alpha) -> (H, cache)   H = X W0^T + (alpha / r) X A^T B^T, r = A.shape[0]
     lora_layer_backward(G, cache) -> (dX, dA, dB)          G = dL/dH (n, d), already averaged over the batch
     numerical_gradient(f, x, h=1e-5) -> grad               central differences of the scalar f() wrt x
@@ -38,10 +39,20 @@ def make_inputs(seed: int) -> dict:
     return {"seed": int(seed), "alpha": 6.0,
             "X": rng.normal(size=(n, k)), "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)),
             "B": rng.normal(size=(d, r)), "G": rng.normal(size=(n, d)) / n,
-            "x": rng.normal(size=(3, 4)), "C": rng.normal(size=(4, 5)), "D": rng.normal(size=(3, 5)), "h": 1e-5}
+            "x": rng.normal(size=(3, 4)), "C": rng.normal(size=(4, 5)), "D": rng.normal(size=(3, 5)), "h": 1e-5,
+            # initialisation statistics need a bigger A: 6 x 96 = 576 draws
+            "init_d": 40, "init_k": 96, "init_r": 6, "init_std": 0.05, "init_seed": 1000 + int(seed)}
 
 
 # ----------------------------------------------------------------------------- student side (collect)
+
+def _collect_init(ns: dict, inputs: dict) -> dict:
+    init = get(ns, "init_lora_factors")
+    d, k, r, std = (int(inputs["init_d"]), int(inputs["init_k"]), int(inputs["init_r"]), float(inputs["init_std"]))
+    A, B = parts(init(d, k, r, std, np.random.default_rng(int(inputs["init_seed"]))), 2, "init_lora_factors")
+    A_again, _ = parts(init(d, k, r, std, np.random.default_rng(int(inputs["init_seed"]))), 2, "init_lora_factors")
+    return {"A": floats(A), "B": floats(B), "A_again": floats(A_again)}
+
 
 def _forward(ns: dict, inputs: dict) -> tuple[tuple, dict]:
     X, W0, A, B = (floats(inputs[key]) for key in ("X", "W0", "A", "B"))
@@ -75,6 +86,38 @@ def _collect_numerical(ns: dict, inputs: dict) -> dict:
 
 def _given(inputs: dict) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(inputs[key], float) for key in ("X", "W0", "A", "B", "G"))
+
+
+def _judge_init(data: dict, inputs: dict) -> Outcome:
+    d, k, r, std_want = (int(inputs["init_d"]), int(inputs["init_k"]), int(inputs["init_r"]), float(inputs["init_std"]))
+    A, B = array(data, "A"), array(data, "B")
+    if A.shape == (d, r) and B.shape == (r, k):
+        fail(f"A has shape {A.shape} and B {B.shape}: the two are swapped", "return (A, B): A (r, k), B (d, r)")
+    if A.shape != (r, k):
+        if A.shape == (k, r):
+            fail(f"A: shape {A.shape} is the transpose of (r, k) = {(r, k)}", "A projects down: (r, k)")
+        fail(f"A: expected shape (r, k) = {(r, k)}, got {A.shape}", "A projects down: (r, k)")
+    if B.shape != (d, r):
+        fail(f"B: expected shape (d, r) = {(d, r)}, got {B.shape}", "B projects up: (d, r)")
+    if np.all(A == 0) and np.any(B != 0):
+        fail("A is zero and B is random: that is the mirrored choice, not the paper's",
+             "the paper draws A from N(0, std^2) and sets B = 0 (Section 4.1)")
+    if np.any(B != 0):
+        fail(f"B is not zero (max |B| = {np.max(np.abs(B)):.3g})",
+             "B starts at exactly zero so that B A = 0 and the layer starts as the frozen one")
+    if np.all(A == 0):
+        fail("A is all zeros", "with A = B = 0 both gradients vanish and nothing ever trains: draw A from N(0, std^2)")
+    std, mean = float(A.std()), float(A.mean())
+    if np.isclose(std / std_want**2, 1.0, rtol=0.15):
+        fail(f"A's entries have std {std:.3g}, which is std^2", "std is the standard deviation: rng.normal(0.0, std, "
+             "size=(r, k)), not the variance")
+    if abs(std / std_want - 1) > 0.15 or abs(mean) > 4 * std_want / np.sqrt(A.size):
+        fail(f"A's entries have mean {mean:.3g} and std {std:.3g}; expected mean 0 and std {std_want}",
+             "A = rng.normal(0.0, std, size=(r, k))")
+    if not np.array_equal(A, array(data, "A_again")):
+        fail("two calls with generators of the same seed gave different A",
+             "draw A from the rng argument, not from np.random or a generator of your own")
+    return Outcome(True, f"A ~ N(0, {std_want}^2) with shape (r, k), B = 0 with shape (d, r), drawn from rng")
 
 
 def _judge_forward(data: dict, inputs: dict) -> Outcome:
@@ -151,6 +194,7 @@ def _judge_numerical(data: dict, inputs: dict) -> Outcome:
 
 
 CHECKS: dict[str, Check] = {c.name: c for c in (
+    Check("init", "A Gaussian (r, k) with the given std, B zeros (d, r)", _collect_init, _judge_init),
     Check("forward", "H = X W0^T + (alpha / r) X A^T B^T", _collect_forward, _judge_forward),
     Check("backward", "dX, dA and dB of the LoRA layer", _collect_backward, _judge_backward),
     Check("numerical_gradient", "central differences, x restored", _collect_numerical, _judge_numerical),
