@@ -47,7 +47,7 @@ def make_inputs(seed: int) -> dict:
             "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.0,
             "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": 0.5,
             "A_stack": rng.normal(size=(n_tasks, r, k)), "B_stack": rng.normal(size=(n_tasks, d, r)),
-            "scales": np.array([0.5, 1.0, 2.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
+            "scales": np.array([0.5, 2.0, 3.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
 
 
 # ----------------------------------------------------------------------------- student side (collect)
