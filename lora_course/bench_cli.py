@@ -133,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(timed, LABELS))
     print(f"paper column: {CITATION}, Table 1 (GPT-2 medium, same batch, sequences {args.seq_scale}x longer)")
     print("\nHow sure:\n" + statements(timed))
+    for case in timed:
+        iv = case.overhead("merged")
+        print(f"{case.label:>9}: merged / frozen = {iv.as_ratio()}: the interval "
+              f"{'contains' if iv.contains(1.0) else 'does not contain'} 1.00")
 
     def features(v, case):
         return extra_cost_features(v, case.tokens, config.d_model, config.n_layers, args.r, sizes.get(v, 0))

@@ -121,3 +121,13 @@ def test_bad_variants_are_named():
         time_rounds({"a": lambda: None}, 3, rng=np.random.default_rng(0), warmup=-1)
     with pytest.raises(ValueError, match=r"times\['a'\]: expected shape"):
         ratio_intervals({"f": np.ones(3), "a": np.ones(2)}, "f", rng=np.random.default_rng(0))
+
+
+def test_repeated_calls_a_function_many_times():
+    from lora_course.measure.timing import repeated
+
+    calls = []
+    repeated(lambda: calls.append(1), 7)()
+    assert len(calls) == 7
+    with pytest.raises(ValueError, match="number: expected an integer >= 1, got 0"):
+        repeated(lambda: None, 0)

@@ -213,3 +213,13 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
                                             max_seconds=max_seconds, batch=batch, measure=measure,
                                             progress=progress)
     return Comparison(baseline, times, ratios, time.perf_counter() - start, target_halfwidth, threads)
+
+
+def repeated(fn: Callable[[], object], number: int) -> Callable[[], None]:
+    """A function that calls ``fn`` ``number`` times: time calls of microseconds in batches the clock resolves."""
+    number = check_positive_int("number", number)
+
+    def run() -> None:
+        for _ in range(number):
+            fn()
+    return run
