@@ -12,8 +12,8 @@ def test_bench_prints_intervals_verdicts_and_cost_model(capsys):
     out = capsys.readouterr().out
     assert code == 0
     for text in ("Fine-Tune/LoRA merged", "LoRA merged", "LoRA unmerged", "Adapter^L", "Adapter^H", "+30.3 %",
-                 "95 % interval", "merged / frozen = ", "3 interleaved rounds", "BLAS threads 1", "Claims (", "merged LoRA costs what "
-                 "frozen costs", "fixed cost per numpy operation"):
+                 "95 % interval", "merged / frozen = ", "3 interleaved rounds", "BLAS threads 1", "Claims (",
+                 "merged LoRA costs what frozen costs", "fixed cost per numpy operation"):
         assert text in out, text
     assert any(v in out for v in ("holds", "does not hold", "not resolved at this noise level"))
 
