@@ -33,6 +33,7 @@ from lora_course.latency import (
     latency_claims,
     latency_summary,
     measure_cases,
+    seconds_per_mac,
     statements,
 )
 from lora_course.measure.verdicts import format_claims, tally
@@ -149,8 +150,9 @@ def run(args: argparse.Namespace) -> int:
     claims = latency_claims(timed, {(b, s): arithmetic(b, s) for b, s in cases}, rng=rng)
     print(f"\nClaims ({tally(claims)}):\n{format_claims(claims)}")
     print("\n" + "\n".join(latency_summary(claims)))
-    model = fit_cost_model(timed, features,
-                           lambda c: flops_per_token(config.d_model, config.d_ff, config.n_layers, c.seq) * c.tokens)
+    largest = max(timed, key=lambda c: c.tokens)
+    model = fit_cost_model(timed, features, seconds_per_mac(largest.tokens, config.d_model, rng,
+                                                            threads=args.threads or None))
     print("\nCost model (extra time = multiply-adds x cost each + operations x fixed cost each):")
     print(format_cost_model(model, timed, features))
     return 0

@@ -182,36 +182,48 @@ def extra_seconds(case: CaseTiming, variant: str) -> float:
     return float(np.median(comp.times[variant] - comp.times[comp.baseline]))
 
 
-def fit_cost_model(cases: list[CaseTiming], features: Callable[[str, CaseTiming], np.ndarray],
-                   frozen_macs: Callable[[CaseTiming], float],
-                   variants: tuple[str, ...] = ("lora", "adapter_l", "adapter_h")) -> CostModel:
-    """Fit the two costs from the run.
+def seconds_per_mac(n: int, d: int, rng: np.random.Generator, *, rounds: int = 15, threads: int | None = 1,
+                    measure: Measure = wall_clock) -> float:
+    """What one multiply-add costs in a big product on this machine: median time of (n, d) @ (d, d) / (n d d)."""
+    from contextlib import nullcontext
 
-    * ``per_mac``: frozen's median time at the largest case over its multiply-adds (what one multiply-add
-      costs when matrices are big; an upper bound, since frozen also does element-wise work).
-    * ``per_op``: at the smallest case, the extra time left after arithmetic, divided by the extra numpy
-      operations (least squares over ``variants``, at least 0).
+    from lora_course.measure.timing import time_rounds
+
+    n, d = check_positive_int("n", n), check_positive_int("d", d)
+    X, W = rng.normal(size=(n, d)), rng.normal(size=(d, d))
+    with blas_threads(threads) if threads else nullcontext():
+        t = time_rounds({"product": lambda: X @ W.T}, rounds, rng=rng, measure=measure)["product"]
+    return float(np.median(t)) / (n * d * d)
+
+
+def fit_cost_model(cases: list[CaseTiming], features: Callable[[str, CaseTiming], np.ndarray], per_mac: float,
+                   variants: tuple[str, ...] = ("lora", "adapter_l", "adapter_h")) -> CostModel:
+    """Fit the fixed cost per operation from the run, given ``per_mac`` (e.g. from ``seconds_per_mac``).
+
+    ``per_op``: at the smallest case, the extra time left after paying ``per_mac`` for the extra multiply-adds,
+    divided by the extra numpy operations (least squares over ``variants``, at least 0).
     """
     if not cases:
         raise ValueError("cases: expected at least one measured case, got none")
-    by_size = sorted(cases, key=lambda c: c.tokens)
-    large, small = by_size[-1], by_size[0]
-    per_mac = large.comparison.median_seconds(large.comparison.baseline) / frozen_macs(large)
+    if not per_mac >= 0:
+        raise ValueError(f"per_mac: expected seconds >= 0, got {per_mac!r}")
+    small = min(cases, key=lambda c: c.tokens)
     rows = [(features(v, small), extra_seconds(small, v)) for v in variants if v in small.comparison.times]
     if not rows:
         raise ValueError(f"cases: expected timings of at least one of {variants}, got none")
     ops = np.array([f[1] for f, _ in rows])
     left = np.array([y - per_mac * f[0] for f, y in rows])
     per_op = max(0.0, float(ops @ left / (ops @ ops))) if ops.any() else 0.0
-    return CostModel(per_mac, per_op)
+    return CostModel(float(per_mac), per_op)
 
 
 def format_cost_model(model: CostModel, cases: list[CaseTiming], features: Callable[[str, CaseTiming], np.ndarray],
                       variants: tuple[str, ...] = ("lora", "adapter_l", "adapter_h")) -> str:
     """The fitted constants, then measured vs modelled extra time and the share of the fixed per-op term."""
     rate = "-" if model.per_mac == 0 else f"{1e-9 / model.per_mac:.2g}"
-    lines = [f"fitted from this run: {1e9 * model.per_mac:.2g} ns per multiply-add ({rate} G multiply-adds/s), "
-             f"{1e6 * model.per_op:.2g} µs fixed cost per numpy operation",
+    lines = [f"from this run: {1e9 * model.per_mac:.2g} ns per multiply-add in a big product "
+             f"({rate} G multiply-adds/s), "
+             f"{1e6 * model.per_op:.2g} µs fixed cost per numpy operation (fitted at the smallest case)",
              f"{'case':>9}  {'variant':<14}{'extra ops':>10}{'measured extra':>16}{'model':>10}"
              f"{'of which fixed cost':>21}"]
     for case in sorted(cases, key=lambda c: c.tokens):

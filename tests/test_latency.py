@@ -25,6 +25,7 @@ from lora_course.latency import (
     measure_cases,
     paper_case,
     paper_overhead,
+    seconds_per_mac,
     statements,
 )
 from lora_course.measure.timing import Comparison, ratio_intervals
@@ -169,8 +170,9 @@ def test_cost_model_recovers_synthetic_costs():
     def features(v, case):
         return extra_cost_features(v, case.tokens, 16, 2, 4, 3)
 
-    model = fit_cost_model(cases, features, lambda c: flops_per_token(16, 64, 2, c.seq) * c.tokens)
+    model = fit_cost_model(cases, features, per_mac)
     assert model.per_mac == pytest.approx(per_mac) and model.per_op == pytest.approx(per_op)
+    assert 0 < seconds_per_mac(64, 16, np.random.default_rng(0), rounds=3) < 1e-6
     text = format_cost_model(model, cases, features)
     assert "µs fixed cost per numpy operation" in text and "unmerged LoRA" in text
     assert cfg.d_ff == 64
