@@ -1,8 +1,11 @@
-"""``lora-course bench``: time frozen (= merged LoRA), unmerged LoRA, Adapter^L and Adapter^H on this machine.
+"""``lora-course bench``: time frozen, merged LoRA, unmerged LoRA, Adapter^L and Adapter^H on this machine.
 
-Prints lesson 04's latency table (median, IQR and overhead over frozen for every batch x sequence
-length) with the paper's Table 1 (GPT-2 medium, RTX8000) beside the cases that mirror it, i.e. the
-paper's batch size with a sequence ``--seq-scale`` times shorter.
+For every batch x sequence case the variants run interleaved in rounds (random order each round, BLAS
+pinned to one thread) until every overhead's 95 % interval is as narrow as ``--target`` or the case's
+time budget is spent. It prints each variant's overhead against frozen with its interval, how sure each
+case is, the verdicts on lesson 04's claims, and a cost model fitted from the run; the paper's Table 1
+(GPT-2 medium, RTX8000) sits beside the cases that mirror it (same batch, sequences ``--seq-scale``
+times longer).
 """
 
 from __future__ import annotations
@@ -13,12 +16,32 @@ import time
 
 import numpy as np
 
-from .blocks import ADAPTERS_PER_BLOCK, LABELS, StackConfig, bottleneck_for_budget, build_variants, scaled_budget
-from .latency import blas_threads, format_table, measure_grid
-from .paper import CITATION
+from lora_course.blocks import (
+    ADAPTERS_PER_BLOCK,
+    LABELS,
+    StackConfig,
+    bottleneck_for_budget,
+    build_variants,
+    scaled_budget,
+)
+from lora_course.latency import (
+    extra_cost_features,
+    fit_cost_model,
+    flops_per_token,
+    format_cost_model,
+    format_table,
+    latency_claims,
+    latency_summary,
+    measure_cases,
+    seconds_per_mac,
+    statements,
+)
+from lora_course.measure.verdicts import format_claims, tally
+from lora_course.paper import CITATION
 
-QUICK = {"batch_sizes": [1, 16, 32], "seq_lens": [32, 64, 128], "paired": True, "repeats": 5,
-         "d_model": 64, "n_heads": 2, "n_layers": 4}
+VARIANTS = ("frozen", "merged", "lora", "adapter_l", "adapter_h")
+QUICK = {"batch_sizes": [1, 16, 32], "seq_lens": [32, 64, 128], "paired": True, "max_seconds": 3.0,
+         "d_model": 64, "n_heads": 2, "n_layers": 2}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sequence lengths (default: 32 64 128, a quarter of the paper's)")
     parser.add_argument("--paired", action="store_true",
                         help="pair the i-th batch size with the i-th sequence length instead of every combination")
-    parser.add_argument("--repeats", type=int, default=15, help="timed forward passes per variant and case")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed passes first")
+    parser.add_argument("--min-rounds", type=int, default=10, help="interleaved rounds before checking (default 10)")
+    parser.add_argument("--max-rounds", type=int, default=400, help="stop adding rounds here (default 400)")
+    parser.add_argument("--max-seconds", type=float, default=20.0,
+                        help="timing budget per case in seconds (default 20)")
+    parser.add_argument("--target", type=float, default=0.02,
+                        help="stop when every ratio's 95 %% interval is this narrow (half-width; default 0.02)")
     parser.add_argument("--d-model", type=int, default=128, help="model width (GPT-2 medium: 1024)")
     parser.add_argument("--n-heads", type=int, default=2, help="attention heads (GPT-2 medium: 16)")
     parser.add_argument("--n-layers", type=int, default=4, help="blocks (GPT-2 medium: 24)")
@@ -38,9 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show the paper's row for (batch, seq x this) when it has one")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads while timing (default 1: steadier on a shared machine; 0 = leave as is)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights and inputs")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights, inputs and round orders")
     parser.add_argument("--quick", action="store_true",
-                        help="the notebook's settings: d_model 64, cases 1x32 16x64 32x128, 5 repeats")
+                        help="the notebook's settings: d_model 64, 2 blocks, cases 1x32 16x64 32x128, 3 s a case")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -57,18 +84,29 @@ def cases_from(batch_sizes: list[int], seq_lens: list[int], paired: bool) -> lis
     return list(itertools.product(batch_sizes, seq_lens))
 
 
+def _check(args: argparse.Namespace) -> None:
+    for name in ("min_rounds", "max_rounds"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')}: expected an integer >= 1, got {getattr(args, name)}")
+    if args.max_rounds < args.min_rounds:
+        raise ValueError(f"--max-rounds: expected >= --min-rounds = {args.min_rounds}, got {args.max_rounds}")
+    if not args.max_seconds > 0:
+        raise ValueError(f"--max-seconds: expected a number > 0, got {args.max_seconds}")
+    if not 0 < args.target < 1:
+        raise ValueError(f"--target: expected a half-width in (0, 1), e.g. 0.02, got {args.target}")
+    if args.threads < 0:
+        raise ValueError(f"--threads: expected 0 (leave as is) or a positive count, got {args.threads}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
-    if args.repeats < 1:
-        raise ValueError(f"--repeats: expected an integer >= 1, got {args.repeats}")
-    if args.threads < 0:
-        raise ValueError(f"--threads: expected 0 (leave as is) or a positive count, got {args.threads}")
+    _check(args)
     cases = cases_from(args.batch_sizes, args.seq_lens, args.paired)
     config = StackConfig(args.d_model, args.n_heads, args.n_layers)
     rng = np.random.default_rng(args.seed)
-    models = build_variants(config, rng, r=args.r)
+    models = build_variants(config, rng, r=args.r, variants=VARIANTS)
     sizes = {v: bottleneck_for_budget(scaled_budget(config), config, v) for v in ADAPTERS_PER_BLOCK}
     print(f"stack: {config.n_layers} pre-LN blocks, d_model {config.d_model}, {config.n_heads} heads, "
           f"d_ff {config.d_ff}, float64, {config.n_params:,} parameters")
@@ -86,17 +124,35 @@ def run(args: argparse.Namespace) -> int:
             bar.update(1)
 
     start = time.perf_counter()
-    if args.threads:
-        with blas_threads(args.threads) as threads:
-            rows = measure_grid(models, cases, args.repeats, rng, args.warmup, args.seq_scale, progress)
-    else:
-        threads = None
-        rows = measure_grid(models, cases, args.repeats, rng, args.warmup, args.seq_scale, progress)
+    timed = measure_cases(models, cases, rng, threads=args.threads or None, target_halfwidth=args.target,
+                          max_seconds=args.max_seconds, min_rounds=args.min_rounds, max_rounds=args.max_rounds,
+                          seq_scale=args.seq_scale, progress=progress)
     if bar is not None:
         bar.close()
-    print(f"{args.repeats} interleaved repeats per case, BLAS threads: {threads or 'as configured'}, "
-          f"{time.perf_counter() - start:.1f} s in all")
-    print(format_table(rows, LABELS))
-    print(f"paper columns: {CITATION}, Table 1 (GPT-2 medium, same batch, sequences {args.seq_scale}x longer)")
-    print("overhead = median over repeats of t_variant / t_frozen - 1 (paired runs); IQR = interquartile range")
+    print(f"{time.perf_counter() - start:.1f} s in all; overhead = median over rounds of t_variant / t_frozen - 1, "
+          f"with a bootstrap 95 % interval")
+    print(format_table(timed, LABELS))
+    print(f"paper column: {CITATION}, Table 1 (GPT-2 medium, same batch, sequences {args.seq_scale}x longer)")
+    print("\nHow sure:\n" + statements(timed))
+    for case in timed:
+        iv = case.overhead("merged")
+        print(f"{case.label:>9}: merged / frozen = {iv.as_ratio()}: the interval "
+              f"{'contains' if iv.contains(1.0) else 'does not contain'} 1.00")
+
+    def features(v, case):
+        return extra_cost_features(v, case.tokens, config.d_model, config.n_layers, args.r, sizes.get(v, 0))
+
+    def arithmetic(batch, seq):
+        base = flops_per_token(config.d_model, config.d_ff, config.n_layers, seq)
+        return {v: flops_per_token(config.d_model, config.d_ff, config.n_layers, seq, v, args.r,
+                                   sizes.get(v, 0)) / base - 1 for v in ("lora", "adapter_l", "adapter_h")}
+
+    claims = latency_claims(timed, {(b, s): arithmetic(b, s) for b, s in cases}, rng=rng)
+    print(f"\nClaims ({tally(claims)}):\n{format_claims(claims)}")
+    print("\n" + "\n".join(latency_summary(claims)))
+    largest = max(timed, key=lambda c: c.tokens)
+    model = fit_cost_model(timed, features, seconds_per_mac(largest.tokens, config.d_model, rng,
+                                                            threads=args.threads or None))
+    print("\nCost model (extra time = multiply-adds x cost each + operations x fixed cost each):")
+    print(format_cost_model(model, timed, features))
     return 0

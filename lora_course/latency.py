@@ -1,93 +1,30 @@
-"""Timing forward passes side by side: medians, spreads and overheads over a grid of batch x sequence.
+"""Lesson 04's latency measurement: variants of one block stack timed side by side, claims decided by the run.
 
-Variants are timed interleaved (every repeat runs each variant once, in a rotating order), so a burst
-of load on a shared machine hits them all alike; overhead is the median of the per-repeat ratios
-``t_variant / t_frozen - 1``, and its spread is their interquartile range (IQR).
-
-BLAS threads: a multi-threaded BLAS on a busy machine makes timings jumpy; time inside
-``blas_threads(1)`` (from lora_course.blas_threads, re-exported here).
+Timing uses ``lora_course.measure.timing``: every round runs each variant once in a random order, BLAS
+pinned to one thread, and the overhead of a variant is the median over rounds of ``t_variant / t_frozen``
+with a bootstrap 95 % interval. ``latency_claims`` turns those intervals into verdicts (holds / does not
+hold / not resolved at this noise level); ``fit_cost_model`` explains the measured extra time by
+multiply-adds, elements passed through element-wise operations, and a fixed cost per operation.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
-from .latency_overhead import BASELINE as PAPER_BASELINE
-from .latency_overhead import overhead_percent
-from .paper import TABLE1_LATENCY_MS
-from .validation import check_positive_int
+from lora_course.blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
+from lora_course.latency_overhead import BASELINE as PAPER_BASELINE
+from lora_course.latency_overhead import overhead_percent
+from lora_course.measure.timing import Comparison, Interval, Measure, compare, wall_clock
+from lora_course.measure.verdicts import Claim, bootstrap_difference, claim
+from lora_course.paper import TABLE1_LATENCY_MS
+from lora_course.validation import check_positive_int
 
 _PAPER_NAMES = {"adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
-
-
-# ---------------------------------------------------------------- timing
-def time_interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, np.ndarray]:
-    """Seconds per call of every function, shape (repeats,) each, timed in a rotating interleaved order."""
-    repeats = check_positive_int("repeats", repeats)
-    if warmup < 0:
-        raise ValueError(f"warmup: expected an integer >= 0, got {warmup}")
-    if not fns:
-        raise ValueError("fns: expected at least one function to time, got none")
-    names = list(fns)
-    for _ in range(warmup):
-        for name in names:
-            fns[name]()
-    times = {name: np.empty(repeats) for name in names}
-    for i in range(repeats):
-        for j in range(len(names)):
-            name = names[(i + j) % len(names)]
-            start = time.perf_counter()
-            fns[name]()
-            times[name][i] = time.perf_counter() - start
-    return times
-
-
-def quartiles(x: np.ndarray) -> tuple[float, float, float]:
-    """(q1, median, q3) of a 1-D sample."""
-    q1, med, q3 = np.percentile(np.asarray(x, dtype=float), [25, 50, 75])
-    return float(q1), float(med), float(q3)
-
-
-@dataclass(frozen=True)
-class LatencyRow:
-    """One variant at one (batch, seq) point. Times in ms; overhead as a fraction of frozen (0.05 = +5%)."""
-
-    batch: int
-    seq: int
-    variant: str
-    median_ms: float
-    iqr_ms: float
-    overhead: float          # median over repeats of t / t_frozen - 1
-    overhead_iqr: float
-    paper_ms: float | None = None
-    paper_overhead: float | None = None
-
-
-def summarize(times: dict[str, np.ndarray], batch: int, seq: int, baseline: str = "frozen",
-              paper_case: tuple[int, int] | None = None) -> list[LatencyRow]:
-    """Rows for one grid point from ``time_interleaved``'s output; ``baseline`` must be among the keys."""
-    if baseline not in times:
-        raise ValueError(f"times: expected a {baseline!r} entry to compare with, got {sorted(times)}")
-    base = np.asarray(times[baseline])
-    paper = TABLE1_LATENCY_MS.get(paper_case) if paper_case else None
-    rows = []
-    for name, t in times.items():
-        t = np.asarray(t)
-        q1, med, q3 = quartiles(t * 1e3)
-        o1, omed, o3 = quartiles(t / base - 1.0)
-        paper_ms = paper_over = None
-        if paper is not None:
-            key = PAPER_BASELINE if name in (baseline, "merged") else _PAPER_NAMES.get(name)
-            if key in paper:
-                paper_ms = paper[key]
-                paper_over = overhead_percent(paper[PAPER_BASELINE], paper_ms) / 100
-        rows.append(LatencyRow(batch, seq, name, med, q3 - q1, omed, o3 - o1, paper_ms, paper_over))
-    return rows
+_SHORT = {"frozen": "frozen", "merged": "merged LoRA", "lora": "unmerged LoRA", "adapter_l": "Adapter^L",
+          "adapter_h": "Adapter^H"}
 
 
 def paper_case(batch: int, seq: int, seq_scale: int) -> tuple[int, int] | None:
@@ -96,49 +33,93 @@ def paper_case(batch: int, seq: int, seq_scale: int) -> tuple[int, int] | None:
     return case if case in TABLE1_LATENCY_MS else None
 
 
-def measure_grid(models: dict, cases: Iterable[tuple[int, int]], repeats: int, rng: np.random.Generator,
-                 warmup: int = 1, seq_scale: int = 4,
-                 progress: Callable[[str], None] | None = None) -> list[LatencyRow]:
-    """Time ``model.forward(X)`` for every model and every (batch, seq) in ``cases``.
+def paper_overhead(case: tuple[int, int] | None, variant: str) -> float | None:
+    """The paper's Table 1 overhead (0.303 = +30.3 %) of ``variant`` at ``case``; 0 for frozen / merged."""
+    if case is None:
+        return None
+    if variant in ("frozen", "merged"):
+        return 0.0
+    table = TABLE1_LATENCY_MS[case]
+    key = _PAPER_NAMES.get(variant)
+    return None if key not in table else overhead_percent(table[PAPER_BASELINE], table[key]) / 100
 
-    ``models`` maps a variant name to an object with ``forward`` and ``config.d_model`` (a BlockStack)
-    and must include ``frozen``. X is drawn from ``rng`` once per case, (batch, seq, d_model).
-    ``seq_scale`` pairs a case with the paper's (batch, seq * seq_scale) for the side-by-side columns.
-    ``progress`` is called after each case with its label (e.g. a tqdm ``update``).
+
+@dataclass
+class CaseTiming:
+    """One (batch, seq) case: its ``Comparison`` against frozen and the paper's matching case, if any."""
+
+    batch: int
+    seq: int
+    comparison: Comparison
+    paper: tuple[int, int] | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.batch * self.seq
+
+    @property
+    def label(self) -> str:
+        return f"{self.batch} x {self.seq}"
+
+    def overhead(self, variant: str) -> Interval:
+        """Ratio interval t_variant / t_frozen (1.10 = +10 %)."""
+        return self.comparison.ratios[variant]
+
+
+def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random.Generator, *,
+                  threads: int | None = 1, target_halfwidth: float = 0.02, max_seconds: float = 5.0,
+                  min_rounds: int = 10, max_rounds: int = 200, seq_scale: int = 4, measure: Measure = wall_clock,
+                  progress: Callable[[str], None] | None = None) -> list[CaseTiming]:
+    """Time ``model.forward(X)`` of every model at every (batch, seq), until resolved or out of budget.
+
+    ``models`` maps a variant name to an object with ``forward`` and ``config.d_model`` (a BlockStack) and
+    must include ``frozen``; X (batch, seq, d_model) is drawn from ``rng`` once per case. ``max_seconds``
+    is the timing budget per case. ``progress(label)`` is called after each case.
     """
     if "frozen" not in models:
         raise ValueError(f"models: expected a 'frozen' baseline, got {sorted(models)}")
     d_model = next(iter(models.values())).config.d_model
-    rows: list[LatencyRow] = []
+    out = []
     for batch, seq in cases:
         batch, seq = check_positive_int("batch", batch), check_positive_int("seq", seq)
         X = rng.normal(size=(batch, seq, d_model))
         fns = {name: (lambda m=m, X=X: m.forward(X)) for name, m in models.items()}
-        times = time_interleaved(fns, repeats, warmup)
-        rows += summarize(times, batch, seq, paper_case=paper_case(batch, seq, seq_scale))
+        comp = compare(fns, "frozen", rng=rng, threads=threads, min_rounds=min_rounds, max_rounds=max_rounds,
+                       target_halfwidth=target_halfwidth, max_seconds=max_seconds, measure=measure)
+        out.append(CaseTiming(batch, seq, comp, paper_case(batch, seq, seq_scale)))
         if progress is not None:
             progress(f"batch {batch} x seq {seq}")
-    return rows
+    return out
 
 
 def _ms(x: float) -> str:
     return f"{x:.2f} ms" if x < 10 else f"{x:.1f} ms" if x < 100 else f"{x:.0f} ms"
 
 
-def format_table(rows: list[LatencyRow], labels: dict[str, str] | None = None) -> str:
-    """A plain-text table: our median, IQR and overhead, with the paper's Table 1 beside where it applies."""
+def format_table(cases: list[CaseTiming], labels: dict[str, str] | None = None) -> str:
+    """Median time, overhead against frozen with its 95 % interval, rounds, and the paper's overhead beside."""
     labels = labels or {}
-    head = f"{'batch':>5} {'seq':>5}  {'variant':<22}{'median':>11}{'IQR':>11}{'overhead':>10}{'(IQR)':>8}" \
-           f"  | {'paper (RTX8000)':>16}{'overhead':>10}"
+    head = (f"{'batch':>5} {'seq':>5}  {'variant':<22}{'median':>10}   {'overhead vs frozen [95 % interval]':<36}"
+            f"{'rounds':>7}  | {'paper':>7}")
     lines = [head, "-" * len(head)]
-    for row in rows:
-        paper = "" if row.paper_ms is None else f"{_ms(row.paper_ms):>16}{100 * row.paper_overhead:>+9.1f}%"
-        lines.append(f"{row.batch:>5} {row.seq:>5}  {labels.get(row.variant, row.variant):<22}"
-                     f"{_ms(row.median_ms):>11}{_ms(row.iqr_ms):>11}{100 * row.overhead:>+9.1f}%"
-                     f"{100 * row.overhead_iqr:>7.1f}%  | {paper}")
+    for case in cases:
+        comp = case.comparison
+        for name in comp.times:
+            iv = comp.ratios[name]
+            over = "baseline" if name == comp.baseline else iv.as_percent_overhead()
+            paper = paper_overhead(case.paper, name)
+            lines.append(f"{case.batch:>5} {case.seq:>5}  {labels.get(name, name):<22}"
+                         f"{_ms(1e3 * comp.median_seconds(name)):>10}   {over:<36}{comp.rounds:>7}  | "
+                         f"{'' if paper is None else f'{100 * paper:+.1f} %':>7}")
     return "\n".join(lines)
 
 
+def statements(cases: list[CaseTiming]) -> str:
+    """How sure each case's numbers are, one line per case."""
+    return "\n".join(f"{case.label:>9}: {case.comparison.statement()}" for case in cases)
+
+
+# ---------------------------------------------------------------- arithmetic and cost model
 def flops_per_token(d_model: int, d_ff: int, n_layers: int, seq: int, extra: str = "frozen", r: int = 4,
                     bottleneck: int = 0) -> float:
     """Multiply-adds per token of one forward pass (matrix products only), for the overhead one expects from
@@ -151,3 +132,159 @@ def flops_per_token(d_model: int, d_ff: int, n_layers: int, seq: int, extra: str
     if extra not in extra_macs:
         raise ValueError(f"extra: expected one of {tuple(extra_macs)}, got {extra!r}")
     return float(n_layers * (base + extra_macs[extra]))
+
+
+# numpy operations of one extra module, counted from the code (lora_course.layer, blocks, mlp, layernorm)
+LORA_OPS = 10        # per adapted matrix: 3 input checks (isfinite + all), 2 thin products, scale, add
+ADAPTER_OPS = 14     # down product, + bias, GELU (9 element-wise ops), up product, + bias, + skip
+LAYERNORM_OPS = 12   # input check (2), mean, centre, square, mean, + eps, sqrt, 1 /, scale, * gamma, + beta
+
+
+def extra_cost_features(variant: str, tokens: int, d_model: int, n_layers: int, r: int = 4,
+                        bottleneck: int = 0) -> np.ndarray:
+    """What a variant adds to frozen in one forward pass: [multiply-adds, numpy operations].
+
+    Counted from the code: unmerged LoRA on Wq and Wv (two thin products each), one adapter per block
+    (Adapter^L, behind a layer norm) or two (Adapter^H). Frozen and merged add nothing.
+    """
+    n, D, m = tokens, d_model, bottleneck
+    if variant in ("frozen", "merged"):
+        per_block = (0, 0)
+    elif variant == "lora":
+        per_block = (2 * 2 * n * D * r, 2 * LORA_OPS)
+    elif variant == "adapter_l":
+        per_block = (2 * n * D * m, ADAPTER_OPS + LAYERNORM_OPS)
+    elif variant == "adapter_h":
+        per_block = (2 * 2 * n * D * m, 2 * ADAPTER_OPS)
+    else:
+        raise ValueError(f"variant: expected one of {tuple(_SHORT)}, got {variant!r}")
+    return n_layers * np.array(per_block, dtype=float)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Extra seconds = per_mac x extra multiply-adds + per_op x extra operations (a fixed cost per call)."""
+
+    per_mac: float
+    per_op: float
+
+    def parts(self, features: np.ndarray) -> tuple[float, float]:
+        """(seconds from arithmetic, seconds from fixed per-operation costs)."""
+        return self.per_mac * float(features[0]), self.per_op * float(features[1])
+
+    def predict(self, features: np.ndarray) -> float:
+        return sum(self.parts(features))
+
+
+def extra_seconds(case: CaseTiming, variant: str) -> float:
+    """Median over rounds of t_variant - t_frozen (seconds)."""
+    comp = case.comparison
+    return float(np.median(comp.times[variant] - comp.times[comp.baseline]))
+
+
+def seconds_per_mac(n: int, d: int, rng: np.random.Generator, *, rounds: int = 15, threads: int | None = 1,
+                    measure: Measure = wall_clock) -> float:
+    """What one multiply-add costs in a big product on this machine: median time of (n, d) @ (d, d) / (n d d)."""
+    from contextlib import nullcontext
+
+    from lora_course.measure.timing import time_rounds
+
+    n, d = check_positive_int("n", n), check_positive_int("d", d)
+    X, W = rng.normal(size=(n, d)), rng.normal(size=(d, d))
+    with blas_threads(threads) if threads else nullcontext():
+        t = time_rounds({"product": lambda: X @ W.T}, rounds, rng=rng, measure=measure)["product"]
+    return float(np.median(t)) / (n * d * d)
+
+
+def fit_cost_model(cases: list[CaseTiming], features: Callable[[str, CaseTiming], np.ndarray], per_mac: float,
+                   variants: tuple[str, ...] = ("lora", "adapter_l", "adapter_h")) -> CostModel:
+    """Fit the fixed cost per operation from the run, given ``per_mac`` (e.g. from ``seconds_per_mac``).
+
+    ``per_op``: at the smallest case, the extra time left after paying ``per_mac`` for the extra multiply-adds,
+    divided by the extra numpy operations (least squares over ``variants``, at least 0).
+    """
+    if not cases:
+        raise ValueError("cases: expected at least one measured case, got none")
+    if not per_mac >= 0:
+        raise ValueError(f"per_mac: expected seconds >= 0, got {per_mac!r}")
+    small = min(cases, key=lambda c: c.tokens)
+    rows = [(features(v, small), extra_seconds(small, v)) for v in variants if v in small.comparison.times]
+    if not rows:
+        raise ValueError(f"cases: expected timings of at least one of {variants}, got none")
+    ops = np.array([f[1] for f, _ in rows])
+    left = np.array([y - per_mac * f[0] for f, y in rows])
+    per_op = max(0.0, float(ops @ left / (ops @ ops))) if ops.any() else 0.0
+    return CostModel(float(per_mac), per_op)
+
+
+def format_cost_model(model: CostModel, cases: list[CaseTiming], features: Callable[[str, CaseTiming], np.ndarray],
+                      variants: tuple[str, ...] = ("lora", "adapter_l", "adapter_h")) -> str:
+    """The fitted constants, then measured vs modelled extra time and the share of the fixed per-op term."""
+    rate = "-" if model.per_mac == 0 else f"{1e-9 / model.per_mac:.2g}"
+    lines = [f"from this run: {1e9 * model.per_mac:.2g} ns per multiply-add in a big product "
+             f"({rate} G multiply-adds/s), "
+             f"{1e6 * model.per_op:.2g} µs fixed cost per numpy operation (fitted at the smallest case)",
+             f"{'case':>9}  {'variant':<14}{'extra ops':>10}{'measured extra':>16}{'model':>10}"
+             f"{'of which fixed cost':>21}"]
+    for case in sorted(cases, key=lambda c: c.tokens):
+        for v in variants:
+            if v not in case.comparison.times:
+                continue
+            f = features(v, case)
+            arith, fixed = model.parts(f)
+            share = fixed / (arith + fixed) if arith + fixed > 0 else float("nan")
+            lines.append(f"{case.label:>9}  {_SHORT[v]:<14}{int(f[1]):>10}{_ms(1e3 * extra_seconds(case, v)):>16}"
+                         f"{_ms(1e3 * (arith + fixed)):>10}{share:>21.0%}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- claims
+def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], dict[str, float]] | None = None, *,
+                   rng: np.random.Generator, merged_tolerance: float = 0.05) -> list[Claim]:
+    """Lesson 04's claims, each decided by the intervals of this run.
+
+    ``arithmetic`` maps (batch, seq) to the overhead predicted from multiply-adds per variant (0.02 = +2 %).
+    """
+    if not cases:
+        raise ValueError("cases: expected at least one measured case, got none")
+    by_size = sorted(cases, key=lambda c: c.tokens)
+    small, large = by_size[0], by_size[-1]
+    times = small.comparison.times
+    out = []
+    for case in by_size:
+        if "merged" in case.comparison.ratios:
+            out.append(claim(f"merged LoRA costs what frozen costs (ratio within 1 ± {merged_tolerance:g}) "
+                             f"at {case.label}", case.overhead("merged"), "within", 1.0, merged_tolerance,
+                             digits=3))
+    if "lora" in times:
+        for case in by_size:
+            out.append(claim(f"unmerged LoRA is slower than frozen (ratio above 1) at {case.label}",
+                             case.overhead("lora"), "above", 1.0))
+    if "adapter_h" in times and "adapter_l" in times:
+        out.append(claim(f"Adapter^H costs more than Adapter^L (ratio H / L above 1) at {small.label}",
+                         small.comparison.ratio_between("adapter_h", "adapter_l", rng=rng), "above", 1.0))
+    if large is not small:
+        for v in ("adapter_l", "adapter_h", "lora"):
+            if v in times and v in large.comparison.times:
+                a, b = (c.comparison.times[v] / c.comparison.times["frozen"] for c in (small, large))
+                diff = bootstrap_difference(a, b, rng=rng, paired=False)
+                out.append(claim(f"{_SHORT[v]}'s overhead shrinks from {small.label} to {large.label} "
+                                 f"(difference of ratios above 0)", diff, "above", 0.0))
+    if arithmetic and (small.batch, small.seq) in arithmetic:
+        predicted = arithmetic[(small.batch, small.seq)]
+        for v in ("adapter_h", "lora"):
+            if v in predicted and v in times:
+                out.append(claim(f"{_SHORT[v]} at {small.label} costs more than arithmetic predicts "
+                                 f"(ratio above {1 + predicted[v]:.3f})", small.overhead(v), "above",
+                                 1 + predicted[v]))
+    return out
+
+
+def latency_summary(claims: list[Claim]) -> list[str]:
+    """One sentence per claim, chosen by its verdict (so no sentence can contradict the numbers)."""
+    out = []
+    for c in claims:
+        text = c.text.split(" (")[0] + (" at " + c.text.rsplit(" at ", 1)[-1] if ") at " in c.text else "")
+        out.append(c.say(f"Holds in this run: {text}.", f"Does not hold in this run: {text}.",
+                         f"Not resolved at this noise level: {text}."))
+    return out

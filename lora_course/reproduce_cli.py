@@ -7,6 +7,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 SETTINGS = ("full", "notebook", "tiny")
 
 
@@ -20,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _setting(args: argparse.Namespace):
-    from . import targets_experiment as te
+    from lora_course import targets_experiment as te
 
     setting = {"full": te.FULL, "notebook": te.NOTEBOOK, "tiny": te.TINY}[args.setting]
     if args.seeds is not None:
@@ -34,6 +36,11 @@ def _setting(args: argparse.Namespace):
     return setting
 
 
+def _finite(x: float) -> float | None:
+    """JSON has no infinity: an unbounded end of an interval (one seed) is written as null."""
+    return x if np.isfinite(x) else None
+
+
 def run(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -41,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     from tqdm import tqdm
 
-    from . import targets_experiment as te
-    from .blas_threads import limit_blas_threads
-    from .paper import AMPLIFICATION_R4, CITATION
+    from lora_course import targets_experiment as te
+    from lora_course.blas_threads import limit_blas_threads
+    from lora_course.measure.verdicts import format_claims, tally
+    from lora_course.paper import AMPLIFICATION_R4, CITATION
 
     setting = _setting(args)
     limit_blas_threads(1)    # small matrices: threads cost more than they give (see blas_threads)
@@ -68,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nAmplification of Delta W_q at r = {r}: {a['factor']:.2f} "
               f"(||U^T W_q V^T||: Delta W_q {a['proj_dW']:.2f}, W_q {a['proj_W']:.2f}, random {a['proj_random']:.2f})")
     print(f"paper, GPT-3 layer 48, r = 4: {AMPLIFICATION_R4}")
+    r_small = 8 if 8 in setting.ranks else min(setting.ranks)
+    claims = te.finding_claims(exp, r_small=r_small, r_large=max(setting.ranks))
+    print(f"\nThe paper's findings on this run ({len(setting.seeds)} seeds, Student t 95 % intervals over seeds; "
+          f"{tally(claims)}):\n{format_claims(claims)}")
+    print("\n" + "\n".join(te.findings_summary(claims)))
     args.out.mkdir(parents=True, exist_ok=True)
     small, large = (8, max(setting.ranks)) if 8 in setting.ranks else sorted(setting.ranks)[-2:]
     grids = exp.subspace_grids(r_small=small, r_large=large)
@@ -79,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         plt.close(fig)
     results = {"setting": {k: v for k, v in vars(setting).items()}, "runs": [
         {"name": x.name, "seed": x.seed, "accuracy": x.accuracy, "n_trainable": x.n_trainable, "n_lora": x.n_lora}
-        for x in exp.runs], "amplification": amps, "phi_top": {t: float(g[0, 0]) for t, g in grids.items()}}
+        for x in exp.runs], "amplification": amps, "phi_top": {t: float(g[0, 0]) for t, g in grids.items()},
+        "claims": [{"claim": c.text, "verdict": str(c.verdict), "estimate": c.interval.estimate,
+                    "lo": _finite(c.interval.lo), "hi": _finite(c.interval.hi)} for c in claims]}
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     print(f"\nsaved {args.out / 'subspace_similarity.png'}, {args.out / 'rank_sweep.png'}, {args.out / 'results.json'}")
     return 0

@@ -1,4 +1,4 @@
-"""``lora-course bench`` prints the latency table."""
+"""``lora-course bench`` prints the overheads with their intervals, the verdicts and the cost model."""
 
 import pytest
 
@@ -6,13 +6,16 @@ from lora_course.bench_cli import cases_from
 from lora_course.cli import main
 
 
-def test_bench_prints_table_with_paper_beside(capsys):
-    code = main(["bench", "--batch-sizes", "1", "--seq-lens", "32", "--repeats", "2", "--warmup", "0",
+def test_bench_prints_intervals_verdicts_and_cost_model(capsys):
+    code = main(["bench", "--batch-sizes", "1", "--seq-lens", "8", "32", "--min-rounds", "3", "--max-rounds", "3",
                  "--d-model", "16", "--n-layers", "1", "--no-progress"])
     out = capsys.readouterr().out
     assert code == 0
-    for text in ("Fine-Tune/LoRA merged", "LoRA unmerged", "Adapter^L", "Adapter^H", "19.8 ms", "+30.3%"):
-        assert text in out
+    for text in ("Fine-Tune/LoRA merged", "LoRA merged", "LoRA unmerged", "Adapter^L", "Adapter^H", "+30.3 %",
+                 "95 % interval", "merged / frozen = ", "3 interleaved rounds", "BLAS threads 1", "Claims (",
+                 "merged LoRA costs what frozen costs", "fixed cost per numpy operation"):
+        assert text in out, text
+    assert any(v in out for v in ("holds", "does not hold", "not resolved at this noise level"))
 
 
 def test_cases_product_and_paired():
@@ -23,6 +26,9 @@ def test_cases_product_and_paired():
 
 
 def test_bad_options_exit_with_a_message(capsys):
-    assert main(["bench", "--repeats", "0", "--no-progress"]) == 2
-    assert "--repeats: expected an integer >= 1, got 0" in capsys.readouterr().err
+    assert main(["bench", "--min-rounds", "0", "--no-progress"]) == 2
+    assert "--min-rounds: expected an integer >= 1, got 0" in capsys.readouterr().err
+    assert main(["bench", "--target", "2", "--no-progress"]) == 2
+    assert "--target: expected a half-width in (0, 1)" in capsys.readouterr().err
+    assert main(["bench", "--max-rounds", "2", "--min-rounds", "5", "--no-progress"]) == 2
     assert main(["bench", "--batch-sizes", "0", "--no-progress"]) == 2

@@ -13,15 +13,23 @@ from lora_course.blocks import (
     scaled_budget,
 )
 from lora_course.latency import (
+    CaseTiming,
     blas_threads,
+    extra_cost_features,
+    fit_cost_model,
     flops_per_token,
+    format_cost_model,
     format_table,
-    measure_grid,
+    latency_claims,
+    latency_summary,
+    measure_cases,
     paper_case,
-    quartiles,
-    summarize,
-    time_interleaved,
+    paper_overhead,
+    seconds_per_mac,
+    statements,
 )
+from lora_course.measure.timing import Comparison, ratio_intervals
+from lora_course.measure.verdicts import Verdict
 
 CFG = StackConfig(d_model=16, n_heads=2, n_layers=2)
 
@@ -78,30 +86,112 @@ def test_stack_rejects_wrong_width_and_unknown_variant():
         merge_stack(models["frozen"].blocks, [])
 
 
-def test_time_interleaved_and_summary():
-    calls = []
-    times = time_interleaved({"frozen": lambda: calls.append("f"), "lora": lambda: calls.append("l")}, 4, warmup=1)
-    assert calls.count("f") == calls.count("l") == 5 and calls[2:4] == ["f", "l"] and calls[4:6] == ["l", "f"]
-    assert times["frozen"].shape == (4,) and np.all(times["frozen"] >= 0)
-    fake = {"frozen": np.array([1.0, 2.0, 1.0]), "adapter_h": np.array([1.5, 3.0, 1.5])}
-    rows = summarize(fake, 1, 32, paper_case=paper_case(1, 32, 4))
-    row = {r.variant: r for r in rows}
-    assert row["adapter_h"].overhead == pytest.approx(0.5) and row["adapter_h"].overhead_iqr == pytest.approx(0)
-    assert row["frozen"].median_ms == pytest.approx(1000.0)
-    assert row["adapter_h"].paper_ms == 25.8 and row["adapter_h"].paper_overhead == pytest.approx(25.8 / 19.8 - 1)
-    assert "+50.0%" in format_table(rows) and "+30.3%" in format_table(rows)
-    assert paper_case(2, 32, 4) is None and quartiles(np.arange(5.0)) == (1.0, 2.0, 3.0)
-    with pytest.raises(ValueError, match="expected a 'frozen' entry"):
-        summarize({"lora": np.ones(2)}, 1, 1)
+def _case(batch, seq, factors, rounds=40, noise=0.01, seed=0):
+    """A synthetic CaseTiming: frozen ~ 1 ms with noise, each variant = factor x frozen x (1 + noise)."""
+    rng = np.random.default_rng(seed)
+    base = 1e-3 * (1 + 0.2 * rng.random(rounds))            # load varies from round to round
+    times = {"frozen": base} | {v: f * base * (1 + noise * rng.normal(size=rounds)) for v, f in factors.items()}
+    comp = Comparison("frozen", times, ratio_intervals(times, "frozen", rng=rng), 1.0, 0.02, 1)
+    return CaseTiming(batch, seq, comp, paper_case(batch, seq, 4))
 
 
-def test_measure_grid_rows_and_flops():
-    models = build_variants(CFG, np.random.default_rng(0))
+def _verdicts(claims):
+    return {c.text.split(" (")[0] + (" " + c.text.rsplit(" at ", 1)[-1] if ") at " in c.text else ""): c.verdict
+            for c in claims}
+
+
+def test_claims_hold_on_clear_synthetic_timings():
+    small = _case(1, 32, {"merged": 1.0, "lora": 1.2, "adapter_l": 1.15, "adapter_h": 1.3})
+    large = _case(32, 128, {"merged": 1.0, "lora": 1.03, "adapter_l": 1.02, "adapter_h": 1.03}, seed=1)
+    claims = latency_claims([large, small], {(1, 32): {"lora": 0.02, "adapter_h": 0.03}},
+                            rng=np.random.default_rng(0))
+    v = _verdicts(claims)
+    assert v["merged LoRA costs what frozen costs 1 x 32"] is Verdict.HOLDS
+    assert v["unmerged LoRA is slower than frozen 32 x 128"] is Verdict.HOLDS
+    assert v["Adapter^H costs more than Adapter^L 1 x 32"] is Verdict.HOLDS
+    assert v["Adapter^H's overhead shrinks from 1 x 32 to 32 x 128"] is Verdict.HOLDS
+    assert v["Adapter^H at 1 x 32 costs more than arithmetic predicts"] is Verdict.HOLDS
+    assert all(c.verdict is Verdict.HOLDS for c in claims)
+    summary = latency_summary(claims)
+    assert len(summary) == len(claims) and all(s.startswith("Holds in this run: ") for s in summary)
+    assert "Holds in this run: Adapter^H costs more than Adapter^L at 1 x 32." in summary
+
+
+def test_claims_fail_when_the_numbers_say_the_opposite():
+    small = _case(1, 32, {"merged": 1.3, "lora": 0.9, "adapter_l": 1.3, "adapter_h": 1.1})
+    large = _case(32, 128, {"merged": 1.0, "lora": 1.2, "adapter_l": 1.5, "adapter_h": 1.4}, seed=1)
+    v = _verdicts(latency_claims([small, large], rng=np.random.default_rng(0)))
+    assert v["merged LoRA costs what frozen costs 1 x 32"] is Verdict.FAILS
+    assert v["unmerged LoRA is slower than frozen 1 x 32"] is Verdict.FAILS
+    assert v["Adapter^H costs more than Adapter^L 1 x 32"] is Verdict.FAILS
+    assert v["Adapter^L's overhead shrinks from 1 x 32 to 32 x 128"] is Verdict.FAILS
+
+
+def test_noise_turns_verdicts_into_not_resolved_never_into_the_opposite():
+    # the truth: Adapter^H 10 % above Adapter^L; under heavy noise with few rounds the verdict may not resolve,
+    # but over many synthetic machines it is never "does not hold"
+    seen = set()
+    for seed in range(40):
+        small = _case(1, 32, {"merged": 1.0, "lora": 1.1, "adapter_l": 1.1, "adapter_h": 1.21}, rounds=10,
+                      noise=0.25, seed=seed)
+        large = _case(32, 128, {"merged": 1.0, "lora": 1.01, "adapter_l": 1.01, "adapter_h": 1.01}, rounds=10,
+                      noise=0.25, seed=100 + seed)
+        v = _verdicts(latency_claims([small, large], rng=np.random.default_rng(seed)))
+        seen.add(v["Adapter^H costs more than Adapter^L 1 x 32"])
+        assert v["Adapter^H costs more than Adapter^L 1 x 32"] is not Verdict.FAILS
+        assert v["merged LoRA costs what frozen costs 1 x 32"] is not Verdict.FAILS
+    assert Verdict.UNRESOLVED in seen, "this much noise should leave some runs unresolved"
+
+
+def test_table_statements_and_paper_column():
+    small = _case(1, 32, {"merged": 1.0, "adapter_h": 1.5})
+    table = format_table([small], {"frozen": "Fine-Tune/LoRA merged"})
+    assert "Fine-Tune/LoRA merged" in table and "baseline" in table and "+30.3 %" in table
+    assert "+50." in table and "[" in table
+    assert "40 interleaved rounds" in statements([small])
+    assert paper_case(2, 32, 4) is None and paper_overhead((1, 128), "adapter_h") == pytest.approx(25.8 / 19.8 - 1)
+    assert paper_overhead((1, 128), "merged") == 0.0 and paper_overhead(None, "lora") is None
+
+
+def test_cost_model_recovers_synthetic_costs():
+    per_mac, per_op = 1e-9, 5e-6
+    cfg = StackConfig(d_model=16, n_heads=2, n_layers=2)
+    cases = []
+    for batch, seq in ((1, 8), (16, 64)):
+        n = batch * seq
+        frozen_s = per_mac * flops_per_token(16, 64, 2, seq) * n
+        factors = {v: 1 + (per_mac * extra_cost_features(v, n, 16, 2, 4, 3)[0]
+                           + per_op * extra_cost_features(v, n, 16, 2, 4, 3)[1]) / frozen_s
+                   for v in ("lora", "adapter_l", "adapter_h")}
+        times = {"frozen": np.full(5, frozen_s)} | {v: np.full(5, f * frozen_s) for v, f in factors.items()}
+        comp = Comparison("frozen", times, ratio_intervals(times, "frozen", rng=np.random.default_rng(0)), 1.0, 0.02, 1)
+        cases.append(CaseTiming(batch, seq, comp))
+
+    def features(v, case):
+        return extra_cost_features(v, case.tokens, 16, 2, 4, 3)
+
+    model = fit_cost_model(cases, features, per_mac)
+    assert model.per_mac == pytest.approx(per_mac) and model.per_op == pytest.approx(per_op)
+    assert 0 < seconds_per_mac(64, 16, np.random.default_rng(0), rounds=3) < 1e-6
+    text = format_cost_model(model, cases, features)
+    assert "µs fixed cost per numpy operation" in text and "unmerged LoRA" in text
+    assert cfg.d_ff == 64
+    # LoRA adds 2 x 2 r D multiply-adds per token per block, and 2 x LORA_OPS operations per block
+    assert list(extra_cost_features("lora", 10, 16, 2, 4)) == [2 * 2 * 2 * 10 * 16 * 4, 2 * 2 * 10]
+    assert not extra_cost_features("merged", 10, 16, 2).any()
+    with pytest.raises(ValueError, match="variant: expected one of"):
+        extra_cost_features("prefix", 10, 16, 2)
+
+
+def test_measure_cases_on_a_real_stack_and_flops():
+    models = build_variants(CFG, np.random.default_rng(0), variants=("frozen", "merged", "lora"))
     seen = []
-    rows = measure_grid(models, [(1, 4), (2, 8)], repeats=2, rng=np.random.default_rng(0), progress=seen.append)
-    assert len(rows) == 8 and seen == ["batch 1 x seq 4", "batch 2 x seq 8"]
-    assert all(r.overhead == 0 for r in rows if r.variant == "frozen")
-    # LoRA adds 2 x 2 r D multiply-adds per token per block to 4 D^2 + 2 T D + 2 D F
+    cases = measure_cases(models, [(1, 4), (2, 8)], np.random.default_rng(0), min_rounds=3, max_rounds=3,
+                          progress=seen.append)
+    assert [c.label for c in cases] == ["1 x 4", "2 x 8"] and seen == ["batch 1 x seq 4", "batch 2 x seq 8"]
+    assert all(c.comparison.rounds == 3 and c.overhead("frozen").estimate == 1.0 for c in cases)
+    with pytest.raises(ValueError, match="expected a 'frozen' baseline"):
+        measure_cases({"lora": models["lora"]}, [(1, 4)], np.random.default_rng(0))
     base = flops_per_token(16, 64, 2, 8)
     assert base == 2 * (4 * 256 + 2 * 8 * 16 + 2 * 16 * 64)
     assert flops_per_token(16, 64, 2, 8, "lora", r=4) - base == 2 * 2 * 2 * 4 * 16

@@ -94,3 +94,35 @@ def test_widget_report_counts_the_papers_examples():
         budget_report(("x",), 2)
     with pytest.raises(ValueError, match="<= 64"):
         budget_report(("q",), 65)
+
+
+def _synthetic(tiny, acc_by_name, seeds=(0, 1, 2), noise=0.0):
+    """An Experiment whose runs have the given accuracies (percent) on three seeds, analyses stubbed."""
+    rng = np.random.default_rng(0)
+    runs = []
+    for seed in seeds:
+        for x in tiny.runs:
+            runs.append(replace(x, seed=seed, accuracy=(acc_by_name(x.name) + noise * rng.normal()) / 100))
+    exp = te.Experiment(replace(tiny.setting, seeds=seeds), tiny.base, runs)
+    exp.subspace_grids = lambda seed=None, r_small=8, r_large=16: {"q": np.full((8, 16), 0.9),
+                                                                   "v": np.full((8, 16), 0.1)}
+    exp.amplification = lambda r, seed=None: {"proj_dW": 2.0, "proj_random": 1.0}
+    return exp
+
+
+def test_finding_claims_follow_the_numbers(tiny):
+    from lora_course.measure.verdicts import Verdict
+
+    table = {"Wq,Wv r=4": 80, "Wq r=8": 70, "Wk r=8": 60, "Wv r=8": 26, "Wo r=8": 40, "Wq,Wk r=4": 60,
+             "Wq,Wk,Wv,Wo r=2": 75, "Wq,Wv r=1": 50, "Wq,Wv r=2": 60, "Wq,Wv r=8": 85, "Wq,Wv r=16": 90,
+             "head only": 25, "full fine-tuning": 95}
+    exp = _synthetic(tiny, table.get, noise=0.5)
+    verdicts = [c.verdict for c in te.finding_claims(exp, r_small=8, r_large=16)]
+    assert verdicts == [Verdict.HOLDS, Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS,
+                        Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS]
+    sentences = te.findings_summary(te.finding_claims(exp, r_small=8, r_large=16))
+    assert sentences[0] == "Agrees: Wq,Wv at r=4 beats Wq alone at r=8."
+    assert sentences[2].startswith("Disagrees: it is not the case that r=16 gains less than 2 points")
+    noisy = _synthetic(tiny, table.get, noise=30.0)
+    for c in te.finding_claims(noisy, r_small=8, r_large=16)[:1]:
+        assert c.verdict in (Verdict.HOLDS, Verdict.UNRESOLVED), "noise may unsettle a claim, not reverse it"

@@ -3,8 +3,12 @@
 Every round runs each variant once, in a fresh random order, so a burst of load hits them all alike.
 The statistic is the per-round ratio ``t_variant / t_baseline`` (load that slows one round slows both
 halves of its ratio), summarised by its median with a bootstrap confidence interval over rounds.
-``time_until_resolved`` adds rounds until every interval is narrow enough or a budget is spent.
-BLAS threads should be pinned while timing (``lora_course.blas_threads.blas_threads(1)``).
+``time_until_resolved`` adds rounds until every interval is narrow enough or a budget is spent;
+``compare`` does the same with BLAS pinned to one thread and returns a ``Comparison`` that says, in
+words, how sure each result is.
+
+``measure(fn)`` times one call; the default is the wall clock. A GPU passes a function built on CUDA
+events (the torch appendix does), which keeps every other piece of this module unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_positive_int, check_rng
+from lora_course.validation import check_positive_int, check_rng
 
 Measure = Callable[[Callable[[], object]], float]
 
@@ -78,6 +82,10 @@ class Interval:
         e, lo, hi = (100 * (v - 1) for v in (self.estimate, self.lo, self.hi))
         return f"{e:+.1f} % [{lo:+.1f}, {hi:+.1f}]"
 
+    def as_ratio(self) -> str:
+        """'1.04 [1.02, 1.06]'."""
+        return f"{self.estimate:.2f} [{self.lo:.2f}, {self.hi:.2f}]"
+
 
 def bootstrap_median(x, *, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95) -> Interval:
     """Median of a 1-D sample with a percentile-bootstrap interval."""
@@ -136,3 +144,82 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
         if narrow or done >= max_rounds or time.perf_counter() - start >= max_seconds:
             return times, intervals
         chunks.append(time_rounds(variants, min(batch, max_rounds - done), rng=rng, warmup=0, measure=measure))
+
+
+def certainty(interval: Interval, target_halfwidth: float) -> str:
+    """How sure a ratio is, in words: '±1.2 %: resolved to the ±2 % asked for' or '... wider than asked'."""
+    pm = 100 * interval.halfwidth
+    asked = 100 * target_halfwidth
+    if interval.halfwidth <= target_halfwidth:
+        return f"±{pm:.1f} %: resolved to the ±{asked:g} % asked for"
+    return f"±{pm:.1f} %: wider than the ±{asked:g} % asked for (busy machine or too few rounds)"
+
+
+@dataclass
+class Comparison:
+    """Variants timed against ``baseline``: raw seconds (rounds,) each, ratio intervals, and the budget used."""
+
+    baseline: str
+    times: dict[str, np.ndarray]
+    ratios: dict[str, Interval]
+    seconds: float
+    target_halfwidth: float
+    threads: int | None
+
+    @property
+    def rounds(self) -> int:
+        return len(self.times[self.baseline])
+
+    @property
+    def resolved(self) -> bool:
+        """Every ratio interval at least as narrow as asked for."""
+        return all(iv.halfwidth <= self.target_halfwidth for iv in self.ratios.values())
+
+    def median_seconds(self, name: str) -> float:
+        return float(np.median(self.times[name]))
+
+    def ratio_between(self, name: str, other: str, *, rng: np.random.Generator) -> Interval:
+        """Median over rounds of ``t_name / t_other`` (both timed in the same rounds) with its interval."""
+        for n in (name, other):
+            if n not in self.times:
+                raise ValueError(f"name: expected one of {sorted(self.times)}, got {n!r}")
+        return bootstrap_median(self.times[name] / self.times[other], rng=rng)
+
+    def statement(self) -> str:
+        """One line on how sure the ratios are."""
+        worst = max(iv.halfwidth for n, iv in self.ratios.items() if n != self.baseline) \
+            if len(self.ratios) > 1 else 0.0
+        blas = f"BLAS threads {self.threads}" if self.threads else "BLAS threads as configured"
+        verdict = "every interval within" if self.resolved else "some intervals wider than"
+        return (f"{self.rounds} interleaved rounds in {self.seconds:.1f} s, {blas}; widest 95 % interval "
+                f"±{100 * worst:.1f} %: {verdict} the ±{100 * self.target_halfwidth:g} % asked for")
+
+
+def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng: np.random.Generator,
+            threads: int | None = 1, min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.02,
+            max_seconds: float = 10.0, batch: int = 10, measure: Measure = wall_clock,
+            progress: Callable[[int], None] | None = None) -> Comparison:
+    """``time_until_resolved`` with BLAS pinned to ``threads`` (None: leave as configured), as a ``Comparison``."""
+    from contextlib import nullcontext
+
+    from lora_course.blas_threads import blas_threads
+
+    if threads is not None:
+        threads = check_positive_int("threads", threads)
+    start = time.perf_counter()
+    with blas_threads(threads) if threads else nullcontext():
+        times, ratios = time_until_resolved(variants, baseline, rng=rng, min_rounds=min_rounds,
+                                            max_rounds=max_rounds, target_halfwidth=target_halfwidth,
+                                            max_seconds=max_seconds, batch=batch, measure=measure,
+                                            progress=progress)
+    return Comparison(baseline, times, ratios, time.perf_counter() - start, target_halfwidth, threads)
+
+
+def repeated(fn: Callable[[], object], number: int) -> Callable[[], None]:
+    """A function that calls ``fn`` ``number`` times: time calls of microseconds in batches the clock resolves."""
+    number = check_positive_int("number", number)
+
+    def run() -> None:
+        for _ in range(number):
+            fn()
+    return run

@@ -2,17 +2,22 @@
 
 A claim compares an interval (from ``timing`` or from seeds) with a threshold. The verdict is decided
 by where the whole interval lies, so noise can only turn a verdict into "not resolved", never flip it.
+
+Intervals over rounds of a timing come from the bootstrap (``bootstrap_median``); intervals over a few
+seeds come from Student's t (``mean_interval``), because a bootstrap of 2-5 values is far too narrow.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 
-from ..validation import check_positive_int, check_rng
-from .timing import Interval
+from lora_course.measure.timing import Interval
+from lora_course.validation import check_positive_int, check_rng
 
 
 class Verdict(str, Enum):
@@ -56,24 +61,69 @@ def within(interval: Interval, target: float, tolerance: float) -> Verdict:
 def bootstrap_mean_difference(a, b, *, rng: np.random.Generator, paired: bool = True, n_boot: int = 2000,
                               level: float = 0.95) -> Interval:
     """Mean of ``a - b`` (paired by index, e.g. by seed) or of ``mean(a) - mean(b)``, with a bootstrap interval."""
+    return bootstrap_difference(a, b, rng=rng, paired=paired, n_boot=n_boot, level=level, statistic=np.mean)
+
+
+def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True, n_boot: int = 2000,
+                         level: float = 0.95, statistic: Callable = np.median) -> Interval:
+    """``statistic(a - b)`` (paired) or ``statistic(a) - statistic(b)`` (two independent samples, e.g. the
+    per-round ratios of two cases timed apart), with a percentile-bootstrap interval."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.ndim != 1 or b.ndim != 1 or a.size == 0 or b.size == 0:
         raise ValueError(f"a, b: expected non-empty 1-D samples, got shapes {a.shape} and {b.shape}")
     if paired and a.shape != b.shape:
         raise ValueError(f"b: expected shape {a.shape} to pair with a, got {b.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
     rng = check_rng(rng)
     n_boot = check_positive_int("n_boot", n_boot)
     if paired:
         diff = a - b
-        boots = diff[rng.integers(0, diff.size, size=(n_boot, diff.size))].mean(axis=1)
-        estimate = float(diff.mean())
+        boots = statistic(diff[rng.integers(0, diff.size, size=(n_boot, diff.size))], axis=1)
+        estimate = float(statistic(diff))
     else:
-        boots = (a[rng.integers(0, a.size, size=(n_boot, a.size))].mean(axis=1)
-                 - b[rng.integers(0, b.size, size=(n_boot, b.size))].mean(axis=1))
-        estimate = float(a.mean() - b.mean())
+        boots = (statistic(a[rng.integers(0, a.size, size=(n_boot, a.size))], axis=1)
+                 - statistic(b[rng.integers(0, b.size, size=(n_boot, b.size))], axis=1))
+        estimate = float(statistic(a) - statistic(b))
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(boots, [tail, 100 - tail])
     return Interval(estimate, float(lo), float(hi), level)
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile (0.5 < p < 1) of Student's t with ``df`` degrees of freedom (numerical, no scipy)."""
+    df = check_positive_int("df", df)
+    if not 0.5 < p < 1:
+        raise ValueError(f"p: expected a probability in (0.5, 1), got {p!r}")
+    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+
+    def cdf(x: float) -> float:         # P(T <= x) for x >= 0, by Simpson's rule on the density
+        xs = np.linspace(0.0, x, 4001)
+        f = c * (1 + xs**2 / df) ** (-(df + 1) / 2)
+        h = x / 4000
+        return 0.5 + h / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
+
+    lo, hi = 0.0, 1.0
+    while cdf(hi) < p:
+        lo, hi = hi, 2 * hi
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def mean_interval(x, level: float = 0.95) -> Interval:
+    """Mean of a few values (e.g. one per seed) with Student's t interval; one value gives an unbounded interval."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"x: expected a non-empty 1-D array of finite values, got shape {x.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
+    mean = float(x.mean())
+    if x.size == 1:
+        return Interval(mean, -math.inf, math.inf, level)
+    half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return Interval(mean, mean - half, mean + half, level)
 
 
 @dataclass(frozen=True)
@@ -84,13 +134,47 @@ class Claim:
     verdict: Verdict
     interval: Interval
     unit: str = ""
+    digits: int = 3
 
     def line(self) -> str:
-        iv = self.interval
-        return f"{self.text}: {self.verdict} (estimate {iv.estimate:.3g}{self.unit}, " \
-               f"{100 * iv.level:.0f} % interval [{iv.lo:.3g}, {iv.hi:.3g}]{self.unit})"
+        iv, g = self.interval, f".{self.digits}g"
+        return f"{self.text}: {self.verdict} (estimate {iv.estimate:{g}}{self.unit}, " \
+               f"{100 * iv.level:.0f} % interval [{iv.lo:{g}}, {iv.hi:{g}}]{self.unit})"
+
+    def say(self, holds: str, fails: str, unresolved: str | None = None) -> str:
+        """The sentence this run supports: ``holds`` or ``fails``, or a 'cannot tell' sentence."""
+        if self.verdict is Verdict.HOLDS:
+            return holds
+        if self.verdict is Verdict.FAILS:
+            return fails
+        return unresolved or f"This run cannot tell whether {self.text[0].lower() + self.text[1:]} " \
+                             f"(interval [{self.interval.lo:.{self.digits}g}, {self.interval.hi:.{self.digits}g}]" \
+                             f"{self.unit})."
+
+
+def claim(text: str, interval: Interval, test: str, threshold: float, tolerance: float | None = None,
+          unit: str = "", digits: int = 3) -> Claim:
+    """A ``Claim`` whose verdict is ``above``, ``below`` or ``within`` (``test``) of ``threshold``."""
+    if test == "above":
+        verdict = above(interval, threshold)
+    elif test == "below":
+        verdict = below(interval, threshold)
+    elif test == "within":
+        if tolerance is None:
+            raise ValueError("tolerance: expected a number > 0 for a 'within' claim, got None")
+        verdict = within(interval, threshold, tolerance)
+    else:
+        raise ValueError(f"test: expected 'above', 'below' or 'within', got {test!r}")
+    return Claim(text, verdict, interval, unit, digits)
 
 
 def format_claims(claims: list[Claim]) -> str:
     """One line per claim, for printing in a notebook or a command's output."""
     return "\n".join(c.line() for c in claims)
+
+
+def tally(claims: list[Claim]) -> str:
+    """'3 hold, 1 does not hold, 2 not resolved at this noise level'."""
+    n = {v: sum(c.verdict is v for c in claims) for v in Verdict}
+    return f"{n[Verdict.HOLDS]} hold, {n[Verdict.FAILS]} do not hold, {n[Verdict.UNRESOLVED]} not resolved " \
+           f"at this noise level"
