@@ -20,7 +20,17 @@ from .blas_threads import blas_threads as blas_threads  # re-exported for lesson
 from .latency_overhead import BASELINE as PAPER_BASELINE
 from .latency_overhead import overhead_percent
 from .paper import TABLE1_LATENCY_MS
-from .validation import check_positive_int
+from .validation import (
+    InputError,
+    as_array,
+    check_callable,
+    check_choice,
+    check_int,
+    check_mapping,
+    check_positive_int,
+    check_rng,
+    check_sequence,
+)
 
 _PAPER_NAMES = {"adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
 
@@ -29,10 +39,14 @@ _PAPER_NAMES = {"adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
 def time_interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, np.ndarray]:
     """Seconds per call of every function, shape (repeats,) each, timed in a rotating interleaved order."""
     repeats = check_positive_int("repeats", repeats)
+    check_int("warmup", warmup)
     if warmup < 0:
         raise ValueError(f"warmup: expected an integer >= 0, got {warmup}")
+    check_mapping("fns", fns)
     if not fns:
         raise ValueError("fns: expected at least one function to time, got none")
+    for name, fn in fns.items():
+        check_callable(f"fns[{name!r}]", fn)
     names = list(fns)
     for _ in range(warmup):
         for name in names:
@@ -49,6 +63,7 @@ def time_interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup:
 
 def quartiles(x: np.ndarray) -> tuple[float, float, float]:
     """(q1, median, q3) of a 1-D sample."""
+    x = as_array("x", x, ndim=1, allow_empty=False)
     q1, med, q3 = np.percentile(np.asarray(x, dtype=float), [25, 50, 75])
     return float(q1), float(med), float(q3)
 
@@ -71,8 +86,20 @@ class LatencyRow:
 def summarize(times: dict[str, np.ndarray], batch: int, seq: int, baseline: str = "frozen",
               paper_case: tuple[int, int] | None = None) -> list[LatencyRow]:
     """Rows for one grid point from ``time_interleaved``'s output; ``baseline`` must be among the keys."""
+    check_mapping("times", times)
+    check_positive_int("batch", batch)
+    check_positive_int("seq", seq)
     if baseline not in times:
         raise ValueError(f"times: expected a {baseline!r} entry to compare with, got {sorted(times)}")
+    for name, t in times.items():
+        as_array(f"times[{name!r}]", t, ndim=1, allow_empty=False)
+        if np.shape(t) != np.shape(times[baseline]):
+            raise InputError(f"times[{name!r}]: expected {np.shape(times[baseline])[0]} timings like the baseline's, "
+                             f"got {np.shape(t)[0]}")
+    if np.any(np.asarray(times[baseline]) <= 0):
+        raise InputError(f"times[{baseline!r}]: expected timings > 0 (the ratios divide by them)")
+    if paper_case is not None and not (isinstance(paper_case, tuple) and len(paper_case) == 2):
+        raise InputError(f"paper_case: expected a (batch, seq_len) tuple or None, got {paper_case!r}")
     base = np.asarray(times[baseline])
     paper = TABLE1_LATENCY_MS.get(paper_case) if paper_case else None
     rows = []
@@ -92,6 +119,8 @@ def summarize(times: dict[str, np.ndarray], batch: int, seq: int, baseline: str 
 
 def paper_case(batch: int, seq: int, seq_scale: int) -> tuple[int, int] | None:
     """The paper's Table 1 case (batch, seq * seq_scale) if it has one, else None."""
+    batch, seq = check_positive_int("batch", batch), check_positive_int("seq", seq)
+    seq_scale = check_positive_int("seq_scale", seq_scale)
     case = (batch, seq * seq_scale)
     return case if case in TABLE1_LATENCY_MS else None
 
@@ -106,8 +135,21 @@ def measure_grid(models: dict, cases: Iterable[tuple[int, int]], repeats: int, r
     ``seq_scale`` pairs a case with the paper's (batch, seq * seq_scale) for the side-by-side columns.
     ``progress`` is called after each case with its label (e.g. a tqdm ``update``).
     """
+    check_mapping("models", models)
     if "frozen" not in models:
         raise ValueError(f"models: expected a 'frozen' baseline, got {sorted(models)}")
+    check_rng(rng)
+    check_positive_int("repeats", repeats)
+    check_int("warmup", warmup, 0)
+    check_positive_int("seq_scale", seq_scale)
+    if progress is not None:
+        check_callable("progress", progress)
+    cases = check_sequence("cases", cases)
+    for case in cases:
+        if not isinstance(case, tuple) or len(case) != 2:
+            raise InputError(f"cases: expected (batch, seq) pairs, got {case!r}")
+        check_positive_int("batch", case[0])
+        check_positive_int("seq", case[1])
     d_model = next(iter(models.values())).config.d_model
     rows: list[LatencyRow] = []
     for batch, seq in cases:
@@ -127,6 +169,12 @@ def _ms(x: float) -> str:
 
 def format_table(rows: list[LatencyRow], labels: dict[str, str] | None = None) -> str:
     """A plain-text table: our median, IQR and overhead, with the paper's Table 1 beside where it applies."""
+    rows = check_sequence("rows", rows)
+    for i, row in enumerate(rows):
+        if not isinstance(row, LatencyRow):
+            raise InputError(f"rows[{i}]: expected a LatencyRow, got {type(row).__name__}")
+    if labels is not None:
+        check_mapping("labels", labels)
     labels = labels or {}
     head = f"{'batch':>5} {'seq':>5}  {'variant':<22}{'median':>11}{'IQR':>11}{'overhead':>10}{'(IQR)':>8}" \
            f"  | {'paper (RTX8000)':>16}{'overhead':>10}"
@@ -144,7 +192,13 @@ def flops_per_token(d_model: int, d_ff: int, n_layers: int, seq: int, extra: str
     """Multiply-adds per token of one forward pass (matrix products only), for the overhead one expects from
     arithmetic alone: projections 4 D^2, scores and mixing 2 T D, MLP 2 D F, plus LoRA 2 x 2 r D on q and v,
     or 2 D m per adapter (1 per block for adapter_l, 2 for adapter_h)."""
-    D, F = d_model, d_ff
+    D, F = check_positive_int("d_model", d_model), check_positive_int("d_ff", d_ff)
+    check_positive_int("n_layers", n_layers)
+    check_positive_int("seq", seq)
+    check_positive_int("r", r)
+    check_int("bottleneck", bottleneck, 0)
+    if not isinstance(extra, str):
+        check_choice("extra", extra, ("frozen", "merged", "lora", "adapter_l", "adapter_h"))
     base = 4 * D * D + 2 * seq * D + 2 * D * F
     extra_macs = {"frozen": 0, "merged": 0, "lora": 2 * 2 * r * D, "adapter_l": 2 * D * bottleneck,
                   "adapter_h": 2 * 2 * D * bottleneck}

@@ -6,6 +6,7 @@ import numbers
 from typing import NamedTuple
 
 from .paper import TABLE1_LATENCY_MS
+from .validation import InputError, check_mapping
 
 BASELINE = "Fine-Tune/LoRA"
 
@@ -32,7 +33,12 @@ def overhead_percent(baseline_ms: float, variant_ms: float) -> float:
 
 def overhead_rows(table: dict | None = None, baseline: str = BASELINE) -> list[OverheadRow]:
     """Every non-baseline entry of ``table`` ((batch, seq_len) -> {variant: ms}); default: paper Table 1."""
-    table = TABLE1_LATENCY_MS if table is None else table
+    table = TABLE1_LATENCY_MS if table is None else check_mapping("table", table)
+    if not isinstance(baseline, str):
+        raise InputError(f"baseline: expected a variant name (str), got {baseline!r}")
+    for case, timings in table.items():
+        if not (isinstance(case, tuple) and len(case) == 2) or not isinstance(timings, dict):
+            raise InputError(f"table: expected (batch, seq_len) -> {{variant: ms}} entries, got {case!r}: {timings!r}")
     rows = []
     for (batch, seq_len), timings in table.items():
         if baseline not in timings:
