@@ -21,7 +21,7 @@ class Adam:
         check_number("lr", lr, minimum=0)
         for label, beta in (("beta1", beta1), ("beta2", beta2)):
             check_number(label, beta, minimum=0, strict=False, maximum=1, max_strict=True, what="a number in [0, 1)")
-        check_number("eps", eps, minimum=0, strict=False)
+        check_number("eps", eps, minimum=0)
         self.names = list(names)
         self.lr, self.beta1, self.beta2, self.eps = float(lr), beta1, beta2, eps
         self.m: dict[str, np.ndarray] = {}
@@ -40,8 +40,8 @@ class Adam:
                 raise KeyError(f"grads: expected a gradient for trainable parameter {name!r}, got none")
             p = params[name]
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or not p.flags.writeable:
-                raise InputError(f"params[{name!r}]: expected a writeable float array (updated in place), "
-                                 f"got {type(p).__name__}" + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else ""))
+                got = f"{type(p).__name__}" + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else "")
+                raise InputError(f"params[{name!r}]: expected a writeable float array (updated in place), got {got}")
             g = as_array(f"grads[{name!r}]", grads[name])
             check_shape(f"grads[{name!r}]", g, p.shape, f"= params[{name!r}].shape")
 

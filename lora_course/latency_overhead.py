@@ -26,7 +26,7 @@ class OverheadRow(NamedTuple):
 def overhead_percent(baseline_ms: float, variant_ms: float) -> float:
     """100 * (variant_ms - baseline_ms) / baseline_ms: how much slower the variant is, in percent."""
     for name, value in (("baseline_ms", baseline_ms), ("variant_ms", variant_ms)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < float("inf"):
             raise ValueError(f"{name}: expected a latency > 0 in ms, got {value!r}")
     return 100.0 * (variant_ms - baseline_ms) / baseline_ms
 

@@ -72,7 +72,8 @@ def params_per_matrix(d: int, k: int, r: int) -> int:
 
 def compression_ratio(d: int, k: int, r: int) -> float:
     """Entries of a dense (d, k) matrix over those of its rank-r factors: dk / (r (d + k))."""
-    return d * k / params_per_matrix(d, k, r)
+    n = params_per_matrix(d, k, r)
+    return d * k / n
 
 
 def lora_param_count(n_matrices: int, d_model: int, r: int) -> int:

@@ -46,7 +46,7 @@ def storage_costs(n_params: float, n_tasks: int, d_model: int, n_layers: int, ma
 
 def human_bytes(n: float) -> str:
     """Decimal units as the paper uses them: 350 GB, 37.7 MB."""
-    check_number("n", n, what="a finite number of bytes")
+    check_number("n", n, minimum=0, strict=False, what="a finite number of bytes")
     for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
         if abs(n) < 1000 or unit == "PB":
             return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
@@ -102,7 +102,7 @@ def calculator_rows(model: str, n_tasks: int, r: int, matrices_per_layer: int) -
 
 def human_count(n: float) -> str:
     """Parameter counts the way papers write them: 18.9M, 175B, 98.3k."""
-    check_number("n", n, what="a finite count")
+    check_number("n", n, minimum=0, strict=False, what="a finite count")
     for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= size:
             return f"{n / size:.3g}{unit}"

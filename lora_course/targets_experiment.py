@@ -151,9 +151,10 @@ class Setting:
             check_number(name, getattr(self, name), minimum=0)
         if self.d_model % self.n_heads:
             raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
-        if not isinstance(self.seeds, tuple) or not isinstance(self.ranks, tuple):
-            raise InputError(f"seeds, ranks: expected tuples (a Setting is hashable), got "
-                             f"{type(self.seeds).__name__} and {type(self.ranks).__name__}")
+        for name in ("seeds", "ranks"):
+            if not isinstance(getattr(self, name), tuple):
+                raise InputError(f"{name}: expected a tuple (a Setting is hashable), "
+                                 f"got {type(getattr(self, name)).__name__}")
         for s in self.seeds:
             check_int("seeds", s, 0)
         for r in self.ranks:
@@ -212,6 +213,10 @@ class Run:
 
     def delta(self, layer: int, target: str) -> np.ndarray:
         """Delta W = scale * B A of one adapted weight: (d_model, d_model)."""
+        check_int("layer", layer, 0)
+        if not isinstance(target, str) or f"l{layer}.{target}.A" not in self.adapters:
+            have = sorted({k.split(".")[1] for k in self.adapters if k.startswith(f"l{layer}.")})
+            raise InputError(f"target: expected an adapted target of layer {layer} among {have}, got {target!r}")
         return merged_delta(self.adapters[f"l{layer}.{target}.A"], self.adapters[f"l{layer}.{target}.B"], self.scale)
 
 
@@ -261,7 +266,8 @@ def adapt(setting: Setting, method: str, targets: tuple[str, ...] = (), r: int |
     if not isinstance(method, str) or method not in ("lora", "head", "full"):
         raise InputError(f"method: expected 'lora', 'head' or 'full', got {method!r}")
     if method == "lora" and (not targets or r is None):
-        raise InputError(f"lora: expected targets and r, got targets={targets!r}, r={r!r}")
+        raise InputError(f"{'targets' if not targets else 'r'}: expected targets and r for method 'lora', "
+                         f"got targets={targets!r}, r={r!r}")
     if method == "lora":
         _check_targets(targets)
         check_positive_int("r", r, setting.d_model)
@@ -306,13 +312,16 @@ class Experiment:
         if not isinstance(method, str) or method not in ("lora", "head", "full"):
             raise InputError(f"method: expected 'lora', 'head' or 'full', got {method!r}")
         _check_targets(targets, allow_empty=True)
+        if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
+            raise InputError(f"r: expected a rank (an integer >= 1) or None, got {r!r}")
         return [x for x in self.runs if (x.method, x.targets, x.r) == (method, tuple(targets), r)]
 
     def stats(self, method: str, targets: tuple[str, ...] = (), r: int | None = None) -> tuple[float, float]:
         """Mean and standard deviation (over seeds) of test accuracy in percent."""
         acc = 100 * np.array([x.accuracy for x in self.select(method, targets, r)])
         if not acc.size:
-            raise KeyError(f"no run of {method} {config_name(targets, r)} in this experiment")
+            culprit = "r" if method == "lora" else "method"
+            raise KeyError(f"{culprit}: no run of {method} {config_name(targets, r)} in this experiment")
         return float(acc.mean()), float(acc.std())
 
     def measured(self) -> dict[str, tuple[float, float]]:
@@ -365,7 +374,7 @@ class Experiment:
         """phi(A_small, A_large, i, j) grids (r_small, r_large) for q and v, from the {q, v} runs of one seed."""
         seed = self._check_seed_layer(seed, layer)
         for name, r in (("r_small", r_small), ("r_large", r_large)):
-            if not isinstance(r, int) or r not in self.setting.ranks:
+            if isinstance(r, bool) or not isinstance(r, int) or r not in self.setting.ranks:
                 raise InputError(f"{name}: expected one of the swept ranks {self.setting.ranks}, got {r!r}")
         small = [x for x in self.select("lora", RANK_TARGETS, r_small) if x.seed == seed][0]
         large = [x for x in self.select("lora", RANK_TARGETS, r_large) if x.seed == seed][0]

@@ -55,7 +55,7 @@ def make_setup(seed: int = 0, d: int = 32, k: int = 32, n: int = 128, true_rank:
     seed = check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     task = make_task(rng, d=d, k=k, n=n, true_rank=true_rank)
-    max_r = check_rank(max_r, d, k)
+    max_r = check_rank(max_r, d, k, name="max_r")
     std = 1.0 / np.sqrt(k) if init_std is None else check_number("init_std", init_std, minimum=0)
     draws = check_positive_int("draws", draws)
     return OneStepSetup(task, rng.normal(0.0, std, size=(draws, max_r, k)))
