@@ -68,7 +68,7 @@ def audit() -> tuple[collections.Counter, list[tuple[str, str, str, str, str]], 
                 if want == cc.SAME and reference is None and spec.deterministic:
                     reference = spec.call(**spec.valid())
 
-                def thunk(bad=bad, param=param):
+                def thunk(bad=bad, param=param, spec=spec):
                     kwargs = spec.valid()
                     kwargs[param] = bad
                     return spec.call(**kwargs)

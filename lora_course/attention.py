@@ -83,14 +83,14 @@ def attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], n_heads: in
     N, T, D = X.shape
     H = check_positive_int("n_heads", n_heads)
     if D % H:
-        raise ValueError(f"n_heads: expected a divisor of d_model = {D}, got {H}")
+        raise InputError(f"n_heads: expected a divisor of d_model = {D}, got {H}")
     check_mapping("weights", weights, TARGETS)
     if loras is not None:
         check_mapping("loras", loras)
     loras = loras or {}
     unknown = set(loras) - set(TARGETS)
     if unknown:
-        raise ValueError(f"loras: expected targets among {TARGETS}, got {sorted(unknown)}")
+        raise InputError(f"loras: expected targets among {TARGETS}, got {sorted(unknown)}")
     for t in TARGETS:
         as_array(f"weights[{t!r}]", weights[t], ndim=2)
         check_shape(f"weights[{t!r}]", weights[t], (D, D), f"= (d_model, d_model) with d_model = {D}")

@@ -63,7 +63,7 @@ class StackConfig:
         for name in ("d_model", "n_heads", "n_layers"):
             check_positive_int(name, getattr(self, name))
         if self.d_model % self.n_heads:
-            raise ValueError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+            raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
         if self.d_ff == 0:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
         check_positive_int("d_ff", self.d_ff)

@@ -94,7 +94,7 @@ def growth_exponent(result: DriftResult, start: int = 10) -> float:
     start = check_int("start", start, 1)
     keep = (result.n_switches >= start) & (result.in_place_error > 0)
     if keep.sum() < 2:
-        raise ValueError(f"start: expected at least 2 checkpoints >= {start} with non-zero error, "
+        raise InputError(f"start: expected at least 2 checkpoints >= {start} with non-zero error, "
                          f"got {int(keep.sum())}")
     slope, _ = np.polyfit(np.log(result.n_switches[keep]), np.log(result.in_place_error[keep]), 1)
     return float(slope)

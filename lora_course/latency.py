@@ -41,10 +41,10 @@ def time_interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup:
     repeats = check_positive_int("repeats", repeats)
     check_int("warmup", warmup)
     if warmup < 0:
-        raise ValueError(f"warmup: expected an integer >= 0, got {warmup}")
+        raise InputError(f"warmup: expected an integer >= 0, got {warmup}")
     check_mapping("fns", fns)
     if not fns:
-        raise ValueError("fns: expected at least one function to time, got none")
+        raise InputError("fns: expected at least one function to time, got none")
     for name, fn in fns.items():
         check_callable(f"fns[{name!r}]", fn)
     names = list(fns)
@@ -90,7 +90,7 @@ def summarize(times: dict[str, np.ndarray], batch: int, seq: int, baseline: str 
     check_positive_int("batch", batch)
     check_positive_int("seq", seq)
     if baseline not in times:
-        raise ValueError(f"times: expected a {baseline!r} entry to compare with, got {sorted(times)}")
+        raise InputError(f"times: expected a {baseline!r} entry to compare with, got {sorted(times)}")
     for name, t in times.items():
         as_array(f"times[{name!r}]", t, ndim=1, allow_empty=False)
         if np.shape(t) != np.shape(times[baseline]):
@@ -137,7 +137,7 @@ def measure_grid(models: dict, cases: Iterable[tuple[int, int]], repeats: int, r
     """
     check_mapping("models", models)
     if "frozen" not in models:
-        raise ValueError(f"models: expected a 'frozen' baseline, got {sorted(models)}")
+        raise InputError(f"models: expected a 'frozen' baseline, got {sorted(models)}")
     check_rng(rng)
     check_positive_int("repeats", repeats)
     check_int("warmup", warmup, 0)
@@ -203,5 +203,5 @@ def flops_per_token(d_model: int, d_ff: int, n_layers: int, seq: int, extra: str
     extra_macs = {"frozen": 0, "merged": 0, "lora": 2 * 2 * r * D, "adapter_l": 2 * D * bottleneck,
                   "adapter_h": 2 * 2 * D * bottleneck}
     if extra not in extra_macs:
-        raise ValueError(f"extra: expected one of {tuple(extra_macs)}, got {extra!r}")
+        raise InputError(f"extra: expected one of {tuple(extra_macs)}, got {extra!r}")
     return float(n_layers * (base + extra_macs[extra]))

@@ -27,7 +27,7 @@ def overhead_percent(baseline_ms: float, variant_ms: float) -> float:
     """100 * (variant_ms - baseline_ms) / baseline_ms: how much slower the variant is, in percent."""
     for name, value in (("baseline_ms", baseline_ms), ("variant_ms", variant_ms)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < float("inf"):
-            raise ValueError(f"{name}: expected a latency > 0 in ms, got {value!r}")
+            raise InputError(f"{name}: expected a latency > 0 in ms, got {value!r}")
     return 100.0 * (variant_ms - baseline_ms) / baseline_ms
 
 
@@ -42,7 +42,7 @@ def overhead_rows(table: dict | None = None, baseline: str = BASELINE) -> list[O
     rows = []
     for (batch, seq_len), timings in table.items():
         if baseline not in timings:
-            raise ValueError(f"table[{(batch, seq_len)}]: expected a {baseline!r} entry, got {sorted(timings)}")
+            raise InputError(f"table[{(batch, seq_len)}]: expected a {baseline!r} entry, got {sorted(timings)}")
         base = timings[baseline]
         for variant, ms in timings.items():
             if variant != baseline:

@@ -21,6 +21,7 @@ from .layer import lora_forward
 from .merge import Adapter, merge
 from .validation import (
     InputError,
+    InputTypeError,
     as_float_array,
     check_adapter,
     check_int,
@@ -48,10 +49,10 @@ def _check_batch(W0: np.ndarray, X: np.ndarray, task_ids, n_tasks: int) -> tuple
     check_shape("X", X, (None, W0.shape[1]), f"= (n, k) with k = W0.shape[1] = {W0.shape[1]}")
     ids = np.asarray(task_ids) if not isinstance(task_ids, (str, bytes)) else np.asarray([task_ids])
     if ids.dtype == object or not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"task_ids: expected integers (one task index per row), got dtype {ids.dtype}")
+        raise InputTypeError(f"task_ids: expected integers (one task index per row), got dtype {ids.dtype}")
     check_shape("task_ids", ids, (X.shape[0],), f"= (n,) with n = {X.shape[0]} rows of X")
     if ids.size and (ids.min() < 0 or ids.max() >= n_tasks):
-        raise ValueError(f"task_ids: expected indices in [0, {n_tasks - 1}], got values in [{ids.min()}, {ids.max()}]")
+        raise InputError(f"task_ids: expected indices in [0, {n_tasks - 1}], got values in [{ids.min()}, {ids.max()}]")
     return W0, X, ids
 
 
@@ -142,7 +143,7 @@ def throughput_sweep(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray,
     out = {m: np.empty(len(distinct_counts)) for m in METHODS}
     for j, n_distinct in enumerate(distinct_counts):
         if n_distinct > len(adapters):
-            raise ValueError(f"distinct_counts: expected at most {len(adapters)} (adapters given), got {n_distinct}")
+            raise InputError(f"distinct_counts: expected at most {len(adapters)} (adapters given), got {n_distinct}")
         ids = round_robin_ids(X.shape[0], n_distinct)
         times = {m: [] for m in METHODS}
         for i in range(repeats + 1):                       # first round is a warm-up

@@ -88,7 +88,7 @@ def label(task: str, X: np.ndarray) -> np.ndarray:
         return (X.sum(axis=1) > 0).astype(float)
     if task == "B":
         return (X[:, 0] > 0).astype(float)
-    raise ValueError(f"task: expected one of {TASKS}, got {task!r}")
+    raise InputError(f"task: expected one of {TASKS}, got {task!r}")
 
 
 @dataclass(frozen=True)

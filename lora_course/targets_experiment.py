@@ -88,7 +88,7 @@ class PointerTask:
     def __post_init__(self) -> None:
         check_positive_int("n_content", self.n_content)
         if check_positive_int("seq_len", self.seq_len) < 2:
-            raise ValueError(f"seq_len: expected >= 2 (content plus a pointer), got {self.seq_len}")
+            raise InputError(f"seq_len: expected >= 2 (content plus a pointer), got {self.seq_len}")
         if self.n_groups is not None:
             check_positive_int("n_groups", self.n_groups, self.n_content)
         check_int("shift", self.shift)
@@ -160,10 +160,10 @@ class Setting:
         for r in self.ranks:
             check_positive_int("ranks", r)
         if not self.seeds:
-            raise ValueError("seeds: expected at least one seed, got none")
+            raise InputError("seeds: expected at least one seed, got none")
         for r in self.ranks:
             if not 1 <= r <= self.d_model:
-                raise ValueError(f"ranks: expected each r in [1, d_model = {self.d_model}], got {r}")
+                raise InputError(f"ranks: expected each r in [1, d_model = {self.d_model}], got {r}")
 
     def pretrain_task(self) -> PointerTask:
         return PointerTask(self.n_content, self.seq_len)

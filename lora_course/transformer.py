@@ -52,7 +52,7 @@ class ToyConfig:
         for name in ("vocab_size", "seq_len", "d_model", "n_heads", "n_layers", "d_ff", "n_classes"):
             check_positive_int(name, getattr(self, name))
         if self.d_model % self.n_heads:
-            raise ValueError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+            raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
 
 
 def layer_names(i: int) -> dict[str, str]:
@@ -146,7 +146,7 @@ def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyCon
         raise InputError(f"tokens: expected a 2-D integer array (N, T), got dtype {tokens.dtype}, shape {tokens.shape}")
     check_shape("tokens", tokens, (None, cfg.seq_len), f"= (N, seq_len) with seq_len = {cfg.seq_len}")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= cfg.vocab_size):
-        raise ValueError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
+        raise InputError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
     adapters = adapters or {}
     x = params["tok_emb"][tokens] + params["pos_emb"][None]       # (N, T, D)
     layer_caches = []
