@@ -321,7 +321,7 @@ class Experiment:
         acc = 100 * np.array([x.accuracy for x in self.select(method, targets, r)])
         if not acc.size:
             culprit = "r" if method == "lora" else "method"
-            raise KeyError(f"{culprit}: no run of {method} {config_name(targets, r)} in this experiment")
+            raise InputError(f"{culprit}: no run of {method} {config_name(targets, r)} in this experiment")
         return float(acc.mean()), float(acc.std())
 
     def measured(self) -> dict[str, tuple[float, float]]:
