@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import InputError, as_array, check_mapping, check_number, check_sequence, check_shape
+from lora_course.validation import InputError, as_array, check_mapping, check_number, check_sequence, check_shape
 
 
 class Adam:

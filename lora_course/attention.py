@@ -13,7 +13,9 @@ import numpy as np
 from .layer import lora_backward, lora_forward
 from .validation import (
     InputError,
+    InputTypeError,
     as_array,
+    as_real,
     check_adapter,
     check_bool,
     check_gradient,
@@ -35,6 +37,10 @@ def projection_forward(X: np.ndarray, W: np.ndarray,
     if lora is not None:
         A, B, _ = check_adapter("lora", lora)
         check_shape("lora.B", B, (W.shape[0], None), f"= (d, r) with d = W.shape[0] = {W.shape[0]}")
+    return _projection_forward(X, W, lora)
+
+
+def _projection_forward(X: np.ndarray, W: np.ndarray, lora: tuple | None) -> tuple[np.ndarray, tuple]:
     out = X @ W.T
     branch = None
     if lora is not None:
@@ -92,23 +98,23 @@ def attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], n_heads: in
     if unknown:
         raise InputError(f"loras: expected targets among {TARGETS}, got {sorted(unknown)}")
     for t in TARGETS:
-        as_array(f"weights[{t!r}]", weights[t], ndim=2)
+        as_real(f"weights[{t!r}]", weights[t], ndim=2)
         check_shape(f"weights[{t!r}]", weights[t], (D, D), f"= (d_model, d_model) with d_model = {D}")
-    for t, lora in loras.items():
-        A, B, _ = check_adapter(f"loras[{t!r}]", lora)
-        check_shape(f"loras[{t!r}].A", A, (None, D), f"= (r, d_model) with d_model = {D}")
-        check_shape(f"loras[{t!r}].B", B, (D, None), f"= (d_model, r) with d_model = {D}")
+    for t, lora in loras.items():   # entries and scale are checked by lora_forward, as every call does
+        if not isinstance(lora, tuple) or len(lora) != 3:
+            raise InputTypeError(f"loras[{t!r}]: expected an Adapter (A, B, scale), got {type(lora).__name__}")
+        check_shape(f"loras[{t!r}].B", lora[1], (D, None), f"= (d_model, r) with d_model = {D}")
     dh = D // H
     X2 = X.reshape(N * T, D)
     caches = {}
     heads = {}
     for t in ("q", "k", "v"):
-        out, caches[t] = projection_forward(X2, weights[t], loras.get(t))
+        out, caches[t] = _projection_forward(X2, weights[t], loras.get(t))
         heads[t] = out.reshape(N, T, H, dh).transpose(0, 2, 1, 3)     # (N, H, T, dh)
     scores = heads["q"] @ heads["k"].transpose(0, 1, 3, 2) / np.sqrt(dh)  # (N, H, T, T)
     P = softmax(scores, axis=-1)
     ctx = (P @ heads["v"]).transpose(0, 2, 1, 3).reshape(N * T, D)       # (N*T, D)
-    out, caches["o"] = projection_forward(ctx, weights["o"], loras.get("o"))
+    out, caches["o"] = _projection_forward(ctx, weights["o"], loras.get("o"))
     return out.reshape(N, T, D), (caches, heads, P, (N, T, D, H, dh))
 
 

@@ -28,6 +28,7 @@ from .paper import GPT2_MEDIUM
 from .validation import (
     InputError,
     as_array,
+    as_real,
     check_bool,
     check_choice,
     check_instance,
@@ -146,13 +147,17 @@ def adapter_forward(H: np.ndarray, module: dict[str, np.ndarray]) -> np.ndarray:
 
     H (n, D); module: "down" (m, D), "b_down" (m,), "up" (D, m), "b_up" (D,), optional "ln.g", "ln.b" (D,).
     """
-    H = as_array("H", H, ndim=2)
+    H = as_real("H", H, ndim=2)
     check_mapping("module", module, ("down", "b_down", "up", "b_up"))
     D = H.shape[1]
     m = np.shape(module["down"])[0] if np.ndim(module["down"]) == 2 else -1
     for key, shape in (("down", (m, D)), ("b_down", (m,)), ("up", (D, m)), ("b_up", (D,))):
-        as_array(f"module[{key!r}]", module[key])
+        as_real(f"module[{key!r}]", module[key])
         check_shape(f"module[{key!r}]", module[key], shape, f"with D = H.shape[1] = {D}")
+    return _adapter_forward(H, module)
+
+
+def _adapter_forward(H: np.ndarray, module: dict[str, np.ndarray]) -> np.ndarray:
     Z = layernorm_forward(H, module["ln.g"], module["ln.b"])[0] if "ln.g" in module else H
     G, _ = gelu_forward(Z @ module["down"].T + module["b_down"])   # (n, m)
     return H + G @ module["up"].T + module["b_up"]                  # (n, D)
@@ -166,12 +171,12 @@ def _block_forward(X: np.ndarray, p: dict[str, np.ndarray], n_heads: int, lora: 
     attn, _ = attention_forward(H, weights, n_heads, {t: tuple(ad) for t, ad in lora.items()} if lora else None)
     attn = attn.reshape(N * T, D)
     if len(adapters) == 2:                      # Adapter^H: first adapter after attention
-        attn = adapter_forward(attn, adapters[0])
+        attn = _adapter_forward(attn, adapters[0])
     X2 = X.reshape(N * T, D) + attn
     H, _ = layernorm_forward(X2, p["ln2.g"], p["ln2.b"])
     mlp, _ = mlp_forward(H, p["W1"], p["b1"], p["W2"], p["b2"])
     if adapters:                                # Adapter^L and Adapter^H: adapter after the MLP
-        mlp = adapter_forward(mlp, adapters[-1])
+        mlp = _adapter_forward(mlp, adapters[-1])
     return (X2 + mlp).reshape(N, T, D)
 
 

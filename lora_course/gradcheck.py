@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .validation import InputError, as_array, check_callable, check_number, check_shape
+from lora_course.validation import InputError, as_array, check_callable, check_number, check_shape
 
 
 def _check_probe(f, x, h) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
+from lora_course.validation import InputError, check_mapping
+
 from .paper import TABLE1_LATENCY_MS
-from .validation import InputError, check_mapping
 
 BASELINE = "Fine-Tune/LoRA"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import InputError, as_array, check_gradient, check_number, check_shape
+from .validation import InputError, as_array, as_real, check_gradient, check_number, check_shape
 
 
 def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
@@ -17,7 +17,7 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     if x.ndim == 0 or x.shape[-1] == 0:
         raise InputError(f"x: expected an array (..., D) with D >= 1 features, got shape {x.shape}")
     D = x.shape[-1]
-    gamma, beta = as_array("gamma", gamma), as_array("beta", beta)
+    gamma, beta = as_real("gamma", gamma), as_real("beta", beta)
     check_shape("gamma", gamma, (D,), f"= (D,) with D = x.shape[-1] = {D}")
     check_shape("beta", beta, (D,), f"= (D,) with D = x.shape[-1] = {D}")
     check_number("eps", eps, minimum=0)

@@ -10,14 +10,14 @@ import math
 
 import numpy as np
 
-from .validation import InputError, as_array, check_bool, check_gradient, check_shape
+from .validation import InputError, as_array, as_real, check_bool, check_gradient, check_shape
 
 _C = math.sqrt(2.0 / math.pi)
 
 
 def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
     """GELU, tanh approximation: 0.5 x (1 + tanh(c (x + 0.044715 x^3))). Any shape."""
-    x = as_array("x", x)
+    x = as_real("x", x)
     t = np.tanh(_C * (x + 0.044715 * x * x * x))  # x*x*x: much faster than x**3
     return 0.5 * x * (1.0 + t), (x, t)
 
@@ -36,8 +36,8 @@ def mlp_forward(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
                 b2: np.ndarray) -> tuple[np.ndarray, tuple]:
     """X (n, D), W1 (F, D), b1 (F,), W2 (D, F), b2 (D,) -> out (n, D)."""
     X = as_array("X", X, ndim=2)
-    W1, b1 = as_array("W1", W1, ndim=2), as_array("b1", b1)
-    W2, b2 = as_array("W2", W2, ndim=2), as_array("b2", b2)
+    W1, b1 = as_real("W1", W1, ndim=2), as_real("b1", b1)
+    W2, b2 = as_real("W2", W2, ndim=2), as_real("b2", b2)
     F, D = W1.shape
     check_shape("X", X, (None, D), f"= (n, D) with D = W1.shape[1] = {D}")
     check_shape("b1", b1, (F,), f"= (F,) with F = W1.shape[0] = {F}")

@@ -7,6 +7,7 @@ All checks raise ``InputError`` (a ``ValueError``) or ``InputTypeError`` (both a
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterable
 
@@ -29,7 +30,7 @@ def _describe(x) -> str:
 def as_array(name: str, x, ndim: int | None = None, *, allow_empty: bool = True) -> np.ndarray:
     """Return ``x`` as a finite real (integer or float) ndarray, or raise naming the problem."""
     try:
-        arr = np.asarray(x)
+        arr = x if type(x) is np.ndarray else np.asarray(x)
     except (ValueError, TypeError) as err:   # ragged nested lists
         raise InputTypeError(f"{name}: expected a numeric array, got {type(x).__name__} that numpy cannot "
                              f"read as one ({err})") from None
@@ -42,9 +43,23 @@ def as_array(name: str, x, ndim: int | None = None, *, allow_empty: bool = True)
         raise InputError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise InputError(f"{name}: expected a non-empty array, got shape {arr.shape}")
-    if kind == "f" and not np.all(np.isfinite(arr)):
+    if kind == "f" and not np.isfinite(arr).all():
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise InputError(f"{name}: expected finite values, got {bad} NaN/inf entries")
+    return arr
+
+
+def as_real(name: str, x, ndim: int | None = None) -> np.ndarray:
+    """``x`` as a real (integer or float) ndarray of ``ndim`` dimensions, without the finiteness scan.
+
+    For weights on hot forward paths (a NaN weight gives NaN outputs, never a wrong finite number), where a
+    full scan per call would change what lesson 04 times. Inputs and gradients use ``as_array``.
+    """
+    arr = x if type(x) is np.ndarray else np.asarray(x) if x is not None else np.asarray(x, dtype=object)
+    if arr.dtype.kind not in "iuf":
+        raise InputTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise InputError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
     return arr
 
 
@@ -64,8 +79,13 @@ def check_rng(rng) -> np.random.Generator:
 
 def check_shape(name: str, x, expected: tuple, meaning: str = "") -> None:
     """Raise if ``x.shape`` differs from ``expected`` (``None`` entries match anything)."""
-    shape = np.shape(x)
-    ok = len(shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, shape, strict=False))
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    ok = len(shape) == len(expected)
+    if ok:
+        for e, s in zip(expected, shape, strict=True):   # a plain loop: runs on every forward call
+            if e is not None and e != s:
+                ok = False
+                break
     if not ok:
         want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "")
         want += ")"
@@ -104,6 +124,8 @@ def check_number(name: str, value, *, minimum: float | None = None, strict: bool
                  maximum: float | None = None, max_strict: bool = False, what: str = "a finite number") -> float:
     """Return ``value`` as a finite float, optionally above ``minimum`` (> if ``strict`` else >=) and below
     ``maximum`` (< if ``max_strict`` else <=); 0-d numeric arrays count as numbers, bools do not."""
+    if type(value) is float and minimum is None and maximum is None and math.isfinite(value):
+        return value                        # the common case, kept cheap for per-call checks
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
