@@ -33,19 +33,72 @@ would change what lesson 04 times).
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-MODULES = (
-    "validation", "layer", "merge", "lowrank", "gradcheck", "analysis", "multi_lora", "paper", "adam", "attention",
-    "layernorm", "mlp", "transformer", "blocks", "cookbook", "drift", "storage", "update_size", "toy_regression",
-    "latency_overhead", "targets_widget", "targets_experiment", "project_data", "latency", "blas_threads",
-    "plotting", "versions",
-)
+import lora_course.adam as AD
+import lora_course.analysis as AN
+import lora_course.attention as AT
+import lora_course.blas_threads as BT
+import lora_course.blocks as BL
+import lora_course.cookbook as CB
+import lora_course.drift as DR
+import lora_course.gradcheck as G
+import lora_course.latency as LA
+import lora_course.latency_overhead as LO
+import lora_course.layer as L
+import lora_course.layernorm as LN
+import lora_course.lowrank as LR
+import lora_course.mlp as MLP
+import lora_course.multi_lora as ML
+import lora_course.paper as P
+import lora_course.plotting as PL
+import lora_course.project_data as PD
+import lora_course.storage as ST
+import lora_course.targets_experiment as TE
+import lora_course.targets_widget as TW
+import lora_course.toy_regression as TR
+import lora_course.transformer as T
+import lora_course.update_size as US
+import lora_course.validation as V
+import lora_course.versions as VS
+
+M = sys.modules["lora_course.merge"]   # the package's __init__ re-exports a function named merge over it
+
+# Label -> module. Labels name the cases; the imports above are what a layout move rewrites.
+MODULES = {
+    "validation": V,
+    "layer": L,
+    "merge": M,
+    "lowrank": LR,
+    "gradcheck": G,
+    "analysis": AN,
+    "multi_lora": ML,
+    "paper": P,
+    "adam": AD,
+    "attention": AT,
+    "layernorm": LN,
+    "mlp": MLP,
+    "transformer": T,
+    "blocks": BL,
+    "cookbook": CB,
+    "drift": DR,
+    "storage": ST,
+    "update_size": US,
+    "toy_regression": TR,
+    "latency_overhead": LO,
+    "targets_widget": TW,
+    "targets_experiment": TE,
+    "project_data": PD,
+    "latency": LA,
+    "blas_threads": BT,
+    "plotting": PL,
+    "versions": VS,
+}
 
 REJECT, SAME, EITHER = "reject", "same", "either"
 
@@ -53,8 +106,7 @@ REJECT, SAME, EITHER = "reject", "same", "either"
 def public_callables() -> dict[str, object]:
     """'module.name' and 'module.Class.method' for every public function, class and method of MODULES."""
     out = {}
-    for m in MODULES:
-        mod = importlib.import_module(f"lora_course.{m}")
+    for m, mod in MODULES.items():
         for name, obj in vars(mod).items():
             if name.startswith("_") or getattr(obj, "__module__", None) != mod.__name__:
                 continue
@@ -102,11 +154,6 @@ def rng():
     return np.random.default_rng(0)
 
 
-def _lc(path: str):
-    mod, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(f"lora_course.{mod}"), name)
-
-
 def w0():
     return rng().normal(size=(4, 3))
 
@@ -118,7 +165,7 @@ def factors():
 
 def adapter(seed=0, d=4, k=3, r=2):
     g = np.random.default_rng(seed)
-    return _lc("merge.Adapter")(g.normal(size=(r, k)), g.normal(size=(d, r)), 0.5)
+    return M.Adapter(g.normal(size=(r, k)), g.normal(size=(d, r)), 0.5)
 
 
 def xs(n=5, k=3, seed=1):
@@ -135,12 +182,11 @@ def _once(key: str, build: Callable):
 
 
 def toy_cfg():
-    return _lc("transformer.ToyConfig")(vocab_size=7, seq_len=3, d_model=8, n_heads=2, n_layers=1, d_ff=8,
+    return T.ToyConfig(vocab_size=7, seq_len=3, d_model=8, n_heads=2, n_layers=1, d_ff=8,
                                         n_classes=3)
 
 
 def toy_model():
-    T = importlib.import_module("lora_course.transformer")
     cfg = toy_cfg()
     params = T.init_params(cfg, rng())
     adapters = T.init_adapters(cfg, ("q", "v"), 2, rng())
@@ -149,55 +195,29 @@ def toy_model():
 
 
 def stack_cfg():
-    return _lc("blocks.StackConfig")(d_model=8, n_heads=2, n_layers=1)
+    return BL.StackConfig(d_model=8, n_heads=2, n_layers=1)
 
 
 def tiny_setting():
-    return _lc("targets_experiment.TINY")
+    return TE.TINY
 
 
 def tiny_experiment():
-    TE = importlib.import_module("lora_course.targets_experiment")
     from dataclasses import replace
     setting = replace(TE.TINY, ranks=(1, 2, 8), steps=2, pretrain_steps=5)
     return _once("experiment", lambda: TE.run_experiment(setting))
 
 
 def one_step_setup():
-    return _once("setup", lambda: _lc("update_size.make_setup")(d=6, k=5, n=8, max_r=4, draws=2))
+    return _once("setup", lambda: US.make_setup(d=6, k=5, n=8, max_r=4, draws=2))
 
 
 def net():
-    return _lc("project_data.make_network")(rng(), d=3, d_ff=4)
+    return PD.make_network(rng(), d=3, d_ff=4)
 
 
 # ------------------------------------------------------------------ the specs
 def specs() -> dict[str, Spec]:
-    L = importlib.import_module("lora_course.layer")
-    M = importlib.import_module("lora_course.merge")
-    LR = importlib.import_module("lora_course.lowrank")
-    G = importlib.import_module("lora_course.gradcheck")
-    AN = importlib.import_module("lora_course.analysis")
-    ML = importlib.import_module("lora_course.multi_lora")
-    AD = importlib.import_module("lora_course.adam")
-    AT = importlib.import_module("lora_course.attention")
-    LN = importlib.import_module("lora_course.layernorm")
-    MLP = importlib.import_module("lora_course.mlp")
-    T = importlib.import_module("lora_course.transformer")
-    BL = importlib.import_module("lora_course.blocks")
-    CB = importlib.import_module("lora_course.cookbook")
-    DR = importlib.import_module("lora_course.drift")
-    ST = importlib.import_module("lora_course.storage")
-    US = importlib.import_module("lora_course.update_size")
-    TR = importlib.import_module("lora_course.toy_regression")
-    LO = importlib.import_module("lora_course.latency_overhead")
-    TW = importlib.import_module("lora_course.targets_widget")
-    TE = importlib.import_module("lora_course.targets_experiment")
-    PD = importlib.import_module("lora_course.project_data")
-    LA = importlib.import_module("lora_course.latency")
-    BT = importlib.import_module("lora_course.blas_threads")
-    PL = importlib.import_module("lora_course.plotting")
-    V = importlib.import_module("lora_course.validation")
 
     def fwd_cache():
         A, B = factors()
@@ -860,15 +880,6 @@ def same(a, b) -> bool:
 def known_cases() -> list[tuple[str, str, Callable, str, object]]:
     """(function, case, thunk, parameter, REJECT or a predicate the result must satisfy) for the bad inputs
     the issue names: each must be rejected naming the parameter, or give the right answer."""
-    L = importlib.import_module("lora_course.layer")
-    M = importlib.import_module("lora_course.merge")
-    LR = importlib.import_module("lora_course.lowrank")
-    G = importlib.import_module("lora_course.gradcheck")
-    AN = importlib.import_module("lora_course.analysis")
-    ML = importlib.import_module("lora_course.multi_lora")
-    AD = importlib.import_module("lora_course.adam")
-    T = importlib.import_module("lora_course.transformer")
-    DR = importlib.import_module("lora_course.drift")
 
     def grad_of_squares(x):
         return G.numerical_gradient(lambda: float(np.sum(x.astype(float) ** 2)), x)
