@@ -162,7 +162,7 @@ def check_choice(name: str, value, options: Iterable) -> object:
     options = tuple(options)
     try:
         ok = value in options
-    except TypeError:   # unhashable or uncomparable
+    except (TypeError, ValueError):   # unhashable, uncomparable or an array
         ok = False
     if not ok or isinstance(value, bool):
         raise InputError(f"{name}: expected one of {options}, got {_describe(value)}")

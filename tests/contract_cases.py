@@ -766,7 +766,7 @@ SCALAR_MUTATIONS: dict[str, list[tuple[str, object, str]]] = {
     "rng": [("None", None, REJECT), ("int seed", 0, REJECT), ("RandomState", np.random.RandomState(0), REJECT),
             ("string", "rng", REJECT), ("other object", _NotAGenerator(), REJECT)],
     "choice": [("unknown name", "nonsense", REJECT), ("int", 3, REJECT), ("None", None, REJECT),
-               ("list", ["a"], REJECT)],
+               ("list", ["a"], REJECT), ("array", np.array([1, 2]), REJECT)],
     "bool": [("string", "yes", REJECT), ("int 2", 2, REJECT), ("None", None, REJECT)],
     "obj": [("None", None, REJECT), ("int", 3, REJECT), ("string", "x", REJECT), ("dict", {}, REJECT)],
     "map": [("list", [1, 2], REJECT), ("string", "x", REJECT), ("int", 3, REJECT)],
