@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lora_course.validation import InputError, as_array, check_mapping, check_number, check_sequence, check_shape
+
 
 class Adam:
     """Adam with bias correction. ``step(params, grads)`` updates ``params[name]`` for every name in ``names``.
@@ -13,21 +15,39 @@ class Adam:
 
     def __init__(self, names: list[str], lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:
-        if not names:
-            raise ValueError("names: expected at least one trainable parameter name, got none")
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr: expected a finite number > 0, got {lr}")
+        names = check_sequence("names", names, min_len=1)
+        if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise InputError(f"names: expected distinct parameter names (strings), got {names!r}")
+        check_number("lr", lr, minimum=0)
         for label, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{label}: expected a number in [0, 1), got {beta}")
+            check_number(label, beta, minimum=0, strict=False, maximum=1, max_strict=True, what="a number in [0, 1)")
+        check_number("eps", eps, minimum=0)
         self.names = list(names)
         self.lr, self.beta1, self.beta2, self.eps = float(lr), beta1, beta2, eps
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
         self.t = 0
 
+    def _check_step(self, params, grads, lr) -> None:
+        check_mapping("params", params)
+        check_mapping("grads", grads)
+        if lr is not None:
+            check_number("lr", lr, minimum=0)
+        for name in self.names:
+            if name not in params:
+                raise KeyError(f"params: expected trainable parameter {name!r}, got keys {sorted(params)}")
+            if name not in grads:
+                raise KeyError(f"grads: expected a gradient for trainable parameter {name!r}, got none")
+            p = params[name]
+            if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or not p.flags.writeable:
+                got = f"{type(p).__name__}" + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else "")
+                raise InputError(f"params[{name!r}]: expected a writeable float array (updated in place), got {got}")
+            g = as_array(f"grads[{name!r}]", grads[name])
+            check_shape(f"grads[{name!r}]", g, p.shape, f"= params[{name!r}].shape")
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float | None = None) -> None:
         """One update of every trainable parameter (``lr`` overrides the base rate for this step)."""
+        self._check_step(params, grads, lr)
         self.t += 1
         lr = self.lr if lr is None else lr
         c1 = 1 - self.beta1**self.t

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_array, check_positive_int, check_shape
+from .validation import InputError, as_array, check_positive_int, check_shape
 
 
 def _right_singular_vectors(A: np.ndarray, name: str) -> np.ndarray:
@@ -45,6 +45,10 @@ def amplification_factor(dW: np.ndarray, W: np.ndarray, r: int) -> float:
     W = as_array("W", W, ndim=2)
     check_shape("W", W, dW.shape, "= dW's shape")
     r = check_positive_int("r", r, min(dW.shape))
-    U, _, Vt = np.linalg.svd(dW, full_matrices=False)
+    U, S, Vt = np.linalg.svd(dW, full_matrices=False)
+    rank = int(np.sum(S > S[0] * max(dW.shape) * np.finfo(float).eps)) if S[0] > 0 else 0
+    if r > rank:
+        raise InputError(f"r: expected r <= rank(dW) = {rank} (beyond it the top-r directions are an arbitrary "
+                         f"basis of dW's null space), got {r}")
     projected = U[:, :r].T @ W @ Vt[:r].T    # (r, r)
     return float(np.linalg.norm(dW) / np.linalg.norm(projected))

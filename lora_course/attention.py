@@ -11,7 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from .layer import lora_backward, lora_forward
-from .validation import as_array, check_positive_int, check_shape
+from .validation import (
+    InputError,
+    InputTypeError,
+    as_array,
+    as_real,
+    check_adapter,
+    check_bool,
+    check_gradient,
+    check_int,
+    check_mapping,
+    check_positive_int,
+    check_shape,
+)
 
 TARGETS = ("q", "k", "v", "o")
 
@@ -19,6 +31,16 @@ TARGETS = ("q", "k", "v", "o")
 def projection_forward(X: np.ndarray, W: np.ndarray,
                        lora: tuple[np.ndarray, np.ndarray, float] | None = None) -> tuple[np.ndarray, tuple]:
     """X (n, k), W (d, k), lora = (A (r, k), B (d, r), scale) or None -> out (n, d)."""
+    X = as_array("X", X, ndim=2)
+    W = as_array("W", W, ndim=2)
+    check_shape("W", W, (None, X.shape[1]), f"= (d, k) with k = X.shape[1] = {X.shape[1]}")
+    if lora is not None:
+        A, B, _ = check_adapter("lora", lora)
+        check_shape("lora.B", B, (W.shape[0], None), f"= (d, r) with d = W.shape[0] = {W.shape[0]}")
+    return _projection_forward(X, W, lora)
+
+
+def _projection_forward(X: np.ndarray, W: np.ndarray, lora: tuple | None) -> tuple[np.ndarray, tuple]:
     out = X @ W.T
     branch = None
     if lora is not None:
@@ -31,7 +53,11 @@ def projection_backward(dout: np.ndarray, cache: tuple,
                         weight_grads: bool = True) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
     """dout (n, d) -> dX (n, k), dW (d, k) (None if not ``weight_grads``: W frozen), and (dA, dB) when the
     projection has a LoRA branch, else None."""
+    if not isinstance(cache, tuple) or len(cache) != 3:
+        raise InputError(f"cache: expected the cache tuple returned by projection_forward, got {type(cache).__name__}")
     X, W, branch = cache
+    dout = check_gradient("dout", dout, (X.shape[0], W.shape[0]), "= (n, d) like the forward output")
+    weight_grads = check_bool("weight_grads", weight_grads)
     dX = dout @ W
     dW = dout.T @ X if weight_grads else None
     lora_grads = None
@@ -44,6 +70,10 @@ def projection_backward(dout: np.ndarray, cache: tuple,
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax along ``axis``."""
+    x = as_array("x", x)
+    check_int("axis", axis, -max(x.ndim, 1), max(x.ndim, 1) - 1)
+    if x.size == 0:
+        return x.astype(float)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -59,24 +89,32 @@ def attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], n_heads: in
     N, T, D = X.shape
     H = check_positive_int("n_heads", n_heads)
     if D % H:
-        raise ValueError(f"n_heads: expected a divisor of d_model = {D}, got {H}")
+        raise InputError(f"n_heads: expected a divisor of d_model = {D}, got {H}")
+    check_mapping("weights", weights, TARGETS)
+    if loras is not None:
+        check_mapping("loras", loras)
     loras = loras or {}
     unknown = set(loras) - set(TARGETS)
     if unknown:
-        raise ValueError(f"loras: expected targets among {TARGETS}, got {sorted(unknown)}")
+        raise InputError(f"loras: expected targets among {TARGETS}, got {sorted(unknown)}")
     for t in TARGETS:
-        check_shape(f"W{t}", weights[t], (D, D), f"= (d_model, d_model) with d_model = {D}")
+        as_real(f"weights[{t!r}]", weights[t], ndim=2)
+        check_shape(f"weights[{t!r}]", weights[t], (D, D), f"= (d_model, d_model) with d_model = {D}")
+    for t, lora in loras.items():   # entries and scale are checked by lora_forward, as every call does
+        if not isinstance(lora, tuple) or len(lora) != 3:
+            raise InputTypeError(f"loras[{t!r}]: expected an Adapter (A, B, scale), got {type(lora).__name__}")
+        check_shape(f"loras[{t!r}].B", lora[1], (D, None), f"= (d_model, r) with d_model = {D}")
     dh = D // H
     X2 = X.reshape(N * T, D)
     caches = {}
     heads = {}
     for t in ("q", "k", "v"):
-        out, caches[t] = projection_forward(X2, weights[t], loras.get(t))
+        out, caches[t] = _projection_forward(X2, weights[t], loras.get(t))
         heads[t] = out.reshape(N, T, H, dh).transpose(0, 2, 1, 3)     # (N, H, T, dh)
     scores = heads["q"] @ heads["k"].transpose(0, 1, 3, 2) / np.sqrt(dh)  # (N, H, T, T)
     P = softmax(scores, axis=-1)
     ctx = (P @ heads["v"]).transpose(0, 2, 1, 3).reshape(N * T, D)       # (N*T, D)
-    out, caches["o"] = projection_forward(ctx, weights["o"], loras.get("o"))
+    out, caches["o"] = _projection_forward(ctx, weights["o"], loras.get("o"))
     return out.reshape(N, T, D), (caches, heads, P, (N, T, D, H, dh))
 
 
@@ -84,8 +122,11 @@ def attention_backward(dout: np.ndarray, cache: tuple,
                        weight_grads: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """dout (N, T, D) -> dX (N, T, D) and gradients {"Wq", .., "Wo"} (skipped if not ``weight_grads``)
     plus {"q.A", "q.B", ..} for the adapted targets."""
+    if not isinstance(cache, tuple) or len(cache) != 4:
+        raise InputError(f"cache: expected the cache tuple returned by attention_forward, got {type(cache).__name__}")
     caches, heads, P, (N, T, D, H, dh) = cache
-    check_shape("dout", dout, (N, T, D), "= (N, T, D) like the forward output")
+    dout = check_gradient("dout", dout, (N, T, D), "= (N, T, D) like the forward output")
+    weight_grads = check_bool("weight_grads", weight_grads)
     grads: dict[str, np.ndarray] = {}
 
     def collect(t: str, dW: np.ndarray | None, lora_grads: tuple | None) -> None:

@@ -25,7 +25,21 @@ from .layernorm import layernorm_forward
 from .merge import Adapter, merge
 from .mlp import gelu_forward, mlp_forward
 from .paper import GPT2_MEDIUM
-from .validation import as_array, check_positive_int, check_shape
+from .validation import (
+    InputError,
+    as_array,
+    as_real,
+    check_bool,
+    check_choice,
+    check_instance,
+    check_mapping,
+    check_number,
+    check_positive_int,
+    check_rank,
+    check_rng,
+    check_sequence,
+    check_shape,
+)
 
 VARIANTS = ("frozen", "lora", "merged", "adapter_l", "adapter_h")
 LABELS = {"frozen": "Fine-Tune/LoRA merged", "lora": "LoRA unmerged", "merged": "LoRA merged",
@@ -50,7 +64,7 @@ class StackConfig:
         for name in ("d_model", "n_heads", "n_layers"):
             check_positive_int(name, getattr(self, name))
         if self.d_model % self.n_heads:
-            raise ValueError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+            raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
         if self.d_ff == 0:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
         check_positive_int("d_ff", self.d_ff)
@@ -73,6 +87,8 @@ GPT2_MEDIUM_STACK = StackConfig(GPT2_MEDIUM["d_model"], GPT2_MEDIUM["n_heads"], 
 
 def adapter_module_params(d_model: int, bottleneck: int, with_norm: bool) -> int:
     """Down (m, D) + b (m,) + up (D, m) + b (D,), plus a layer norm's 2 D for Adapter^L."""
+    d_model, bottleneck = check_positive_int("d_model", d_model), check_positive_int("bottleneck", bottleneck)
+    with_norm = check_bool("with_norm", with_norm)
     return 2 * d_model * bottleneck + bottleneck + d_model + (2 * d_model if with_norm else 0)
 
 
@@ -82,10 +98,9 @@ def bottleneck_for_budget(budget: float, config: StackConfig, variant: str) -> i
     This is how the paper sized its adapters for Table 1: it fixed |Theta|, the adapter parameter count,
     so Adapter^H (two adapters per block) gets about half the bottleneck of Adapter^L (one per block).
     """
-    if variant not in ADAPTERS_PER_BLOCK:
-        raise ValueError(f"variant: expected one of {tuple(ADAPTERS_PER_BLOCK)}, got {variant!r}")
-    if not budget > 0:
-        raise ValueError(f"budget: expected a parameter count > 0, got {budget}")
+    check_choice("variant", variant, ADAPTERS_PER_BLOCK)
+    budget = check_number("budget", budget, minimum=0, what="a parameter count")
+    check_instance("config", config, StackConfig)
     n_modules = config.n_layers * ADAPTERS_PER_BLOCK[variant]
     D, norm = config.d_model, variant == "adapter_l"
     fixed = D + (2 * D if norm else 0)
@@ -95,6 +110,8 @@ def bottleneck_for_budget(budget: float, config: StackConfig, variant: str) -> i
 
 def scaled_budget(config: StackConfig, paper_params: float = PAPER_ADAPTER_PARAMS) -> float:
     """The paper's adapter budget as the same share of this stack as of GPT-2 medium's blocks."""
+    check_instance("config", config, StackConfig)
+    check_number("paper_params", paper_params, minimum=0, what="a parameter count")
     return paper_params * config.n_params / GPT2_MEDIUM_STACK.n_params
 
 
@@ -130,6 +147,17 @@ def adapter_forward(H: np.ndarray, module: dict[str, np.ndarray]) -> np.ndarray:
 
     H (n, D); module: "down" (m, D), "b_down" (m,), "up" (D, m), "b_up" (D,), optional "ln.g", "ln.b" (D,).
     """
+    H = as_real("H", H, ndim=2)
+    check_mapping("module", module, ("down", "b_down", "up", "b_up"))
+    D = H.shape[1]
+    m = np.shape(module["down"])[0] if np.ndim(module["down"]) == 2 else -1
+    for key, shape in (("down", (m, D)), ("b_down", (m,)), ("up", (D, m)), ("b_up", (D,))):
+        as_real(f"module[{key!r}]", module[key])
+        check_shape(f"module[{key!r}]", module[key], shape, f"with D = H.shape[1] = {D}")
+    return _adapter_forward(H, module)
+
+
+def _adapter_forward(H: np.ndarray, module: dict[str, np.ndarray]) -> np.ndarray:
     Z = layernorm_forward(H, module["ln.g"], module["ln.b"])[0] if "ln.g" in module else H
     G, _ = gelu_forward(Z @ module["down"].T + module["b_down"])   # (n, m)
     return H + G @ module["up"].T + module["b_up"]                  # (n, D)
@@ -143,17 +171,19 @@ def _block_forward(X: np.ndarray, p: dict[str, np.ndarray], n_heads: int, lora: 
     attn, _ = attention_forward(H, weights, n_heads, {t: tuple(ad) for t, ad in lora.items()} if lora else None)
     attn = attn.reshape(N * T, D)
     if len(adapters) == 2:                      # Adapter^H: first adapter after attention
-        attn = adapter_forward(attn, adapters[0])
+        attn = _adapter_forward(attn, adapters[0])
     X2 = X.reshape(N * T, D) + attn
     H, _ = layernorm_forward(X2, p["ln2.g"], p["ln2.b"])
     mlp, _ = mlp_forward(H, p["W1"], p["b1"], p["W2"], p["b2"])
     if adapters:                                # Adapter^L and Adapter^H: adapter after the MLP
-        mlp = adapter_forward(mlp, adapters[-1])
+        mlp = _adapter_forward(mlp, adapters[-1])
     return (X2 + mlp).reshape(N, T, D)
 
 
 def init_blocks(config: StackConfig, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
     """Random 'pre-trained' weights (std 0.02 as in GPT-2), layer norms at identity."""
+    check_instance("config", config, StackConfig)
+    check_rng(rng)
     D, F = config.d_model, config.d_ff
     blocks = []
     for _ in range(config.n_layers):
@@ -168,7 +198,10 @@ def init_blocks(config: StackConfig, rng: np.random.Generator) -> list[dict[str,
 def init_qv_loras(config: StackConfig, r: int, rng: np.random.Generator,
                   alpha: float | None = None) -> list[dict[str, Adapter]]:
     """A LoRA pair on Wq and Wv of every block. B is drawn non-zero (as if trained) so merging is visible."""
+    check_instance("config", config, StackConfig)
+    check_rng(rng)
     D = config.d_model
+    check_rank(r, D, D)
     scale = scale_factor(r, alpha)
     out = []
     for _ in range(config.n_layers):
@@ -183,8 +216,9 @@ def init_qv_loras(config: StackConfig, r: int, rng: np.random.Generator,
 def init_adapters(config: StackConfig, variant: str, bottleneck: int,
                   rng: np.random.Generator) -> list[list[dict[str, np.ndarray]]]:
     """Adapter modules for ``adapter_l`` (1 per block, with a layer norm) or ``adapter_h`` (2 per block)."""
-    if variant not in ADAPTERS_PER_BLOCK:
-        raise ValueError(f"variant: expected one of {tuple(ADAPTERS_PER_BLOCK)}, got {variant!r}")
+    check_instance("config", config, StackConfig)
+    check_choice("variant", variant, ADAPTERS_PER_BLOCK)
+    check_rng(rng)
     D, m = config.d_model, check_positive_int("bottleneck", bottleneck)
     out = []
     for _ in range(config.n_layers):
@@ -201,8 +235,9 @@ def init_adapters(config: StackConfig, variant: str, bottleneck: int,
 
 def merge_stack(blocks: list[dict[str, np.ndarray]], loras: list[dict[str, Adapter]]) -> list[dict[str, np.ndarray]]:
     """New blocks with W = W0 + scale B A folded into every adapted weight; ``blocks`` is left untouched."""
+    blocks, loras = check_sequence("blocks", blocks), check_sequence("loras", loras)
     if len(loras) != len(blocks):
-        raise ValueError(f"loras: expected one dict per block ({len(blocks)}), got {len(loras)}")
+        raise InputError(f"loras: expected one dict per block ({len(blocks)}), got {len(loras)}")
     merged = []
     for p, layer in zip(blocks, loras, strict=True):
         q = dict(p)
@@ -220,9 +255,18 @@ def build_variants(config: StackConfig, rng: np.random.Generator, r: int = 4,
     ``bottlenecks`` maps adapter_l / adapter_h to m; by default each is sized to the paper's 11M budget
     scaled to this stack (``bottleneck_for_budget(scaled_budget(config), ...)``).
     """
-    unknown = [v for v in variants if v not in VARIANTS]
+    check_instance("config", config, StackConfig)
+    check_rng(rng)
+    check_rank(r, config.d_model, config.d_model)
+    variants = check_sequence("variants", variants)
+    unknown = [v for v in variants if not isinstance(v, str) or v not in VARIANTS]
     if unknown:
-        raise ValueError(f"variants: expected names among {VARIANTS}, got {unknown}")
+        raise InputError(f"variants: expected names among {VARIANTS}, got {unknown}")
+    if bottlenecks is not None:
+        check_mapping("bottlenecks", bottlenecks)
+        for v, m in bottlenecks.items():
+            check_choice("bottlenecks", v, ADAPTERS_PER_BLOCK)
+            check_positive_int(f"bottlenecks[{v!r}]", m)
     blocks = init_blocks(config, rng)
     loras = init_qv_loras(config, r, rng)
     sizes = {v: bottleneck_for_budget(scaled_budget(config), config, v) for v in ADAPTERS_PER_BLOCK}

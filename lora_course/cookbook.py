@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .lowrank import approximation_errors, params_per_matrix
-from .validation import as_array, check_positive_int, check_rank, check_rng
+from .validation import InputError, as_array, check_mapping, check_number, check_positive_int, check_rank, check_rng
 
 INGREDIENTS: tuple[str, ...] = (
     "butter", "flour", "milk", "nutmeg", "white stock", "brown stock", "onion", "carrot",
@@ -36,12 +36,18 @@ SAUCES: dict[str, dict[str, float]] = {
 
 def sauce_matrix(sauces: dict[str, dict[str, float]] | None = None) -> np.ndarray:
     """The base sauces as rows over INGREDIENTS: shape (n_sauces, n_ingredients)."""
-    sauces = SAUCES if sauces is None else sauces
+    sauces = SAUCES if sauces is None else check_mapping("sauces", sauces)
+    if not sauces:
+        raise InputError("sauces: expected at least one base sauce, got an empty dict")
+    for name, recipe in sauces.items():
+        check_mapping(f"sauces[{name!r}]", recipe)
+        for ingredient, grams in recipe.items():
+            check_number(f"sauces[{name!r}][{ingredient!r}]", grams, minimum=0, strict=False, what="grams")
     out = np.zeros((len(sauces), len(INGREDIENTS)))
-    for i, recipe in enumerate(sauces.values()):
+    for i, (name, recipe) in enumerate(sauces.items()):
         for ingredient, grams in recipe.items():
             if ingredient not in INGREDIENTS:
-                raise ValueError(f"sauce ingredient: expected one of INGREDIENTS, got {ingredient!r}")
+                raise InputError(f"sauces[{name!r}]: expected one of INGREDIENTS, got {ingredient!r}")
             out[i, INGREDIENTS.index(ingredient)] = grams
     return out
 
@@ -65,9 +71,10 @@ def make_cookbook(rng: np.random.Generator, n_recipes: int = 1000, noise: float 
     """
     check_rng(rng)
     n_recipes = check_positive_int("n_recipes", n_recipes)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise: expected a finite std >= 0 in grams, got {noise}")
-    sauces = sauce_matrix() if sauces is None else as_array("sauces", sauces, ndim=2).astype(float)
+    check_number("noise", noise, what="a finite std >= 0 in grams")
+    if noise < 0:
+        raise InputError(f"noise: expected a finite std >= 0 in grams, got {noise}")
+    sauces = sauce_matrix() if sauces is None else as_array("sauces", sauces, ndim=2, allow_empty=False).astype(float)
     n_sauces = sauces.shape[0]
     max_sauces_per_recipe = check_positive_int("max_sauces_per_recipe", max_sauces_per_recipe, n_sauces)
     mix = np.zeros((n_recipes, n_sauces))
@@ -86,9 +93,9 @@ def gap_rank(M: np.ndarray, min_gap: float = 10.0) -> int:
     Exact rank r gives r (s_(r+1) is rounding error); a noisy rank-r matrix gives r as long as the noise
     is much smaller than its weakest real direction.
     """
-    s = np.linalg.svd(as_array("M", M, ndim=2), compute_uv=False)
-    if min_gap <= 1 or not np.isfinite(min_gap):
-        raise ValueError(f"min_gap: expected a finite ratio > 1, got {min_gap}")
+    M = as_array("M", M, ndim=2)
+    check_number("min_gap", min_gap, minimum=1, what="a finite ratio")
+    s = np.linalg.svd(M, compute_uv=False)
     if s.size == 0 or s[0] == 0:
         return 0
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .merge import Adapter, MergedWeight, merge, merged_delta, switch
-from .validation import as_array, check_positive_int, check_rng
+from .validation import (
+    InputError,
+    as_array,
+    check_adapter,
+    check_instance,
+    check_int,
+    check_positive_int,
+    check_rng,
+    check_sequence,
+    check_shape,
+)
 
 
 @dataclass(frozen=True)
@@ -42,12 +52,24 @@ def switching_drift(W0: np.ndarray, adapters: Sequence[Adapter], checkpoints: Se
     only errors measured are the ones the serving arithmetic adds. The first merge is not a switch.
     """
     check_rng(rng)
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = ""
+    if kind != "f":
+        raise InputError(f"dtype: expected a float dtype such as np.float32, got {dtype!r}")
     W0 = as_array("W0", W0, ndim=2).astype(dtype)
+    adapters = check_sequence("adapters", adapters)
     if len(adapters) < 2:
-        raise ValueError(f"adapters: expected at least 2 adapters to switch between, got {len(adapters)}")
-    points = np.asarray(checkpoints)
-    if points.ndim != 1 or points.size == 0 or np.any(points < 1) or np.any(np.diff(points) <= 0):
-        raise ValueError(f"checkpoints: expected increasing integers >= 1, got {list(points)}")
+        raise InputError(f"adapters: expected at least 2 adapters to switch between, got {len(adapters)}")
+    for i, ad in enumerate(adapters):
+        A, B, _ = check_adapter(f"adapters[{i}]", ad)
+        check_shape(f"adapters[{i}].A", A, (None, W0.shape[1]), f"= (r, k) with k = W0.shape[1] = {W0.shape[1]}")
+        check_shape(f"adapters[{i}].B", B, (W0.shape[0], None), f"= (d, r) with d = W0.shape[0] = {W0.shape[0]}")
+    points = np.asarray(checkpoints) if not isinstance(checkpoints, (str, bytes)) else np.asarray([checkpoints])
+    if (points.dtype.kind not in "iu" or points.ndim != 1 or points.size == 0 or np.any(points < 1)
+            or np.any(np.diff(points) <= 0)):
+        raise InputError(f"checkpoints: expected increasing integers >= 1, got {points.tolist()!r}")
     low = [Adapter(ad.A.astype(dtype), ad.B.astype(dtype), ad.scale) for ad in adapters]
     exact = [W0.astype(np.float64) + merged_delta(ad.A.astype(np.float64), ad.B.astype(np.float64), ad.scale)
              for ad in low]
@@ -68,9 +90,11 @@ def switching_drift(W0: np.ndarray, adapters: Sequence[Adapter], checkpoints: Se
 
 def growth_exponent(result: DriftResult, start: int = 10) -> float:
     """Slope of log(error) against log(N) for the in-place errors at N >= start (0.5: random walk, 1: linear)."""
+    check_instance("result", result, DriftResult)
+    start = check_int("start", start, 1)
     keep = (result.n_switches >= start) & (result.in_place_error > 0)
     if keep.sum() < 2:
-        raise ValueError(f"start: expected at least 2 checkpoints >= {start} with non-zero error, "
+        raise InputError(f"start: expected at least 2 checkpoints >= {start} with non-zero error, "
                          f"got {int(keep.sum())}")
     slope, _ = np.polyfit(np.log(result.n_switches[keep]), np.log(result.in_place_error[keep]), 1)
     return float(slope)

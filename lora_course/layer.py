@@ -14,13 +14,26 @@ import math
 
 import numpy as np
 
-from .validation import as_array, check_alpha, check_positive_int, check_rank, check_rng, check_shape
+from .validation import (
+    InputTypeError,
+    as_array,
+    check_alpha,
+    check_bool,
+    check_gradient,
+    check_number,
+    check_positive_int,
+    check_rank,
+    check_rng,
+    check_scale,
+    check_shape,
+)
 
 
 def scale_factor(r: int, alpha: float | None = None, rslora: bool = False) -> float:
     """alpha / r (LoRA) or alpha / sqrt(r) (rsLoRA); alpha defaults to r."""
     r = check_positive_int("r", r)
     alpha = float(r) if alpha is None else check_alpha(alpha)
+    rslora = check_bool("rslora", rslora)
     return alpha / math.sqrt(r) if rslora else alpha / r
 
 
@@ -30,9 +43,16 @@ def init_lora(d: int, k: int, r: int, rng: np.random.Generator,
     check_rng(rng)
     d, k = check_positive_int("d", d), check_positive_int("k", k)
     r = check_rank(r, d, k)
-    if not np.isfinite(std) or std <= 0:
-        raise ValueError(f"std: expected a finite number > 0, got {std}")
+    std = check_number("std", std, minimum=0)
     return rng.normal(0.0, std, size=(r, k)), np.zeros((d, r))
+
+
+def _unpack(cache, n: int, forward: str) -> tuple:
+    """A cache must be the tuple that ``forward`` returned (n items)."""
+    if not isinstance(cache, tuple) or len(cache) != n:
+        raise InputTypeError(f"cache: expected the cache tuple returned by {forward} ({n} items), "
+                             f"got {type(cache).__name__}")
+    return cache
 
 
 def _check_factors(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +70,7 @@ def lora_forward(X: np.ndarray, A: np.ndarray, B: np.ndarray, scale: float) -> t
     X: (n, k), A: (r, k), B: (d, r) -> delta: (n, d). ``cache`` = (X, Z, A, B, scale) with Z = X A^T (n, r).
     """
     A, B = _check_factors(A, B)
+    check_scale(scale)
     X = as_array("X", X, ndim=2)
     check_shape("X", X, (None, A.shape[1]), f"= (n, k) with k = A.shape[1] = {A.shape[1]}")
     Z = X @ A.T                 # (n, r): project down
@@ -59,8 +80,8 @@ def lora_forward(X: np.ndarray, A: np.ndarray, B: np.ndarray, scale: float) -> t
 
 def lora_backward(ddelta: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of the branch: ddelta (n, d) -> (dX (n, k), dA (r, k), dB (d, r))."""
-    X, Z, A, B, scale = cache
-    check_shape("ddelta", ddelta, (X.shape[0], B.shape[0]), "= (n, d)")
+    X, Z, A, B, scale = _unpack(cache, 5, "lora_forward")
+    ddelta = check_gradient("ddelta", ddelta, (X.shape[0], B.shape[0]), "= (n, d) like the forward output")
     dB = scale * ddelta.T @ Z    # (d, r)
     dZ = scale * ddelta @ B      # (n, r)
     dA = dZ.T @ X                # (r, k)
@@ -72,6 +93,7 @@ def linear_lora_forward(X: np.ndarray, W0: np.ndarray, A: np.ndarray, B: np.ndar
                         scale: float) -> tuple[np.ndarray, tuple]:
     """Frozen path plus branch: ``H = X W0^T + scale X A^T B^T``. X: (n, k), W0: (d, k) -> H: (n, d)."""
     W0 = as_array("W0", W0, ndim=2)
+    A, B = _check_factors(A, B)
     check_shape("A", A, (None, W0.shape[1]), f"= (r, k) with k = W0.shape[1] = {W0.shape[1]}")
     check_shape("B", B, (W0.shape[0], None), f"= (d, r) with d = W0.shape[0] = {W0.shape[0]}")
     delta, branch = lora_forward(X, A, B, scale)
@@ -80,7 +102,9 @@ def linear_lora_forward(X: np.ndarray, W0: np.ndarray, A: np.ndarray, B: np.ndar
 
 def linear_lora_backward(dH: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dH (n, d) -> (dX (n, k), dA (r, k), dB (d, r)); W0 is frozen and gets no gradient."""
-    W0, branch = cache
+    W0, branch = _unpack(cache, 2, "linear_lora_forward")
+    _unpack(branch, 5, "linear_lora_forward")
+    dH = check_gradient("dH", dH, (branch[0].shape[0], W0.shape[0]), "= (n, d) like the forward output")
     dX_branch, dA, dB = lora_backward(dH, branch)
     return dH @ W0 + dX_branch, dA, dB
 
@@ -96,11 +120,11 @@ class LoRA:
     def __init__(self, d_in: int, d_out: int, r: int, alpha: float | None = None,
                  init_scale: float = 0.01, rng: np.random.Generator | None = None,
                  rslora: bool = False) -> None:
-        if rng is None:
-            raise TypeError("rng: expected a numpy Generator, e.g. rng=np.random.default_rng(0); got None")
+        check_rng(rng)
         self.r = check_rank(r, check_positive_int("d_out", d_out), check_positive_int("d_in", d_in))
         self.alpha = float(r) if alpha is None else check_alpha(alpha)
-        self.scale = scale_factor(r, self.alpha, rslora=rslora)
+        check_number("init_scale", init_scale, minimum=0)
+        self.scale = scale_factor(r, self.alpha, rslora=check_bool("rslora", rslora))
         self.A, self.B = init_lora(d_out, d_in, r, rng, std=init_scale)
         self.dA = np.zeros_like(self.A)
         self.dB = np.zeros_like(self.B)
@@ -116,6 +140,7 @@ class LoRA:
 
     def update(self, lr: float) -> None:
         """One step of gradient descent on A and B (in place)."""
+        lr = check_number("lr", lr, minimum=0)
         for param, grad in ((self.A, self.dA), (self.B, self.dB)):
             param -= lr * grad
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_array, check_shape
+from .validation import InputError, as_array, as_real, check_gradient, check_number, check_shape
 
 
 def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
@@ -14,9 +14,13 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     Returns out (..., D) and a cache for ``layernorm_backward``.
     """
     x = as_array("x", x)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise InputError(f"x: expected an array (..., D) with D >= 1 features, got shape {x.shape}")
     D = x.shape[-1]
+    gamma, beta = as_real("gamma", gamma), as_real("beta", beta)
     check_shape("gamma", gamma, (D,), f"= (D,) with D = x.shape[-1] = {D}")
     check_shape("beta", beta, (D,), f"= (D,) with D = x.shape[-1] = {D}")
+    check_number("eps", eps, minimum=0)
     mu = x.mean(axis=-1, keepdims=True)
     xc = x - mu
     inv_std = 1.0 / np.sqrt((xc**2).mean(axis=-1, keepdims=True) + eps)
@@ -26,8 +30,10 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
 
 def layernorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dout (..., D) -> (dx (..., D), dgamma (D,), dbeta (D,))."""
+    if not isinstance(cache, tuple) or len(cache) != 3:
+        raise InputError(f"cache: expected the cache tuple returned by layernorm_forward, got {type(cache).__name__}")
     xhat, inv_std, gamma = cache
-    check_shape("dout", dout, xhat.shape, "= the forward output's shape")
+    dout = check_gradient("dout", dout, xhat.shape, "= the forward output's shape")
     axes = tuple(range(dout.ndim - 1))
     dgamma = (dout * xhat).sum(axis=axes)
     dbeta = dout.sum(axis=axes)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_array, check_positive_int, check_rank
+from .validation import as_array, check_bool, check_number, check_positive_int, check_rank
 
 
 def matrix_rank(M: np.ndarray, tol: float | None = None) -> int:
     """Number of singular values of ``M`` (d, k) above ``tol`` (default: numpy's tolerance)."""
     M = as_array("M", M, ndim=2)
+    if tol is not None:
+        tol = check_number("tol", tol, minimum=0, strict=False)
     return int(np.linalg.matrix_rank(M, tol=tol))
 
 
@@ -46,6 +48,7 @@ def approximation_errors(M: np.ndarray, relative: bool = True) -> np.ndarray:
     With ``relative`` the errors are divided by ``||M||_F``.
     """
     S = singular_values(M)
+    relative = check_bool("relative", relative)
     tail = np.sqrt(np.concatenate([np.cumsum((S**2)[::-1])[::-1], [0.0]]))
     if relative:
         total = tail[0]
@@ -69,10 +72,13 @@ def params_per_matrix(d: int, k: int, r: int) -> int:
 
 def compression_ratio(d: int, k: int, r: int) -> float:
     """Entries of a dense (d, k) matrix over those of its rank-r factors: dk / (r (d + k))."""
-    return d * k / params_per_matrix(d, k, r)
+    n = params_per_matrix(d, k, r)
+    return d * k / n
 
 
 def lora_param_count(n_matrices: int, d_model: int, r: int) -> int:
     """|Theta| = 2 * L * d_model * r for L adapted (d_model, d_model) matrices (paper, section 4.2)."""
     n_matrices = check_positive_int("n_matrices", n_matrices)
+    d_model = check_positive_int("d_model", d_model)
+    check_rank(r, d_model, d_model)
     return n_matrices * params_per_matrix(d_model, d_model, r)

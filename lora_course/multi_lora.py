@@ -19,27 +19,46 @@ import numpy as np
 
 from .layer import lora_forward
 from .merge import Adapter, merge
-from .validation import as_array, check_positive_int, check_shape
+from .validation import (
+    InputError,
+    InputTypeError,
+    as_float_array,
+    check_adapter,
+    check_int,
+    check_positive_int,
+    check_sequence,
+    check_shape,
+)
 
 METHODS = ("merge_per_task", "loop_per_adapter", "gathered")
 
 
+def _check_adapters(adapters, W0: np.ndarray) -> list:
+    adapters = check_sequence("adapters", adapters, min_len=1)
+    d, k = W0.shape
+    for i, ad in enumerate(adapters):
+        A, B, _ = check_adapter(f"adapters[{i}]", ad)
+        check_shape(f"adapters[{i}].A", A, (None, k), f"= (r, k) with k = W0.shape[1] = {k}")
+        check_shape(f"adapters[{i}].B", B, (d, A.shape[0]), f"= (d, r) with d = W0.shape[0] = {d}, r = {A.shape[0]}")
+    return adapters
+
+
 def _check_batch(W0: np.ndarray, X: np.ndarray, task_ids, n_tasks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    W0 = as_array("W0", W0, ndim=2)
-    X = as_array("X", X, ndim=2)
+    W0 = as_float_array("W0", W0, ndim=2)
+    X = as_float_array("X", X, ndim=2)
     check_shape("X", X, (None, W0.shape[1]), f"= (n, k) with k = W0.shape[1] = {W0.shape[1]}")
-    ids = np.asarray(task_ids)
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"task_ids: expected integers (one task index per row), got dtype {ids.dtype}")
+    ids = np.asarray(task_ids) if not isinstance(task_ids, (str, bytes)) else np.asarray([task_ids])
+    if ids.dtype == object or not np.issubdtype(ids.dtype, np.integer):
+        raise InputTypeError(f"task_ids: expected integers (one task index per row), got dtype {ids.dtype}")
     check_shape("task_ids", ids, (X.shape[0],), f"= (n,) with n = {X.shape[0]} rows of X")
     if ids.size and (ids.min() < 0 or ids.max() >= n_tasks):
-        raise ValueError(f"task_ids: expected indices in [0, {n_tasks - 1}], got values in [{ids.min()}, {ids.max()}]")
+        raise InputError(f"task_ids: expected indices in [0, {n_tasks - 1}], got values in [{ids.min()}, {ids.max()}]")
     return W0, X, ids
 
 
 def merge_per_task(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray, task_ids) -> np.ndarray:
     """X (n, k), task_ids (n,) -> H (n, d): merge once per task present, dense matmul on its rows."""
-    W0, X, ids = _check_batch(W0, X, task_ids, len(adapters))
+    W0, X, ids = _check_batch(W0, X, task_ids, len(_check_adapters(adapters, as_float_array("W0", W0, ndim=2))))
     H = np.empty((X.shape[0], W0.shape[0]), dtype=np.result_type(W0, X))
     for t in np.unique(ids):
         rows = ids == t
@@ -49,7 +68,7 @@ def merge_per_task(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray, t
 
 def loop_per_adapter(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray, task_ids) -> np.ndarray:
     """X (n, k), task_ids (n,) -> H (n, d): shared X W0^T, then one LoRA branch per task's sub-batch."""
-    W0, X, ids = _check_batch(W0, X, task_ids, len(adapters))
+    W0, X, ids = _check_batch(W0, X, task_ids, len(_check_adapters(adapters, as_float_array("W0", W0, ndim=2))))
     H = X @ W0.T
     for t in np.unique(ids):
         rows = ids == t
@@ -61,9 +80,10 @@ def loop_per_adapter(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray,
 def stack_adapters(adapters: Sequence[Adapter]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A (n_tasks, r_max, k), B (n_tasks, d, r_max), scales (n_tasks,); lower ranks are zero-padded,
     which changes nothing since padded rows of A meet padded columns of B."""
-    if not adapters:
-        raise ValueError("adapters: expected at least one adapter, got none")
-    k, d = adapters[0].A.shape[1], adapters[0].B.shape[0]
+    adapters = check_sequence("adapters", adapters, min_len=1)
+    for i, ad in enumerate(adapters):
+        check_adapter(f"adapters[{i}]", ad)
+    k, d = np.shape(adapters[0][0])[1], np.shape(adapters[0][1])[0]
     r_max = max(ad.A.shape[0] for ad in adapters)
     A = np.zeros((len(adapters), r_max, k))
     B = np.zeros((len(adapters), d, r_max))
@@ -81,10 +101,15 @@ def gathered(W0: np.ndarray, stacked: tuple[np.ndarray, np.ndarray, np.ndarray],
 
     Z[i] = A[t_i] x_i (n, r) and delta[i] = scale[t_i] B[t_i] Z[i] (n, d): two batched products.
     """
-    A, B, scales = stacked
+    if not isinstance(stacked, tuple) or len(stacked) != 3:
+        raise InputError(f"stacked: expected the (A, B, scales) tuple of stack_adapters, got {type(stacked).__name__}")
+    A = as_float_array("stacked[0]", stacked[0], ndim=3)
+    B = as_float_array("stacked[1]", stacked[1], ndim=3)
+    scales = as_float_array("stacked[2]", stacked[2], ndim=1)
     W0, X, ids = _check_batch(W0, X, task_ids, A.shape[0])
-    check_shape("stacked A", A, (None, None, W0.shape[1]), f"= (n_tasks, r, k) with k = {W0.shape[1]}")
-    check_shape("stacked B", B, (A.shape[0], W0.shape[0], A.shape[1]), "= (n_tasks, d, r) matching A and W0")
+    check_shape("stacked[0]", A, (None, None, W0.shape[1]), f"= (n_tasks, r, k) with k = {W0.shape[1]}")
+    check_shape("stacked[1]", B, (A.shape[0], W0.shape[0], A.shape[1]), "= (n_tasks, d, r) matching A and W0")
+    check_shape("stacked[2]", scales, (A.shape[0],), "= (n_tasks,) like A")
     Z = np.einsum("nrk,nk->nr", A[ids], X)                  # (n, r): each row's own down-projection
     delta = np.einsum("ndr,nr->nd", B[ids], Z)              # (n, d): each row's own up-projection
     return X @ W0.T + scales[ids][:, None] * delta
@@ -104,6 +129,13 @@ def throughput_sweep(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray,
     Returns {method: (len(distinct_counts),)}; rows are assigned to tasks round-robin.
     """
     repeats = check_positive_int("repeats", repeats)
+    W0 = as_float_array("W0", W0, ndim=2)
+    adapters = _check_adapters(adapters, W0)
+    _check_batch(W0, X, np.zeros(np.shape(X)[0] if np.ndim(X) == 2 else 0, dtype=int), len(adapters))
+    X = as_float_array("X", X, ndim=2)
+    counts = check_sequence("distinct_counts", distinct_counts, min_len=1)
+    for c in counts:
+        check_int("distinct_counts", c, 1)
     stacked = stack_adapters(adapters)
     fns = {"merge_per_task": lambda ids: merge_per_task(W0, adapters, X, ids),
            "loop_per_adapter": lambda ids: loop_per_adapter(W0, adapters, X, ids),
@@ -111,7 +143,7 @@ def throughput_sweep(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray,
     out = {m: np.empty(len(distinct_counts)) for m in METHODS}
     for j, n_distinct in enumerate(distinct_counts):
         if n_distinct > len(adapters):
-            raise ValueError(f"distinct_counts: expected at most {len(adapters)} (adapters given), got {n_distinct}")
+            raise InputError(f"distinct_counts: expected at most {len(adapters)} (adapters given), got {n_distinct}")
         ids = round_robin_ids(X.shape[0], n_distinct)
         times = {m: [] for m in METHODS}
         for i in range(repeats + 1):                       # first round is a warm-up

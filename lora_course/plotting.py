@@ -9,6 +9,11 @@ SEQUENTIAL_CMAP = "viridis"
 
 def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.0):
     """``plt.subplots`` with the course palette as the colour cycle; returns (fig, axes)."""
+    from lora_course.validation import check_number, check_positive_int
+
+    ncols, nrows = check_positive_int("ncols", ncols), check_positive_int("nrows", nrows)
+    check_number("width", width, minimum=0)
+    check_number("height", height, minimum=0)
     import matplotlib.pyplot as plt
     from cycler import cycler
 

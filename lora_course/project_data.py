@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import as_array, check_positive_int, check_rng, check_shape
+from .validation import (
+    InputError,
+    as_array,
+    check_gradient,
+    check_instance,
+    check_number,
+    check_positive_int,
+    check_rng,
+    check_shape,
+)
 
 D_MODEL = 8    # d: the network's width (input and output)
 D_FF = 16      # d_ff: the hidden ReLU layer's width
@@ -49,12 +58,15 @@ def make_network(rng: np.random.Generator, d: int = D_MODEL, d_ff: int = D_FF,
     """A random 'pre-trained' network: Gaussian weights (std ``weight_std``) and small Gaussian biases."""
     rng = check_rng(rng)
     d, d_ff = check_positive_int("d", d), check_positive_int("d_ff", d_ff)
+    check_number("weight_std", weight_std, minimum=0, strict=False)
+    check_number("bias_std", bias_std, minimum=0, strict=False)
     return FrozenNetwork(W1=rng.normal(0.0, weight_std, (d, d_ff)), b1=rng.normal(0.0, bias_std, d_ff),
                          W2=rng.normal(0.0, weight_std, (d_ff, d)), b2=rng.normal(0.0, bias_std, d))
 
 
 def hidden(X: np.ndarray, net: FrozenNetwork) -> np.ndarray:
     """First frozen layer: relu(X W1 + b1). X (n, d) -> h1 (n, d_ff)."""
+    check_instance("net", net, FrozenNetwork)
     X = as_array("X", X, ndim=2)
     check_shape("X", X, (None, net.W1.shape[0]), f"= (n, d) with d = {net.W1.shape[0]}")
     return np.maximum(0.0, X @ net.W1 + net.b1)
@@ -67,12 +79,16 @@ def network_forward(X: np.ndarray, net: FrozenNetwork) -> np.ndarray:
 
 def label(task: str, X: np.ndarray) -> np.ndarray:
     """Task A: 1 where the features sum to > 0. Task B: 1 where the first feature is > 0. Shape (n,)."""
+    if not isinstance(task, str) or task not in TASKS:
+        raise InputError(f"task: expected one of {TASKS}, got {task!r}")
     X = as_array("X", X, ndim=2)
+    if X.shape[1] == 0:
+        raise InputError(f"X: expected at least one feature column, got shape {X.shape}")
     if task == "A":
         return (X.sum(axis=1) > 0).astype(float)
     if task == "B":
         return (X[:, 0] > 0).astype(float)
-    raise ValueError(f"task: expected one of {TASKS}, got {task!r}")
+    raise InputError(f"task: expected one of {TASKS}, got {task!r}")
 
 
 @dataclass(frozen=True)
@@ -103,12 +119,17 @@ def bce_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarra
     logits = as_array("logits", logits, ndim=1)
     y = as_array("y", y, ndim=1)
     check_shape("y", y, logits.shape, "= logits' shape (n,)")
+    if logits.size == 0:
+        raise InputError("logits: expected at least one row, got an empty batch (n = 0)")
+    if not np.all((y == 0) | (y == 1)):
+        raise InputError(f"y: expected labels in {{0, 1}}, got values {np.unique(y)[:5].tolist()}")
     loss = float(np.mean(np.logaddexp(0.0, logits) - y * logits))   # -y log p - (1 - y) log (1 - p)
     return loss, (sigmoid(logits) - y) / logits.size
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)) without overflow warnings."""
+    z = as_array("z", z)
     return np.exp(-np.logaddexp(0.0, -z))
 
 
@@ -119,7 +140,10 @@ class ClassificationHead:
     """
 
     def __init__(self, d: int, rng: np.random.Generator, init_std: float = 0.01) -> None:
-        self.W = check_rng(rng).normal(0.0, init_std, (check_positive_int("d", d), 1))
+        d = check_positive_int("d", d)
+        check_rng(rng)
+        check_number("init_std", init_std, minimum=0, strict=False)
+        self.W = rng.normal(0.0, init_std, (d, 1))
         self.b = np.zeros(1)
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
@@ -132,13 +156,16 @@ class ClassificationHead:
 
     def backward(self, dlogits: np.ndarray, cache: np.ndarray) -> np.ndarray:
         """dlogits (n,) -> dout (n, d); stores dW (d, 1) and db (1,)."""
-        out = cache
+        out = as_array("cache", cache, ndim=2)
+        check_shape("cache", out, (None, self.W.shape[0]), "= the out (n, d) that forward returned")
+        dlogits = check_gradient("dlogits", dlogits, (out.shape[0],), "= (n,) like forward's logits")
         self.dW = out.T @ dlogits[:, None]
         self.db = np.array([dlogits.sum()])
         return dlogits[:, None] @ self.W.T
 
     def update(self, lr: float) -> None:
         """One step of gradient descent on W and b."""
+        lr = check_number("lr", lr, minimum=0)
         self.W -= lr * self.dW      # (d, 1)
         self.b -= lr * self.db      # (1,)
 
@@ -154,6 +181,8 @@ class ClassificationHead:
 
 def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     """Share of ``pred`` equal to ``y`` (both (n,))."""
-    pred, y = np.asarray(pred), np.asarray(y)
+    pred, y = as_array("pred", pred, ndim=1), as_array("y", y, ndim=1)
     check_shape("pred", pred, y.shape, "= y's shape")
+    if y.size == 0:
+        raise InputError("y: expected at least one label, got an empty array")
     return float(np.mean(pred == y))

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from .lowrank import lora_param_count
 from .paper import BERT_BASE, GPT2_MEDIUM, GPT3
-from .validation import check_positive_int
+from .validation import InputError, check_instance, check_number, check_positive_int, check_sequence
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,10 @@ def storage_costs(n_params: float, n_tasks: int, d_model: int, n_layers: int, ma
     """Storage for ``n_tasks`` tasks: full fine-tunes vs a shared base plus LoRA on
     ``matrices_per_layer`` (d_model, d_model) matrices in each of ``n_layers`` layers.
     """
+    check_number("n_params", n_params, what="a positive parameter count")
     if n_params <= 0:
-        raise ValueError(f"n_params: expected a positive parameter count, got {n_params}")
+        raise InputError(f"n_params: expected a positive parameter count, got {n_params}")
+    bytes_per_param = check_positive_int("bytes_per_param", bytes_per_param)
     n_tasks = check_positive_int("n_tasks", n_tasks)
     n_layers = check_positive_int("n_layers", n_layers)
     matrices_per_layer = check_positive_int("matrices_per_layer", matrices_per_layer)
@@ -44,6 +46,7 @@ def storage_costs(n_params: float, n_tasks: int, d_model: int, n_layers: int, ma
 
 def human_bytes(n: float) -> str:
     """Decimal units as the paper uses them: 350 GB, 37.7 MB."""
+    check_number("n", n, minimum=0, strict=False, what="a finite number of bytes")
     for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
         if abs(n) < 1000 or unit == "PB":
             return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
@@ -78,8 +81,9 @@ def storage_table(n_params: float, n_tasks: int, d_model: int, n_layers: int, ma
     costs = storage_costs(n_params, n_tasks, d_model, n_layers, matrices_per_layer, r, bytes_per_param)
     rows = [StorageRow("Full fine-tune", float(n_params), costs.full_per_task, costs.full_total)]
     if adapter_params is not None:
+        check_number("adapter_params", adapter_params, what="a positive parameter count")
         if adapter_params <= 0:
-            raise ValueError(f"adapter_params: expected a positive parameter count, got {adapter_params}")
+            raise InputError(f"adapter_params: expected a positive parameter count, got {adapter_params}")
         per_task = adapter_params * bytes_per_param
         rows.append(StorageRow("Adapters", float(adapter_params), per_task, costs.full_per_task + n_tasks * per_task))
     rows.append(StorageRow(f"LoRA (r={r})", float(costs.lora_params_per_task), costs.lora_per_task,
@@ -89,8 +93,8 @@ def storage_table(n_params: float, n_tasks: int, d_model: int, n_layers: int, ma
 
 def calculator_rows(model: str, n_tasks: int, r: int, matrices_per_layer: int) -> list[StorageRow]:
     """The storage widget's answer for a preset ``model`` (a key of MODEL_PRESETS), in fp16."""
-    if model not in MODEL_PRESETS:
-        raise ValueError(f"model: expected one of {list(MODEL_PRESETS)}, got {model!r}")
+    if not isinstance(model, str) or model not in MODEL_PRESETS:
+        raise InputError(f"model: expected one of {list(MODEL_PRESETS)}, got {model!r}")
     shape = MODEL_PRESETS[model]
     return storage_table(shape["n_params"], n_tasks, int(shape["d_model"]), int(shape["n_layers"]),
                          matrices_per_layer, r)
@@ -98,6 +102,7 @@ def calculator_rows(model: str, n_tasks: int, r: int, matrices_per_layer: int) -
 
 def human_count(n: float) -> str:
     """Parameter counts the way papers write them: 18.9M, 175B, 98.3k."""
+    check_number("n", n, minimum=0, strict=False, what="a finite count")
     for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= size:
             return f"{n / size:.3g}{unit}"
@@ -106,6 +111,8 @@ def human_count(n: float) -> str:
 
 def format_storage_table(rows: list[StorageRow]) -> str:
     """A fixed-width text table of ``rows`` with human-readable units."""
+    for i, row in enumerate(check_sequence("rows", rows)):
+        check_instance(f"rows[{i}]", row, StorageRow)
     lines = [f"{'method':<16} {'params/task':>12} {'per task':>10} {'all tasks':>10}"]
     for row in rows:
         lines.append(f"{row.method:<16} {human_count(row.params_per_task):>12} "

@@ -37,7 +37,17 @@ from .transformer import (
     n_params,
     softmax_cross_entropy,
 )
-from .validation import check_positive_int
+from .validation import (
+    InputError,
+    check_callable,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_number,
+    check_positive_int,
+    check_rng,
+    check_sequence,
+)
 
 BUDGET_CONFIGS: tuple[tuple[tuple[str, ...], int], ...] = tuple(TABLE5_WEIGHT_TYPES)  # ((targets), r), paper order
 RANK_TARGETS = ("q", "v")
@@ -45,9 +55,20 @@ RANK_TARGETS = ("q", "v")
 
 def config_name(targets: tuple[str, ...], r: int | None = None) -> str:
     """'Wq,Wv r=4' for LoRA; 'head only' for an empty target list."""
+    _check_targets(targets, allow_empty=True)
+    if r is not None:
+        check_positive_int("r", r)
     if not targets:
         return "head only"
     return ",".join("W" + t for t in targets) + ("" if r is None else f" r={r}")
+
+
+def _check_targets(targets, allow_empty: bool = False) -> tuple[str, ...]:
+    targets = tuple(check_sequence("targets", targets))
+    bad = [t for t in targets if not isinstance(t, str) or t not in ("q", "k", "v", "o")]
+    if bad or len(set(targets)) != len(targets) or (not targets and not allow_empty):
+        raise InputError(f"targets: expected distinct names from ('q', 'k', 'v', 'o'), got {targets}")
+    return targets
 
 
 @dataclass(frozen=True)
@@ -67,9 +88,11 @@ class PointerTask:
     def __post_init__(self) -> None:
         check_positive_int("n_content", self.n_content)
         if check_positive_int("seq_len", self.seq_len) < 2:
-            raise ValueError(f"seq_len: expected >= 2 (content plus a pointer), got {self.seq_len}")
+            raise InputError(f"seq_len: expected >= 2 (content plus a pointer), got {self.seq_len}")
         if self.n_groups is not None:
             check_positive_int("n_groups", self.n_groups, self.n_content)
+        check_int("shift", self.shift)
+        check_int("group_seed", self.group_seed, 0)
 
     @property
     def vocab_size(self) -> int:
@@ -86,6 +109,7 @@ class PointerTask:
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """tokens (n, seq_len) and labels (n,)."""
         n = check_positive_int("n", n)
+        check_rng(rng)
         P = self.seq_len - 1
         content = rng.integers(0, self.n_content, (n, P))
         p = rng.integers(0, P, n)
@@ -119,11 +143,27 @@ class Setting:
     base_seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("d_model", "n_heads", "n_layers", "d_ff", "n_content", "seq_len", "n_groups", "pretrain_steps",
+                     "steps", "batch", "n_test"):
+            check_positive_int(name, getattr(self, name))
+        check_int("base_seed", self.base_seed, 0)
+        for name in ("pretrain_lr", "lr", "lr_full", "alpha"):
+            check_number(name, getattr(self, name), minimum=0)
+        if self.d_model % self.n_heads:
+            raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+        for name in ("seeds", "ranks"):
+            if not isinstance(getattr(self, name), tuple):
+                raise InputError(f"{name}: expected a tuple (a Setting is hashable), "
+                                 f"got {type(getattr(self, name)).__name__}")
+        for s in self.seeds:
+            check_int("seeds", s, 0)
+        for r in self.ranks:
+            check_positive_int("ranks", r)
         if not self.seeds:
-            raise ValueError("seeds: expected at least one seed, got none")
+            raise InputError("seeds: expected at least one seed, got none")
         for r in self.ranks:
             if not 1 <= r <= self.d_model:
-                raise ValueError(f"ranks: expected each r in [1, d_model = {self.d_model}], got {r}")
+                raise InputError(f"ranks: expected each r in [1, d_model = {self.d_model}], got {r}")
 
     def pretrain_task(self) -> PointerTask:
         return PointerTask(self.n_content, self.seq_len)
@@ -173,6 +213,10 @@ class Run:
 
     def delta(self, layer: int, target: str) -> np.ndarray:
         """Delta W = scale * B A of one adapted weight: (d_model, d_model)."""
+        check_int("layer", layer, 0)
+        if not isinstance(target, str) or f"l{layer}.{target}.A" not in self.adapters:
+            have = sorted({k.split(".")[1] for k in self.adapters if k.startswith(f"l{layer}.")})
+            raise InputError(f"target: expected an adapted target of layer {layer} among {have}, got {target!r}")
         return merged_delta(self.adapters[f"l{layer}.{target}.A"], self.adapters[f"l{layer}.{target}.B"], self.scale)
 
 
@@ -195,6 +239,7 @@ def _train(params: dict, adapters: dict, names: list[str], task: PointerTask, cf
 
 def pretrain(setting: Setting) -> Base:
     """Train the base on the pointer task (cached per setting within this process)."""
+    check_instance("setting", setting, Setting)
     if setting in _BASES:
         return _BASES[setting]
     task = setting.pretrain_task()
@@ -217,10 +262,16 @@ def pretrain(setting: Setting) -> Base:
 def adapt(setting: Setting, method: str, targets: tuple[str, ...] = (), r: int | None = None,
           seed: int = 0) -> Run:
     """Adapt the frozen base to the shifted task with a new head, by 'lora' (targets, r), 'head' or 'full'."""
-    if method not in ("lora", "head", "full"):
-        raise ValueError(f"method: expected 'lora', 'head' or 'full', got {method!r}")
+    check_instance("setting", setting, Setting)
+    if not isinstance(method, str) or method not in ("lora", "head", "full"):
+        raise InputError(f"method: expected 'lora', 'head' or 'full', got {method!r}")
     if method == "lora" and (not targets or r is None):
-        raise ValueError(f"lora: expected targets and r, got targets={targets!r}, r={r!r}")
+        raise InputError(f"{'targets' if not targets else 'r'}: expected targets and r for method 'lora', "
+                         f"got targets={targets!r}, r={r!r}")
+    if method == "lora":
+        _check_targets(targets)
+        check_positive_int("r", r, setting.d_model)
+    check_int("seed", seed, 0)
     base = pretrain(setting)
     task = setting.downstream_task()
     cfg = replace(base.cfg, n_classes=task.n_classes)
@@ -242,6 +293,7 @@ def adapt(setting: Setting, method: str, targets: tuple[str, ...] = (), r: int |
 
 def planned_runs(setting: Setting) -> list[tuple[str, tuple[str, ...], int | None]]:
     """(method, targets, r) of every distinct run per seed: Table 5 rows, the rank sweep, two baselines."""
+    check_instance("setting", setting, Setting)
     plan = [("lora", t, r) for t, r in BUDGET_CONFIGS]
     plan += [("lora", RANK_TARGETS, r) for r in setting.ranks if ("lora", RANK_TARGETS, r) not in plan]
     return plan + [("head", (), None), ("full", (), None)]
@@ -256,13 +308,20 @@ class Experiment:
     runs: list[Run]
 
     def select(self, method: str, targets: tuple[str, ...] = (), r: int | None = None) -> list[Run]:
+        """The runs of one configuration (one per seed)."""
+        if not isinstance(method, str) or method not in ("lora", "head", "full"):
+            raise InputError(f"method: expected 'lora', 'head' or 'full', got {method!r}")
+        _check_targets(targets, allow_empty=True)
+        if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
+            raise InputError(f"r: expected a rank (an integer >= 1) or None, got {r!r}")
         return [x for x in self.runs if (x.method, x.targets, x.r) == (method, tuple(targets), r)]
 
     def stats(self, method: str, targets: tuple[str, ...] = (), r: int | None = None) -> tuple[float, float]:
         """Mean and standard deviation (over seeds) of test accuracy in percent."""
         acc = 100 * np.array([x.accuracy for x in self.select(method, targets, r)])
         if not acc.size:
-            raise KeyError(f"no run of {method} {config_name(targets, r)} in this experiment")
+            culprit = "r" if method == "lora" else "method"
+            raise InputError(f"{culprit}: no run of {method} {config_name(targets, r)} in this experiment")
         return float(acc.mean()), float(acc.std())
 
     def measured(self) -> dict[str, tuple[float, float]]:
@@ -303,10 +362,20 @@ class Experiment:
         lines.append(f"{'base, no adaptation':<26}{0:>18,}{100 * self.base.zero_shot_accuracy:>20.1f}")
         return "\n".join(lines)
 
+    def _check_seed_layer(self, seed, layer) -> int:
+        seed = self.setting.seeds[0] if seed is None else seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed not in self.setting.seeds:
+            raise InputError(f"seed: expected one of the experiment's seeds {self.setting.seeds}, got {seed!r}")
+        check_int("layer", layer, 0, self.setting.n_layers - 1)
+        return seed
+
     def subspace_grids(self, seed: int | None = None, layer: int = 0, r_small: int = 8,
                        r_large: int = 64) -> dict[str, np.ndarray]:
         """phi(A_small, A_large, i, j) grids (r_small, r_large) for q and v, from the {q, v} runs of one seed."""
-        seed = self.setting.seeds[0] if seed is None else seed
+        seed = self._check_seed_layer(seed, layer)
+        for name, r in (("r_small", r_small), ("r_large", r_large)):
+            if isinstance(r, bool) or not isinstance(r, int) or r not in self.setting.ranks:
+                raise InputError(f"{name}: expected one of the swept ranks {self.setting.ranks}, got {r!r}")
         small = [x for x in self.select("lora", RANK_TARGETS, r_small) if x.seed == seed][0]
         large = [x for x in self.select("lora", RANK_TARGETS, r_large) if x.seed == seed][0]
         return {t: subspace_similarity_grid(small.adapters[f"l{layer}.{t}.A"], large.adapters[f"l{layer}.{t}.A"])
@@ -318,7 +387,9 @@ class Experiment:
         ``proj_*`` is ||U^T W_q V^T||_F with U, V the top-r singular directions of Delta W_q, of W_q itself,
         or of a random Gaussian matrix; ``factor`` = ||Delta W_q||_F / proj_dW (the amplification factor).
         """
-        seed = self.setting.seeds[0] if seed is None else seed
+        seed = self._check_seed_layer(seed, layer)
+        if isinstance(r, bool) or not isinstance(r, int) or not self.select("lora", RANK_TARGETS, r):
+            raise InputError(f"r: expected one of the swept ranks {self.setting.ranks}, got {r!r}")
         run = [x for x in self.select("lora", RANK_TARGETS, r) if x.seed == seed][0]
         dW = run.delta(layer, "q")
         W = np.asarray(self.base.params[f"l{layer}.Wq"])
@@ -337,6 +408,9 @@ def _projection_norm(M: np.ndarray, W: np.ndarray, r: int) -> float:
 
 def run_experiment(setting: Setting, progress: Callable[[str], None] | None = None) -> Experiment:
     """Pre-train once, then every planned run for every seed; ``progress(label)`` is called after each run."""
+    check_instance("setting", setting, Setting)
+    if progress is not None:
+        check_callable("progress", progress)
     base = pretrain(setting)
     if progress:
         progress("pre-training")
@@ -353,6 +427,14 @@ def plot_subspace(grids: dict[str, np.ndarray], crop: int | None = None):
     """The paper's Figure 2 layout: phi(i, j) heatmaps for q and v (grids (r_small, r_large)); returns the figure."""
     from .plotting import SEQUENTIAL_CMAP, figure
 
+    check_mapping("grids", grids)
+    if not grids:
+        raise InputError("grids: expected at least one target's grid, got an empty dict")
+    for t, grid in grids.items():
+        if not isinstance(grid, np.ndarray) or grid.ndim != 2:
+            raise InputError(f"grids[{t!r}]: expected a 2-D array (r_small, r_large), got {type(grid).__name__}")
+    if crop is not None:
+        check_positive_int("crop", crop)
     fig, axes = figure(ncols=len(grids), width=4.8, height=3.2)
     axes = np.atleast_1d(axes)
     for ax, (t, grid) in zip(axes, grids.items(), strict=True):
@@ -372,6 +454,7 @@ def plot_rank_sweep(exp: Experiment):
     """Accuracy of {q, v} against r (log axis) with the baselines as horizontal lines; returns the figure."""
     from .plotting import PALETTE, figure
 
+    check_instance("exp", exp, Experiment)
     fig, ax = figure(width=6.0, height=3.6)
     ranks = exp.setting.ranks
     stats = np.array([exp.stats("lora", RANK_TARGETS, r) for r in ranks])

@@ -7,7 +7,7 @@ import html
 from .attention import TARGETS
 from .lowrank import lora_param_count
 from .paper import GPT3
-from .validation import check_positive_int
+from .validation import InputError, check_mapping, check_positive_int, check_sequence
 
 PAPER_BUDGET = lora_param_count(GPT3["n_layers"], GPT3["d_model"], 8)   # one weight type at r = 8: 18,874,368
 
@@ -18,9 +18,14 @@ def budget_report(targets: tuple[str, ...], r: int, measured: dict[str, tuple[fl
     paper's 18.9M budget, and this configuration's measured accuracy (mean %, sd %) if ``measured`` has it."""
     from .targets_experiment import config_name
 
-    bad = [t for t in targets if t not in TARGETS]
+    targets = tuple(check_sequence("targets", targets))
+    bad = [t for t in targets if not isinstance(t, str) or t not in TARGETS]
     if bad or len(set(targets)) != len(targets):
-        raise ValueError(f"targets: expected distinct names from {TARGETS}, got {tuple(targets)}")
+        raise InputError(f"targets: expected distinct names from {TARGETS}, got {tuple(targets)}")
+    toy_d_model = check_positive_int("toy_d_model", toy_d_model)
+    toy_layers = check_positive_int("toy_layers", toy_layers)
+    if measured is not None:
+        check_mapping("measured", measured)
     r = check_positive_int("r", r, min(toy_d_model, GPT3["d_model"]))
     targets = tuple(t for t in TARGETS if t in targets)          # canonical order q, k, v, o
     if not targets:
@@ -35,6 +40,9 @@ def budget_report(targets: tuple[str, ...], r: int, measured: dict[str, tuple[fl
 
 def budget_html(report: dict, measured: dict[str, tuple[float, float]] | None = None) -> str:
     """The report as HTML, followed by every measured configuration with the chosen one highlighted."""
+    check_mapping("report", report, ("targets", "r", "name", "gpt3_params", "budget_share", "toy_params", "measured"))
+    if measured is not None:
+        check_mapping("measured", measured)
     if not report["targets"]:
         return "<p>Tick at least one of q, k, v, o.</p>"
     share = report["budget_share"]

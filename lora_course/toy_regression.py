@@ -13,7 +13,19 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from .layer import init_lora, linear_lora_backward, linear_lora_forward, scale_factor
-from .validation import as_array, check_alpha, check_positive_int, check_rank, check_rng, check_shape
+from .validation import (
+    InputError,
+    as_array,
+    check_alpha,
+    check_choice,
+    check_instance,
+    check_number,
+    check_positive_int,
+    check_rank,
+    check_rng,
+    check_sequence,
+    check_shape,
+)
 
 INITS = ("paper", "both_zero", "b_random")
 SCALINGS = ("none", "alpha_over_r", "alpha_over_sqrt_r")
@@ -44,9 +56,8 @@ def make_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 256, 
     """Draw W0 with entries N(0, 1/k), a rank-``true_rank`` Delta_true with ||Delta_true||_F = delta_size, and data."""
     check_rng(rng)
     d, k, n = check_positive_int("d", d), check_positive_int("k", k), check_positive_int("n", n)
-    true_rank = check_rank(true_rank, d, k)
-    if not np.isfinite(delta_size) or delta_size <= 0:
-        raise ValueError(f"delta_size: expected a finite number > 0, got {delta_size}")
+    true_rank = check_rank(true_rank, d, k, name="true_rank")
+    check_number("delta_size", delta_size, minimum=0)
     W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))
     delta = rng.normal(size=(d, true_rank)) @ rng.normal(size=(true_rank, k))   # (d, k), rank true_rank
     delta *= delta_size / np.linalg.norm(delta)
@@ -57,7 +68,10 @@ def make_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 256, 
 def mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     """L = ||H - Y||_F^2 / (2 n) and dL/dH = (H - Y) / n, for H, Y of shape (n, d)."""
     H = as_array("H", H, ndim=2)
+    Y = as_array("Y", Y, ndim=2)
     check_shape("Y", Y, H.shape, "= H.shape")
+    if H.shape[0] == 0:
+        raise InputError("H: expected at least one row, got an empty batch (n = 0)")
     diff = H - Y
     n = H.shape[0]
     return float(np.sum(diff * diff) / (2 * n)), diff / n
@@ -65,8 +79,8 @@ def mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
 
 def scale_for(scaling: str, r: int, alpha: float) -> float:
     """The branch's multiplier: 1 ("none"), alpha / r, or alpha / sqrt(r) (rsLoRA)."""
-    if scaling not in SCALINGS:
-        raise ValueError(f"scaling: expected one of {SCALINGS}, got {scaling!r}")
+    if not isinstance(scaling, str) or scaling not in SCALINGS:
+        raise InputError(f"scaling: expected one of {SCALINGS}, got {scaling!r}")
     if scaling == "none":
         check_positive_int("r", r)
         check_alpha(alpha)
@@ -81,8 +95,8 @@ def init_factors(d: int, k: int, r: int, rng: np.random.Generator, init: str = "
     ``paper``: A ~ N(0, std^2), B = 0 (``init_lora``).  ``both_zero``: A = 0, B = 0.
     ``b_random``: A = 0, B ~ N(0, std^2) (the mirrored choice; also starts at B A = 0).
     """
-    if init not in INITS:
-        raise ValueError(f"init: expected one of {INITS}, got {init!r}")
+    if not isinstance(init, str) or init not in INITS:
+        raise InputError(f"init: expected one of {INITS}, got {init!r}")
     A, B = init_lora(d, k, r, rng, std=std)
     if init == "both_zero":
         A = np.zeros_like(A)
@@ -100,13 +114,22 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     ``alpha`` defaults to r. ``optimizer="adam"`` uses Adam with bias correction (as in the paper's experiments).
     If the loss exceeds ``DIVERGED`` times its start, training stops and the rest of the curve is inf.
     """
+    check_instance("task", task, ToyTask)
     d, k = task.W0.shape
     r = check_rank(r, d, k)
+    check_rng(rng)
     steps = check_positive_int("steps", steps)
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr: expected a finite number > 0, got {lr}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
+    check_number("lr", lr, minimum=0)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("init", init, INITS)
+    check_number("init_std", init_std, minimum=0)
+    betas = check_sequence("betas", betas)
+    if len(betas) != 2:
+        raise InputError(f"betas: expected two numbers (beta1, beta2), got {len(betas)}")
+    for i, beta in enumerate(betas):
+        check_number(f"betas[{i}]", beta, minimum=0, strict=False, maximum=1, max_strict=True,
+                     what="a number in [0, 1)")
+    check_number("eps", eps, minimum=0)
     alpha = float(r) if alpha is None else check_alpha(alpha)
     scale = scale_for(scaling, r, alpha)
     A, B = init_factors(d, k, r, rng, init=init, std=init_std)

@@ -19,7 +19,21 @@ from .attention import TARGETS, attention_backward, attention_forward, softmax
 from .layer import init_lora
 from .layernorm import layernorm_backward, layernorm_forward
 from .mlp import mlp_backward, mlp_forward
-from .validation import check_positive_int, check_shape
+from .validation import (
+    InputError,
+    as_array,
+    check_bool,
+    check_gradient,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_number,
+    check_positive_int,
+    check_rng,
+    check_scale,
+    check_sequence,
+    check_shape,
+)
 
 
 @dataclass(frozen=True)
@@ -38,17 +52,26 @@ class ToyConfig:
         for name in ("vocab_size", "seq_len", "d_model", "n_heads", "n_layers", "d_ff", "n_classes"):
             check_positive_int(name, getattr(self, name))
         if self.d_model % self.n_heads:
-            raise ValueError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+            raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
 
 
 def layer_names(i: int) -> dict[str, str]:
     """Parameter names of layer ``i``."""
+    i = check_int("i", i, 0)
     p = f"l{i}."
     return {k: p + k for k in ("ln1.g", "ln1.b", "Wq", "Wk", "Wv", "Wo", "ln2.g", "ln2.b", "W1", "b1", "W2", "b2")}
 
 
 def init_params(cfg: ToyConfig, rng: np.random.Generator, dtype=np.float64) -> dict[str, np.ndarray]:
     """Random weights: embeddings N(0, 1), every (d_out, d_in) weight N(0, 1/d_in), LN at identity, zero biases."""
+    check_instance("cfg", cfg, ToyConfig)
+    check_rng(rng)
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = ""
+    if kind != "f":
+        raise InputError(f"dtype: expected a float dtype such as np.float64, got {dtype!r}")
     D, F = cfg.d_model, cfg.d_ff
     p = {"tok_emb": rng.normal(0, 1, (cfg.vocab_size, D)), "pos_emb": rng.normal(0, 1, (cfg.seq_len, D))}
     for i in range(cfg.n_layers):
@@ -70,10 +93,13 @@ def init_adapters(cfg: ToyConfig, targets: tuple[str, ...], r: int, rng: np.rand
 
     ``std`` defaults to 1/sqrt(d_model), so that X A^T has entries of order 1 for unit-scale inputs.
     """
-    bad = [t for t in targets if t not in TARGETS]
+    check_instance("cfg", cfg, ToyConfig)
+    check_rng(rng)
+    targets = check_sequence("targets", targets)
+    bad = [t for t in targets if not isinstance(t, str) or t not in TARGETS]
     if bad or not targets or len(set(targets)) != len(targets):
-        raise ValueError(f"targets: expected distinct names from {TARGETS}, got {tuple(targets)}")
-    std = cfg.d_model**-0.5 if std is None else std
+        raise InputError(f"targets: expected distinct names from {TARGETS}, got {tuple(targets)}")
+    std = cfg.d_model**-0.5 if std is None else check_number("std", std, minimum=0)
     adapters = {}
     for i in range(cfg.n_layers):
         for t in targets:
@@ -82,8 +108,23 @@ def init_adapters(cfg: ToyConfig, targets: tuple[str, ...], r: int, rng: np.rand
     return adapters
 
 
+def _param_names(cfg: ToyConfig) -> list[str]:
+    """Names of every parameter ``init_params(cfg, ...)`` creates, in its order."""
+    check_instance("cfg", cfg, ToyConfig)
+    names = ["tok_emb", "pos_emb"]
+    for i in range(cfg.n_layers):
+        names += list(layer_names(i).values())
+    return names + ["lnf.g", "lnf.b", "head.W", "head.b"]
+
+
 def n_params(arrays: dict[str, np.ndarray], names=None) -> int:
     """Total number of entries of ``arrays`` (restricted to ``names`` when given)."""
+    check_mapping("arrays", arrays)
+    if names is not None:
+        names = check_sequence("names", names)
+        missing = [k for k in names if k not in arrays]
+        if missing:
+            raise InputError(f"names: expected keys of arrays, got unknown {missing}")
     return int(sum(arrays[k].size for k in (arrays if names is None else names)))
 
 
@@ -95,12 +136,17 @@ def _layer_loras(adapters: dict[str, np.ndarray], i: int, scale: float) -> dict[
 def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyConfig,
                   adapters: dict[str, np.ndarray] | None = None, scale: float = 1.0) -> tuple[np.ndarray, tuple]:
     """tokens (N, T) ints in [0, vocab_size) -> logits (N, n_classes), cache."""
-    tokens = np.asarray(tokens)
+    check_instance("cfg", cfg, ToyConfig)
+    check_mapping("params", params, _param_names(cfg))
+    check_scale(scale)
+    if adapters is not None:
+        check_mapping("adapters", adapters)
+    tokens = np.asarray(tokens) if not isinstance(tokens, (str, bytes)) else np.asarray([[tokens]])
     if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
-        raise ValueError(f"tokens: expected a 2-D integer array (N, T), got dtype {tokens.dtype}, shape {tokens.shape}")
+        raise InputError(f"tokens: expected a 2-D integer array (N, T), got dtype {tokens.dtype}, shape {tokens.shape}")
     check_shape("tokens", tokens, (None, cfg.seq_len), f"= (N, seq_len) with seq_len = {cfg.seq_len}")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= cfg.vocab_size):
-        raise ValueError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
+        raise InputError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
     adapters = adapters or {}
     x = params["tok_emb"][tokens] + params["pos_emb"][None]       # (N, T, D)
     layer_caches = []
@@ -127,9 +173,12 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
     With ``base_grads=False`` (the base is frozen) only the head, final layer norm and LoRA factors get
     gradients, which skips the cost of the frozen weights' gradients.
     """
+    if not isinstance(cache, tuple) or len(cache) != 7:
+        raise InputError(f"cache: expected the cache tuple returned by model_forward, got {type(cache).__name__}")
     tokens, shape, layer_caches, lnf, last, params, adapter_names = cache
     N, T, D = shape
-    check_shape("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
+    dlogits = check_gradient("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
+    base_grads = check_bool("base_grads", base_grads)
     g = {"head.W": dlogits.T @ last, "head.b": dlogits.sum(axis=0)}
     dz = np.zeros(shape)
     dz[:, -1, :] = dlogits @ params["head.W"]
@@ -160,10 +209,25 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
     return g
 
 
+def _labels(y, logits: np.ndarray) -> np.ndarray:
+    """Class labels y (N,): integers in [0, C) for logits (N, C)."""
+    y = np.asarray(y) if not isinstance(y, (str, bytes)) else np.asarray([y])
+    N, C = logits.shape
+    if y.dtype.kind not in "iu":
+        raise InputError(f"y: expected integer class labels, got dtype {y.dtype}")
+    check_shape("y", y, (N,), "= (N,) like logits' rows")
+    if N == 0:
+        raise InputError("logits: expected at least one row, got an empty batch (N = 0)")
+    if y.min() < 0 or y.max() >= C:
+        raise InputError(f"y: expected labels in [0, {C}) for {C} classes, got values in [{y.min()}, {y.max()}]")
+    return y
+
+
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of logits (N, C) against labels y (N,) and its gradient dlogits (N, C)."""
+    logits = as_array("logits", logits, ndim=2)
     N = logits.shape[0]
-    check_shape("y", np.asarray(y), (N,), "= (N,) like logits' rows")
+    y = _labels(y, logits)
     P = softmax(logits, axis=1)
     loss = float(-np.log(P[np.arange(N), y] + 1e-300).mean())
     dlogits = P.copy()
@@ -173,4 +237,6 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     """Share of rows whose largest logit is the label."""
+    logits = as_array("logits", logits, ndim=2)
+    y = _labels(y, logits)
     return float((logits.argmax(axis=1) == np.asarray(y)).mean())

@@ -21,7 +21,18 @@ import numpy as np
 from .layer import linear_lora_backward, linear_lora_forward
 from .merge import merged_delta
 from .toy_regression import OPTIMIZERS, SCALINGS, ToyTask, make_task, mse_loss, scale_for
-from .validation import check_positive_int, check_rank
+from .validation import (
+    InputError,
+    check_alpha,
+    check_choice,
+    check_instance,
+    check_int,
+    check_number,
+    check_positive_int,
+    check_rank,
+    check_scale,
+    check_sequence,
+)
 
 
 class OneStepSetup(NamedTuple):
@@ -41,12 +52,11 @@ class UpdateSize(NamedTuple):
 def make_setup(seed: int = 0, d: int = 32, k: int = 32, n: int = 128, true_rank: int = 1,
                max_r: int = 32, draws: int = 32, init_std: float | None = None) -> OneStepSetup:
     """Task and ``draws`` A pools from one seed; A rows ~ N(0, init_std^2), init_std defaulting to 1 / sqrt(k)."""
+    seed = check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     task = make_task(rng, d=d, k=k, n=n, true_rank=true_rank)
-    max_r = check_rank(max_r, d, k)
-    std = 1.0 / np.sqrt(k) if init_std is None else float(init_std)
-    if not np.isfinite(std) or std <= 0:
-        raise ValueError(f"init_std: expected a finite number > 0, got {init_std}")
+    max_r = check_rank(max_r, d, k, name="max_r")
+    std = 1.0 / np.sqrt(k) if init_std is None else check_number("init_std", init_std, minimum=0)
     draws = check_positive_int("draws", draws)
     return OneStepSetup(task, rng.normal(0.0, std, size=(draws, max_r, k)))
 
@@ -57,13 +67,14 @@ def one_step_delta(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
 
     SGD: B_1 = -lr dB. Adam's first step (bias-corrected) is lr * g / (|g| + eps), i.e. about lr * sign(g).
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr: expected a finite number > 0, got {lr}")
+    check_instance("setup", setup, OneStepSetup)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_number("lr", lr, minimum=0)
+    check_scale(scale)
     r = check_positive_int("r", r, upper=setup.A_pool.shape[1])
+    check_int("draw", draw)
     if not 0 <= draw < setup.A_pool.shape[0]:
-        raise ValueError(f"draw: expected 0 <= draw < {setup.A_pool.shape[0]}, got {draw}")
+        raise InputError(f"draw: expected 0 <= draw < {setup.A_pool.shape[0]}, got {draw}")
     task = setup.task
     A = setup.A_pool[draw, :r]                                      # (r, k)
     B0 = np.zeros((task.W0.shape[0], r))                            # (d, r)
@@ -77,8 +88,7 @@ def one_step_delta(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
 def _step_factor(scale: float, optimizer: str) -> float:
     """How Delta W grows with the scale: B_1 is proportional to scale under SGD and not under Adam's first
     step, and Delta W = scale * B_1 A, so Delta W(scale) = scale^2 (SGD) or scale (Adam) times Delta W(1)."""
-    if not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale: expected a finite number > 0, got {scale}")
+    check_number("scale", scale, minimum=0)
     return scale * scale if optimizer == "sgd" else scale
 
 
@@ -89,11 +99,19 @@ def _sizes_at_unit_scale(setup: OneStepSetup, r: int, lr: float, optimizer: str)
                       float(np.mean([np.sum(dw * target) for dw in deltas]) / np.sum(target * target)))
 
 
+def _check_common(setup, r, lr, optimizer, name: str = "r") -> None:
+    check_instance("setup", setup, OneStepSetup)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_number("lr", lr, minimum=0)
+    check_positive_int(name, r, upper=setup.A_pool.shape[1])
+
+
 def update_size(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
                 optimizer: Literal["sgd", "adam"] = "sgd") -> UpdateSize:
     """Both sizes of the first step for one r and one scale, averaged over the A draws."""
-    base = _sizes_at_unit_scale(setup, r, lr, optimizer)
+    _check_common(setup, r, lr, optimizer)
     factor = _step_factor(scale, optimizer)
+    base = _sizes_at_unit_scale(setup, r, lr, optimizer)
     return UpdateSize(factor * base.frobenius, factor * base.progress)
 
 
@@ -104,9 +122,12 @@ def update_size_curves(setup: OneStepSetup, ranks: Iterable[int], alpha: float, 
     Each rank's step is computed once at scale 1 and rescaled (see ``_step_factor``), so the cost is
     len(ranks) * draws small matrix products.
     """
-    ranks = list(ranks)
+    ranks = list(check_sequence("ranks", ranks)) if not isinstance(ranks, np.ndarray) else ranks.tolist()
     if not ranks:
-        raise ValueError("ranks: expected at least one rank, got an empty list")
+        raise InputError("ranks: expected at least one rank, got an empty list")
+    check_alpha(alpha)
+    for r in ranks:
+        _check_common(setup, r, lr, optimizer, name="ranks")
     bases = [_sizes_at_unit_scale(setup, r, lr, optimizer) for r in ranks]
     out: dict[str, dict[str, np.ndarray]] = {}
     for scaling in SCALINGS:

@@ -1,66 +1,228 @@
-"""Input checks shared by the package: every error names what was expected and what was received."""
+"""Input checks shared by the package: every error names the parameter, what was expected and what was received.
+
+All checks raise ``InputError`` (a ``ValueError``) or ``InputTypeError`` (both an ``InputError`` and a
+``TypeError``), with a message that starts with the parameter's name as the caller wrote it:
+``"scale: expected a finite number, got nan"``.
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 
-def as_array(name: str, x, ndim: int | None = None) -> np.ndarray:
-    """Return ``x`` as a finite float ndarray, or raise naming the problem."""
-    arr = np.asarray(x)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+class InputError(ValueError):
+    """A bad argument to a lora_course function; the message starts with the parameter's name."""
+
+
+class InputTypeError(InputError, TypeError):
+    """A bad argument of the wrong type (also a ``TypeError``)."""
+
+
+def _describe(x) -> str:
+    text = repr(x)
+    return (text[:60] + "...") if len(text) > 63 else text
+
+
+def as_array(name: str, x, ndim: int | None = None, *, allow_empty: bool = True) -> np.ndarray:
+    """Return ``x`` as a finite real (integer or float) ndarray, or raise naming the problem."""
+    try:
+        arr = x if type(x) is np.ndarray else np.asarray(x)
+    except (ValueError, TypeError) as err:   # ragged nested lists
+        raise InputTypeError(f"{name}: expected a numeric array, got {type(x).__name__} that numpy cannot "
+                             f"read as one ({err})") from None
+    kind = arr.dtype.kind
+    if kind not in "iuf":
+        what = {"b": "booleans", "c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes"}
+        raise InputTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype} "
+                             f"({what.get(kind, 'not numbers')})")
     if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
+    if not allow_empty and arr.size == 0:
+        raise InputError(f"{name}: expected a non-empty array, got shape {arr.shape}")
+    if kind == "f" and not np.isfinite(arr).all():
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
+        raise InputError(f"{name}: expected finite values, got {bad} NaN/inf entries")
     return arr
+
+
+def as_real(name: str, x, ndim: int | None = None) -> np.ndarray:
+    """``x`` as a real (integer or float) ndarray of ``ndim`` dimensions, without the finiteness scan.
+
+    For weights on hot forward paths (a NaN weight gives NaN outputs, never a wrong finite number), where a
+    full scan per call would change what lesson 04 times. Inputs and gradients use ``as_array``.
+    """
+    arr = x if type(x) is np.ndarray else np.asarray(x) if x is not None else np.asarray(x, dtype=object)
+    if arr.dtype.kind not in "iuf":
+        raise InputTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise InputError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
+    return arr
+
+
+def as_float_array(name: str, x, ndim: int | None = None, *, allow_empty: bool = True) -> np.ndarray:
+    """Like ``as_array``, with integer input converted to float64 (float input keeps its dtype)."""
+    arr = as_array(name, x, ndim, allow_empty=allow_empty)
+    return arr.astype(np.float64) if arr.dtype.kind in "iu" else arr
 
 
 def check_rng(rng) -> np.random.Generator:
     """``rng`` must be a numpy Generator (the course never seeds globally)."""
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+        raise InputTypeError(f"rng: expected a numpy Generator (np.random.default_rng(seed)), "
+                             f"got {type(rng).__name__}")
     return rng
 
 
-def check_shape(name: str, x: np.ndarray, expected: tuple, meaning: str = "") -> None:
+def check_shape(name: str, x, expected: tuple, meaning: str = "") -> None:
     """Raise if ``x.shape`` differs from ``expected`` (``None`` entries match anything)."""
-    shape = np.shape(x)
-    ok = len(shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, shape, strict=False))
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    ok = len(shape) == len(expected)
+    if ok:
+        for e, s in zip(expected, shape, strict=True):   # a plain loop: runs on every forward call
+            if e is not None and e != s:
+                ok = False
+                break
     if not ok:
-        want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
+        want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "")
+        want += ")"
         extra = f" {meaning}" if meaning else ""
-        raise ValueError(f"{name}: expected shape {want}{extra}, got {tuple(shape)}")
+        raise InputError(f"{name}: expected shape {want}{extra}, got {tuple(shape)}")
+
+
+def check_int(name: str, value, minimum: int | None = None, upper: int | None = None) -> int:
+    """Return ``value`` as an int in [minimum, upper] (either bound optional), or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputTypeError(f"{name}: expected an integer, got {_describe(value)} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise InputError(f"{name}: expected an integer >= {minimum}, got {value}")
+    if upper is not None and value > upper:
+        raise InputError(f"{name}: expected an integer <= {upper}, got {value}")
+    return int(value)
 
 
 def check_positive_int(name: str, value, upper: int | None = None) -> int:
     """Return ``value`` as an int in [1, upper], or raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected a positive integer, got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {value}")
-    if upper is not None and value > upper:
-        raise ValueError(f"{name}: expected an integer <= {upper}, got {value}")
-    return int(value)
+        raise InputTypeError(f"{name}: expected a positive integer, got {_describe(value)} ({type(value).__name__})")
+    return check_int(name, value, 1, upper)
 
 
-def check_rank(r, d: int, k: int) -> int:
+def check_rank(r, d: int, k: int, name: str = "r") -> int:
     """A LoRA rank must satisfy 1 <= r <= min(d, k)."""
     if isinstance(r, bool) or not isinstance(r, numbers.Integral):
-        raise TypeError(f"r: expected an integer rank, got {r!r} ({type(r).__name__})")
+        raise InputTypeError(f"{name}: expected an integer rank, got {_describe(r)} ({type(r).__name__})")
     if not 1 <= r <= min(d, k):
-        raise ValueError(f"r: expected 1 <= r <= min(d, k) = {min(d, k)} for a ({d}, {k}) weight, got {r}")
+        raise InputError(f"{name}: expected 1 <= {name} <= min(d, k) = {min(d, k)} for a ({d}, {k}) weight, got {r}")
     return int(r)
 
 
-def check_alpha(alpha) -> float:
+def check_number(name: str, value, *, minimum: float | None = None, strict: bool = True,
+                 maximum: float | None = None, max_strict: bool = False, what: str = "a finite number") -> float:
+    """Return ``value`` as a finite float, optionally above ``minimum`` (> if ``strict`` else >=) and below
+    ``maximum`` (< if ``max_strict`` else <=); 0-d numeric arrays count as numbers, bools do not."""
+    if type(value) is float and minimum is None and maximum is None and math.isfinite(value):
+        return value                        # the common case, kept cheap for per-call checks
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"{name}: expected {what}, got {_describe(value)} ({type(value).__name__})")
+    v = float(value)
+    low_bad = minimum is not None and (v <= minimum if strict else v < minimum)
+    high_bad = maximum is not None and (v >= maximum if max_strict else v > maximum)
+    if not np.isfinite(v) or low_bad or high_bad:
+        bounds = []
+        if minimum is not None:
+            bounds.append(f"{'>' if strict else '>='} {minimum:g}")
+        if maximum is not None:
+            bounds.append(f"{'<' if max_strict else '<='} {maximum:g}")
+        raise InputError(f"{name}: expected {what}{' ' + ' and '.join(bounds) if bounds else ''}, got {value!r}")
+    return v
+
+
+def check_alpha(alpha, name: str = "alpha") -> float:
     """``alpha`` must be a finite number > 0."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha: expected a positive number, got {alpha!r} ({type(alpha).__name__})")
+        raise InputTypeError(f"{name}: expected a positive number, got {_describe(alpha)} ({type(alpha).__name__})")
     if not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha: expected a finite number > 0, got {alpha}")
+        raise InputError(f"{name}: expected a finite number > 0, got {alpha}")
     return float(alpha)
+
+
+def check_scale(scale, name: str = "scale") -> float:
+    """The LoRA multiplier ``scale`` (alpha / r): one finite real number (an array would broadcast)."""
+    return check_number(name, scale, what="a finite number (one scalar)")
+
+
+def check_choice(name: str, value, options: Iterable) -> object:
+    """``value`` must be one of ``options``."""
+    options = tuple(options)
+    try:
+        ok = value in options
+    except (TypeError, ValueError):   # unhashable, uncomparable or an array
+        ok = False
+    if not ok or isinstance(value, bool):
+        raise InputError(f"{name}: expected one of {options}, got {_describe(value)}")
+    return value
+
+
+def check_callable(name: str, f) -> Callable:
+    """``f`` must be callable."""
+    if not callable(f):
+        raise InputTypeError(f"{name}: expected a callable, got {_describe(f)} ({type(f).__name__})")
+    return f
+
+
+def check_adapter(name: str, adapter) -> tuple[np.ndarray, np.ndarray, float]:
+    """An adapter is (A (r, k), B (d, r), scale) with finite real entries; returns the three checked."""
+    if not isinstance(adapter, tuple) or len(adapter) != 3:
+        raise InputTypeError(f"{name}: expected an Adapter (A, B, scale), got {_describe(adapter)} "
+                             f"({type(adapter).__name__})")
+    A = as_array(f"{name}.A", adapter[0], ndim=2)
+    B = as_array(f"{name}.B", adapter[1], ndim=2)
+    check_shape(f"{name}.B", B, (None, A.shape[0]), f"= (d, r) with r = {name}.A.shape[0] = {A.shape[0]}")
+    return A, B, check_scale(adapter[2], f"{name}.scale")
+
+
+def check_gradient(name: str, g, shape: tuple, meaning: str = "") -> np.ndarray:
+    """An upstream gradient: finite real array of exactly ``shape``."""
+    g = as_array(name, g, ndim=len(shape))
+    check_shape(name, g, shape, meaning)
+    return g
+
+
+def check_sequence(name: str, value, *, min_len: int = 0) -> list:
+    """A list or tuple (not a string) with at least ``min_len`` items; returns it as a list."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
+        raise InputTypeError(f"{name}: expected a list or tuple, got {_describe(value)} ({type(value).__name__})")
+    if len(value) < min_len:
+        raise InputError(f"{name}: expected at least {min_len} item{'s' * (min_len != 1)}, got {len(value)}")
+    return list(value)
+
+
+def check_mapping(name: str, value, keys: Iterable[str] = ()) -> dict:
+    """A dict holding at least ``keys``."""
+    if not isinstance(value, dict):
+        raise InputTypeError(f"{name}: expected a dict, got {_describe(value)} ({type(value).__name__})")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise InputError(f"{name}: expected entries {missing}, got keys {sorted(value)}")
+    return value
+
+
+def check_instance(name: str, value, cls: type | tuple[type, ...]) -> object:
+    """``value`` must be an instance of ``cls``."""
+    if not isinstance(value, cls):
+        want = cls.__name__ if isinstance(cls, type) else " or ".join(c.__name__ for c in cls)
+        raise InputTypeError(f"{name}: expected a {want}, got {_describe(value)} ({type(value).__name__})")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` must be True or False (numpy bools too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"{name}: expected True or False, got {_describe(value)} ({type(value).__name__})")
+    return bool(value)

@@ -1,0 +1,952 @@
+"""The bad-input contract, as data: one valid call of every public function of the course's library modules,
+the kind of each parameter, and the bad values each kind must reject.
+
+Used by ``tests/test_contracts.py`` (hypothesis draws the parameter and the bad value) and by
+``benchmarks/contract_audit.py`` (every parameter times every fixed bad value, classified).
+Nothing here imports ``InputError``, so the audit also runs against older versions of the package.
+
+Kinds (``Spec.kinds``):
+    array      float array whose shape is tied to another argument (a dropped column must be rejected)
+    free       float array of any shape of its ndim (only its contents and ndim are checked)
+    anynd      float array of any shape and ndim (only its contents are checked)
+    grad       upstream gradient: like ``array``, and a wrong shape must be rejected
+    ints       integer array (token ids, labels, task ids)
+    int        positive integer; ``int0`` integer >= 0
+    rank       LoRA rank r (1 <= r <= min(d, k))
+    scale      the LoRA multiplier (one finite real number)
+    pos        a finite number > 0; ``nonneg`` a finite number >= 0
+    rng        np.random.Generator
+    choice     one of a few strings
+    bool       True / False
+    obj        an object of one class (config, setting, task, network, ...)
+    map        a dict
+    seq        a list or tuple
+    fn         a callable
+    adapter    an (A, B, scale) adapter
+    cache      the cache tuple of a forward function
+A suffix ``+batch`` marks an array whose first axis is the batch: an empty batch must give either a clear
+error or a result (never an obscure error). A suffix ``+nanok`` marks a weight on a hot forward path that is
+checked for type and shape but not scanned for NaN / inf (those propagate to NaN outputs; a per-call scan
+would change what lesson 04 times).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import lora_course.adam as AD
+import lora_course.analysis as AN
+import lora_course.attention as AT
+import lora_course.blas_threads as BT
+import lora_course.blocks as BL
+import lora_course.cookbook as CB
+import lora_course.drift as DR
+import lora_course.gradcheck as G
+import lora_course.latency as LA
+import lora_course.latency_overhead as LO
+import lora_course.layer as L
+import lora_course.layernorm as LN
+import lora_course.lowrank as LR
+import lora_course.mlp as MLP
+import lora_course.multi_lora as ML
+import lora_course.paper as P
+import lora_course.plotting as PL
+import lora_course.project_data as PD
+import lora_course.storage as ST
+import lora_course.targets_experiment as TE
+import lora_course.targets_widget as TW
+import lora_course.toy_regression as TR
+import lora_course.transformer as T
+import lora_course.update_size as US
+import lora_course.validation as V
+import lora_course.versions as VS
+
+M = sys.modules["lora_course.merge"]   # the package's __init__ re-exports a function named merge over it
+
+# Label -> module. Labels name the cases; the imports above are what a layout move rewrites.
+MODULES = {
+    "validation": V,
+    "layer": L,
+    "merge": M,
+    "lowrank": LR,
+    "gradcheck": G,
+    "analysis": AN,
+    "multi_lora": ML,
+    "paper": P,
+    "adam": AD,
+    "attention": AT,
+    "layernorm": LN,
+    "mlp": MLP,
+    "transformer": T,
+    "blocks": BL,
+    "cookbook": CB,
+    "drift": DR,
+    "storage": ST,
+    "update_size": US,
+    "toy_regression": TR,
+    "latency_overhead": LO,
+    "targets_widget": TW,
+    "targets_experiment": TE,
+    "project_data": PD,
+    "latency": LA,
+    "blas_threads": BT,
+    "plotting": PL,
+    "versions": VS,
+}
+
+REJECT, SAME, EITHER = "reject", "same", "either"
+
+
+def public_callables() -> dict[str, object]:
+    """'module.name' and 'module.Class.method' for every public function, class and method of MODULES."""
+    out = {}
+    for m, mod in MODULES.items():
+        for name, obj in vars(mod).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != mod.__name__:
+                continue
+            if inspect.isfunction(obj):
+                out[f"{m}.{name}"] = obj
+            elif inspect.isclass(obj) and not issubclass(obj, BaseException):
+                out[f"{m}.{name}"] = obj
+                for meth, f in vars(obj).items():
+                    if not meth.startswith("_") and inspect.isfunction(f):
+                        out[f"{m}.{name}.{meth}"] = f
+    return out
+
+
+# Plain records: a NamedTuple or dataclass that only holds what a checked function built or returned.
+RECORDS = {
+    "merge.Adapter", "cookbook.Cookbook", "cookbook.RankView", "drift.DriftResult", "storage.StorageCosts",
+    "storage.StorageRow", "update_size.OneStepSetup", "update_size.UpdateSize", "toy_regression.ToyTask",
+    "toy_regression.TrainResult", "latency_overhead.OverheadRow", "latency.LatencyRow", "targets_experiment.Base",
+    "targets_experiment.Run", "targets_experiment.Experiment", "project_data.FrozenNetwork", "project_data.Split",
+    "blocks.BlockStack",
+}
+# Methods and functions that take no argument besides self.
+NO_INPUTS = {
+    "layer.LoRA.get_merged_delta", "project_data.FrozenNetwork.arrays", "project_data.FrozenNetwork.copy",
+    "targets_experiment.PointerTask.groups", "targets_experiment.Setting.pretrain_task",
+    "targets_experiment.Setting.downstream_task", "targets_experiment.Experiment.measured",
+    "targets_experiment.Experiment.table5", "targets_experiment.Experiment.table6",
+    "targets_experiment.Experiment.baselines", "versions.versions_line",
+}
+
+
+@dataclass
+class Spec:
+    """``call(**valid())`` is a correct call; ``kinds`` gives each argument's kind."""
+
+    call: Callable
+    valid: Callable[[], dict]
+    kinds: dict[str, str]
+    deterministic: bool = True          # False for timings: equal results are not expected
+    names: dict[str, str] = field(default_factory=dict)   # parameter -> the name its messages use, if other
+
+
+# ------------------------------------------------------------------ fixtures
+def rng():
+    return np.random.default_rng(0)
+
+
+def w0():
+    return rng().normal(size=(4, 3))
+
+
+def factors():
+    g = rng()
+    return g.normal(size=(2, 3)), g.normal(size=(4, 2))   # A (r, k), B (d, r)
+
+
+def adapter(seed=0, d=4, k=3, r=2):
+    g = np.random.default_rng(seed)
+    return M.Adapter(g.normal(size=(r, k)), g.normal(size=(d, r)), 0.5)
+
+
+def xs(n=5, k=3, seed=1):
+    return np.random.default_rng(seed).normal(size=(n, k))
+
+
+_CACHE: dict[str, object] = {}
+
+
+def _once(key: str, build: Callable):
+    if key not in _CACHE:
+        _CACHE[key] = build()
+    return _CACHE[key]
+
+
+def toy_cfg():
+    return T.ToyConfig(vocab_size=7, seq_len=3, d_model=8, n_heads=2, n_layers=1, d_ff=8,
+                                        n_classes=3)
+
+
+def toy_model():
+    cfg = toy_cfg()
+    params = T.init_params(cfg, rng())
+    adapters = T.init_adapters(cfg, ("q", "v"), 2, rng())
+    tokens = np.array([[0, 1, 2], [3, 4, 5]])
+    return cfg, params, adapters, tokens
+
+
+def stack_cfg():
+    return BL.StackConfig(d_model=8, n_heads=2, n_layers=1)
+
+
+def tiny_setting():
+    return TE.TINY
+
+
+def tiny_experiment():
+    from dataclasses import replace
+    setting = replace(TE.TINY, ranks=(1, 2, 8), steps=2, pretrain_steps=5)
+    return _once("experiment", lambda: TE.run_experiment(setting))
+
+
+def one_step_setup():
+    return _once("setup", lambda: US.make_setup(d=6, k=5, n=8, max_r=4, draws=2))
+
+
+def net():
+    return PD.make_network(rng(), d=3, d_ff=4)
+
+
+# ------------------------------------------------------------------ the specs
+def specs() -> dict[str, Spec]:
+
+    def fwd_cache():
+        A, B = factors()
+        return L.lora_forward(xs(), A, B, 0.5)[1]
+
+    def lin_cache():
+        A, B = factors()
+        return L.linear_lora_forward(xs(), w0(), A, B, 0.5)[1]
+
+    def lora_obj():
+        return L.LoRA(3, 4, 2, rng=rng())
+
+    def attn():
+        g = rng()
+        W = {t: g.normal(size=(4, 4)) for t in "qkvo"}
+        A, B = g.normal(size=(2, 4)), g.normal(size=(4, 2))
+        return g.normal(size=(2, 3, 4)), W, {"q": (A, B, 0.5)}
+
+    def adam_call(params, grads, lr=None):
+        opt = AD.Adam(["x"], lr=0.1)
+        opt.step(params, grads, lr)
+        return params["x"]
+
+    def ln_cache():
+        return LN.layernorm_forward(xs(), np.ones(3), np.zeros(3))[1]
+
+    def mlp_args():
+        g = rng()
+        return {"X": xs(k=4), "W1": g.normal(size=(6, 4)), "b1": np.zeros(6), "W2": g.normal(size=(4, 6)),
+                "b2": np.zeros(4)}
+
+    def model_cache():
+        cfg, params, adapters, tokens = toy_model()
+        return T.model_forward(params, tokens, cfg, adapters, 0.5)[1]
+
+    def head():
+        return PD.ClassificationHead(3, rng())
+
+    def grad_f():
+        x = np.array([1.0, 2.0, 3.0])
+        return {"f": lambda: float(np.sum(x**2)), "x": x}
+
+    def grad_arr():
+        x = np.array([1.0, 2.0, 3.0])
+        return {"f": lambda: x**2, "x": x, "dout": np.array([1.0, -1.0, 2.0])}
+
+    def times():
+        return {"frozen": np.array([1.0, 1.1, 0.9]), "lora": np.array([1.2, 1.3, 1.1])}
+
+    def lat_rows():
+        return LA.summarize(times(), 1, 32)
+
+    def blas(n):
+        with BT.blas_threads(n) as got:
+            return got
+
+    def fig(**kw):
+        import matplotlib.pyplot as plt
+        f, _ = PL.figure(**kw)
+        plt.close(f)
+        return None
+
+    def plot(fn, *args, **kw):
+        import matplotlib.pyplot as plt
+        f = fn(*args, **kw)
+        plt.close(f)
+        return None
+
+    ad0, ad1 = adapter(0), adapter(1)
+    S = Spec
+    table = {
+        # validation: the checks themselves
+        "validation.as_array": S(_v(V, "as_array"), lambda: {"name": "X", "x": xs(), "ndim": 2}, {"x": "anynd"},
+                                 names={"x": "X"}),
+        "validation.as_real": S(_v(V, "as_real"), lambda: {"name": "W", "x": xs(), "ndim": 2}, {"x": "free+nanok"},
+                                names={"x": "W"}),
+        "validation.as_float_array": S(_v(V, "as_float_array"), lambda: {"name": "X", "x": xs(), "ndim": 2},
+                                       {"x": "anynd"}, names={"x": "X"}),
+        "validation.check_rng": S(_v(V, "check_rng"), lambda: {"rng": rng()}, {"rng": "rng"}, deterministic=False),
+        "validation.check_shape": S(_v(V, "check_shape"), lambda: {"name": "X", "x": xs(), "expected": (5, 3)},
+                                    {"x": "array"}, names={"x": "X"}),
+        "validation.check_int": S(_v(V, "check_int"), lambda: {"name": "n", "value": 3, "minimum": 1}, {"value": "int"},
+                                  names={"value": "n"}),
+        "validation.check_positive_int": S(_v(V, "check_positive_int"), lambda: {"name": "n", "value": 3},
+                                           {"value": "int"}, names={"value": "n"}),
+        "validation.check_rank": S(_v(V, "check_rank"), lambda: {"r": 2, "d": 4, "k": 3}, {"r": "rank"}),
+        "validation.check_number": S(_v(V, "check_number"), lambda: {"name": "lr", "value": 0.1, "minimum": 0},
+                                     {"value": "pos"}, names={"value": "lr"}),
+        "validation.check_alpha": S(_v(V, "check_alpha"), lambda: {"alpha": 2.0}, {"alpha": "pos"}),
+        "validation.check_scale": S(_v(V, "check_scale"), lambda: {"scale": 0.5}, {"scale": "scale"}),
+        "validation.check_choice": S(_v(V, "check_choice"),
+                                     lambda: {"name": "init", "value": "a", "options": ("a", "b")},
+                                     {"value": "choice"}, names={"value": "init"}),
+        "validation.check_callable": S(_v(V, "check_callable"), lambda: {"name": "f", "f": len}, {"f": "fn"}),
+        "validation.check_adapter": S(_v(V, "check_adapter"), lambda: {"name": "adapter", "adapter": adapter()},
+                                      {"adapter": "adapter"}),
+        "validation.check_gradient": S(_v(V, "check_gradient"), lambda: {"name": "dH", "g": xs(), "shape": (5, 3)},
+                                       {"g": "grad"}, names={"g": "dH"}),
+        "validation.check_sequence": S(_v(V, "check_sequence"), lambda: {"name": "ranks", "value": [1, 2]},
+                                       {"value": "seq"}, names={"value": "ranks"}),
+        "validation.check_mapping": S(_v(V, "check_mapping"), lambda: {"name": "params", "value": {"a": 1}},
+                                      {"value": "map"}, names={"value": "params"}),
+        "validation.check_instance": S(_v(V, "check_instance"), lambda: {"name": "cfg", "value": 3, "cls": int},
+                                       {"value": "obj"}, names={"value": "cfg"}),
+        "validation.check_bool": S(_v(V, "check_bool"), lambda: {"name": "relative", "value": True}, {"value": "bool"},
+                                   names={"value": "relative"}),
+        # layer
+        "layer.scale_factor": S(L.scale_factor, lambda: {"r": 4, "alpha": 8.0, "rslora": False},
+                                {"r": "int", "alpha": "pos", "rslora": "bool"}),
+        "layer.init_lora": S(L.init_lora, lambda: {"d": 4, "k": 3, "r": 2, "rng": rng(), "std": 0.01},
+                             {"d": "int", "k": "int", "r": "rank", "rng": "rng", "std": "pos"}),
+        "layer.lora_forward": S(L.lora_forward, lambda: {"X": xs(), "A": factors()[0], "B": factors()[1],
+                                                         "scale": 0.5},
+                                {"X": "array+batch", "A": "array", "B": "array", "scale": "scale"}),
+        "layer.lora_backward": S(L.lora_backward, lambda: {"ddelta": xs(k=4), "cache": fwd_cache()},
+                                 {"ddelta": "grad", "cache": "cache"}),
+        "layer.linear_lora_forward": S(L.linear_lora_forward,
+                                       lambda: {"X": xs(), "W0": w0(), "A": factors()[0], "B": factors()[1],
+                                                "scale": 0.5},
+                                       {"X": "array+batch", "W0": "array", "A": "array", "B": "array",
+                                        "scale": "scale"}),
+        "layer.linear_lora_backward": S(L.linear_lora_backward, lambda: {"dH": xs(k=4), "cache": lin_cache()},
+                                        {"dH": "grad", "cache": "cache"}),
+        "layer.LoRA": S(L.LoRA, lambda: {"d_in": 3, "d_out": 4, "r": 2, "alpha": 4.0, "init_scale": 0.01,
+                                          "rng": rng(), "rslora": False},
+                        {"d_in": "int", "d_out": "int", "r": "rank", "alpha": "pos", "init_scale": "pos",
+                         "rng": "rng", "rslora": "bool"}),
+        "layer.LoRA.forward": S(lambda X: lora_obj().forward(X), lambda: {"X": xs()}, {"X": "array+batch"}),
+        "layer.LoRA.backward": S(lambda ddelta, cache: lora_obj().backward(ddelta, cache),
+                                 lambda: {"ddelta": xs(k=4), "cache": lora_obj().forward(xs())[1]},
+                                 {"ddelta": "grad", "cache": "cache"}),
+        "layer.LoRA.update": S(lambda lr: lora_obj().update(lr), lambda: {"lr": 0.1}, {"lr": "pos"}),
+        # merge
+        "merge.merged_delta": S(M.merged_delta, lambda: {"A": factors()[0], "B": factors()[1], "scale": 0.5},
+                                {"A": "free", "B": "array", "scale": "scale"}),
+        "merge.merge": S(M.merge, lambda: {"W0": w0(), "adapter": adapter()}, {"W0": "array", "adapter": "adapter"}),
+        "merge.unmerge": S(M.unmerge, lambda: {"W": w0(), "adapter": adapter()}, {"W": "array", "adapter": "adapter"}),
+        "merge.switch": S(M.switch, lambda: {"W": w0(), "old": ad0, "new": ad1},
+                          {"W": "array", "old": "adapter", "new": "adapter"}),
+        "merge.MergedWeight": S(lambda W0: M.MergedWeight(W0).W, lambda: {"W0": w0()}, {"W0": "free"}),
+        "merge.MergedWeight.switch_to": S(lambda adapter: M.MergedWeight(w0()).switch_to(adapter).copy(),
+                                          lambda: {"adapter": adapter()}, {"adapter": "adapter"}),
+        # lowrank
+        "lowrank.matrix_rank": S(LR.matrix_rank, lambda: {"M": w0(), "tol": 1e-8}, {"M": "free", "tol": "nonneg"}),
+        "lowrank.singular_values": S(LR.singular_values, lambda: {"M": w0()}, {"M": "free"}),
+        "lowrank.factorize": S(LR.factorize, lambda: {"M": w0(), "r": 2}, {"M": "free", "r": "rank"}),
+        "lowrank.best_rank_r": S(LR.best_rank_r, lambda: {"M": w0(), "r": 2}, {"M": "free", "r": "rank"}),
+        "lowrank.approximation_errors": S(LR.approximation_errors, lambda: {"M": w0(), "relative": True},
+                                          {"M": "free", "relative": "bool"}),
+        "lowrank.approximation_error": S(LR.approximation_error, lambda: {"M": w0(), "r": 2, "relative": True},
+                                         {"M": "free", "r": "rank", "relative": "bool"}),
+        "lowrank.params_per_matrix": S(LR.params_per_matrix, lambda: {"d": 4, "k": 3, "r": 2},
+                                       {"d": "int", "k": "int", "r": "rank"}),
+        "lowrank.compression_ratio": S(LR.compression_ratio, lambda: {"d": 4, "k": 3, "r": 2},
+                                       {"d": "int", "k": "int", "r": "rank"}),
+        "lowrank.lora_param_count": S(LR.lora_param_count, lambda: {"n_matrices": 2, "d_model": 8, "r": 2},
+                                      {"n_matrices": "int", "d_model": "int", "r": "rank"}),
+        # gradcheck
+        "gradcheck.numerical_gradient": S(G.numerical_gradient, lambda: {**grad_f(), "h": 1e-5},
+                                          {"f": "fn", "x": "anynd", "h": "pos"}),
+        "gradcheck.numerical_gradient_array": S(G.numerical_gradient_array, lambda: {**grad_arr(), "h": 1e-5},
+                                                {"f": "fn", "dout": "grad", "h": "pos"}),
+        "gradcheck.rel_error": S(G.rel_error, lambda: {"a": xs(), "b": xs(seed=2)}, {"a": "anynd", "b": "array"}),
+        # analysis
+        "analysis.subspace_similarity_grid": S(AN.subspace_similarity_grid,
+                                               lambda: {"A1": xs(n=2, k=6), "A2": xs(n=3, k=6, seed=3)},
+                                               {"A1": "array", "A2": "array"}),
+        "analysis.subspace_similarity": S(AN.subspace_similarity,
+                                          lambda: {"A1": xs(n=2, k=6), "A2": xs(n=3, k=6, seed=3), "i": 1, "j": 2},
+                                          {"A1": "array", "A2": "array", "i": "int", "j": "int"}),
+        "analysis.amplification_factor": S(AN.amplification_factor,
+                                           lambda: {"dW": xs(n=4, k=4), "W": xs(n=4, k=4, seed=4), "r": 2},
+                                           {"dW": "array", "W": "array", "r": "rank"}),
+        # multi_lora
+        "multi_lora.merge_per_task": S(ML.merge_per_task, lambda: {"W0": w0(), "adapters": [ad0, ad1], "X": xs(),
+                                                                  "task_ids": np.array([0, 1, 0, 1, 1])},
+                                       {"W0": "array", "adapters": "seq", "X": "array", "task_ids": "ints"}),
+        "multi_lora.loop_per_adapter": S(ML.loop_per_adapter, lambda: {"W0": w0(), "adapters": [ad0, ad1],
+                                                                      "X": xs(), "task_ids": np.array([0, 1, 0, 1, 1])},
+                                         {"W0": "array", "adapters": "seq", "X": "array", "task_ids": "ints"}),
+        "multi_lora.stack_adapters": S(ML.stack_adapters, lambda: {"adapters": [ad0, ad1]}, {"adapters": "seq"}),
+        "multi_lora.gathered": S(ML.gathered, lambda: {"W0": w0(), "stacked": ML.stack_adapters([ad0, ad1]),
+                                                       "X": xs(), "task_ids": np.array([0, 1, 0, 1, 1])},
+                                 {"W0": "array", "stacked": "cache", "X": "array", "task_ids": "ints"}),
+        "multi_lora.round_robin_ids": S(ML.round_robin_ids, lambda: {"n_rows": 5, "n_distinct": 2},
+                                        {"n_rows": "int", "n_distinct": "int"}),
+        "multi_lora.throughput_sweep": S(ML.throughput_sweep, lambda: {"W0": w0(), "adapters": [ad0, ad1],
+                                                                      "X": xs(), "distinct_counts": [1, 2],
+                                                                      "repeats": 1},
+                                         {"W0": "array", "adapters": "seq", "X": "array", "distinct_counts": "seq",
+                                          "repeats": "int"}, deterministic=False),
+        # adam
+        "adam.Adam": S(lambda names, lr, beta1, beta2, eps: vars(AD.Adam(names, lr, beta1, beta2, eps)),
+                       lambda: {"names": ["x"], "lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+                       {"names": "seq", "lr": "pos", "beta1": "nonneg", "beta2": "nonneg", "eps": "pos"}),
+        "adam.Adam.step": S(adam_call, lambda: {"params": {"x": np.ones((2, 3))}, "grads": {"x": xs(n=2)},
+                                                "lr": 0.1},
+                            {"params": "map", "grads": "map", "lr": "pos"}),
+        # attention
+        "attention.projection_forward": S(AT.projection_forward, lambda: {"X": xs(), "W": w0(),
+                                                                          "lora": (*factors(), 0.5)},
+                                          {"X": "array+batch", "W": "array", "lora": "adapter"}),
+        "attention.projection_backward": S(AT.projection_backward,
+                                           lambda: {"dout": xs(k=4), "cache": AT.projection_forward(xs(), w0())[1],
+                                                    "weight_grads": True},
+                                           {"dout": "grad", "cache": "cache", "weight_grads": "bool"}),
+        "attention.softmax": S(AT.softmax, lambda: {"x": xs(), "axis": -1}, {"x": "anynd", "axis": "int0"}),
+        "attention.attention_forward": S(lambda X, weights, n_heads, loras: AT.attention_forward(
+                                             X, weights, n_heads, loras)[0],
+                                         lambda: dict(zip(("X", "weights", "loras"), attn(), strict=True), n_heads=2),
+                                         {"X": "array+batch", "weights": "map", "n_heads": "int", "loras": "map"}),
+        "attention.attention_backward": S(AT.attention_backward,
+                                          lambda: {"dout": attn()[0], "cache": AT.attention_forward(*attn()[:2], 2)[1],
+                                                   "weight_grads": True},
+                                          {"dout": "grad", "cache": "cache", "weight_grads": "bool"}),
+        # layernorm, mlp
+        "layernorm.layernorm_forward": S(LN.layernorm_forward, lambda: {"x": xs(), "gamma": np.ones(3),
+                                                                        "beta": np.zeros(3), "eps": 1e-5},
+                                         {"x": "anynd", "gamma": "array+nanok", "beta": "array+nanok", "eps": "pos"}),
+        "layernorm.layernorm_backward": S(LN.layernorm_backward, lambda: {"dout": xs(), "cache": ln_cache()},
+                                          {"dout": "grad", "cache": "cache"}),
+        "mlp.gelu_forward": S(MLP.gelu_forward, lambda: {"x": xs()}, {"x": "anynd+nanok"}),
+        "mlp.gelu_backward": S(MLP.gelu_backward, lambda: {"dout": xs(), "cache": MLP.gelu_forward(xs())[1]},
+                               {"dout": "grad", "cache": "cache"}),
+        "mlp.mlp_forward": S(MLP.mlp_forward, mlp_args,
+                             {"X": "array+batch", "W1": "array+nanok", "b1": "array+nanok", "W2": "array+nanok",
+                              "b2": "array+nanok"}),
+        "mlp.mlp_backward": S(MLP.mlp_backward, lambda: {"dout": xs(k=4), "cache": MLP.mlp_forward(**mlp_args())[1],
+                                                         "weight_grads": True},
+                              {"dout": "grad", "cache": "cache", "weight_grads": "bool"}),
+        # transformer
+        "transformer.ToyConfig": S(T.ToyConfig, lambda: {"vocab_size": 7, "seq_len": 3, "d_model": 8, "n_heads": 2},
+                                   {"vocab_size": "int", "seq_len": "int", "d_model": "int", "n_heads": "int"}),
+        "transformer.layer_names": S(T.layer_names, lambda: {"i": 0}, {"i": "int0"}),
+        "transformer.init_params": S(T.init_params, lambda: {"cfg": toy_cfg(), "rng": rng()},
+                                     {"cfg": "obj", "rng": "rng"}),
+        "transformer.init_adapters": S(T.init_adapters, lambda: {"cfg": toy_cfg(), "targets": ("q", "v"), "r": 2,
+                                                                 "rng": rng(), "std": 0.1},
+                                       {"cfg": "obj", "targets": "seq", "r": "rank", "rng": "rng", "std": "pos"}),
+        "transformer.n_params": S(T.n_params, lambda: {"arrays": {"a": np.ones(3), "b": np.ones(2)},
+                                                       "names": ["a"]}, {"arrays": "map", "names": "seq"}),
+        "transformer.model_forward": S(lambda params, tokens, cfg, adapters, scale: T.model_forward(
+                                           params, tokens, cfg, adapters, scale)[0],
+                                       lambda: dict(zip(("cfg", "params", "adapters", "tokens"), toy_model(),
+                                                        strict=True), scale=0.5),
+                                       {"params": "map", "tokens": "ints", "cfg": "obj", "adapters": "map",
+                                        "scale": "scale"}),
+        "transformer.model_backward": S(T.model_backward, lambda: {"dlogits": xs(n=2), "cache": model_cache(),
+                                                                   "base_grads": True},
+                                        {"dlogits": "grad", "cache": "cache", "base_grads": "bool"}),
+        "transformer.softmax_cross_entropy": S(T.softmax_cross_entropy, lambda: {"logits": xs(n=4),
+                                                                                 "y": np.array([0, 2, 1, 1])},
+                                               {"logits": "array+batch", "y": "ints"}),
+        "transformer.accuracy": S(T.accuracy, lambda: {"logits": xs(n=4), "y": np.array([0, 2, 1, 1])},
+                                  {"logits": "array+batch", "y": "ints"}),
+        # blocks
+        "blocks.StackConfig": S(BL.StackConfig, lambda: {"d_model": 8, "n_heads": 2, "n_layers": 1},
+                                {"d_model": "int", "n_heads": "int", "n_layers": "int"}),
+        "blocks.adapter_module_params": S(BL.adapter_module_params, lambda: {"d_model": 8, "bottleneck": 2,
+                                                                             "with_norm": True},
+                                          {"d_model": "int", "bottleneck": "int", "with_norm": "bool"}),
+        "blocks.bottleneck_for_budget": S(BL.bottleneck_for_budget, lambda: {"budget": 1000.0, "config": stack_cfg(),
+                                                                             "variant": "adapter_l"},
+                                          {"budget": "pos", "config": "obj", "variant": "choice"}),
+        "blocks.scaled_budget": S(BL.scaled_budget, lambda: {"config": stack_cfg(), "paper_params": 11e6},
+                                  {"config": "obj", "paper_params": "pos"}),
+        "blocks.BlockStack.forward": S(lambda X: BL.build_variants(stack_cfg(), rng(), r=2,
+                                                                   variants=("lora",))["lora"].forward(X),
+                                       lambda: {"X": xs(n=6, k=8).reshape(2, 3, 8)}, {"X": "array+batch"}),
+        "blocks.adapter_forward": S(BL.adapter_forward,
+                                    lambda: {"H": xs(k=8), "module": BL.init_adapters(stack_cfg(), "adapter_h", 2,
+                                                                                      rng())[0][0]},
+                                    {"H": "array+batch+nanok", "module": "map"}),
+        "blocks.init_blocks": S(BL.init_blocks, lambda: {"config": stack_cfg(), "rng": rng()},
+                                {"config": "obj", "rng": "rng"}),
+        "blocks.init_qv_loras": S(BL.init_qv_loras, lambda: {"config": stack_cfg(), "r": 2, "rng": rng(),
+                                                             "alpha": 4.0},
+                                  {"config": "obj", "r": "rank", "rng": "rng", "alpha": "pos"}),
+        "blocks.init_adapters": S(BL.init_adapters, lambda: {"config": stack_cfg(), "variant": "adapter_l",
+                                                             "bottleneck": 2, "rng": rng()},
+                                  {"config": "obj", "variant": "choice", "bottleneck": "int", "rng": "rng"}),
+        "blocks.merge_stack": S(BL.merge_stack, lambda: {"blocks": BL.init_blocks(stack_cfg(), rng()),
+                                                         "loras": BL.init_qv_loras(stack_cfg(), 2, rng())},
+                                {"blocks": "seq", "loras": "seq"}),
+        "blocks.build_variants": S(BL.build_variants, lambda: {"config": stack_cfg(), "rng": rng(), "r": 2,
+                                                               "variants": ("frozen", "lora")},
+                                   {"config": "obj", "rng": "rng", "r": "rank", "variants": "seq"}),
+        # cookbook
+        "cookbook.sauce_matrix": S(CB.sauce_matrix, lambda: {"sauces": {"x": {"butter": 5.0}}}, {"sauces": "map"}),
+        "cookbook.make_cookbook": S(CB.make_cookbook, lambda: {"rng": rng(), "n_recipes": 5, "noise": 0.5,
+                                                               "max_sauces_per_recipe": 2},
+                                    {"rng": "rng", "n_recipes": "int", "noise": "nonneg",
+                                     "max_sauces_per_recipe": "int"}),
+        "cookbook.gap_rank": S(CB.gap_rank, lambda: {"M": w0(), "min_gap": 10.0}, {"M": "free", "min_gap": "pos"}),
+        "cookbook.rank_view": S(CB.rank_view, lambda: {"M": w0(), "r": 2}, {"M": "free", "r": "rank"}),
+        # drift
+        "drift.log_checkpoints": S(DR.log_checkpoints, lambda: {"n_max": 100, "per_decade": 2},
+                                   {"n_max": "int", "per_decade": "int"}),
+        "drift.switching_drift": S(DR.switching_drift, lambda: {"W0": w0(), "adapters": [ad0, ad1],
+                                                                "checkpoints": [1, 3], "rng": rng()},
+                                   {"W0": "array", "adapters": "seq", "checkpoints": "ints", "rng": "rng"}),
+        "drift.growth_exponent": S(DR.growth_exponent,
+                                   lambda: {"result": DR.DriftResult(np.array([1, 10, 100]),
+                                                                     np.array([1e-7, 1e-6, 1e-5]),
+                                                                     np.zeros(3)), "start": 1},
+                                   {"result": "obj", "start": "int"}),
+        # storage
+        "storage.storage_costs": S(ST.storage_costs, lambda: {"n_params": 1e6, "n_tasks": 3, "d_model": 64,
+                                                              "n_layers": 2, "matrices_per_layer": 2, "r": 4},
+                                   {"n_params": "pos", "n_tasks": "int", "d_model": "int", "n_layers": "int",
+                                    "matrices_per_layer": "int", "r": "rank"}),
+        "storage.human_bytes": S(ST.human_bytes, lambda: {"n": 3.5e9}, {"n": "nonneg"}),
+        "storage.storage_table": S(ST.storage_table, lambda: {"n_params": 1e6, "n_tasks": 3, "d_model": 64,
+                                                              "n_layers": 2, "matrices_per_layer": 2, "r": 4,
+                                                              "adapter_params": 1e4},
+                                   {"n_params": "pos", "n_tasks": "int", "d_model": "int", "n_layers": "int",
+                                    "matrices_per_layer": "int", "r": "rank", "adapter_params": "pos"}),
+        "storage.calculator_rows": S(ST.calculator_rows, lambda: {"model": "GPT-3 (175B)", "n_tasks": 3, "r": 4,
+                                                                  "matrices_per_layer": 2},
+                                     {"model": "choice", "n_tasks": "int", "r": "rank", "matrices_per_layer": "int"}),
+        "storage.human_count": S(ST.human_count, lambda: {"n": 18.9e6}, {"n": "nonneg"}),
+        "storage.format_storage_table": S(ST.format_storage_table, lambda: {"rows": ST.storage_table(
+                                              1e6, 3, 64, 2, 2, 4)}, {"rows": "seq"}),
+        # update_size
+        "update_size.make_setup": S(US.make_setup, lambda: {"seed": 0, "d": 6, "k": 5, "n": 8, "true_rank": 1,
+                                                            "max_r": 4, "draws": 2, "init_std": 0.3},
+                                    {"seed": "int0", "d": "int", "k": "int", "n": "int", "true_rank": "rank",
+                                     "max_r": "rank", "draws": "int", "init_std": "pos"}),
+        "update_size.one_step_delta": S(US.one_step_delta, lambda: {"setup": one_step_setup(), "r": 2, "scale": 0.5,
+                                                                    "lr": 0.01, "optimizer": "sgd", "draw": 0},
+                                        {"setup": "obj", "r": "int", "scale": "scale", "lr": "pos",
+                                         "optimizer": "choice", "draw": "int0"}),
+        "update_size.update_size": S(US.update_size, lambda: {"setup": one_step_setup(), "r": 2, "scale": 0.5,
+                                                              "lr": 0.01, "optimizer": "sgd"},
+                                     {"setup": "obj", "r": "int", "scale": "pos", "lr": "pos", "optimizer": "choice"}),
+        "update_size.update_size_curves": S(US.update_size_curves, lambda: {"setup": one_step_setup(),
+                                                                            "ranks": [1, 2], "alpha": 2.0,
+                                                                            "lr": 0.01, "optimizer": "sgd"},
+                                            {"setup": "obj", "ranks": "seq", "alpha": "pos", "lr": "pos",
+                                             "optimizer": "choice"}),
+        # toy_regression
+        "toy_regression.make_task": S(TR.make_task, lambda: {"rng": rng(), "d": 6, "k": 5, "n": 8, "true_rank": 2,
+                                                             "delta_size": 1.0},
+                                      {"rng": "rng", "d": "int", "k": "int", "n": "int", "true_rank": "rank",
+                                       "delta_size": "pos"}),
+        "toy_regression.mse_loss": S(TR.mse_loss, lambda: {"H": xs(), "Y": xs(seed=5)},
+                                     {"H": "array+batch", "Y": "array"}),
+        "toy_regression.scale_for": S(TR.scale_for, lambda: {"scaling": "alpha_over_r", "r": 4, "alpha": 8.0},
+                                      {"scaling": "choice", "r": "int", "alpha": "pos"}),
+        "toy_regression.init_factors": S(TR.init_factors, lambda: {"d": 4, "k": 3, "r": 2, "rng": rng(),
+                                                                   "init": "paper", "std": 0.01},
+                                         {"d": "int", "k": "int", "r": "rank", "rng": "rng", "init": "choice",
+                                          "std": "pos"}),
+        "toy_regression.train_lora": S(TR.train_lora, lambda: {"task": TR.make_task(rng(), d=6, k=5, n=8), "r": 2,
+                                                               "rng": rng(), "steps": 3, "lr": 0.1, "alpha": 2.0,
+                                                               "init_std": 0.01, "optimizer": "adam"},
+                                       {"task": "obj", "r": "rank", "rng": "rng", "steps": "int", "lr": "pos",
+                                        "alpha": "pos", "init_std": "pos", "optimizer": "choice"}),
+        # latency_overhead
+        "latency_overhead.overhead_percent": S(LO.overhead_percent, lambda: {"baseline_ms": 10.0, "variant_ms": 12.0},
+                                               {"baseline_ms": "pos", "variant_ms": "pos"}),
+        "latency_overhead.overhead_rows": S(LO.overhead_rows, lambda: {"table": {(1, 8): {"Fine-Tune/LoRA": 2.0,
+                                                                                          "x": 3.0}}},
+                                            {"table": "map"}),
+        # targets_widget
+        "targets_widget.budget_report": S(TW.budget_report, lambda: {"targets": ("q", "v"), "r": 4,
+                                                                     "measured": {"Wq,Wv r=4": (50.0, 1.0)},
+                                                                     "toy_d_model": 64, "toy_layers": 1},
+                                          {"targets": "seq", "r": "int", "measured": "map", "toy_d_model": "int",
+                                           "toy_layers": "int"}),
+        "targets_widget.budget_html": S(TW.budget_html, lambda: {"report": TW.budget_report(("q",), 8),
+                                                                 "measured": {"Wq r=8": (50.0, 1.0)}},
+                                        {"report": "map", "measured": "map"}),
+        # targets_experiment
+        "targets_experiment.config_name": S(TE.config_name, lambda: {"targets": ("q", "v"), "r": 4},
+                                            {"targets": "seq", "r": "int"}),
+        "targets_experiment.PointerTask": S(TE.PointerTask, lambda: {"n_content": 8, "seq_len": 4, "shift": 1,
+                                                                     "n_groups": 2},
+                                            {"n_content": "int", "seq_len": "int", "shift": "int0", "n_groups": "int"}),
+        "targets_experiment.PointerTask.sample": S(lambda n, rng: TE.PointerTask(8, 4).sample(n, rng),
+                                                   lambda: {"n": 5, "rng": rng()}, {"n": "int", "rng": "rng"}),
+        "targets_experiment.Setting": S(TE.Setting, lambda: {"d_model": 16, "n_heads": 2, "steps": 5, "lr": 0.01,
+                                                             "seeds": (0,), "ranks": (1, 2)},
+                                        {"d_model": "int", "n_heads": "int", "steps": "int", "lr": "pos",
+                                         "seeds": "seq", "ranks": "seq"}),
+        "targets_experiment.Setting.model_config": S(lambda n_classes: TE.TINY.model_config(n_classes),
+                                                     lambda: {"n_classes": 4}, {"n_classes": "int"}),
+        "targets_experiment.Run.delta": S(lambda layer, target: tiny_experiment().select("lora", ("q", "v"), 2)[0]
+                                          .delta(layer, target), lambda: {"layer": 0, "target": "q"},
+                                          {"layer": "int0", "target": "choice"}),
+        "targets_experiment.pretrain": S(TE.pretrain, lambda: {"setting": tiny_experiment().setting},
+                                         {"setting": "obj"}),
+        "targets_experiment.adapt": S(TE.adapt, lambda: {"setting": tiny_experiment().setting, "method": "lora",
+                                                         "targets": ("q",), "r": 2, "seed": 0},
+                                      {"setting": "obj", "method": "choice", "targets": "seq", "r": "rank",
+                                       "seed": "int0"}),
+        "targets_experiment.planned_runs": S(TE.planned_runs, lambda: {"setting": TE.TINY}, {"setting": "obj"}),
+        "targets_experiment.Experiment.select": S(lambda method, targets, r:
+                                                  tiny_experiment().select(method, targets, r),
+                                                  lambda: {"method": "lora", "targets": ("q", "v"), "r": 2},
+                                                  {"method": "choice", "targets": "seq", "r": "int"}),
+        "targets_experiment.Experiment.stats": S(lambda method, targets, r: tiny_experiment().stats(method, targets, r),
+                                                 lambda: {"method": "lora", "targets": ("q", "v"), "r": 2},
+                                                 {"method": "choice", "targets": "seq", "r": "int"}),
+        "targets_experiment.Experiment.subspace_grids": S(lambda seed, layer, r_small, r_large:
+                                                          tiny_experiment().subspace_grids(seed, layer, r_small,
+                                                                                           r_large),
+                                                          lambda: {"seed": 0, "layer": 0, "r_small": 1, "r_large": 8},
+                                                          {"seed": "int0", "layer": "int0", "r_small": "int",
+                                                           "r_large": "int"}),
+        "targets_experiment.Experiment.amplification": S(lambda r, seed, layer:
+                                                         tiny_experiment().amplification(r, seed, layer),
+                                                         lambda: {"r": 2, "seed": 0, "layer": 0},
+                                                         {"r": "int", "seed": "int0", "layer": "int0"}),
+        "targets_experiment.run_experiment": S(TE.run_experiment, lambda: {"setting": tiny_experiment().setting,
+                                                                           "progress": len},
+                                               {"setting": "obj", "progress": "fn"}),
+        "targets_experiment.plot_subspace": S(lambda grids, crop: plot(TE.plot_subspace, grids, crop),
+                                              lambda: {"grids": {"q": np.eye(2, 4)}, "crop": 2},
+                                              {"grids": "map", "crop": "int"}),
+        "targets_experiment.plot_rank_sweep": S(lambda exp: plot(TE.plot_rank_sweep, exp),
+                                                lambda: {"exp": tiny_experiment()}, {"exp": "obj"}),
+        # project_data
+        "project_data.make_network": S(PD.make_network, lambda: {"rng": rng(), "d": 3, "d_ff": 4, "weight_std": 0.3,
+                                                                 "bias_std": 0.1},
+                                       {"rng": "rng", "d": "int", "d_ff": "int", "weight_std": "nonneg",
+                                        "bias_std": "nonneg"}),
+        "project_data.hidden": S(PD.hidden, lambda: {"X": xs(), "net": net()}, {"X": "array+batch", "net": "obj"}),
+        "project_data.network_forward": S(PD.network_forward, lambda: {"X": xs(), "net": net()},
+                                          {"X": "array+batch", "net": "obj"}),
+        "project_data.label": S(PD.label, lambda: {"task": "A", "X": xs()}, {"task": "choice", "X": "free"}),
+        "project_data.make_tasks": S(PD.make_tasks, lambda: {"rng": rng(), "n_train": 5, "n_test": 4, "d": 3},
+                                     {"rng": "rng", "n_train": "int", "n_test": "int", "d": "int"}),
+        "project_data.bce_with_logits": S(PD.bce_with_logits, lambda: {"logits": np.array([0.5, -1.0, 2.0]),
+                                                                       "y": np.array([1.0, 0.0, 1.0])},
+                                          {"logits": "array+batch", "y": "array"}),
+        "project_data.sigmoid": S(PD.sigmoid, lambda: {"z": xs()}, {"z": "anynd"}),
+        "project_data.ClassificationHead": S(lambda d, rng, init_std: vars(PD.ClassificationHead(d, rng, init_std)),
+                                             lambda: {"d": 3, "rng": rng(), "init_std": 0.01},
+                                             {"d": "int", "rng": "rng", "init_std": "nonneg"}),
+        "project_data.ClassificationHead.forward": S(lambda out: head().forward(out), lambda: {"out": xs()},
+                                                     {"out": "array+batch"}),
+        "project_data.ClassificationHead.backward": S(lambda dlogits, cache: head().backward(dlogits, cache),
+                                                      lambda: {"dlogits": np.ones(5), "cache": xs()},
+                                                      {"dlogits": "grad", "cache": "array"}),
+        "project_data.ClassificationHead.update": S(lambda lr: head().update(lr), lambda: {"lr": 0.1}, {"lr": "pos"}),
+        "project_data.ClassificationHead.predict": S(lambda out: head().predict(out), lambda: {"out": xs()},
+                                                     {"out": "array+batch"}),
+        "project_data.accuracy": S(PD.accuracy, lambda: {"pred": np.array([1.0, 0.0, 1.0]),
+                                                         "y": np.array([1.0, 1.0, 1.0])},
+                                   {"pred": "array", "y": "array+batch"}),
+        # latency
+        "latency.time_interleaved": S(LA.time_interleaved, lambda: {"fns": {"a": lambda: None, "b": lambda: 1},
+                                                                    "repeats": 2, "warmup": 1},
+                                      {"fns": "map", "repeats": "int", "warmup": "int0"}, deterministic=False),
+        "latency.quartiles": S(LA.quartiles, lambda: {"x": np.array([1.0, 2.0, 3.0, 4.0])}, {"x": "free+batch"}),
+        "latency.summarize": S(LA.summarize, lambda: {"times": times(), "batch": 1, "seq": 32, "paper_case": (1, 128)},
+                               {"times": "map", "batch": "int", "seq": "int", "paper_case": "seq"}),
+        "latency.paper_case": S(LA.paper_case, lambda: {"batch": 1, "seq": 32, "seq_scale": 4},
+                                {"batch": "int", "seq": "int", "seq_scale": "int"}),
+        "latency.measure_grid": S(LA.measure_grid, lambda: {"models": BL.build_variants(stack_cfg(), rng(), r=2,
+                                                                                        variants=("frozen",)),
+                                                            "cases": [(1, 4)], "repeats": 1, "rng": rng()},
+                                  {"models": "map", "cases": "seq", "repeats": "int", "rng": "rng"},
+                                  deterministic=False),
+        "latency.format_table": S(LA.format_table, lambda: {"rows": lat_rows(), "labels": {"lora": "LoRA"}},
+                                  {"rows": "seq", "labels": "map"}),
+        "latency.flops_per_token": S(LA.flops_per_token, lambda: {"d_model": 8, "d_ff": 32, "n_layers": 2, "seq": 4,
+                                                                  "extra": "lora", "r": 2},
+                                     {"d_model": "int", "d_ff": "int", "n_layers": "int", "seq": "int",
+                                      "extra": "choice", "r": "int"}),
+        # blas_threads, plotting
+        "blas_threads.limit_blas_threads": S(BT.limit_blas_threads, lambda: {"n": 1}, {"n": "int"}),
+        "blas_threads.blas_threads": S(blas, lambda: {"n": 1}, {"n": "int"}),
+        "plotting.figure": S(fig, lambda: {"ncols": 1, "nrows": 1, "width": 3.0, "height": 2.0},
+                             {"ncols": "int", "nrows": "int", "width": "pos", "height": "pos"}),
+    }
+    return {name: spec for name, spec in table.items() if spec.call is not None}   # older versions lack some
+
+
+def _v(module, name: str):
+    """A function of ``module``, or None where this version of the package does not have it."""
+    return getattr(module, name, None)
+
+
+# ------------------------------------------------------------------ bad values per kind
+def _inject(a: np.ndarray, value: float, index: int = 0) -> np.ndarray:
+    b = np.array(a, dtype=float, copy=True)
+    if b.size:
+        b.flat[index % b.size] = value
+    return b
+
+
+def array_mutations(kind: str, v, index: int = 0) -> list[tuple[str, object, str]]:
+    """(label, bad value, expected outcome) for an array argument ``v`` of ``kind``."""
+    base = kind.split("+")[0]
+    a = np.asarray(v)
+    out: list[tuple[str, object, str]] = []
+    if base == "ints":
+        out += [("as floats", a.astype(float) + 0.5, REJECT), ("negative id", _neg(a), REJECT),
+                ("strings", a.astype(str), REJECT), ("None", None, REJECT), ("list", a.tolist(), SAME),
+                ("extra axis", a[None], REJECT)]
+        return out
+    if a.size:
+        nonfinite = EITHER if "+nanok" in kind else REJECT
+        out += [("NaN entry", _inject(a, np.nan, index), nonfinite),
+                ("inf entry", _inject(a, np.inf, index), nonfinite)]
+    out += [("strings", a.astype(str), REJECT), ("None", None, REJECT), ("booleans", a > 0, REJECT),
+            ("complex", a + 1j, REJECT), ("list", a.tolist(), SAME)]
+    if base in ("array", "free", "grad"):
+        out.append(("extra axis", a[None], REJECT))
+        if a.ndim >= 1:
+            out.append(("one axis fewer", a.reshape(-1)[0] if a.ndim == 1 else a.reshape(-1), REJECT))
+    if base in ("array", "grad") and a.ndim >= 1 and a.shape[-1] > 1:
+        out.append(("last axis one shorter", a[..., :-1], REJECT))
+    if base == "grad" and a.ndim >= 1:
+        out.append(("first axis one longer", np.concatenate([a, a[:1]], axis=0), REJECT))
+    if "+batch" in kind and a.ndim >= 1:
+        out.append(("empty batch", a[:0], EITHER))
+    return out
+
+
+def _neg(a: np.ndarray) -> np.ndarray:
+    b = np.array(a, copy=True)
+    b.flat[0] = -1
+    return b
+
+
+class _NotAGenerator:
+    pass
+
+
+SCALAR_MUTATIONS: dict[str, list[tuple[str, object, str]]] = {
+    "int": [("zero", 0, REJECT), ("negative", -3, REJECT), ("float", 2.5, REJECT), ("string", "3", REJECT),
+            ("bool", True, REJECT), ("None", None, REJECT), ("array", np.array([2, 3]), REJECT)],
+    "int0": [("negative", -3, REJECT), ("float", 0.5, REJECT), ("string", "0", REJECT), ("None", None, REJECT),
+             ("array", np.array([0, 1]), REJECT)],
+    "rank": [("zero", 0, REJECT), ("negative", -1, REJECT), ("above min(d, k)", 10**6, REJECT),
+             ("float", 1.5, REJECT), ("string", "2", REJECT), ("bool", True, REJECT)],
+    "scale": [("NaN", np.nan, REJECT), ("inf", np.inf, REJECT), ("string", "0.5", REJECT), ("None", None, REJECT),
+              ("broadcasting array", np.array([0.5, 1.0]), REJECT), ("complex", 0.5j, REJECT)],
+    "pos": [("zero", 0.0, REJECT), ("negative", -1.0, REJECT), ("NaN", np.nan, REJECT), ("inf", np.inf, REJECT),
+            ("string", "0.1", REJECT), ("None", None, REJECT), ("array", np.array([0.1, 0.2]), REJECT)],
+    "nonneg": [("negative", -1.0, REJECT), ("NaN", np.nan, REJECT), ("inf", np.inf, REJECT),
+               ("string", "1", REJECT), ("None", None, REJECT)],
+    "rng": [("None", None, REJECT), ("int seed", 0, REJECT), ("RandomState", np.random.RandomState(0), REJECT),
+            ("string", "rng", REJECT), ("other object", _NotAGenerator(), REJECT)],
+    "choice": [("unknown name", "nonsense", REJECT), ("int", 3, REJECT), ("None", None, REJECT),
+               ("list", ["a"], REJECT), ("array", np.array([1, 2]), REJECT)],
+    "bool": [("string", "yes", REJECT), ("int 2", 2, REJECT), ("None", None, REJECT)],
+    "obj": [("None", None, REJECT), ("int", 3, REJECT), ("string", "x", REJECT), ("dict", {}, REJECT)],
+    "map": [("list", [1, 2], REJECT), ("string", "x", REJECT), ("int", 3, REJECT)],
+    "seq": [("string", "abc", REJECT), ("int", 3, REJECT), ("None", None, REJECT), ("dict", {"a": 1}, REJECT)],
+    "fn": [("int", 3, REJECT), ("string", "f", REJECT), ("None", None, REJECT)],
+    "adapter": [("None", None, REJECT), ("two items", (np.ones((2, 3)), np.ones((4, 2))), REJECT),
+                ("NaN scale", "nan-scale", REJECT), ("B rows broadcast", "b-one-row", REJECT),
+                ("string scale", "str-scale", REJECT), ("int", 3, REJECT)],
+    "cache": [("None", None, REJECT), ("empty tuple", (), REJECT), ("list", [1, 2], REJECT)],
+}
+
+
+def _adapter_variant(v, how: str):
+    A, B, s = v
+    if how == "nan-scale":
+        return type(v)(A, B, float("nan")) if hasattr(v, "_fields") else (A, B, float("nan"))
+    if how == "str-scale":
+        return type(v)(A, B, "0.5") if hasattr(v, "_fields") else (A, B, "0.5")
+    if how == "b-one-row":
+        return type(v)(A, np.asarray(B)[:1], s) if hasattr(v, "_fields") else (A, np.asarray(B)[:1], s)
+    raise AssertionError(how)
+
+
+# "map", "seq", "obj" arguments whose None is a valid default (None must then give a result)
+NONE_IS_VALID = {("targets_widget.budget_report", "measured"), ("targets_widget.budget_html", "measured"),
+                 ("transformer.model_forward", "adapters"), ("attention.attention_forward", "loras"),
+                 ("transformer.n_params", "names"), ("latency.summarize", "paper_case"),
+                 ("latency.format_table", "labels"), ("cookbook.sauce_matrix", "sauces"),
+                 ("latency_overhead.overhead_rows", "table"), ("attention.projection_forward", "lora"),
+                 ("targets_experiment.run_experiment", "progress"), ("lowrank.matrix_rank", "tol"),
+                 ("targets_experiment.plot_subspace", "crop"), ("layer.scale_factor", "alpha"),
+                 ("layer.LoRA", "alpha"), ("blocks.init_qv_loras", "alpha"), ("adam.Adam.step", "lr"),
+                 ("storage.storage_table", "adapter_params"), ("transformer.init_adapters", "std"),
+                 ("update_size.make_setup", "init_std"), ("toy_regression.train_lora", "alpha"),
+                 ("targets_experiment.config_name", "r"), ("targets_experiment.Experiment.select", "r"),
+                 ("targets_experiment.Experiment.stats", "r"), ("targets_experiment.Experiment.subspace_grids", "seed"),
+                 ("targets_experiment.Experiment.amplification", "seed"),
+                 ("targets_experiment.PointerTask", "n_groups"),
+                 ("toy_regression.scale_for", "alpha"), ("merge.MergedWeight.switch_to", "adapter")}
+# Values that are valid for one argument although its kind would reject them.
+ALSO_VALID = {("validation.check_int", "value", "zero"), ("validation.check_int", "value", "negative"),
+              ("attention.softmax", "axis", "negative"), ("targets_experiment.PointerTask", "shift", "negative"),
+              ("transformer.n_params", "names", "dict"), ("validation.check_instance", "value", "int"),
+              ("targets_experiment.Setting.model_config", "n_classes", "array"),
+              ("validation.check_mapping", "value", "dict"),
+              ("validation.check_adapter", "adapter", "B rows broadcast")}
+ALSO_VALID |= {("validation.check_shape", "x", label) for label in ("NaN entry", "inf entry", "strings", "booleans",
+                                                                     "complex", "list")}
+
+
+def mutations(name: str, spec: Spec, param: str, index: int = 0) -> list[tuple[str, object, str]]:
+    """Every bad (or equivalent) value for ``param`` of ``name``, with its expected outcome."""
+    kind = spec.kinds[param]
+    v = spec.valid()[param]
+    base = kind.split("+")[0]
+    if base in ("array", "free", "anynd", "grad", "ints"):
+        out = array_mutations(kind, v, index)
+    else:
+        out = []
+        for label, bad, want in SCALAR_MUTATIONS[base]:
+            if base == "adapter" and isinstance(bad, str):
+                bad = _adapter_variant(v, bad)
+            out.append((label, bad, want))
+        if base in ("int", "int0", "rank") and isinstance(v, int) and not isinstance(v, bool):
+            out.append(("numpy integer", np.int64(v), SAME))
+        if base in ("pos", "nonneg", "scale") and isinstance(v, float):
+            out.append(("numpy float", np.float64(v), SAME))
+        if base == "seq" and isinstance(v, (list, tuple)):
+            out.append(("other sequence type", tuple(v) if isinstance(v, list) else list(v),
+                        REJECT if name == "targets_experiment.Setting" else SAME))
+    return [(label, bad, expectation(name, param, label, bad, want)) for label, bad, want in out]
+
+
+def expectation(name: str, param: str, label: str, bad, want: str) -> str:
+    """``want`` for a bad value, relaxed to EITHER where that value is valid for this one argument."""
+    if (name, param, label) in ALSO_VALID or (bad is None and (name, param) in NONE_IS_VALID):
+        return EITHER
+    return want
+
+
+# Mutations that break agreement between two arguments: the error may name either of them.
+MISMATCH = {"last axis one shorter", "first axis one longer", "empty batch"}
+
+
+def message_names(message: str, param: str) -> bool:
+    """Does an error message start with the parameter's name (optionally indexed or dotted)?"""
+    return message.startswith(param) and message[len(param):len(param) + 1] in (":", ".", "[", ",", " ", "'", "(")
+
+
+def same(a, b) -> bool:
+    """Deep equality of results (arrays bit for bit, NaN equal to NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b) and not isinstance(a, type):
+        return type(a) is type(b) and same(vars(a), vars(b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (a != a and b != b)
+    if callable(a) and callable(b):
+        return True
+    if hasattr(a, "__dict__") and hasattr(b, "__dict__") and type(a) is type(b):
+        return same(vars(a), vars(b))
+    return bool(a == b)
+
+
+# ------------------------------------------------------------------ the issue's concrete cases
+def known_cases() -> list[tuple[str, str, Callable, str, object]]:
+    """(function, case, thunk, parameter, REJECT or a predicate the result must satisfy) for the bad inputs
+    the issue names: each must be rejected naming the parameter, or give the right answer."""
+
+    def grad_of_squares(x):
+        return G.numerical_gradient(lambda: float(np.sum(x.astype(float) ** 2)), x)
+
+    W_int = np.arange(12).reshape(4, 3)
+    ad0, ad1 = adapter(0), adapter(1)
+    ad_b1 = M.Adapter(ad0.A, ad0.B[:1], 0.5)
+    ids = np.array([0, 1, 0, 1, 1])
+    X_int = np.arange(15).reshape(5, 3) % 4
+    ref_float = ML.gathered(W_int.astype(float), ML.stack_adapters([ad0, ad1]), X_int.astype(float), ids)
+
+    def adam_broadcast():
+        params = {"A": np.ones((2, 3))}
+        AD.Adam(["A"], lr=0.1).step(params, {"A": np.ones(3)})
+        return params["A"]
+
+    def logits_for(y):
+        return np.eye(3)[y] * 5.0
+
+    y = np.array([0, 2, 1, 1])
+    rank1 = np.outer(np.arange(1.0, 5.0), np.arange(1.0, 5.0))
+    return [
+        ("gradcheck.numerical_gradient", "int array", lambda: grad_of_squares(np.array([1, 2, 3])), "x",
+         lambda g: np.allclose(g, [2, 4, 6], rtol=1e-7)),
+        ("gradcheck.numerical_gradient", "float32 array", lambda: grad_of_squares(np.array([1, 2, 3], np.float32)),
+         "x", lambda g: np.allclose(g, [2, 4, 6], rtol=1e-7)),
+        ("multi_lora.loop_per_adapter", "B of shape (1, r) broadcasts",
+         lambda: ML.loop_per_adapter(w0(), [ad_b1, ad1], xs(), ids), "adapters", REJECT),
+        ("multi_lora.merge_per_task", "integer W0 and X",
+         lambda: ML.merge_per_task(W_int, [ad0, ad1], X_int, ids), "W0", lambda H: np.allclose(H, ref_float)),
+        ("multi_lora.loop_per_adapter", "integer W0 and X",
+         lambda: ML.loop_per_adapter(W_int, [ad0, ad1], X_int, ids), "W0", lambda H: np.allclose(H, ref_float)),
+        ("merge.switch", "integer weight",
+         lambda: M.switch(W_int, ad0, ad1), "W",
+         lambda W: np.allclose(W, W_int + M.merged_delta(*ad1) - M.merged_delta(*ad0))),
+        ("merge.MergedWeight.switch_to", "integer weight", lambda: M.MergedWeight(W_int).switch_to(ad1), "W0",
+         lambda W: np.allclose(W, M.merge(W_int, ad1))),
+        ("layer.lora_forward", "scale NaN", lambda: L.lora_forward(xs(), *factors(), np.nan), "scale", REJECT),
+        ("layer.lora_forward", "scale a string", lambda: L.lora_forward(xs(), *factors(), "0.5"), "scale", REJECT),
+        ("merge.merged_delta", "scale an array that broadcasts",
+         lambda: M.merged_delta(*factors(), np.ones((4, 1))), "scale", REJECT),
+        ("merge.merged_delta", "scale inf", lambda: M.merged_delta(*factors(), np.inf), "scale", REJECT),
+        ("layer.lora_backward", "upstream gradient with NaN",
+         lambda: L.lora_backward(_inject(xs(k=4), np.nan), L.lora_forward(xs(), *factors(), 0.5)[1]), "ddelta",
+         REJECT),
+        ("layer.linear_lora_backward", "upstream gradient with inf",
+         lambda: L.linear_lora_backward(_inject(xs(k=4), np.inf),
+                                        L.linear_lora_forward(xs(), w0(), *factors(), 0.5)[1]), "dH", REJECT),
+        ("adam.Adam.step", "(k,) gradient for an (r, k) parameter", adam_broadcast, "grads", REJECT),
+        ("analysis.amplification_factor", "r above rank(dW)",
+         lambda: AN.amplification_factor(rank1, xs(n=4, k=4), 3), "r", REJECT),
+        ("drift.switching_drift", "checkpoints [1.5, 3]",
+         lambda: DR.switching_drift(w0(), [ad0, ad1], [1.5, 3], rng()), "checkpoints", REJECT),
+        ("transformer.accuracy", "y of shape (N, 1)", lambda: T.accuracy(logits_for(y), y[:, None]), "y",
+         lambda a: a == 1.0),
+        ("transformer.softmax_cross_entropy", "label -1",
+         lambda: T.softmax_cross_entropy(logits_for(y), np.array([0, 2, 1, -1])), "y", REJECT),
+        ("layer.LoRA", "init_scale -1 reported as init_scale",
+         lambda: L.LoRA(3, 4, 2, init_scale=-1.0, rng=rng()), "init_scale", REJECT),
+        ("lowrank.lora_param_count", "d_model 0 reported as d_model", lambda: LR.lora_param_count(2, 0, 1),
+         "d_model", REJECT),
+        ("layer.lora_backward", "list upstream gradient",
+         lambda: L.lora_backward(xs(k=4).tolist(), L.lora_forward(xs(), *factors(), 0.5)[1]), "ddelta",
+         lambda g: all(same(a, b) for a, b in zip(g, L.lora_backward(xs(k=4), L.lora_forward(
+             xs(), *factors(), 0.5)[1]), strict=True))),
+        ("layer.linear_lora_backward", "list upstream gradient",
+         lambda: L.linear_lora_backward(xs(k=4).tolist(), L.linear_lora_forward(xs(), w0(), *factors(), 0.5)[1]),
+         "dH", lambda g: all(same(a, b) for a, b in zip(g, L.linear_lora_backward(xs(k=4), L.linear_lora_forward(
+             xs(), w0(), *factors(), 0.5)[1]), strict=True))),
+    ]
