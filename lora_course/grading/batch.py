@@ -26,7 +26,7 @@ from .assemble import MalformedSubmission, assemble, read_submission
 from .items import GradedItem, items_from_solution
 from .probe import answers_probe, project_probe, read_probe
 from .sandbox import Execution, Sandbox, run_in_sandbox
-from .verdict import ItemResult, judge_auto, judge_project, zero
+from .verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
 
 STATUSES = ("ok", "missing", "error", "timeout", "malformed")   # worst last
 CHECKS_MODULE = "lora_course.project_checks"
@@ -136,8 +136,10 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     inputs = checks.make_inputs(student_seed(plan.seed, student)) if project else {}
     probes = [answers_probe(nonce, answer_names)]
     if project:
-        source = inspect.getsource(checks)
-        probes += [project_probe(nonce, item.target, source, checks.__package__, inputs) for item in project]
+        # the kernel half alone when the checks module names one (it reads nothing the notebook can patch)
+        kernel_side = importlib.import_module(getattr(checks, "COLLECT_MODULE", checks.__name__))
+        source = inspect.getsource(kernel_side)
+        probes += [project_probe(nonce, item.target, source, kernel_side.__package__, inputs) for item in project]
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     out.status, out.reasons = _status_from_run(run)
 
@@ -161,6 +163,9 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         else:
             out.results.append(zero(item, "") if item.cell_id in out.markdown_answers
                                else ItemResult(item, None, "to grade by hand", "no answer found"))
+    # --- issue 13: the package's reference cannot stand in for the student's work (decided here, from source)
+    out.results = refuse_reference_use(out.results, assembled.sources, assembled.origins, checks)
+    # --- end issue 13
     return out
 
 
