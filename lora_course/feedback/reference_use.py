@@ -94,7 +94,10 @@ def _defined_names(stmt: ast.stmt) -> frozenset[str]:
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return frozenset({stmt.name})
     if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return frozenset((a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*")
+        names = {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
+        if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
+            names |= set(_star_names(stmt.module or ""))
+        return frozenset(names)
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
     names = set()
     for target in targets:
@@ -104,16 +107,25 @@ def _defined_names(stmt: ast.stmt) -> frozenset[str]:
     return frozenset(names)
 
 
+def _star_names(module: str) -> list[str]:
+    """The names ``from <module> import *`` binds, for a course module (none for any other)."""
+    obj = _resolve(module) if module.startswith(PACKAGE) else None
+    if not isinstance(obj, types.ModuleType):
+        return []
+    return list(getattr(obj, "__all__", [n for n in vars(obj) if not n.startswith("_")]))
+
+
 class _Static:
-    def __init__(self, refs: dict[int, str]) -> None:
+    def __init__(self, refs: dict[int, str], task_names=()) -> None:
         self.refs = refs
+        self.task_names = set(task_names)        # a task's own name never carries a reference into other code
         self.aliases: dict[str, str] = {}          # local name -> dotted path under the package
         self.tainted: dict[str, str] = {}          # helper name -> why it leans on a reference
 
     def path(self, node: ast.AST) -> str | None:
         """The dotted package path an expression evaluates to, if it can be told statically."""
         if isinstance(node, ast.Name):
-            return self.aliases.get(node.id)
+            return None if node.id in self.task_names else self.aliases.get(node.id)
         if isinstance(node, ast.Attribute):
             base = self.path(node.value)
             return f"{base}.{node.attr}" if base and base != _DYNAMIC else base
@@ -155,7 +167,8 @@ class _Static:
                     self.aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else PACKAGE
         elif isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.module.startswith(PACKAGE) and not stmt.level:
             for a in stmt.names:
-                self.aliases[a.asname or a.name] = f"{stmt.module}.{a.name}"
+                for name in _star_names(stmt.module) if a.name == "*" else [a.name]:
+                    self.aliases[a.asname or name] = f"{stmt.module}.{name}"
         elif isinstance(stmt, ast.Assign):
             path = self.path(stmt.value)
             for target in stmt.targets:
@@ -232,7 +245,7 @@ def static_findings(cells: list[tuple[str, bool]], references, task_names=()) ->
             continue
 
     def sweep(tainted: dict[str, str]) -> tuple[list[Finding], dict[str, str]]:
-        static, findings, found = _Static(refs), [], {}
+        static, findings, found = _Static(refs, task_names), [], {}
         static.tainted = tainted
         for tree, is_student in trees:
             for stmt in tree.body:
@@ -260,7 +273,7 @@ def findings_for(findings: list[Finding], task_names) -> list[str]:
     out = []
     for f in findings:
         if not task_names or f.names & task_names:
-            where = ", ".join(sorted(f.names)) or "a cell"
+            where = ", ".join(sorted(f.names & task_names if task_names else f.names)[:5]) or "a cell"
             out.append(f"{where}: {f.reason}")
     return sorted(set(out))
 
