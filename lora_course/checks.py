@@ -34,7 +34,7 @@ from fractions import Fraction
 FORMS = ("number", "percent", "int", "tuple")
 CORRECT, WRONG, MISSING, INVALID, COARSE = "correct", "not yet", "not answered", "invalid", "too coarse"
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-_MAX_COARSE = 8          # int keys: coarse digests for 1 .. 8 figures at most
+_MAX_COARSE = 3          # int keys: coarse digests for 1 .. 3 figures (18.9M, 19M, 20M)
 _NUDGES = (0.0, -0.3, 0.3)
 
 
@@ -143,7 +143,7 @@ def make_key(value, form: str = "number", sig: int = 3, salt: str | None = None,
     salt = salt or secrets.token_hex(4)
     key = f"lc1:{form}:{sig}:{salt}:{_digest(salt, _text(value, form, sig))}"
     texts = _coarse_texts(value, form, sig) if coarse else []
-    return key + (":" + ".".join(_digest(salt, t)[:16] for t in texts) if texts else "")
+    return key + (":" + ".".join(_digest(salt, t)[:8] for t in texts) if texts else "")
 
 
 def make_mistake(value, key: str, sig: int | None = None) -> str:
@@ -209,7 +209,7 @@ def _is_coarse(answer, form: str, sig: int, salt: str, coarse: set[str]) -> bool
         return False
     for v in _values(answer, form):
         texts = [_canonical(v, p)] if form == "int" else _nudged(v, p)
-        if any(_digest(salt, f"{p}|{t}")[:16] in coarse for t in texts):
+        if any(_digest(salt, f"{p}|{t}")[:8] in coarse for t in texts):
             return True
     return False
 
