@@ -451,8 +451,8 @@ def test_subclass_and_wrapper_of_the_reference_fail(solution):
         pass
 
     class Wrapped:
-        def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
-            self.inner = solution["LoRA"](d_in, d_out, r, alpha=alpha, init_scale=init_scale, rng=rng)
+        def __init__(self, k, d, r, alpha=None, init_scale=0.01, rng=None):
+            self.inner = solution["LoRA"](k, d, r, alpha=alpha, init_scale=init_scale, rng=rng)
             self.A, self.B, self.scale = self.inner.A, self.inner.B, self.inner.scale
 
         def forward(self, x):

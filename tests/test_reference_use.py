@@ -20,11 +20,11 @@ from lora_course.project_data import hidden, network_forward
 from lora_course.gradcheck import numerical_gradient
 class LoRA:
     """My own layer."""
-    def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    def __init__(self, k, d, r, alpha=None, init_scale=0.01, rng=None):
         self.r, self.alpha = r, r if alpha is None else alpha
         self.scale = self.alpha / r
-        self.A = rng.normal(0.0, init_scale, (r, d_in))
-        self.B = np.zeros((d_out, r))
+        self.A = rng.normal(0.0, init_scale, (r, k))
+        self.B = np.zeros((d, r))
     def forward(self, x):
         z = x @ self.A.T
         return self.scale * z @ self.B.T, (x, z)
