@@ -118,3 +118,22 @@ def test_the_grader_zeroes_the_task_with_the_reason():
     assert out[0].result == "reference used" and "lora_course.layer.LoRA" in out[0].message
     honest = refuse_reference_use(results, [INSTRUCTOR, HONEST], ["instructor", "answer"], project_checks)
     assert [r.score for r in honest] == [2.0, 2.0, 2.0]
+
+
+def test_lesson_05_metadata_lists_each_checks_reference():
+    """The grader reads ``reference`` from the solution's cells; it names the same objects as the notebook's check."""
+    from pathlib import Path
+
+    import nbformat
+
+    from lora_course.feedback.project.checks import CHECKS
+    from lora_course.feedback.reference_use import reference_objects
+    from lora_course.grading.items import items_from_solution
+
+    path = Path(__file__).resolve().parent.parent / "solutions" / "05_project.ipynb"
+    items = [i for i in items_from_solution(nbformat.read(path, as_version=4), path.name) if i.kind == "project"]
+    assert {i.target for i in items} == set(CHECKS)
+    for item in items:
+        assert item.reference == CHECKS[item.target].reference, item.grade_id
+        assert len(reference_objects(item.reference)) == len(item.reference), "every reference resolves"
+    assert any(i.reference for i in items)

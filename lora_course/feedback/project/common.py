@@ -142,12 +142,12 @@ def _scale_hint(factor: float, known: dict[str, float]) -> str:
 
 
 def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 1e-8,
-          factors: dict[str, float] | None = None) -> None:
+         factors: dict[str, float] | None = None) -> None:
     """Fail unless ``got`` equals ``want`` (shape and values); diagnose transposes and constant factors."""
     if got.shape != want.shape:
         if got.shape == want.shape[::-1] and np.allclose(got.T, want, atol=atol):
             fail(f"{name}: shape {got.shape} is the transpose of the expected {want.shape} (values match "
-                  "after transposing)", f"transpose it: {name} must have the shape of the matrix it belongs to")
+                 "after transposing)", f"transpose it: {name} must have the shape of the matrix it belongs to")
         fail(f"{name}: expected shape {want.shape}, got {got.shape}", hint)
     if np.allclose(got, want, rtol=1e-7, atol=atol):
         return
@@ -158,7 +158,7 @@ def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 
         if not np.isclose(factor, 1.0) and np.allclose(got, factor * want, rtol=1e-6, atol=atol):
             extra = _scale_hint(factor, factors or {})
             fail(f"{name}: every entry is {factor:.4g} times the expected value",
-                  extra or f"a constant factor is off; {hint}")
+                 extra or f"a constant factor is off; {hint}")
     if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got.T, want, atol=atol):
         fail(f"{name}: equals the transpose of the expected matrix", "check the order of the matrix product")
     fail(f"{name}: differs from the reference by up to {err:.3g}", hint)

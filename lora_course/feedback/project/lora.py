@@ -19,22 +19,22 @@ def judge_init(data: dict, inputs: dict) -> Outcome:
         fail(f"B: expected shape (d_out, r) = {(d, r)}, got {B.shape}", "B projects up: (d_out, r)")
     if np.any(B != 0):
         fail(f"B is not zero after __init__ (max |B| = {np.max(np.abs(B)):.3g})",
-              "B starts at exactly zero so B A = 0 and the adapted network starts as the frozen one; "
-              "the Gaussian goes into A")
+             "B starts at exactly zero so B A = 0 and the adapted network starts as the frozen one; "
+             "the Gaussian goes into A")
     if np.all(A == 0):
         fail("A is all zeros", "with A = B = 0 both gradients vanish and nothing trains: draw A from "
-              "N(0, init_scale^2)")
+             "N(0, init_scale^2)")
     std, mean = float(A.std()), float(A.mean())
     if abs(std / std_want - 1) > 0.15 or abs(mean) > 4 * std_want / np.sqrt(A.size):
         fail(f"A's entries have mean {mean:.3g} and std {std:.3g}; expected mean 0 and std {std_want}",
-              "A = rng.normal(0.0, init_scale, size=(r, d_in)): init_scale is the standard deviation")
+             "A = rng.normal(0.0, init_scale, size=(r, d_in)): init_scale is the standard deviation")
     if not np.array_equal(A, array(data, "A_again")):
         fail("two LoRAs built with the same seed have different A",
-              "draw A from the rng argument, not from np.random or a fresh generator")
+             "draw A from the rng argument, not from np.random or a fresh generator")
     scale, default = float(array(data, "scale")), float(array(data, "scale_default_alpha"))
     if not np.isclose(scale, alpha / r):
         fail(f"scale = {scale:.4g} for alpha = {alpha:g}, r = {r}; expected alpha / r = {alpha / r:.4g}",
-              "scale = alpha / r (with alpha = r when alpha is None)")
+             "scale = alpha / r (with alpha = r when alpha is None)")
     if not np.isclose(default, 1.0):
         fail(f"with alpha omitted, scale = {default:.4g}; expected 1", "alpha defaults to r, so scale = 1")
     return Outcome(True, f"A ~ N(0, {std_want}^2) with shape {A.shape}, B = 0 with shape {B.shape}, "

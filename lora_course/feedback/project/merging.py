@@ -14,14 +14,14 @@ def judge_merge(data: dict, inputs: dict) -> Outcome:
     for name, want in frozen_arrays(net).items():
         if array(data, f"net_{name}").tobytes() != want.tobytes():
             fail(f"merge_network changed the frozen network's {name}",
-                  "build new arrays (W2 + ...) instead of writing into net.W2 or net.b2")
+                 "build new arrays (W2 + ...) instead of writing into net.W2 or net.b2")
     s = float(inputs["alpha"]) / int(inputs["r"])
     want, _ = ref_forward(X, net, params, s, s)
     merged = FrozenNetwork(*(array(data, f"merged_{k}") for k in ("W1", "b1", "W2", "b2")))
     shapes = {k: v.shape for k, v in frozen_arrays(merged).items()}
     if shapes != {k: v.shape for k, v in frozen_arrays(net).items()}:
         fail(f"the merged network's shapes are {shapes}; expected the frozen network's",
-              "merging adds no layer: W2' is (d_ff, d) and b2' is (d,)")
+             "merging adds no layer: W2' is (d_ff, d) and b2' is (d,)")
     got = network_forward(X, merged)
     err = float(np.max(np.abs(got - want)))
     if err > 1e-10:

@@ -27,7 +27,7 @@ def judge_zero_init(data: dict, inputs: dict) -> Outcome:
     err = float(np.max(np.abs(got - want)))
     if err > 1e-12:
         fail(f"with freshly built adapters the output differs from the frozen network by {err:.3g}",
-              "B must start at zero, and each delta must be added to (not replace) the frozen path")
+             "B must start at zero, and each delta must be added to (not replace) the frozen path")
     return Outcome(True, "fresh adapters leave the frozen network's output unchanged (max |diff| < 1e-12)")
 
 
@@ -50,7 +50,7 @@ def judge_adapted_forward(data: dict, inputs: dict) -> Outcome:
             if np.allclose(got, value, atol=1e-10):
                 fail("out matches a different wiring of the two adapters", hint)
     same("out", got, want, "h1 = relu(X W1 + b1); h2 = h1 W2 + b2 + lora_1(h1); out = h2 + lora_2(h2)",
-          atol=1e-10)
+         atol=1e-10)
     return Outcome(True, "out = h2 + lora_2(h2) with h2 = h1 W2 + b2 + lora_1(h1)")
 
 
@@ -70,8 +70,8 @@ def judge_exact_backprop(data: dict, inputs: dict) -> Outcome:
     if got_dA1.shape == dA1.shape and got_dB1.shape == dB1.shape and np.allclose(got_dA1, dA1_simple) \
             and np.allclose(got_dB1, dB1_simple):
         fail("lora_1's gradients ignore the path through lora_2",
-              "h2 feeds both the output and lora_2, so grad wrt h2 = grad_out + lora_2.backward(grad_out, cache2); "
-              "pass that sum to lora_1.backward")
+             "h2 feeds both the output and lora_2, so grad wrt h2 = grad_out + lora_2.backward(grad_out, cache2); "
+             "pass that sum to lora_1.backward")
     factors = scales(inputs, n=X.shape[0])
     same("dA2", array(data, "dA2"), dA2, "lora_2.backward(grad_out, cache2)", factors=factors)
     same("dB2", array(data, "dB2"), dB2, "lora_2.backward(grad_out, cache2)", factors=factors)

@@ -40,7 +40,7 @@ def judge_train_step(data: dict, inputs: dict) -> Outcome:
         fail(f"train_task(epochs=1) returned {losses.size} losses; expected 1", "return the list of per-epoch losses")
     if not np.isclose(losses[0], loss, rtol=1e-7):
         fail(f"the first loss is {losses[0]:.6g}; expected {loss:.6g} (loss before the update)",
-              "record the loss of the forward pass that the gradients come from")
+             "record the loss of the forward pass that the gradients come from")
     if np.allclose(array(data, "head_W"), inputs["head_W"]) and not np.allclose(head.W, inputs["head_W"]):
         fail("the head did not change", "the head trains too: head.backward(...) then head.update(lr)")
     want = {"A1": lora_1.A, "B1": lora_1.B, "A2": lora_2.A, "B2": lora_2.B, "head_W": head.W, "head_b": head.b}
@@ -72,7 +72,7 @@ def judge_frozen(data: dict, inputs: dict) -> Outcome:
         got = array(data, name)
         if got.shape != want.shape or got.tobytes() != want.tobytes():
             fail(f"the frozen {name} changed during training", "only A, B and the head are trained: never "
-                  "write to net.W1, net.b1, net.W2 or net.b2 (no -=, no in-place ops)")
+                 "write to net.W1, net.b1, net.W2 or net.b2 (no -=, no in-place ops)")
     return Outcome(True, "W1, b1, W2, b2 are byte-identical after training")
 
 
@@ -106,13 +106,13 @@ def judge_accuracy(task: str) -> Callable[[dict, dict], Outcome]:
         head_W, head_b = array(data, "head_W"), array(data, "head_b")
         if head_W.shape != (D_MODEL, 1) or head_b.shape != (1,):
             fail(f"head: expected W (8, 1) and b (1,), got {head_W.shape} and {head_b.shape}",
-                  "use the given ClassificationHead")
+                 "use the given ClassificationHead")
         got = held_out_accuracy(inputs, task, params, head_W, head_b)
         want = reference_accuracy(inputs, task)
         if got < want - 0.02:
             fail(f"task {task} test accuracy {got:.3f}; the reference reaches {want:.3f} with the same "
-                  "seeds, epochs and learning rate", "pass the earlier checks first (exact gradients, updates, "
-                  "scale); train_task must use its epochs and lr arguments")
+                 "seeds, epochs and learning rate", "pass the earlier checks first (exact gradients, updates, "
+                 "scale); train_task must use its epochs and lr arguments")
         return Outcome(True, f"task {task} test accuracy {got:.3f} (reference {want:.3f}, held-out split)")
     return judge
 
@@ -125,5 +125,5 @@ def judge_no_interference(data: dict, inputs: dict) -> Outcome:
         before, after = array(data, f"{key}_before"), array(data, f"{key}_after")
         if before.shape != after.shape or before.tobytes() != after.tobytes():
             fail(f"training task B changed task A's {key}",
-                  "each task gets its own LoRA objects and head; train_task must only touch its arguments")
+                 "each task gets its own LoRA objects and head; train_task must only touch its arguments")
     return Outcome(True, "training task B left task A's adapters, head and the shared network byte-identical")
