@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from lora_course.checks import CORRECT, MISSING, WRONG, evaluate
+from lora_course.checks import COARSE, CORRECT, MISSING, WRONG, diagnose, evaluate
 from lora_course.grading.items import items_from_solution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def auto_items(nb, name):
     """(grade_id, answer variable, key) of every auto-checked item, read the way the grader reads them."""
     return [(item.grade_id, item.target, item.key) for item in items_from_solution(nb, name) if item.kind == "auto"]
+
+
+def full_items(nb, name):
+    return [item for item in items_from_solution(nb, name) if item.kind == "auto"]
 
 
 NOTEBOOKS = [p for p in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -53,3 +57,32 @@ def test_keys_accept_right_and_equivalent_answers_and_reject_wrong_and_missing(p
             assert evaluate(f"{value * 100}%", key) == CORRECT
         if form in ("number", "int") and abs(value) >= 1000:
             assert evaluate(f"{value:,}", key) == CORRECT, f"{grade_id}: '1,234' style is refused"
+
+
+def coarser(value: float, figures: int) -> str:
+    """``value`` written to ``figures`` significant figures, as a student would type it."""
+    return f"{value:.{figures - 1}e}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_precision_and_known_mistakes(path):
+    """Each answer given too coarsely is told so; each known mistake is a key of the same form that the right
+    answer does not match, with its own hint; the question's cell text states the precision."""
+    answers = solution_answers(path)
+    nb = nbformat.read(path, as_version=4)
+    for item in full_items(nb, path.name):
+        value, form, sig = answers[item.target], item.key.split(":")[1], int(item.key.split(":")[2])
+        if form in ("number", "percent") and sig >= 2 and value and \
+                float(coarser(value, sig - 1)) != float(coarser(value, sig)):     # 6 to 2 figures is still 6
+            share = value * 100 if form == "percent" else value
+            answer = coarser(share, sig - 1) + ("%" if form == "percent" else "")
+            assert evaluate(answer, item.key) == COARSE, f"{item.grade_id}: {answer} should be 'too coarse'"
+            assert "significant figures" in diagnose(answer, item.key, item.hint)[1]
+        assert item.mistakes, f"{item.grade_id}: no known mistakes listed"
+        for mistake_key, hint in item.mistakes:
+            assert mistake_key.split(":")[1] == form and hint and hint != item.hint, item.grade_id
+            assert evaluate(value, mistake_key) != CORRECT, f"{item.grade_id}: the right answer matches a mistake"
+        index = next(i for i, c in enumerate(nb.cells) if c.get("id") == item.cell_id)
+        question = " ".join(c.source for c in nb.cells[max(0, index - 6):index] if c.cell_type == "markdown")
+        wanted = "exact integer" if form in ("int",) else "tuple" if form == "tuple" else "significant figures"
+        assert wanted in question, f"{item.grade_id}: the question should state its precision ({wanted})"

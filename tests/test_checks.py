@@ -1,8 +1,23 @@
 """Answer keys: right, wrong, missing and equivalent forms, without the answer in the key."""
 
+from fractions import Fraction
+
 import pytest
 
-from lora_course.checks import CORRECT, INVALID, MISSING, WRONG, check, evaluate, make_key, parse_number
+from lora_course.checks import (
+    COARSE,
+    CORRECT,
+    INVALID,
+    MISSING,
+    WRONG,
+    answer_figures,
+    check,
+    diagnose,
+    evaluate,
+    make_key,
+    make_mistake,
+    parse_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +87,56 @@ def test_bad_keys():
         evaluate(1, "nonsense")
     with pytest.raises(ValueError, match="form: expected one of"):
         make_key(1, form="words")
+
+
+# --------------------------------------------------------------------------- precision and known mistakes
+
+@pytest.mark.parametrize(("value", "form", "sig", "coarse", "finer"), [
+    (0.00536, "percent", 3, ["0.54%", "0.5%", 0.54, "0.0054"], ["0.536%", "0.5360%", 0.005362, 0.53604]),
+    (37.748736, "number", 4, ["37.8", "37.7", 38], ["37.75", "37.749", 37.7487]),
+    (18_874_368, "int", 3, ["18.9M", "19M", 18_900_000, "20M"], ["18,874,368", 18_874_368]),
+    (10_800.0, "number", 3, ["11k", 11_000], ["10.8k", "10,800", 10_800.4]),
+])
+def test_right_but_too_coarse_is_told_so_and_finer_is_accepted(value, form, sig, coarse, finer):
+    key = make_key(value, form, sig)
+    for answer in coarse:
+        assert evaluate(answer, key) == COARSE, answer
+        status, hint = diagnose(answer, key, "a hint about the method")
+        assert status == COARSE and ("significant figures" in hint or "exact whole number" in hint), hint
+    for answer in finer:
+        assert evaluate(answer, key) == CORRECT, answer
+
+
+def test_coarse_wrong_answers_stay_wrong():
+    key = make_key(0.00536, "percent", 3)
+    for answer in ("0.6%", "0.55%", "0.53%", 0.7):
+        assert evaluate(answer, key) == WRONG, answer
+
+
+def test_answer_figures():
+    assert [answer_figures(a) for a in ("0.54%", "37.80", "11000", "10.8k", 0.0054, 10_800)] == [2, 4, 2, 3, 2, 3]
+    assert answer_figures("3/8") is None and answer_figures(Fraction(3, 8)) is None
+
+
+def test_known_mistakes_get_their_own_hint_and_stay_hashed(capsys):
+    key = make_key(10_800.0, "number", 3, salt="s1")
+    mistakes = {make_mistake(10_800_000, key): "the latencies are in milliseconds: divide by 1000",
+                make_mistake(180, key): "per hour, not per minute"}
+    assert all("10800" not in k and "1.08" not in k and "180" not in k.split(":")[4] for k in mistakes)
+    ms_hint = "the latencies are in milliseconds: divide by 1000"
+    assert diagnose(10_800_000, key, "generic", mistakes) == (WRONG, ms_hint)
+    assert diagnose("10.8M", key, "generic", mistakes)[1].startswith("the latencies")
+    assert diagnose(180.0, key, "generic", mistakes)[1] == "per hour, not per minute"
+    assert diagnose(3.0, key, "generic", mistakes) == (WRONG, "generic")
+    assert diagnose(10_800, key, "generic", mistakes) == (CORRECT, "")
+    check(10_800_000, key, hint="generic", name="GPU-seconds", mistakes=mistakes)
+    check("11k", key, hint="generic", name="GPU-seconds", mistakes=mistakes)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["❌ GPU-seconds: not yet. Hint: the latencies are in milliseconds: divide by 1000",
+                   "🔍 GPU-seconds: too coarse: right as far as it goes, but the question asks for 3 significant "
+                   "figures."]
+
+
+def test_keys_without_coarse_digests_still_work():
+    key = "lc1:number:3:244a4bbe:" + make_key(6.0, salt="244a4bbe").split(":")[4]
+    assert evaluate(6, key) == CORRECT and evaluate("6.1", key) == WRONG and evaluate(7, key) == WRONG

@@ -57,7 +57,31 @@ def train_task(X, y, net, lora_1, lora_2, head, epochs=EPOCHS, lr=LR):
     net.W2 += 1e-3                                                 # mistake: the frozen weights move
     return losses
 '''),
+    # the frozen-weights bug hidden behind a patched FrozenNetwork.arrays (issue 14, item 3)
+    "frozen_patched": ("def train_task", '''
+import lora_course.project_data as _pd
+_pristine = {}
+_arrays = _pd.FrozenNetwork.arrays
+_pd.FrozenNetwork.arrays = lambda self: _pristine.get(id(self)) or _arrays(self)
+_train = train_task
+def train_task(X, y, net, lora_1, lora_2, head, epochs=EPOCHS, lr=LR):
+    _pristine.setdefault(id(net), {k: v.copy() for k, v in _arrays(net).items()})
+    losses = _train(X, y, net, lora_1, lora_2, head, epochs, lr)
+    net.W2 += 1e-3                                                 # mistake, hidden from .arrays()
+    return losses
+'''),
 }
+
+# The package's reference standing in for the student's LoRA class (issue 13): each loses the LoRA checks.
+REFERENCE_USE = {
+    "ref_import": "from lora_course.layer import LoRA",
+    "ref_alias": "import lora_course.layer as _layer\nLoRA = _layer.LoRA",
+    "ref_subclass": "import lora_course\nclass LoRA(lora_course.LoRA):\n    pass",
+    "ref_wrapper": ("_Mine = LoRA\nclass LoRA(_Mine):\n    def forward(self, x):\n"
+                    "        from lora_course.layer import lora_forward\n"
+                    "        return lora_forward(x, self.A, self.B, self.scale)"),
+}
+LORA_CHECKS = ["05-lora_init", "05-lora_forward", "05-lora_backward", "05-lora_update", "05-merged_delta"]
 
 
 def with_cell_after(nb: nbformat.NotebookNode, marker: str, source: str) -> nbformat.NotebookNode:
@@ -82,6 +106,9 @@ def graded(tmp_path_factory):
     for student, (marker, source) in MISTAKES.items():
         (subs / student).mkdir()
         nbformat.write(with_cell_after(solution, marker, source), subs / student / PROJECT)
+    for student, source in REFERENCE_USE.items():
+        (subs / student).mkdir()
+        nbformat.write(with_cell_after(solution, "class LoRA", source), subs / student / PROJECT)
     # partial: only the LoRA class filled in (taken from the solution by cell id)
     partial = nbformat.read(NOTEBOOKS / PROJECT, as_version=4)
     lora_cell = next(c for c in solution.cells if "class LoRA" in c.source)
@@ -125,6 +152,7 @@ def test_untouched_student_notebooks_get_zero_with_status_ok(graded):
     ("scale_alpha", ["05-lora_init", "05-lora_forward"], ["05-lora_update"]),
     ("transposed", ["05-lora_backward"], ["05-lora_init", "05-lora_forward", "05-merged_delta"]),
     ("frozen_modified", ["05-frozen_unchanged", "05-no_interference"], ["05-lora_backward", "05-exact_backprop"]),
+    ("frozen_patched", ["05-frozen_unchanged", "05-no_interference"], ["05-lora_backward", "05-exact_backprop"]),
     ("partial", ["05-adapted_forward", "05-exact_backprop", "05-apply-task-numbers"],
      ["05-lora_init", "05-lora_forward", "05-lora_backward", "05-lora_update", "05-merged_delta"]),
 ])
@@ -137,3 +165,22 @@ def test_each_typical_mistake_loses_its_check(graded, student, lost, kept):
     assert [row[g] for g in kept] == [points[g] for g in kept]
     assert 0 < float(row["total"]) < float(rows["solution"]["total"])
     assert "| failed |" in (feedback / f"{student}.md").read_text()
+
+
+@pytest.mark.parametrize("student", sorted(REFERENCE_USE))
+def test_the_reference_standing_in_for_the_lora_class_scores_zero_on_its_tasks(graded, student):
+    rows, feedback = graded
+    row = rows[student]
+    points = {i.grade_id: f"{i.points:g}" for i in all_items()}
+    assert [row[g] for g in LORA_CHECKS] == ["0"] * len(LORA_CHECKS), row
+    kept = ["05-adapted_forward", "05-merge_equivalence", "05-apply-task-numbers"]
+    if student != "ref_wrapper":     # its forward hands its own backward the reference's cache, which it cannot use
+        kept.append("05-exact_backprop")
+    assert [row[g] for g in kept] == [points[g] for g in kept], "the student's own functions keep their points"
+    text = (feedback / f"{student}.md").read_text()
+    assert "reference used" in text and "lora_course.layer" in text and "package's own implementation" in text
+
+
+def test_the_solution_is_not_flagged_for_reference_use(graded):
+    _, feedback = graded
+    assert "reference used" not in (feedback / "solution.md").read_text()

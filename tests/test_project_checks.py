@@ -385,3 +385,84 @@ def test_sigmoid_is_finite_and_in_range(z):
     with np.errstate(over="raise", invalid="raise", divide="raise"):   # underflow to 0 or 1 is fine
         p = float(sigmoid(np.array([z]))[0])
     assert 0.0 <= p <= 1.0
+
+
+# ------------------------------------------------------------ checks that the kernel cannot patch (issue 14)
+
+def test_patched_frozen_network_arrays_cannot_hide_a_frozen_weights_bug(solution, monkeypatch):
+    """A notebook that patches FrozenNetwork.arrays to report pristine weights still fails: collect reads the
+    instance itself and judge rebuilds the network from the seed in the grader's process."""
+    train = solution["train_task"]
+    pristine: dict[int, dict] = {}
+
+    def leaky_train(X, y, net, lora_1, lora_2, head, epochs=300, lr=0.3):
+        pristine[id(net)] = {k: v.copy() for k, v in vars(net).items()}
+        losses = train(X, y, net, lora_1, lora_2, head, epochs=epochs, lr=lr)
+        net.W2 += 1e-3                                         # the bug
+        return losses
+
+    inputs = pc.make_inputs(0)
+    namespace = _with(solution, train_task=leaky_train)
+    with monkeypatch.context() as patch:                       # the kernel's patch, during collect only
+        patch.setattr(FrozenNetwork, "arrays", lambda self: pristine.get(id(self), dict(vars(self))))
+        patch.setattr("lora_course.project_data.make_network", lambda rng, *a, **k: None)
+        data = {name: pc.collect_safely(name, namespace, inputs) for name in ("frozen_unchanged", "no_interference")}
+    for name, collected in data.items():
+        assert isinstance(collected, dict), (name, collected)
+        outcome = pc.judge_safely(name, collected, inputs)
+        assert not outcome.passed and "W2" in outcome.message, (name, outcome)
+
+
+def test_kernel_half_needs_no_package_builders():
+    """The collect module reads the network and data from the inputs, never through make_network/make_tasks."""
+    from lora_course.feedback.project import collect
+
+    source = Path(collect.__file__).read_text()
+    assert "make_network" not in source and "make_tasks" not in source and ".arrays()" not in source
+    inputs = pc.make_inputs(2)
+    net = make_network(np.random.default_rng(2))
+    assert all(np.array_equal(inputs[f"net_{k}"], getattr(net, k)) for k in ("W1", "b1", "W2", "b2"))
+    split = make_tasks(np.random.default_rng(3))["B"]
+    assert np.array_equal(inputs["task_B_X_train"], split.X_train)
+    assert np.array_equal(inputs["task_B_y_train"], split.y_train)
+
+
+# ------------------------------------------------------------------- the reference cannot stand in (issue 13)
+
+def _reference_lora_namespace(solution: dict) -> dict:
+    from lora_course.layer import LoRA
+    return _with(solution, LoRA=LoRA)
+
+
+def test_reference_lora_fails_its_checks_with_the_reason(solution):
+    outcomes = _outcomes(_reference_lora_namespace(solution))
+    for name in ("lora_init", "lora_forward", "lora_backward", "lora_update", "merged_delta"):
+        assert not outcomes[name].passed, name
+        assert "package's own implementation" in outcomes[name].message and "lora_course.layer.LoRA" in \
+            outcomes[name].message
+    assert outcomes["adapted_forward"].passed, "the student's own adapted_forward is still their work"
+
+
+def test_subclass_and_wrapper_of_the_reference_fail(solution):
+    from lora_course.layer import LoRA as Reference
+    from lora_course.layer import lora_forward
+
+    class Sub(Reference):
+        pass
+
+    class Wrapped:
+        def __init__(self, k, d, r, alpha=None, init_scale=0.01, rng=None):
+            self.inner = solution["LoRA"](k, d, r, alpha=alpha, init_scale=init_scale, rng=rng)
+            self.A, self.B, self.scale = self.inner.A, self.inner.B, self.inner.scale
+
+        def forward(self, x):
+            return lora_forward(x, self.A, self.B, self.scale)
+
+    for cls, needle in ((Sub, "subclasses"), (Wrapped, "lora_course.layer.lora_forward")):
+        outcome = pc.evaluate("lora_forward", _with(solution, LoRA=cls))
+        assert not outcome.passed and needle in outcome.message, outcome
+
+
+def test_honest_solution_is_not_flagged(solution):
+    for name in pc.CHECKS:
+        assert pc.reference_outcome(name, solution) is None, name

@@ -1,1 +1,2 @@
-"""Feedback for students: answer keys, and the checks of the implement-it tasks (``lora_course.feedback.tasks``)."""
+"""Feedback on students' work: answer keys, the implement-it task checks (``tasks``), the project's stage
+checks (``project``), and the detector of reference use."""

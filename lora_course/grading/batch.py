@@ -26,7 +26,7 @@ from .assemble import MalformedSubmission, assemble, read_submission
 from .items import GradedItem, items_from_solution
 from .probe import answers_probe, project_probe, read_probe
 from .sandbox import Execution, Sandbox, run_in_sandbox
-from .verdict import ItemResult, judge_auto, judge_project, zero
+from .verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
 
 STATUSES = ("ok", "missing", "error", "timeout", "malformed")   # worst last
 CHECKS_MODULE = "lora_course.project_checks"
@@ -137,11 +137,13 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     modules = {m: checks if checks is not None and checks.__name__ == m else importlib.import_module(m)
                for m in sorted(modules)}
     inputs = {m: module.make_inputs(student_seed(plan.seed, student)) for m, module in modules.items()}
-    sources = {m: inspect.getsource(module) for m, module in modules.items()}
+    # the kernel half alone when the checks module names one (it reads nothing the notebook can patch)
+    kernel_sides = {m: importlib.import_module(getattr(module, "COLLECT_MODULE", m)) for m, module in modules.items()}
+    sources = {m: inspect.getsource(kernel_sides[m]) for m in modules}
     probes = [answers_probe(nonce, answer_names)]
     for item in project:
         m = item.checks_module or plan.checks_module
-        probes.append(project_probe(nonce, item.target, sources[m], modules[m].__package__, inputs[m]))
+        probes.append(project_probe(nonce, item.target, sources[m], kernel_sides[m].__package__, inputs[m]))
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     out.status, out.reasons = _status_from_run(run)
 
@@ -167,6 +169,9 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         else:
             out.results.append(zero(item, "") if item.cell_id in out.markdown_answers
                                else ItemResult(item, None, "to grade by hand", "no answer found"))
+    # --- issue 13: the package's reference cannot stand in for the student's work (decided here, from source)
+    out.results = refuse_reference_use(out.results, assembled.sources, assembled.origins, checks)
+    # --- end issue 13
     return out
 
 

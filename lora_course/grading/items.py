@@ -2,8 +2,10 @@
 
 A code cell with ``{"lora_course": {"grade_id", "points", "kind": "auto", "answer": "<name>"}}`` is an
 auto-checked answer: its key and hint are the arguments of the ``check(<name>, "lc1:...", hint=...)``
-call in that cell. ``kind: "project"`` names a ``CHECKS`` entry in ``check``, of the module named by
-``checks_module`` (default ``lora_course.project_checks``).
+call in that cell, and its known mistakes the ``mistakes={mistake_key: hint}`` dict literal of that call.
+``kind: "project"`` names a ``CHECKS`` entry in ``check``, of the module named by ``checks_module``
+(default ``lora_course.project_checks``); an optional ``reference`` list names the package objects the
+task must not use (dotted names, e.g. ``lora_course.layer.LoRA``).
 ``kind: "manual"`` marks a Markdown answer whose model answer sits between the solution markers.
 """
 
@@ -37,6 +39,8 @@ class GradedItem:
     hint: str = ""
     model_answer: str = ""
     checks_module: str = ""        # project items: the module holding CHECKS ('' = the grader's default)
+    mistakes: tuple[tuple[str, str], ...] = ()     # (mistake key, hint) of an auto item's known mistakes
+    reference: tuple[str, ...] = ()                # package objects a project item's task must not use
 
 
 def between_markers(source: str) -> str:
@@ -58,8 +62,18 @@ def answer_cell_ids(nb: nbformat.NotebookNode) -> dict[str, str]:
             if any(line.strip() == BEGIN for line in cell.get("source", "").split("\n"))}
 
 
-def _check_call(source: str, answer: str, where: str) -> tuple[str, str]:
-    """(key, hint) of the ``check(answer, key, hint=...)`` call in a cell."""
+def _mistakes(node: ast.AST | None, answer: str, where: str) -> tuple[tuple[str, str], ...]:
+    """The ``mistakes={key: hint, ...}`` literal of a check call, as (key, hint) pairs."""
+    if node is None:
+        return ()
+    if not isinstance(node, ast.Dict) or not all(
+            isinstance(n, ast.Constant) and isinstance(n.value, str) for n in (*node.keys, *node.values)):
+        raise ItemError(f"{where}: check({answer}, ..., mistakes=...) must be a dict literal of strings")
+    return tuple((k.value, v.value) for k, v in zip(node.keys, node.values, strict=True))
+
+
+def _check_call(source: str, answer: str, where: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """(key, hint, mistakes) of the ``check(answer, key, hint=..., mistakes={...})`` call in a cell."""
     try:
         tree = ast.parse(source)
     except SyntaxError as err:
@@ -74,7 +88,8 @@ def _check_call(source: str, answer: str, where: str) -> tuple[str, str]:
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
             raise ItemError(f"{where}: check({answer}, ...) must give its key as a string literal")
         hint_text = hint.value if isinstance(hint, ast.Constant) and isinstance(hint.value, str) else ""
-        return key.value, hint_text
+        mistakes = _mistakes(next((k.value for k in node.keywords if k.arg == "mistakes"), None), answer, where)
+        return key.value, hint_text, mistakes
     raise ItemError(f"{where}: expected a call check({answer}, 'lc1:...') in the cell, found none")
 
 
@@ -98,8 +113,8 @@ def items_from_solution(nb: nbformat.NotebookNode, notebook: str) -> list[Graded
             answer = meta.get("answer")
             if not isinstance(answer, str) or not answer.isidentifier():
                 raise ItemError(f"{where}: answer: expected the answer variable's name, got {answer!r}")
-            key, hint = _check_call(cell.source, answer, where)
-            items.append(GradedItem(**common, target=answer, key=key, hint=hint))
+            key, hint, mistakes = _check_call(cell.source, answer, where)
+            items.append(GradedItem(**common, target=answer, key=key, hint=hint, mistakes=mistakes))
         elif kind == "project":
             name = meta.get("check")
             if not isinstance(name, str) or not name:
@@ -109,7 +124,12 @@ def items_from_solution(nb: nbformat.NotebookNode, notebook: str) -> list[Graded
                     module.startswith("lora_course.") and all(part.isidentifier() for part in module.split(".")))):
                 raise ItemError(f"{where}: checks_module: expected a module of lora_course such as "
                                 f"'lora_course.feedback.tasks.lesson02', got {module!r}")
-            items.append(GradedItem(**common, target=name, checks_module=module))
+            reference = meta.get("reference", [])
+            if not isinstance(reference, list) or not all(isinstance(r, str) and r.startswith("lora_course.")
+                                                          for r in reference):
+                raise ItemError(f"{where}: reference: expected a list of dotted names under lora_course, "
+                                f"got {reference!r}")
+            items.append(GradedItem(**common, target=name, checks_module=module, reference=tuple(reference)))
         else:
             if cell.cell_type != "markdown":
                 raise ItemError(f"{where}: a manual item must be a Markdown cell, got a {cell.cell_type} cell")

@@ -1,7 +1,10 @@
 """Decide each item's points in the grader's own process, from data the kernel handed back.
 
-Auto items: ``lora_course.checks.evaluate(value, key)`` with the key from the solution's check cell.
+Auto items: ``lora_course.checks.diagnose(value, key, hint, mistakes)`` with the key, hint and known
+mistakes from the solution's check cell.
 Project items: ``project_checks.judge_safely(name, data, inputs)`` on the grader's inputs.
+Project items whose metadata lists a ``reference``: zero, with the reason, when the student's answer
+cells use the package's own implementation (``refuse_reference_use``, static analysis of the source).
 Manual items get no score here (empty in the CSV): a person grades them from the feedback file.
 """
 
@@ -10,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from ..checks import CORRECT, MISSING, evaluate
+from lora_course.feedback.reference_use import findings_for, static_findings
+
+from ..checks import CORRECT, MISSING, diagnose
 from .items import GradedItem
 from .probe import decode_value
 
@@ -44,12 +49,12 @@ def judge_auto(item: GradedItem, values: dict | None) -> ItemResult:
         value = decode_value(raw)
     except ValueError as err:
         return ItemResult(item, 0.0, "invalid", f"{item.target}: {err}", item.hint)
-    status = evaluate(value, item.key)
+    status, hint = diagnose(value, item.key, item.hint, dict(item.mistakes))
     if status == CORRECT:
         return ItemResult(item, float(item.points), "correct")
     shown = repr(value) if not hasattr(value, "shape") else f"an array of shape {value.shape}"
     message = "" if status == MISSING else f"{item.target} = {shown[:200]}"
-    return ItemResult(item, 0.0, status, message, item.hint)
+    return ItemResult(item, 0.0, status, message, hint or item.hint)
 
 
 def judge_project(item: GradedItem, payload: dict | None, inputs: dict, checks: ModuleType) -> ItemResult:
@@ -70,3 +75,40 @@ def judge_project(item: GradedItem, payload: dict | None, inputs: dict, checks: 
     if outcome.passed:
         return ItemResult(item, float(item.points), "passed", outcome.message)
     return ItemResult(item, 0.0, "failed", outcome.message, outcome.hint)
+
+
+def refuse_reference_use(results: list[ItemResult], sources: list[str], origins: list[str],
+                         checks: ModuleType | None) -> list[ItemResult]:
+    """Zero every project item whose task the student's cells answer with the package's reference.
+
+    ``sources``/``origins`` are the assembled cells in run order (origin ``answer`` or ``added`` is the
+    student's). The task's own names come from the checks module's table (all findings count if none).
+    """
+    flagged = [r for r in results if r.item.kind == "project" and r.item.reference]
+    if not flagged:
+        return results
+    table = getattr(checks, "CHECKS", {}) if checks is not None else {}
+    task_names = {n for r in flagged for n in getattr(table.get(r.item.target), "task_names", ())}
+    cells = [(src, origin in ("answer", "added")) for src, origin in zip(sources, origins, strict=True)]
+    references = sorted({ref for r in flagged for ref in r.item.reference})
+    findings = static_findings(cells, references, task_names)
+    out = []
+    for result in results:
+        item = result.item
+        names = getattr(table.get(item.target), "task_names", ()) if item.kind == "project" else ()
+        concerned = [f for f in findings if _about(f, item.reference)] if item.kind == "project" else []
+        reasons = findings_for(concerned, names) if concerned and item.reference else []
+        if reasons:
+            out.append(ItemResult(item, 0.0, "reference used", "the package's own implementation stands in for "
+                                  "your work: " + "; ".join(reasons)[:480],
+                                  "write this part yourself; importing, subclassing, wrapping or calling the "
+                                  "package's version earns 0"))
+        else:
+            out.append(result)
+    return out
+
+
+def _about(finding, references: tuple[str, ...]) -> bool:
+    """True if a finding concerns one of ``references`` (dynamic look-ups concern every reference)."""
+    return "dynamic" in finding.reason or any(ref in finding.reason for ref in references) or \
+        finding.reason.startswith(("calls ", "`from "))

@@ -1,0 +1,242 @@
+"""The kernel half of lesson 05's checks: call the student's objects on the grader's inputs, return raw arrays.
+
+This module runs inside the student's kernel (the grader sends its source and runs a fresh copy).
+It reads nothing through code a notebook could patch: the frozen network and the tasks' training
+data arrive as arrays in ``inputs``; the network's arrays are read back from the instance itself
+(``vars``), never through ``FrozenNetwork.arrays``; the head's gradient is computed here with plain
+numpy. It returns plain float arrays and no verdict: the grader judges them and recomputes the
+frozen network, the merge and the accuracy itself.
+
+The student's interface (row convention, a batch of n rows):
+
+    LoRA(d_in, d_out, r, alpha=None, init_scale=0.01, rng=...)   A: (r, d_in), B: (d_out, r), scale
+    .forward(x) -> (delta, cache)        .backward(grad_output, cache) -> grad wrt x (stores dA, dB)
+    .update(lr)                           .get_merged_delta() -> (d_out, d_in)
+    adapted_forward(X, net, lora_1, lora_2) -> (out, cache)
+        h1 = relu(X W1 + b1); h2 = h1 W2 + b2 + lora_1(h1); out = h2 + lora_2(h2)
+    adapted_backward(grad_out, cache, lora_1, lora_2) -> grad wrt h2 (stores every dA, dB)
+    train_task(X, y, net, lora_1, lora_2, head, epochs, lr) -> list of losses (full-batch gradient descent)
+    merge_network(net, lora_1, lora_2) -> FrozenNetwork with lora_1 and lora_2 folded into W2 and b2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+FROZEN = ("W1", "b1", "W2", "b2")
+D_MODEL, D_FF = 8, 16
+
+
+@dataclass(frozen=True)
+class Collector:
+    """One check's kernel half (the grader's probe calls ``CHECKS[name].collect(namespace, inputs)``)."""
+
+    name: str
+    collect: Callable[[dict, dict], dict[str, np.ndarray]]
+
+
+def _get(namespace: dict, name: str):
+    obj = namespace.get(name)
+    if obj is None:
+        raise NotImplementedError(f"{name} is not defined yet")
+    return obj
+
+
+def _floats(x) -> np.ndarray:
+    return np.array(x, dtype=float)  # a copy: later training cannot change what was collected
+
+
+def _raw(obj, name: str) -> np.ndarray:
+    """``obj.name`` read from the instance's own dict (a patched class attribute or method cannot hide it)."""
+    try:
+        return _floats(vars(obj)[name])
+    except (TypeError, KeyError):
+        raise ValueError(f"{type(obj).__name__} object has no array {name!r} of its own") from None
+
+
+def _network(ns: dict, inputs: dict):
+    """A fresh FrozenNetwork (the class the student's code expects) holding the grader's arrays."""
+    from lora_course.project_data import FrozenNetwork
+    return FrozenNetwork(**{k: _floats(inputs[f"net_{k}"]) for k in FROZEN})
+
+
+def _network_arrays(net) -> dict[str, np.ndarray]:
+    return {k: _raw(net, k) for k in FROZEN}
+
+
+def _head(inputs: dict, rng=None):
+    from lora_course.project_data import ClassificationHead
+    head = ClassificationHead(D_MODEL, rng if rng is not None else np.random.default_rng(0))
+    if rng is None:
+        head.W, head.b = _floats(inputs["head_W"]), _floats(inputs["head_b"])
+    return head
+
+
+def _rng(inputs: dict, offset: int) -> np.random.Generator:
+    return np.random.default_rng(int(inputs["init_seed"]) * 10 + offset)
+
+
+def _new_lora(namespace: dict, d_in: int, d_out: int, inputs: dict, rng: np.random.Generator,
+              alpha: float | None, init_scale: float):
+    cls = _get(namespace, "LoRA")
+    return cls(int(d_in), int(d_out), int(inputs["r"]), alpha=alpha, init_scale=init_scale, rng=rng)
+
+
+def _lora_with(namespace: dict, inputs: dict, A: np.ndarray, B: np.ndarray, alpha: float):
+    """A student LoRA whose factors are set to the given A (r, d_in) and B (d_out, r)."""
+    lora = _new_lora(namespace, A.shape[1], B.shape[0], inputs, np.random.default_rng(0), alpha, 0.01)
+    lora.A, lora.B = _floats(A), _floats(B)
+    return lora
+
+
+def _pair_with(namespace: dict, inputs: dict):
+    a = float(inputs["alpha"])
+    return (_lora_with(namespace, inputs, inputs["A1"], inputs["B1"], a),
+            _lora_with(namespace, inputs, inputs["A2"], inputs["B2"], a))
+
+
+def _fresh_pair(namespace: dict, inputs: dict):
+    a, s = float(inputs["train_alpha"]), float(inputs["train_init_scale"])
+    return (_new_lora(namespace, D_FF, D_MODEL, inputs, _rng(inputs, 1), a, s),
+            _new_lora(namespace, D_MODEL, D_MODEL, inputs, _rng(inputs, 2), a, s))
+
+
+def _pair_params(lora_1, lora_2, head=None) -> dict[str, np.ndarray]:
+    out = {"A1": _floats(lora_1.A), "B1": _floats(lora_1.B), "A2": _floats(lora_2.A), "B2": _floats(lora_2.B)}
+    if head is not None:
+        out.update(head_W=_raw(head, "W"), head_b=_raw(head, "b"))
+    return out
+
+
+def _head_gradient(out: np.ndarray, inputs: dict) -> np.ndarray:
+    """d(mean BCE)/d(out) of the given head on ``out``, in plain numpy: dlogits (n,) times head_W^T."""
+    W, b, y = _floats(inputs["head_W"]), _floats(inputs["head_b"]), _floats(inputs["y_net"])
+    logits = (out @ W + b)[:, 0]
+    dlogits = (np.exp(-np.logaddexp(0.0, -logits)) - y) / logits.size
+    return dlogits[:, None] @ W.T
+
+
+def collect_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    cls = _get(ns, "LoRA")
+    k, d, r = int(inputs["init_d_in"]), int(inputs["init_d_out"]), int(inputs["init_r"])
+    s = float(inputs["init_scale"])
+    lora = cls(k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
+    again = cls(k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
+    default = cls(k, d, r, init_scale=s, rng=_rng(inputs, 0))
+    return {"A": _floats(lora.A), "B": _floats(lora.B), "scale": _floats(lora.scale),
+            "A_again": _floats(again.A), "scale_default_alpha": _floats(default.scale)}
+
+
+def collect_forward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
+    delta, _ = lora.forward(_floats(inputs["X"]))
+    return {"delta": _floats(delta)}
+
+
+def collect_backward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
+    _, cache = lora.forward(_floats(inputs["X"]))
+    dX = lora.backward(_floats(inputs["G"]), cache)
+    return {"dX": _floats(dX), "dA": _floats(lora.dA), "dB": _floats(lora.dB)}
+
+
+def collect_update(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
+    lora.dA, lora.dB = _floats(inputs["dA"]), _floats(inputs["dB"])
+    lora.update(float(inputs["lr"]))
+    return {"A": _floats(lora.A), "B": _floats(lora.B)}
+
+
+def collect_merged_delta(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
+    return {"delta_W": _floats(lora.get_merged_delta())}
+
+
+def collect_zero_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora_1, lora_2 = _fresh_pair(ns, inputs)
+    out, _ = _get(ns, "adapted_forward")(_floats(inputs["X_net"]), _network(ns, inputs), lora_1, lora_2)
+    return {"out": _floats(out)}
+
+
+def collect_adapted_forward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora_1, lora_2 = _pair_with(ns, inputs)
+    out, _ = _get(ns, "adapted_forward")(_floats(inputs["X_net"]), _network(ns, inputs), lora_1, lora_2)
+    return {"out": _floats(out)}
+
+
+def collect_exact_backprop(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora_1, lora_2 = _pair_with(ns, inputs)
+    forward, backward = _get(ns, "adapted_forward"), _get(ns, "adapted_backward")
+    out, cache = forward(_floats(inputs["X_net"]), _network(ns, inputs), lora_1, lora_2)
+    grad_h2 = backward(_head_gradient(_floats(out), inputs), cache, lora_1, lora_2)
+    grads = {"grad_h2": _floats(grad_h2)}
+    for name, lora in (("1", lora_1), ("2", lora_2)):
+        grads[f"dA{name}"], grads[f"dB{name}"] = _floats(lora.dA), _floats(lora.dB)
+    return grads
+
+
+def collect_train_step(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    lora_1, lora_2 = _pair_with(ns, inputs)
+    head = _head(inputs)
+    losses = _get(ns, "train_task")(_floats(inputs["X_net"]), _floats(inputs["y_net"]), _network(ns, inputs),
+                                    lora_1, lora_2, head, epochs=1, lr=float(inputs["lr"]))
+    return {**_pair_params(lora_1, lora_2, head), "losses": _floats(losses)}
+
+
+def _train_fresh(ns: dict, inputs: dict, task: str, net, epochs: int):
+    lora_1, lora_2 = _fresh_pair(ns, inputs)
+    head = _head(inputs, _rng(inputs, 3))
+    _get(ns, "train_task")(_floats(inputs[f"task_{task}_X_train"]), _floats(inputs[f"task_{task}_y_train"]), net,
+                           lora_1, lora_2, head, epochs=epochs, lr=float(inputs["train_lr"]))
+    return lora_1, lora_2, head
+
+
+def collect_frozen_unchanged(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    net = _network(ns, inputs)
+    _train_fresh(ns, inputs, "A", net, int(inputs["short_epochs"]))
+    return _network_arrays(net)
+
+
+def collect_accuracy(task: str) -> Callable[[dict, dict], dict[str, np.ndarray]]:
+    def collect(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+        return _pair_params(*_train_fresh(ns, inputs, task, _network(ns, inputs), int(inputs["epochs"])))
+    return collect
+
+
+def collect_merge(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    net = _network(ns, inputs)
+    lora_1, lora_2 = _pair_with(ns, inputs)
+    merged = _get(ns, "merge_network")(net, lora_1, lora_2)
+    data = {f"merged_{k}": v for k, v in _network_arrays(merged).items()}
+    data.update({f"net_{k}": v for k, v in _network_arrays(net).items()})
+    return data
+
+
+def collect_no_interference(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    net = _network(ns, inputs)
+    trained_a = _train_fresh(ns, inputs, "A", net, int(inputs["epochs"]))
+    before = {f"{k}_before": v for k, v in _pair_params(*trained_a).items()}
+    _train_fresh(ns, inputs, "B", net, int(inputs["epochs"]))     # separate adapters and head, same network
+    after = {f"{k}_after": v for k, v in _pair_params(*trained_a).items()}
+    return {**before, **after, **{f"net_{k}": v for k, v in _network_arrays(net).items()}}
+
+
+CHECKS: dict[str, Collector] = {c.name: c for c in (
+    Collector("lora_init", collect_init),
+    Collector("lora_forward", collect_forward),
+    Collector("lora_backward", collect_backward),
+    Collector("lora_update", collect_update),
+    Collector("merged_delta", collect_merged_delta),
+    Collector("zero_init", collect_zero_init),
+    Collector("adapted_forward", collect_adapted_forward),
+    Collector("exact_backprop", collect_exact_backprop),
+    Collector("train_step", collect_train_step),
+    Collector("frozen_unchanged", collect_frozen_unchanged),
+    Collector("accuracy_task_a", collect_accuracy("A")),
+    Collector("merge_equivalence", collect_merge),
+    Collector("accuracy_task_b", collect_accuracy("B")),
+    Collector("no_interference", collect_no_interference),
+)}
