@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    paths = [p for p in course_notebooks(ROOT) if (args.all or p.startswith("solutions/")) and args.k in p]
+    paths = [p for p in course_notebooks(ROOT) if (args.all or p.startswith("solutions/")) and args.k in p
+             and "live_panel" in (ROOT / p).read_text()]      # notebooks without a live widget are not run
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} at start "
           f"({'quiet' if load < 0.5 else 'LOADED: numbers are not the quiet-machine figure'})")
