@@ -1,7 +1,10 @@
 """Tests for lora_course.support.live: SVG charts on fixed axes, and the live widget glue."""
 
+import base64
 import re
+import struct
 import xml.etree.ElementTree as ET
+import zlib
 
 import numpy as np
 import pytest
@@ -12,11 +15,13 @@ from lora_course.support.live import (
     Series,
     barh_chart,
     colormap,
+    colormap_rgb,
     heatmap,
     legend_row,
     line_chart,
     live_panel,
     nice_ticks,
+    png_bytes,
     svg_text,
     text_block,
     tick_label,
@@ -112,11 +117,39 @@ def test_colormap_ends_and_clipping():
     assert colormap([-5.0, 7.0, np.nan]) == ["#440154", "#fde725", "#440154"]
 
 
-def test_heatmap_has_one_cell_per_entry_on_a_fixed_scale():
+def _decode_png(data: bytes) -> np.ndarray:
+    """Just enough PNG reading for png_bytes' output: (rows, cols, 3) uint8."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        assert struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0] == zlib.crc32(kind + body)
+        chunks[kind] = chunks.get(kind, b"") + body
+        pos += 12 + length
+    cols, rows = struct.unpack(">II", chunks[b"IHDR"][:8])
+    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), dtype=np.uint8).reshape(rows, 1 + 3 * cols)
+    assert np.all(raw[:, 0] == 0)
+    return raw[:, 1:].reshape(rows, cols, 3)
+
+
+def test_png_bytes_round_trip():
+    rgb = np.random.default_rng(0).integers(0, 256, size=(5, 7, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(_decode_png(png_bytes(rgb)), rgb)
+    with pytest.raises(ValueError, match="rgb"):
+        png_bytes(np.zeros((2, 2)))
+
+
+def test_heatmap_has_one_pixel_per_entry_on_a_fixed_scale():
     values = np.arange(12.0).reshape(3, 4)
     svg = heatmap(values, 0.0, 11.0, colorbar="g")
-    fills = [r.get("fill") for r in parse(svg).iter("{http://www.w3.org/2000/svg}rect")]
-    assert fills.count("#440154") >= 1 and "#fde725" in fills
+    (image,) = parse(svg).iter("{http://www.w3.org/2000/svg}image")
+    pixels = _decode_png(base64.b64decode(image.get("href").split(",", 1)[1]))
+    assert pixels.shape == (3, 4, 3)
+    assert colormap([0.0, 1.0]) == ["#440154", "#fde725"]
+    np.testing.assert_array_equal(pixels[0, 0], [0x44, 0x01, 0x54])
+    np.testing.assert_array_equal(pixels[2, 3], [0xfd, 0xe7, 0x25])
+    np.testing.assert_array_equal(pixels, colormap_rgb(values / 11.0))
     same_scale = heatmap(values / 2, 0.0, 11.0, colorbar="g")
     assert same_scale != svg   # the colours follow the values on the one fixed scale
     with pytest.raises(ValueError, match="vmin"):
