@@ -105,9 +105,8 @@ def act(page, kind: str, control, step: int) -> None:
         control.locator("input").first.click()
     elif kind == "dropdown":
         select = control.locator("select").first
-        options = select.locator("option").all_inner_texts()
-        current = select.input_value()
-        select.select_option(label=next(o for o in options if o != current))
+        count, current = select.evaluate("s => [s.options.length, s.selectedIndex]")
+        select.select_option(index=(current + 1) % count)       # the next option: always a change
 
 
 def bench_panel(page, cell: int, panel_index: int, repeats: int, timeout_s: float) -> list[dict]:
