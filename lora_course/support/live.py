@@ -1,14 +1,16 @@
 """Live widgets: plots drawn as SVG text and shown in one ``ipywidgets.HTML``, replaced in place on every change.
 
-Why SVG in an HTML widget: re-drawing a matplotlib figure in the kernel costs about 1 s per update on a loaded
-2-core machine (0.1-0.3 s quiet), in-place artist updates included, because Agg still rasterises the whole
-canvas. Writing the SVG of our few lines, bars and a 12 x 24 heatmap takes about a millisecond, the browser
-draws it in a few more, and ipywidgets sends only the changed ``value`` of one widget, so no output is cleared
-and nothing on the page moves. No new dependency and no JupyterLab extension beyond ipywidgets'.
+Why SVG in an HTML widget: re-drawing a matplotlib figure in the kernel cost 0.9-1.9 s per update of lesson
+01's figure on a loaded 2-core machine, and updating its artists in place (``set_data``, what an ipympl canvas
+re-rasterises and ships per ``draw_idle``) still about 1.1 s, because Agg redraws the whole canvas
+(``benchmarks/plot_candidates.py``). Writing the SVG of our few lines and bars, with heatmaps as one inline
+PNG of one pixel per entry, takes a few milliseconds; the browser draws it, and ipywidgets sends only the
+new ``value`` of one widget, so no output is cleared and nothing on the page moves. No new dependency and no
+JupyterLab extension beyond ipywidgets' own.
 
 Every chart here has fixed axes (limits, ticks, units) and a fixed legend given by the caller, so an update
-changes only the marks. The chart functions are pure (numbers in, SVG text out) and are unit-tested;
-``LivePanel`` is the thin widget glue.
+changes only the marks. The chart functions are pure (numbers in, SVG text out) and unit-tested;
+``live_panel`` is the thin widget glue.
 """
 
 from __future__ import annotations
