@@ -183,6 +183,17 @@ def test_live_panel_updates_in_place_and_hides_its_repr():
     toggle.value = "b"
     assert "<p>b3</p>" in output.value and calls[-1] == (3, "b")
     assert panel.children[-1] is output          # the same widget, updated in place
+    def fragile(r):
+        if r > 3:
+            raise ValueError("r: too large for this test")
+        return f"<p>{r}</p>"
+
+    other = widgets.IntSlider(value=1, min=1, max=5)
+    shown = live_panel({"r": other}, fragile)
+    other.value = 4                              # an error after the first render shows in the panel
+    assert "ValueError: r: too large" in shown.children[-1].value
+    with pytest.raises(ValueError):              # ... but the first render fails the cell itself
+        live_panel({"r": widgets.IntSlider(value=5, min=1, max=5)}, fragile)
     bundle = panel._repr_mimebundle_()
     assert bundle["text/plain"] == RUN_NOTE and "application/vnd.jupyter.widget-view+json" in bundle
 

@@ -392,7 +392,12 @@ def live_panel(controls: dict, render: Callable[..., str], min_height: str | Non
 
     def refresh(_change=None) -> None:
         start = time.perf_counter()
-        body = render(**{name: control.value for name, control in controls.items()})
+        try:
+            body = render(**{name: control.value for name, control in controls.items()})
+        except Exception as error:     # shown in the panel, where the student looks
+            if _change is None:
+                raise                  # the first render runs with the cell: let it fail there
+            body = f'<pre style="color:#b00020">{html.escape(f"{type(error).__name__}: {error}")}</pre>'
         output.value = wrap_output(body, 1000 * (time.perf_counter() - start))
 
     for control in controls.values():
