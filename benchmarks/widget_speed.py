@@ -182,12 +182,12 @@ def main(argv: list[str] | None = None) -> int:
                 notebook.close()
         browser.close()
     print()
-    print(f"{'notebook':34s} {'cell':>4} {'control':34s} {'n':>3} {'p50 ms':>7} {'p95 ms':>7} "
+    print(f"{'notebook':42s} {'cell':>4} {'control':34s} {'n':>3} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'kernel p50':>10} {'kernel p95':>10}")
     for r in results:
         flag = "" if r["p95"] < GOAL_MS else "  > goal"
         miss = f"  ({r['missed']} without output)" if r["missed"] else ""
-        print(f"{r['notebook']:34s} {r['cell']:>4} {r['control'][:34]:34s} {r['n']:>3} {r['p50']:>7.0f} "
+        print(f"{r['notebook']:42s} {r['cell']:>4} {r['control'][:34]:34s} {r['n']:>3} {r['p50']:>7.0f} "
               f"{r['p95']:>7.0f} {r['kernel_p50']:>10.2f} {r['kernel_p95']:>10.2f}{flag}{miss}")
     for note in notes:
         print(note)
