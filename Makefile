@@ -13,7 +13,7 @@ help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make test       set up .venv and run every test, notebooks included"
 	@echo "make notebooks  regenerate notebooks/ from solutions/ and re-execute both"
-	@echo "make bench-widgets  time every widget's compute function (limit 100 ms)"
+	@echo "make bench-widgets  time every widget in the browser: input change to output, p50 and p95 (goal 100 ms)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version.split()[0])'

@@ -128,3 +128,37 @@ def rank_view(M: np.ndarray, r: int) -> RankView:
     r = check_rank(r, d, k)
     errors = approximation_errors(M)
     return RankView(r, float(errors[r]), params_per_matrix(d, k, r), d * k, errors)
+
+
+class Spectrum(NamedTuple):
+    """The SVD of M (d, k), computed once: M = U diag(s) Vt with U (d, m), s (m,), Vt (m, k), m = min(d, k);
+    errors (m + 1,) = relative error of the best rank-r approximation for r = 0 .. m."""
+
+    U: np.ndarray
+    s: np.ndarray
+    Vt: np.ndarray
+    errors: np.ndarray
+
+
+def spectrum(M: np.ndarray) -> Spectrum:
+    """One SVD of M (d, k) for the widget: every rank r is then a truncation, no new decomposition."""
+    M = as_array("M", M, ndim=2)
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    tail = np.concatenate([np.cumsum((s ** 2)[::-1])[::-1], [0.0]])      # (m + 1,): sum of s_i^2 for i >= r
+    total = tail[0]
+    errors = np.sqrt(tail / total) if total > 0 else np.zeros_like(tail)
+    return Spectrum(U, s, Vt, errors)
+
+
+def truncated_rows(spec: Spectrum, r: int, rows: int) -> np.ndarray:
+    """The first ``rows`` rows of the best rank-r approximation M_r: (U[:rows, :r] * s[:r]) @ Vt[:r], (rows, k)."""
+    r = check_rank(r, spec.U.shape[0], spec.Vt.shape[1])
+    rows = check_positive_int("rows", rows, spec.U.shape[0])
+    return (spec.U[:rows, :r] * spec.s[:r]) @ spec.Vt[:r]
+
+
+def rank_view_from(spec: Spectrum, r: int) -> RankView:
+    """``rank_view`` from a precomputed ``spectrum`` (microseconds instead of an SVD per call)."""
+    d, k = spec.U.shape[0], spec.Vt.shape[1]
+    r = check_rank(r, d, k)
+    return RankView(r, float(spec.errors[r]), params_per_matrix(d, k, r), d * k, spec.errors)

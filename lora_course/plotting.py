@@ -7,17 +7,25 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 SEQUENTIAL_CMAP = "viridis"
 
 
-def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.0):
-    """``plt.subplots`` with the course palette as the colour cycle; returns (fig, axes)."""
+def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.0, sharey: bool | str = False):
+    """``plt.subplots`` with the course palette as the colour cycle; returns (fig, axes).
+
+    ``sharey`` (True, "row", ...) is passed on: panels meant to be compared share one y-axis.
+    """
     from lora_course.validation import check_number, check_positive_int
 
     ncols, nrows = check_positive_int("ncols", ncols), check_positive_int("nrows", nrows)
     check_number("width", width, minimum=0)
     check_number("height", height, minimum=0)
+    if not isinstance(sharey, (bool, str)):
+        from lora_course.validation import InputTypeError
+
+        raise InputTypeError(f"sharey: expected True, False or 'row'/'col'/'all'/'none', got {sharey!r}")
     import matplotlib.pyplot as plt
     from cycler import cycler
 
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), constrained_layout=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), constrained_layout=True,
+                             sharey=sharey)
     for ax in getattr(axes, "flat", [axes]):
         ax.set_prop_cycle(cycler(color=PALETTE))
         ax.grid(True, alpha=0.3)

@@ -43,20 +43,23 @@ def budget_html(report: dict, measured: dict[str, tuple[float, float]] | None = 
     check_mapping("report", report, ("targets", "r", "name", "gpt3_params", "budget_share", "toy_params", "measured"))
     if measured is not None:
         check_mapping("measured", measured)
-    if not report["targets"]:
-        return "<p>Tick at least one of q, k, v, o.</p>"
-    share = report["budget_share"]
-    verdict = "on budget" if abs(share - 1) < 1e-12 else ("over budget" if share > 1 else "under budget")
-    lines = [f"<p><b>{html.escape(report['name'])}</b>: GPT-3 175B would train {report['gpt3_params']:,} LoRA "
-             f"parameters = {share:.2f}× the paper's {PAPER_BUDGET:,} budget (<b>{verdict}</b>); "
-             f"the toy model trains {report['toy_params']:,}.</p>"]
-    if report["measured"] is None:
-        lines.append("<p>This configuration was not run in this notebook.</p>")
     rows = []
     for name, (mean, sd) in (measured or {}).items():
         style = ' style="background:#E69F00;font-weight:bold"' if name == report["name"] else ""
         rows.append(f"<tr{style}><td>{html.escape(name)}</td><td>{mean:.1f} ± {sd:.1f}</td></tr>")
-    if rows:
-        lines.append("<table><tr><th>configuration</th><th>toy accuracy % (mean ± sd)</th></tr>"
-                     + "".join(rows) + "</table>")
-    return "\n".join(lines)
+    table = ("<table><tr><th>configuration</th><th>toy accuracy % (mean ± sd)</th></tr>" + "".join(rows) + "</table>"
+             if rows else "")
+    box = '<p style="min-height:2.6em;margin:4px 0">'     # the same height for every answer: the table never moves
+    if not report["targets"]:
+        return box + "Tick at least one of q, k, v, o.</p>" + box + "</p>" + table
+    share = report["budget_share"]
+    verdict = "on budget" if abs(share - 1) < 1e-12 else ("over budget" if share > 1 else "under budget")
+    lines = [f"{box}<b>{html.escape(report['name'])}</b>: GPT-3 175B would train {report['gpt3_params']:,} LoRA "
+             f"parameters = {share:.2f}× the paper's {PAPER_BUDGET:,} budget (<b>{verdict}</b>); "
+             f"the toy model trains {report['toy_params']:,}.</p>"]
+    if report["measured"] is None:
+        lines.append(f"{box}This configuration was not run in this notebook.</p>")
+    else:
+        mean, sd = report["measured"]
+        lines.append(f"{box}Measured in this notebook: toy accuracy {mean:.1f} ± {sd:.1f} % (highlighted below).</p>")
+    return "\n".join(lines) + table

@@ -115,6 +115,54 @@ def update_size(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
     return UpdateSize(factor * base.frobenius, factor * base.progress)
 
 
+def unit_scale_sizes(setup: OneStepSetup, ranks: Iterable[int], lr: float = 0.01,
+                     optimizer: Literal["sgd", "adam"] = "sgd") -> dict[str, np.ndarray]:
+    """{"frobenius": (len(ranks),), "progress": (len(ranks),)} of the first step at scale 1 (the slow part:
+    len(ranks) * draws small matrix products; every scale and alpha follows by ``rescale_sizes``)."""
+    ranks = list(ranks)
+    if not ranks:
+        raise ValueError("ranks: expected at least one rank, got an empty list")
+    bases = [_sizes_at_unit_scale(setup, r, lr, optimizer) for r in ranks]
+    return {"frobenius": np.array([b.frobenius for b in bases]), "progress": np.array([b.progress for b in bases])}
+
+
+def rescale_sizes(unit: dict[str, np.ndarray], ranks: Iterable[int], alpha: float,
+                  optimizer: Literal["sgd", "adam"] = "sgd") -> dict[str, dict[str, np.ndarray]]:
+    """For each scaling in ``SCALINGS``, the sizes of ``unit`` (from ``unit_scale_sizes``, same ranks) at that
+    scaling's scale: {"frobenius": (len(ranks),), "progress": (len(ranks),)}. Microseconds: no matrix work."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
+    ranks = list(ranks)
+    if len(ranks) != len(unit["frobenius"]):
+        raise ValueError(f"ranks: expected {len(unit['frobenius'])} ranks (those of unit), got {len(ranks)}")
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for scaling in SCALINGS:
+        factors = np.array([_step_factor(scale_for(scaling, r, alpha), optimizer) for r in ranks])
+        out[scaling] = {"frobenius": factors * unit["frobenius"], "progress": factors * unit["progress"]}
+    return out
+
+
+def size_limits(units: dict[str, dict[str, np.ndarray]], ranks: Iterable[int], alphas: Iterable[float],
+                pad: float = 1.5) -> dict[str, tuple[float, float]]:
+    """Fixed log-axis limits {"frobenius": (lo, hi), "progress": (lo, hi)} covering every optimizer in ``units``
+    (optimizer -> ``unit_scale_sizes``), scaling and alpha in ``alphas``, widened by the factor ``pad``.
+
+    The sizes are monotonic in alpha, so the smallest and largest alpha bound them; non-positive sizes
+    (which a log axis cannot show) are left out."""
+    ranks, alphas = list(ranks), [min(alphas), max(alphas)]
+    if not pad >= 1:
+        raise ValueError(f"pad: expected a factor >= 1, got {pad}")
+    limits = {}
+    for metric in ("frobenius", "progress"):
+        values = np.concatenate([curves[metric] for optimizer, unit in units.items() for alpha in alphas
+                                 for curves in rescale_sizes(unit, ranks, alpha, optimizer).values()])
+        values = values[values > 0]
+        if values.size == 0:
+            raise ValueError(f"units: no positive {metric} value to put on a log axis")
+        limits[metric] = (float(values.min()) / pad, float(values.max()) * pad)
+    return limits
+
+
 def update_size_curves(setup: OneStepSetup, ranks: Iterable[int], alpha: float, lr: float = 0.01,
                        optimizer: Literal["sgd", "adam"] = "sgd") -> dict[str, dict[str, np.ndarray]]:
     """For each scaling in ``SCALINGS``: {"frobenius": (len(ranks),), "progress": (len(ranks),)}.
@@ -128,10 +176,4 @@ def update_size_curves(setup: OneStepSetup, ranks: Iterable[int], alpha: float, 
     check_alpha(alpha)
     for r in ranks:
         _check_common(setup, r, lr, optimizer, name="ranks")
-    bases = [_sizes_at_unit_scale(setup, r, lr, optimizer) for r in ranks]
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for scaling in SCALINGS:
-        factors = np.array([_step_factor(scale_for(scaling, r, alpha), optimizer) for r in ranks])
-        out[scaling] = {"frobenius": factors * np.array([b.frobenius for b in bases]),
-                        "progress": factors * np.array([b.progress for b in bases])}
-    return out
+    return rescale_sizes(unit_scale_sizes(setup, ranks, lr, optimizer), ranks, alpha, optimizer)

@@ -84,3 +84,22 @@ def test_bad_inputs():
         make_cookbook(np.random.default_rng(0), noise=-1)
     with pytest.raises(ValueError, match="max_sauces_per_recipe: expected an integer <= 5, got 6"):
         make_cookbook(np.random.default_rng(0), max_sauces_per_recipe=6)
+
+
+def test_spectrum_truncations_match_a_fresh_decomposition():
+    from lora_course.cookbook import rank_view_from, spectrum, truncated_rows
+    from lora_course.lowrank import best_rank_r
+
+    M = make_cookbook(np.random.default_rng(3), n_recipes=60).M
+    spec = spectrum(M)
+    for r in (1, 5, 24):
+        fresh, cached = rank_view(M, r), rank_view_from(spec, r)
+        assert cached.params == fresh.params and cached.dense_params == fresh.dense_params
+        np.testing.assert_allclose(cached.errors, fresh.errors, atol=1e-12)
+        assert abs(cached.rel_error - fresh.rel_error) < 1e-12
+        np.testing.assert_allclose(truncated_rows(spec, r, 12), best_rank_r(M, r)[:12], atol=1e-9)
+    assert spec.errors[0] == 1.0 and spec.errors[-1] < 1e-7
+    with pytest.raises(ValueError, match="r: expected 1 <= r"):
+        truncated_rows(spec, 25, 12)
+    with pytest.raises(ValueError, match="rows"):
+        truncated_rows(spec, 2, 61)

@@ -36,6 +36,7 @@ const snapshot = () => {
     copy.querySelectorAll(controls.join(', ')).forEach(e => e.remove());
     texts.push(copy.textContent.replace(/\\s+/g, ' ').trim());
     images.push(...[...copy.querySelectorAll('img')].map(i => i.src));
+    images.push(...[...copy.querySelectorAll('svg.lc-chart')].map(s => s.innerHTML));  // live SVG charts
   }
   return {text: texts.join('\\n'), images};
 };
@@ -287,6 +288,37 @@ class LabNotebook:
         except _timeout_error():  # the output did not change at all
             seconds = None
         return SliderMove(index, label, key, now or "?", handle.get_attribute("aria-valuenow") or "?", seconds)
+
+    def drag_slider(self, index: int, label: str, slider, timeout_s: float = 10.0) -> SliderMove:
+        """Press the mouse on the slider's handle, drag it a third of the track in small steps and, with the
+        button still held, wait until an output changes; then release. ``seconds`` counts from the first move
+        (None: nothing changed while dragging, e.g. a slider that redraws only on release)."""
+        handle = slider.locator(".noUi-handle").first
+        track = slider.locator(".noUi-target, .slider-container").first
+        now = handle.get_attribute("aria-valuenow")
+        top = handle.get_attribute("aria-valuemax")
+        going_right = not (now is not None and top is not None and float(now) >= float(top))
+        box, lane = handle.bounding_box(), track.bounding_box()
+        before = self.page.evaluate(JS_OUTPUT_SNAPSHOT, {})
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        seconds = None
+        try:
+            start = time.monotonic()
+            distance = (lane["width"] / 3) * (1 if going_right else -1)
+            for step in range(1, 11):
+                self.page.mouse.move(x + distance * step / 10, y)
+            try:
+                self.page.wait_for_function(JS_OUTPUT_CHANGED, arg={"before": before},
+                                            timeout=timeout_s * 1000, polling=50)
+                seconds = time.monotonic() - start
+            except _timeout_error():
+                seconds = None
+        finally:
+            self.page.mouse.up()
+        return SliderMove(index, label, "drag right" if going_right else "drag left", now or "?",
+                          handle.get_attribute("aria-valuenow") or "?", seconds)
 
     def screenshot(self, path: Path, width: int = 1280, max_height: int = 30_000) -> int:
         """Save the whole notebook (every cell) as one PNG; return its height in pixels.

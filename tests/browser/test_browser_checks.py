@@ -99,3 +99,35 @@ def test_widget_check_objects_when_the_widget_manager_is_missing(tmp_path, brows
     assert server.process is None, "the server should be gone after the with block"
     assert any("cell 0: no rendered widget" in p for p in problems), problems
     assert any("cell 0: widget shown as text:" in p and "interactive(children=" in p for p in problems), problems
+
+
+RELEASE_ONLY_CELL = ("import ipywidgets as widgets\n"
+                     "slider = widgets.IntSlider(value=2, min=1, max=30, description='r', continuous_update={flag})\n"
+                     "widgets.interact(lambda r: print(f'r = {{r}}'), r=slider);")
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+def test_drag_check_tells_release_only_sliders_from_live_ones(tmp_path, browser, continuous):
+    """The drag check must object to a slider that redraws only on release (continuous_update=False)
+    and accept the same slider with continuous updates: the mouse is still held when it looks."""
+    nb = new_notebook(cells=[new_code_cell(RELEASE_ONLY_CELL.format(flag=continuous))],
+                      metadata={"kernelspec": KERNELSPEC})
+    (tmp_path / "drag.ipynb").write_text(nbformat.writes(nb))
+    with LabServer(tmp_path) as server:
+        context = browser.new_context(viewport={"width": 1000, "height": 700})
+        try:
+            page = context.new_page()
+            open_lab(page, server)
+            notebook = LabNotebook(page, server, "drag.ipynb", ncells=1)
+            notebook.open()
+            notebook.run_all(set(), timeout_s=60)
+            notebook.wait_for_widget(0)
+            (label, slider), = notebook.sliders(0)
+            move = notebook.drag_slider(0, label, slider, timeout_s=3 if not continuous else 10)
+        finally:
+            context.close()
+    assert move.value_after != move.value_before, move
+    if continuous:
+        assert move.seconds is not None, f"a live slider should change its output while dragged: {move}"
+    else:
+        assert move.seconds is None, f"a release-only slider cannot change its output while held: {move}"

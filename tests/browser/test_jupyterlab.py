@@ -5,7 +5,8 @@ notebooks one after the other), clears the stored outputs, runs "Run All Cells" 
 palette, waits for the kernel to be idle, waits for the widgets to render and saves a full-page
 screenshot to screenshots/. The tests then check:
 no error outputs (student notebooks: only in cells tagged raises-exception), every widget rendered as
-a widget, and the r / alpha sliders, moved with the keyboard, change the output they drive within 1 s.
+a widget, and the r / alpha sliders, moved with the keyboard, change the output they drive within 1 s,
+and every slider, dragged with the mouse, changes its output while the button is still held.
 Run only these: `.venv/bin/pytest tests/browser` (add `-k 03_` for one lesson).
 """
 
@@ -126,3 +127,24 @@ def test_sliders_drive_their_output(run, timings):
         pytest.skip("no sliders in this notebook")
     timings[run.path]["slider_max"] = max((m.seconds for m in moves if m.seconds is not None), default=None)
     assert not problems, f"{run.path}: sliders that do not update what they drive:\n" + "\n".join(problems)
+
+
+DRAG_TIMEOUT_S = 10.0   # generous: this checks that a slider answers while dragged, not how fast
+
+
+def test_every_slider_answers_while_dragged(run):
+    """Every slider of every widget, dragged with the mouse held down, changes an output before release
+    (continuous updates). The speed goal (100 ms at p95) is measured by `make bench-widgets`, not here."""
+    moves, problems = [], []
+    for i in widget_cells(run.file, run.live):
+        for label, slider in run.notebook.sliders(i):
+            move = run.notebook.drag_slider(i, label, slider, timeout_s=DRAG_TIMEOUT_S)
+            moves.append(move)
+            where = f"cell {i}, slider {label!r}: {move.key} {move.value_before} -> {move.value_after}"
+            if move.value_after == move.value_before:
+                problems.append(f"{where}: dragging did not move the slider")
+            elif move.seconds is None:
+                problems.append(f"{where}: no output changed while dragging (within {DRAG_TIMEOUT_S:.0f} s)")
+    if not moves:
+        pytest.skip("no sliders in this notebook")
+    assert not problems, f"{run.path}: sliders that do not answer while dragged:\n" + "\n".join(problems)

@@ -1,0 +1,1 @@
+"""Plotting and widget glue (no LoRA maths here)."""
