@@ -183,13 +183,16 @@ class CaseResult:
     ratio: dict[str, Interval]
     bottlenecks: dict[str, int]
     paper_case: tuple[int, int]
+    threads: int = 0          # torch's CPU threads while timing
 
 
 def measure_case(config: StackConfig, case: tuple[int, int], dtype_name: str, device: torch.device, *,
-                 paper_case: tuple[int, int], seed: int = 0, r: int = 4, warmup: int = 3, max_seconds: float = 20.0,
+                 paper_case: tuple[int, int], seed: int = 0, r: int = 4, warmup: int | None = None,
+                 max_seconds: float = 20.0,
                  min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.01) -> CaseResult:
     """Time every variant at (batch, seq) = ``case`` in ``dtype_name`` ("fp32" or "fp16") on ``device``."""
     dtype = DTYPES[dtype_name]
+    warmup = (3 if device.type == "cuda" else 1) if warmup is None else warmup
     stacks, sizes = build_torch_variants(config, budget_for(paper_case, config), dtype=dtype, device=device,
                                          seed=seed, r=r)
     gen = torch.Generator(device="cpu").manual_seed(seed + 1)
@@ -213,7 +216,8 @@ def measure_case(config: StackConfig, case: tuple[int, int], dtype_name: str, de
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return CaseResult(dtype_name, case[0], case[1], len(times["base"]),
-                      {v: 1000 * float(np.median(t)) for v, t in times.items()}, ratio, sizes, paper_case)
+                      {v: 1000 * float(np.median(t)) for v, t in times.items()}, ratio, sizes, paper_case,
+                      torch.get_num_threads())
 
 
 def verdict_for(variant: str, iv: Interval) -> Verdict | None:
@@ -246,12 +250,12 @@ def format_case(res: CaseResult) -> str:
     return "\n".join(lines)
 
 
-def environment_line(device: torch.device) -> str:
+def environment_line(device: torch.device, threads: int | None = None) -> str:
     """Device, torch and CUDA versions, the date (UTC), and whether TF32 is allowed for fp32 products."""
     if device.type == "cuda":
         name = f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
     else:
-        name = f"CPU {platform.processor() or platform.machine()} ({torch.get_num_threads()} torch threads)"
+        name = f"CPU {platform.processor() or platform.machine()} ({threads or torch.get_num_threads()} torch threads)"
     tf32 = torch.backends.cuda.matmul.allow_tf32
     date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"device: {name}; torch {torch.__version__}; Python {platform.python_version()}; {date}; "
@@ -261,9 +265,10 @@ def environment_line(device: torch.device) -> str:
 def table1(device: str | torch.device = "cpu", *, dtypes: tuple[str, ...] = ("fp32", "fp16"),
            config: StackConfig | None = None, cases: tuple[tuple[int, int], ...] | None = None, seed: int = 0,
            r: int = 4, max_seconds: float | None = None, progress: Callable[[str], None] | None = None,
-           **kwargs) -> list[CaseResult]:
+           cpu_threads: int = 1, **kwargs) -> list[CaseResult]:
     """Every case x dtype. Defaults: on CUDA, GPT-2 medium and the paper's cases (20 s a case at most);
-    on the CPU, ``CPU_CONFIG`` and ``CPU_CASES`` (2 s a case), each mirroring the paper's column in order."""
+    on the CPU, ``CPU_CONFIG`` and ``CPU_CASES`` (2 s a case, ``cpu_threads`` torch threads; 0 = as set),
+    each mirroring the paper's column in order."""
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device: expected a machine with a CUDA GPU for 'cuda', but torch sees none")
@@ -277,18 +282,24 @@ def table1(device: str | torch.device = "cpu", *, dtypes: tuple[str, ...] = ("fp
     if len(cases) != len(PAPER_CASES):
         raise ValueError(f"cases: expected {len(PAPER_CASES)} (batch, seq) pairs, one per paper column, got {cases}")
     results = []
-    for dtype in dtypes:
-        for case, paper_case in zip(cases, PAPER_CASES, strict=True):
-            results.append(measure_case(config, case, dtype, device, paper_case=paper_case, seed=seed, r=r,
-                                        max_seconds=max_seconds, **kwargs))
-            if progress is not None:
-                progress(f"{dtype} {case[0]}x{case[1]}")
+    threads = torch.get_num_threads()
+    if device.type == "cpu" and cpu_threads:
+        torch.set_num_threads(cpu_threads)   # steadier on a shared machine, like lesson 04's BLAS pinning
+    try:
+        for dtype in dtypes:
+            for case, paper_case in zip(cases, PAPER_CASES, strict=True):
+                results.append(measure_case(config, case, dtype, device, paper_case=paper_case, seed=seed, r=r,
+                                            max_seconds=max_seconds, **kwargs))
+                if progress is not None:
+                    progress(f"{dtype} {case[0]}x{case[1]}")
+    finally:
+        torch.set_num_threads(threads)
     return results
 
 
 def format_report(results: list[CaseResult], device: torch.device, config: StackConfig) -> str:
     gpu = device.type == "cuda"
-    head = [environment_line(device),
+    head = [environment_line(device, results[0].threads if results else None),
             f"stack: {config.n_layers} GPT-2 blocks, d_model {config.d_model}, {config.n_heads} heads, d_ff "
             f"{config.d_ff}, random weights, no embeddings or head; LoRA r = 4 on Wq, Wv (alpha = r)"]
     if not gpu:
@@ -304,9 +315,7 @@ def format_report(results: list[CaseResult], device: torch.device, config: Stack
 def run(args: argparse.Namespace) -> int:
     """``lora-course bench --backend torch [--device cuda]``."""
     device = torch.device(getattr(args, "device", "cpu") or "cpu")
-    threads = getattr(args, "threads", 0)
-    if device.type == "cpu" and threads:
-        torch.set_num_threads(threads)
+    threads = getattr(args, "threads", 1)
     quick = getattr(args, "quick", False)
     kwargs = {"max_seconds": 0.5, "min_rounds": 5, "max_rounds": 20} if quick else {}
     config = StackConfig(32, 2, 2) if quick and device.type == "cpu" else None
@@ -317,6 +326,7 @@ def run(args: argparse.Namespace) -> int:
         from tqdm.auto import tqdm
         bar = tqdm(total=6, desc="timing", unit="case")
     results = table1(device, config=config, cases=cases, seed=getattr(args, "seed", 0), r=getattr(args, "r", 4),
+                     cpu_threads=threads,
                      progress=(lambda label: (bar.set_postfix_str(label), bar.update(1))) if bar else None, **kwargs)
     if bar is not None:
         bar.close()

@@ -89,10 +89,11 @@ def from_numpy(params: dict[str, np.ndarray], cfg: ToyConfig,
         raise ValueError(f"params: expected exactly the names of init_params(cfg); "
                          f"missing {missing}, unexpected {extra}")
     model = TorchToyTransformer(cfg).to(dtype)
-    state = {names[k]: torch.from_numpy(np.array(v, dtype=np.float64)).to(dtype) for k, v in params.items()}
     own = model.state_dict()
-    for key, value in state.items():
-        if own[key].shape != value.shape:
-            raise ValueError(f"params[{key!r}]: expected shape {tuple(own[key].shape)}, got {tuple(value.shape)}")
+    for key, value in params.items():
+        if tuple(own[names[key]].shape) != np.shape(value):
+            raise ValueError(f"params[{key!r}]: expected shape {tuple(own[names[key]].shape)} "
+                             f"(torch's {names[key]}), got {np.shape(value)}")
+    state = {names[k]: torch.from_numpy(np.array(v, dtype=np.float64)).to(dtype) for k, v in params.items()}
     model.load_state_dict(state, strict=True)
     return model
