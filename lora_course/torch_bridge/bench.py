@@ -354,3 +354,40 @@ def markdown_table(results: list[CaseResult]) -> str:
                         f"{'' if not p_ms or v == 'base' else f'{100 * (p_ms / base_paper - 1):+.1f} %'} |")
     return "\n".join(rows)
 
+
+
+def load_results(path) -> tuple[str, list[CaseResult]]:
+    """The environment line and the cases of a JSON file written by ``benchmarks/table1_torch.py``."""
+    import json
+    from pathlib import Path
+
+    data = json.loads(Path(path).read_text())
+    results = []
+    for rec in data["results"]:
+        rec = dict(rec)
+        rec["ratio"] = {v: Interval(**iv) for v, iv in rec["ratio"].items()}
+        rec["paper_case"] = tuple(rec["paper_case"])
+        results.append(CaseResult(**rec))
+    return data["environment"], results
+
+
+def findings(results: list[CaseResult]) -> list[str]:
+    """Verdicts read off a set of cases: merged vs base, adapters vs base, and batch 1 against the largest batch."""
+    lines = []
+    worst = max(max(abs(r.ratio["merged"].lo - 1), abs(r.ratio["merged"].hi - 1)) for r in results)
+    merged_ok = all(within(r.ratio["merged"], 1.0, MERGED_TOLERANCE) is Verdict.HOLDS for r in results)
+    lines.append(f"merged LoRA = base within {100 * MERGED_TOLERANCE:.0f} % in every case: {merged_ok} "
+                 f"(farthest interval end {100 * worst:.1f} % from 1)")
+    for v in ("adapter_l", "adapter_h", "lora"):
+        slower = all(above(r.ratio[v], 1.0) is Verdict.HOLDS for r in results)
+        lines.append(f"{LABELS[v]} slower than base in every case: {slower}")
+    for dtype in sorted({r.dtype for r in results}, reverse=True):
+        by_case = {(r.batch, r.seq): r for r in results if r.dtype == dtype}
+        small, large = by_case.get(min(by_case)), by_case.get(max(by_case))
+        if small is None or small is large:
+            continue
+        for v in ("adapter_l", "adapter_h"):
+            bigger = small.ratio[v].lo > large.ratio[v].hi
+            lines.append(f"{dtype}: {LABELS[v]}'s overhead larger at batch {small.batch} x {small.seq} than at "
+                         f"{large.batch} x {large.seq} (intervals apart): {bigger}")
+    return lines

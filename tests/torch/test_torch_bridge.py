@@ -162,3 +162,26 @@ def test_bench_cli_torch_backend(capsys):
     assert bench_cli.run(args) == 0
     out = capsys.readouterr().out
     assert "NO GPU" in out and "Adapter^H" in out and "paper columns" in out
+
+
+def test_committed_gpu_results_load_and_give_the_papers_verdicts():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    for run in (1, 2):
+        environment, results = bench.load_results(docs / f"table1_gpu_run{run}.json")
+        assert "NVIDIA H200" in environment
+        assert [(r.dtype, r.batch, r.seq) for r in results] == [(d, b, s) for d in ("fp32", "fp16")
+                                                                for b, s in bench.PAPER_CASES]
+        lines = bench.findings(results)
+        assert lines[0].startswith("merged LoRA = base within 3 % in every case: True")
+        assert all(line.endswith("True") for line in lines[1:]), lines
+
+
+def test_findings_report_a_failing_claim():
+    results = bench.table1("cpu", dtypes=("fp32",), config=SMALL, cases=((2, 8), (1, 8), (1, 4)), max_seconds=0.05,
+                           min_rounds=3, max_rounds=3)
+    from lora_course.measure.timing import Interval
+    slow = [bench.CaseResult(**{**r.__dict__, "ratio": {**r.ratio, "merged": Interval(1.5, 1.4, 1.6)}})
+            for r in results]
+    assert "in every case: False" in bench.findings(slow)[0]
