@@ -3,15 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TORCH_STAMP := $(VENV)/.installed-torch
 PORT   ?= 8888
 # JupyterLab refuses to run as root unless told; containers and CI often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test notebooks bench-widgets lint clean help
+.PHONY: lab test test-torch notebooks bench-widgets lint clean help
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make test       set up .venv and run every test, notebooks included"
+	@echo "make test-torch add the [torch] extra (PyTorch CPU wheel, PEFT) and run appendix 06's tests"
 	@echo "make notebooks  regenerate notebooks/ from solutions/ and re-execute both"
 	@echo "make bench-widgets  time every widget in the browser: input change to output, p50 and p95 (goal 100 ms)"
 
@@ -24,12 +26,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+$(TORCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,torch]'
+	@touch $@
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Appendix 06 only: tests/torch/ and notebooks 06 (conftest.py collects them only with --torch).
+test-torch: $(TORCH_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest --torch tests/torch solutions/06_torch_and_peft.ipynb notebooks/06_torch_and_peft.ipynb
 
 notebooks: $(STAMP)
 	$(BIN)/lora-course student --execute

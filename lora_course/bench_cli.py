@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="the notebook's settings: d_model 64, 2 blocks, cases 1x32 16x64 32x128, 3 s a case")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                        help="torch: appendix 06's PyTorch bench (needs the [torch] extra; GPT-2 medium on cuda)")
+    parser.add_argument("--device", default="cpu", help="torch backend only: cpu or cuda (default cpu)")
 
 
 def cases_from(batch_sizes: list[int], seq_lens: list[int], paired: bool) -> list[tuple[int, int]]:
@@ -99,6 +102,9 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.backend == "torch":
+        from lora_course.torch_bridge.bench import run as run_torch
+        return run_torch(args)
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)

@@ -205,7 +205,8 @@ def find_students(submissions: Path) -> list[Path]:
 
 
 def graded_notebooks(solutions_dir: Path, students: list[Path], only: list[str] | None = None) -> list[str]:
-    """Solution notebooks to grade: those named by ``only`` (number prefixes), else any a student submitted."""
+    """Solution notebooks to grade: those named by ``only`` (number prefixes), else any a student submitted
+    that has graded items."""
     available = sorted(p.name for p in Path(solutions_dir).glob("[0-9][0-9]_*.ipynb"))
     if not available:
         raise FileNotFoundError(f"no solution notebooks (NN_name.ipynb) in {solutions_dir}")
@@ -214,7 +215,10 @@ def graded_notebooks(solutions_dir: Path, students: list[Path], only: list[str] 
         if not chosen:
             raise ValueError(f"--notebooks: no solution notebook starts with {', '.join(only)}; have {available}")
         return chosen
-    return [n for n in available if any((s / n).exists() or (s / n).is_symlink() for s in students)]
+    submitted = [n for n in available if any((s / n).exists() or (s / n).is_symlink() for s in students)]
+    # A notebook with no graded item (appendix 06, ungraded and needing the [torch] extra) is not run.
+    return [n for n in submitted
+            if items_from_solution(nbformat.read(Path(solutions_dir) / n, as_version=4), n)]
 
 
 def new_workroot() -> Path:

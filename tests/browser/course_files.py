@@ -7,10 +7,16 @@ from pathlib import Path
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
-def course_notebooks(root: Path) -> list[str]:
-    """'solutions/NN_x.ipynb' and 'notebooks/NN_x.ipynb' paths under ``root`` that exist now, lesson by lesson."""
+# Notebooks that need an optional extra: left to that extra's suite (appendix 06: tests/torch/, `make test-torch`).
+EXTRA_NOTEBOOKS = {"06_torch_and_peft.ipynb": "torch"}
+
+
+def course_notebooks(root: Path, extra: str | None = None) -> list[str]:
+    """'solutions/NN_x.ipynb' and 'notebooks/NN_x.ipynb' paths under ``root`` that exist now, lesson by lesson:
+    the core course's, or with ``extra`` (e.g. "torch") only the notebooks that need that extra."""
     paths = [p.relative_to(root).as_posix()
-             for folder in ("solutions", "notebooks") for p in (root / folder).glob("[0-9][0-9]_*.ipynb")]
+             for folder in ("solutions", "notebooks") for p in (root / folder).glob("[0-9][0-9]_*.ipynb")
+             if EXTRA_NOTEBOOKS.get(p.name) == extra]
     return sorted(paths, key=lambda p: (Path(p).name, p))
 
 

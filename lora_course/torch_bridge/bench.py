@@ -1,0 +1,393 @@
+"""The paper's Table 1 re-measured with PyTorch: GPT-2 medium's block stack, base vs LoRA vs adapters.
+
+One set of random frozen weights serves every variant, so only the extras differ:
+
+- ``base``: the frozen blocks alone (a full fine-tune has exactly this cost);
+- ``merged``: LoRA (r = 4 on Wq and Wv) folded in, W = W0 + (alpha/r) B A: its own Wq, Wv, the rest shared;
+- ``lora``: the same LoRA unmerged, ``X W0^T + scale (X A^T) B^T`` on Wq and Wv;
+- ``adapter_l`` / ``adapter_h``: bottleneck adapters sized as in ``lora_course.blocks`` (the paper's
+  |Theta|: 0.5M at batch 32 x 512, 11M otherwise, as the same share of a smaller stack).
+
+Blocks are GPT-2's: pre-LN, causal attention (``scaled_dot_product_attention``), tanh-GELU MLP of 4 d,
+biases everywhere; no embeddings and no output head (as in lesson 04). Times are per forward pass
+under ``torch.inference_mode``; on a GPU each call is timed with CUDA events. Rounds interleave the
+variants (``lora_course.measure.timing``) and each variant is reported as its per-round ratio to
+``base``, with a bootstrap interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lora_course.blocks import (
+    ADAPTERS_PER_BLOCK,
+    PAPER_ADAPTER_PARAMS,
+    PAPER_ADAPTER_PARAMS_LARGEST,
+    StackConfig,
+    bottleneck_for_budget,
+    scaled_budget,
+)
+from lora_course.layer import scale_factor
+from lora_course.measure.timing import Interval, time_until_resolved, wall_clock
+from lora_course.measure.verdicts import Verdict, above, within
+from lora_course.paper import CITATION, GPT2_MEDIUM, TABLE1_LATENCY_MS
+
+VARIANTS = ("base", "merged", "lora", "adapter_l", "adapter_h")
+LABELS = {"base": "base (= full fine-tune)", "merged": "LoRA merged", "lora": "LoRA unmerged (q, v)",
+          "adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
+PAPER_LABEL = {"base": "Fine-Tune/LoRA", "merged": "Fine-Tune/LoRA", "lora": None,
+               "adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
+PAPER_CASES = ((32, 512), (16, 256), (1, 128))
+GPT2_MEDIUM_CONFIG = StackConfig(GPT2_MEDIUM["d_model"], GPT2_MEDIUM["n_heads"], GPT2_MEDIUM["n_layers"],
+                                 GPT2_MEDIUM["d_ff"])
+# Without a GPU: a stack 16x narrower and 6x shallower, and sequences 8x shorter (batch sizes kept small too).
+CPU_CONFIG = StackConfig(64, 4, 4)
+CPU_CASES = ((4, 64), (2, 32), (1, 16))
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+MERGED_TOLERANCE = 0.03   # merged / base = 1 +- 3 %: "no additional inference latency"
+
+
+def cuda_event_measure(fn: Callable[[], object]) -> float:
+    """Seconds one call of ``fn`` takes on the current CUDA stream, by a pair of CUDA events."""
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1000.0
+
+
+def measure_for(device: torch.device) -> Callable[[Callable[[], object]], float]:
+    """CUDA events on a GPU, the wall clock on the CPU (where torch runs synchronously)."""
+    return cuda_event_measure if device.type == "cuda" else wall_clock
+
+
+def budget_for(paper_case: tuple[int, int], config: StackConfig) -> float:
+    """The paper's adapter |Theta| for its column ``paper_case`` (0.5M at 32 x 512, else 11M), scaled to ``config``."""
+    paper = PAPER_ADAPTER_PARAMS_LARGEST if tuple(paper_case) == (32, 512) else PAPER_ADAPTER_PARAMS
+    return scaled_budget(config, paper)
+
+
+@dataclass
+class TorchStack:
+    """Weights of every block for one variant (tensors shared with the other variants where equal)."""
+
+    config: StackConfig
+    variant: str
+    blocks: list[dict[str, torch.Tensor]]
+    loras: list[dict[str, tuple[torch.Tensor, torch.Tensor]]] | None = None
+    scale: float = 1.0
+    adapters: list[list[dict[str, torch.Tensor]]] | None = None
+
+    @property
+    def extra_params(self) -> int:
+        lora = sum(A.numel() + B.numel() for layer in self.loras for A, B in layer.values()) if self.loras else 0
+        return lora + sum(p.numel() for layer in self.adapters or () for mod in layer for p in mod.values())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (batch, seq, d_model) -> (batch, seq, d_model)."""
+        for i, p in enumerate(self.blocks):
+            x = block_forward(x, p, self.config.n_heads, self.loras[i] if self.loras else None, self.scale,
+                              self.adapters[i] if self.adapters else ())
+        return x
+
+
+def adapter_forward(h: torch.Tensor, mod: dict[str, torch.Tensor]) -> torch.Tensor:
+    """h + GELU(LN?(h) W_down^T + b_down) W_up^T + b_up; h (..., D), bottleneck m."""
+    z = F.layer_norm(h, h.shape[-1:], mod["ln.g"], mod["ln.b"], 1e-5) if "ln.g" in mod else h
+    return h + F.linear(F.gelu(F.linear(z, mod["down"], mod["b_down"]), approximate="tanh"), mod["up"], mod["b_up"])
+
+
+def block_forward(x: torch.Tensor, p: dict[str, torch.Tensor], n_heads: int,
+                  lora: dict[str, tuple[torch.Tensor, torch.Tensor]] | None, scale: float,
+                  adapters: list[dict[str, torch.Tensor]] | tuple) -> torch.Tensor:
+    """One GPT-2 block; ``lora`` maps "q"/"v" to (A (r, D), B (D, r)); ``adapters`` holds 0, 1 or 2 modules."""
+    N, T, D = x.shape
+    h = F.layer_norm(x, (D,), p["ln1.g"], p["ln1.b"], 1e-5)
+    proj = {}
+    for t in ("q", "k", "v"):
+        out = F.linear(h, p[f"W{t}"], p[f"b{t}"])
+        if lora and t in lora:
+            A, B = lora[t]
+            out = out + scale * F.linear(F.linear(h, A), B)          # scale * (h A^T) B^T
+        proj[t] = out.view(N, T, n_heads, D // n_heads).transpose(1, 2)  # (N, H, T, dh)
+    a = F.scaled_dot_product_attention(proj["q"], proj["k"], proj["v"], is_causal=True)
+    a = F.linear(a.transpose(1, 2).reshape(N, T, D), p["Wo"], p["bo"])
+    if len(adapters) == 2:                                           # Adapter^H: after attention too
+        a = adapter_forward(a, adapters[0])
+    x = x + a
+    h = F.layer_norm(x, (D,), p["ln2.g"], p["ln2.b"], 1e-5)
+    m = F.linear(F.gelu(F.linear(h, p["W1"], p["b1"]), approximate="tanh"), p["W2"], p["b2"])
+    if adapters:                                                     # Adapter^L and ^H: after the MLP
+        m = adapter_forward(m, adapters[-1])
+    return x + m
+
+
+def build_torch_variants(config: StackConfig, budget: float, *, dtype: torch.dtype, device: torch.device | str,
+                         seed: int = 0, r: int = 4) -> tuple[dict[str, TorchStack], dict[str, int]]:
+    """Every variant over ONE set of random frozen weights (std 0.02, as GPT-2); returns them and the bottlenecks."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    D, Fh = config.d_model, config.d_ff
+
+    def normal(*shape: int) -> torch.Tensor:
+        return (0.02 * torch.randn(*shape, generator=gen)).to(device=device, dtype=dtype)
+
+    def const(value: float, n: int) -> torch.Tensor:
+        return torch.full((n,), value, device=device, dtype=dtype)
+
+    blocks = []
+    for _ in range(config.n_layers):
+        p = {f"W{t}": normal(D, D) for t in "qkvo"} | {f"b{t}": const(0.0, D) for t in "qkvo"}
+        p |= {"W1": normal(Fh, D), "b1": const(0.0, Fh), "W2": normal(D, Fh), "b2": const(0.0, D)}
+        p |= {"ln1.g": const(1.0, D), "ln1.b": const(0.0, D), "ln2.g": const(1.0, D), "ln2.b": const(0.0, D)}
+        blocks.append(p)
+    scale = scale_factor(r)
+    loras = [{t: (normal(r, D), normal(D, r)) for t in ("q", "v")} for _ in range(config.n_layers)]  # B as trained
+    merged = [p | {f"W{t}": p[f"W{t}"] + scale * (lo[t][1] @ lo[t][0]) for t in lo}   # W0 + scale B A
+              for p, lo in zip(blocks, loras, strict=True)]
+    sizes = {v: bottleneck_for_budget(budget, config, v) for v in ADAPTERS_PER_BLOCK}
+    stacks = {"base": TorchStack(config, "base", blocks), "merged": TorchStack(config, "merged", merged),
+              "lora": TorchStack(config, "lora", blocks, loras, scale)}
+    for v, m in sizes.items():
+        mods = []
+        for _ in range(config.n_layers):
+            layer = []
+            for _ in range(ADAPTERS_PER_BLOCK[v]):
+                mod = {"down": normal(m, D), "b_down": const(0.0, m), "up": normal(D, m), "b_up": const(0.0, D)}
+                if v == "adapter_l":
+                    mod |= {"ln.g": const(1.0, D), "ln.b": const(0.0, D)}
+                layer.append(mod)
+            mods.append(layer)
+        stacks[v] = TorchStack(config, v, blocks, adapters=mods)
+    return stacks, sizes
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One (dtype, batch, seq) case: median ms of every variant and its ratio to base with an interval."""
+
+    dtype: str
+    batch: int
+    seq: int
+    rounds: int
+    median_ms: dict[str, float]
+    ratio: dict[str, Interval]
+    bottlenecks: dict[str, int]
+    paper_case: tuple[int, int]
+    threads: int = 0          # torch's CPU threads while timing
+
+
+def measure_case(config: StackConfig, case: tuple[int, int], dtype_name: str, device: torch.device, *,
+                 paper_case: tuple[int, int], seed: int = 0, r: int = 4, warmup: int | None = None,
+                 max_seconds: float = 20.0,
+                 min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.01) -> CaseResult:
+    """Time every variant at (batch, seq) = ``case`` in ``dtype_name`` ("fp32" or "fp16") on ``device``."""
+    dtype = DTYPES[dtype_name]
+    warmup = (3 if device.type == "cuda" else 1) if warmup is None else warmup
+    stacks, sizes = build_torch_variants(config, budget_for(paper_case, config), dtype=dtype, device=device,
+                                         seed=seed, r=r)
+    gen = torch.Generator(device="cpu").manual_seed(seed + 1)
+    x = torch.randn(*case, config.d_model, generator=gen).to(device=device, dtype=dtype)
+    with torch.inference_mode():
+        out = {v: s.forward(x) for v, s in stacks.items()}
+        gap = float((out["merged"].float() - out["lora"].float()).norm() / out["lora"].float().norm())
+        if not gap < 1e-2:   # fp16 rounding gives ~1e-3 after 24 blocks; a wrong merge gives order 1
+            raise AssertionError(f"merged and unmerged LoRA should compute the same function, relative gap {gap:.1e}")
+        variants = {v: (lambda s=s, x=x: s.forward(x)) for v, s in stacks.items()}
+        for _ in range(warmup):
+            for fn in variants.values():
+                fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        rng = np.random.default_rng(seed)
+        times, ratio = time_until_resolved(variants, "base", rng=rng, min_rounds=min_rounds, max_rounds=max_rounds,
+                                           target_halfwidth=target_halfwidth, max_seconds=max_seconds,
+                                           measure=measure_for(device))
+    del stacks, out, x
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return CaseResult(dtype_name, case[0], case[1], len(times["base"]),
+                      {v: 1000 * float(np.median(t)) for v, t in times.items()}, ratio, sizes, paper_case,
+                      torch.get_num_threads())
+
+
+def verdict_for(variant: str, iv: Interval) -> Verdict | None:
+    """merged: ratio within 1 +- 3 %; unmerged LoRA and adapters: ratio above 1 (slower than base)."""
+    if variant == "base":
+        return None
+    return within(iv, 1.0, MERGED_TOLERANCE) if variant == "merged" else above(iv, 1.0)
+
+
+def format_case(res: CaseResult) -> str:
+    """The case's table: ours (median ms, ratio to base, overhead with its interval, verdict) beside the paper's."""
+    paper = TABLE1_LATENCY_MS.get(res.paper_case, {})
+    base_paper = paper.get("Fine-Tune/LoRA")
+    lines = [f"{res.dtype}, batch {res.batch} x seq {res.seq} ({res.rounds} rounds; paper's column: batch "
+             f"{res.paper_case[0]} x seq {res.paper_case[1]}; adapter bottleneck m = {res.bottlenecks['adapter_l']} "
+             f"(L), {res.bottlenecks['adapter_h']} (H))",
+             f"  {'variant':<24}{'median':>11}  {'overhead vs base [95 % interval]':<34}{'claim':<52}"
+             f"{'paper ms':>9}{'paper overhead':>16}"]
+    for v in VARIANTS:
+        iv = res.ratio[v]
+        over = "" if v == "base" else iv.as_percent_overhead()
+        verdict = verdict_for(v, iv)
+        claim = "" if verdict is None else (f"= base within 3 %: {verdict}" if v == "merged" else f"slower: {verdict}")
+        label = PAPER_LABEL[v]
+        p_ms = paper.get(label) if label else None
+        p_ms_s = f"{p_ms:9.1f}" if p_ms else f"{'-':>9}"
+        p_over = f"{100 * (p_ms / base_paper - 1):+15.1f} %" if p_ms and base_paper and v not in ("base",) else \
+            f"{'':>17}"
+        lines.append(f"  {LABELS[v]:<24}{res.median_ms[v]:>8.2f} ms  {over:<34}{claim:<52}{p_ms_s}{p_over}")
+    return "\n".join(lines)
+
+
+def environment_line(device: torch.device, threads: int | None = None) -> str:
+    """Device, torch and CUDA versions, the date (UTC), and whether TF32 is allowed for fp32 products."""
+    if device.type == "cuda":
+        name = f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    else:
+        name = f"CPU {platform.processor() or platform.machine()} ({threads or torch.get_num_threads()} torch threads)"
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"device: {name}; torch {torch.__version__}; Python {platform.python_version()}; {date}; "
+            f"fp32 products {'in TF32' if tf32 else 'in full fp32 (TF32 off)'}")
+
+
+def table1(device: str | torch.device = "cpu", *, dtypes: tuple[str, ...] = ("fp32", "fp16"),
+           config: StackConfig | None = None, cases: tuple[tuple[int, int], ...] | None = None, seed: int = 0,
+           r: int = 4, max_seconds: float | None = None, progress: Callable[[str], None] | None = None,
+           cpu_threads: int = 1, **kwargs) -> list[CaseResult]:
+    """Every case x dtype. Defaults: on CUDA, GPT-2 medium and the paper's cases (20 s a case at most);
+    on the CPU, ``CPU_CONFIG`` and ``CPU_CASES`` (2 s a case, ``cpu_threads`` torch threads; 0 = as set),
+    each mirroring the paper's column in order."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: expected a machine with a CUDA GPU for 'cuda', but torch sees none")
+    gpu = device.type == "cuda"
+    config = config or (GPT2_MEDIUM_CONFIG if gpu else CPU_CONFIG)
+    cases = cases or (PAPER_CASES if gpu else CPU_CASES)
+    max_seconds = max_seconds if max_seconds is not None else (20.0 if gpu else 2.0)
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if unknown:
+        raise ValueError(f"dtypes: expected names among {tuple(DTYPES)}, got {unknown}")
+    if len(cases) != len(PAPER_CASES):
+        raise ValueError(f"cases: expected {len(PAPER_CASES)} (batch, seq) pairs, one per paper column, got {cases}")
+    results = []
+    threads = torch.get_num_threads()
+    if device.type == "cpu" and cpu_threads:
+        torch.set_num_threads(cpu_threads)   # steadier on a shared machine, like lesson 04's BLAS pinning
+    try:
+        for dtype in dtypes:
+            for case, paper_case in zip(cases, PAPER_CASES, strict=True):
+                results.append(measure_case(config, case, dtype, device, paper_case=paper_case, seed=seed, r=r,
+                                            max_seconds=max_seconds, **kwargs))
+                if progress is not None:
+                    progress(f"{dtype} {case[0]}x{case[1]}")
+    finally:
+        torch.set_num_threads(threads)
+    return results
+
+
+def format_report(results: list[CaseResult], device: torch.device, config: StackConfig) -> str:
+    gpu = device.type == "cuda"
+    head = [environment_line(device, results[0].threads if results else None),
+            f"stack: {config.n_layers} GPT-2 blocks, d_model {config.d_model}, {config.n_heads} heads, d_ff "
+            f"{config.d_ff}, random weights, no embeddings or head; LoRA r = 4 on Wq, Wv (alpha = r)"]
+    if not gpu:
+        head.append("NO GPU: these are CPU timings at REDUCED shapes (the same code); they only hint at the "
+                    "paper's GPU measurement and are not GPU figures.")
+    body = [format_case(res) for res in results]
+    foot = [f"paper columns: {CITATION}, Table 1 (GPT-2 medium, NVIDIA RTX8000, mean of 100 trials)",
+            "overhead = median over rounds of t_variant / t_base - 1, rounds interleaved in random order; "
+            "95 % bootstrap interval; medians in ms per forward pass"]
+    return "\n".join(head + [""] + body + [""] + foot)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``lora-course bench --backend torch [--device cuda]``."""
+    device = torch.device(getattr(args, "device", "cpu") or "cpu")
+    threads = getattr(args, "threads", 1)
+    quick = getattr(args, "quick", False)
+    kwargs = {"max_seconds": 0.5, "min_rounds": 5, "max_rounds": 20} if quick else {}
+    config = StackConfig(32, 2, 2) if quick and device.type == "cpu" else None
+    cases = ((2, 16), (1, 8), (1, 4)) if quick and device.type == "cpu" else None
+    start = time.perf_counter()
+    bar = None
+    if not getattr(args, "no_progress", True):
+        from tqdm.auto import tqdm
+        bar = tqdm(total=6, desc="timing", unit="case")
+    results = table1(device, config=config, cases=cases, seed=getattr(args, "seed", 0), r=getattr(args, "r", 4),
+                     cpu_threads=threads,
+                     progress=(lambda label: (bar.set_postfix_str(label), bar.update(1))) if bar else None, **kwargs)
+    if bar is not None:
+        bar.close()
+    used = config or (GPT2_MEDIUM_CONFIG if device.type == "cuda" else CPU_CONFIG)
+    print(format_report(results, device, used))
+    print(f"{time.perf_counter() - start:.1f} s in all")
+    return 0
+
+
+def markdown_table(results: list[CaseResult]) -> str:
+    """The results as a Markdown table (for docs/ and the notebook)."""
+    rows = ["| dtype | batch x seq | variant | median ms | overhead vs base [95 % CI] | claim | paper ms "
+            "| paper overhead |",
+            "| --- | --- | --- | ---: | --- | --- | ---: | ---: |"]
+    for res in results:
+        paper = TABLE1_LATENCY_MS.get(res.paper_case, {})
+        base_paper = paper.get("Fine-Tune/LoRA")
+        for v in VARIANTS:
+            iv, verdict = res.ratio[v], verdict_for(v, res.ratio[v])
+            label = PAPER_LABEL[v]
+            p_ms = paper.get(label) if label else None
+            rows.append(f"| {res.dtype} | {res.batch} x {res.seq} | {LABELS[v]} | {res.median_ms[v]:.2f} | "
+                        f"{'' if v == 'base' else iv.as_percent_overhead()} | {'' if verdict is None else verdict} | "
+                        f"{'' if not p_ms else f'{p_ms:.1f}'} | "
+                        f"{'' if not p_ms or v == 'base' else f'{100 * (p_ms / base_paper - 1):+.1f} %'} |")
+    return "\n".join(rows)
+
+
+
+def load_results(path) -> tuple[str, list[CaseResult]]:
+    """The environment line and the cases of a JSON file written by ``benchmarks/table1_torch.py``."""
+    import json
+    from pathlib import Path
+
+    data = json.loads(Path(path).read_text())
+    results = []
+    for rec in data["results"]:
+        rec = dict(rec)
+        rec["ratio"] = {v: Interval(**iv) for v, iv in rec["ratio"].items()}
+        rec["paper_case"] = tuple(rec["paper_case"])
+        results.append(CaseResult(**rec))
+    return data["environment"], results
+
+
+def findings(results: list[CaseResult]) -> list[str]:
+    """Verdicts read off a set of cases: merged vs base, adapters vs base, and batch 1 against the largest batch."""
+    lines = []
+    worst = max(max(abs(r.ratio["merged"].lo - 1), abs(r.ratio["merged"].hi - 1)) for r in results)
+    merged_ok = all(within(r.ratio["merged"], 1.0, MERGED_TOLERANCE) is Verdict.HOLDS for r in results)
+    lines.append(f"merged LoRA = base within {100 * MERGED_TOLERANCE:.0f} % in every case: {merged_ok} "
+                 f"(farthest interval end {100 * worst:.1f} % from 1)")
+    for v in ("adapter_l", "adapter_h", "lora"):
+        slower = all(above(r.ratio[v], 1.0) is Verdict.HOLDS for r in results)
+        lines.append(f"{LABELS[v]} slower than base in every case: {slower}")
+    for dtype in sorted({r.dtype for r in results}, reverse=True):
+        by_case = {(r.batch, r.seq): r for r in results if r.dtype == dtype}
+        small, large = by_case.get(min(by_case)), by_case.get(max(by_case))
+        if small is None or small is large:
+            continue
+        for v in ("adapter_l", "adapter_h"):
+            bigger = small.ratio[v].lo > large.ratio[v].hi
+            lines.append(f"{dtype}: {LABELS[v]}'s overhead larger at batch {small.batch} x {small.seq} than at "
+                         f"{large.batch} x {large.seq} (intervals apart): {bigger}")
+    return lines
