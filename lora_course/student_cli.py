@@ -21,9 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute_in_place(path: Path, timeout: int) -> None:
     """Run a notebook top to bottom in a fresh kernel (cells tagged raises-exception may raise) and save it."""
+    from lora_course.support.workspace import kernel_metadata
+
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    # nbclient stores language_info but not the kernelspec; JupyterLab rewrites a kernelspec that differs
+    # from the installed kernel's and so marks the notebook modified as soon as it is opened.
+    nb.metadata["kernelspec"] = kernel_metadata()["kernelspec"]
     nbformat.write(nb, path)
 
 

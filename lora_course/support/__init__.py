@@ -1,0 +1,1 @@
+"""Support for the course's notebooks and setup: plotting, versions, the student's own workspace."""
