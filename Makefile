@@ -34,7 +34,7 @@ lab: $(LAB_STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=5
 
 notebooks: $(LAB_STAMP)
 	$(BIN)/lora-course student --execute
