@@ -90,3 +90,8 @@ def test_a_busy_port_is_skipped():
         busy.listen()
         port = busy.getsockname()[1]
         assert choose_port(port) != port
+
+
+def test_a_port_out_of_range_is_refused_by_name():
+    with pytest.raises(ValueError, match="port: expected an integer in 1024"):
+        choose_port(80)

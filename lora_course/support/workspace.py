@@ -10,6 +10,7 @@ opening it in JupyterLab does not mark it modified.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import secrets
@@ -80,6 +81,8 @@ def _port_is_free(port: int) -> bool:
 
 def choose_port(wanted: int, tries: int = 50) -> int:
     """``wanted`` if it is free on 127.0.0.1, else the next free one above it."""
+    if not 1024 <= wanted <= 65535 - tries:
+        raise ValueError(f"port: expected an integer in 1024..{65535 - tries}, got {wanted!r}")
     for port in range(wanted, wanted + tries):
         if _port_is_free(port):
             return port
@@ -100,7 +103,7 @@ def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return "started" in json.load(response)
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):  # not up yet, or up but not answering yet
         return False
 
 
@@ -126,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     workspace = (args.workspace or root / WORKSPACE).resolve()
     copied = copy_lessons(root / "notebooks", workspace)
     if copied:
-        print(f"copied {len(copied)} new lesson(s) into {workspace} ({', '.join(p.stem for p in copied)}); "
+        where = workspace.relative_to(root) if workspace.is_relative_to(root) else workspace
+        print(f"copied {len(copied)} new lesson(s) into {where}/ ({', '.join(p.stem for p in copied)}); "
               "your work there is never overwritten")
     port, token = choose_port(args.port), secrets.token_hex(24)
     log_path = (args.log or root / ".lab.log").resolve()
