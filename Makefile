@@ -2,17 +2,17 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# What a student needs (the course and JupyterLab), and on top of it the test tools, for `make test` only.
+LAB_STAMP  := $(VENV)/.installed-lab
+TEST_STAMP := $(VENV)/.installed-test
 TORCH_STAMP := $(VENV)/.installed-torch
 PORT   ?= 8888
-# JupyterLab refuses to run as root unless told; containers and CI often are root.
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test test-torch notebooks bench-widgets lint clean help
 
 help:
-	@echo "make lab        set up .venv and open the course in JupyterLab"
-	@echo "make test       set up .venv and run every test, notebooks included"
+	@echo "make lab        set up .venv, copy the lessons into my-notebooks/ and serve them in JupyterLab"
+	@echo "make test       set up .venv with the test tools and run every test, notebooks included"
 	@echo "make test-torch add the [torch] extra (PyTorch CPU wheel, PEFT) and run appendix 06's tests"
 	@echo "make notebooks  regenerate notebooks/ from solutions/ and re-execute both"
 	@echo "make bench-widgets  time every widget in the browser: input change to output, p50 and p95 (goal 100 ms)"
@@ -21,34 +21,39 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(LAB_STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing the course and JupyterLab into $(VENV)/ (the first time takes a few minutes)"
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e .
 	@touch $@
 
-$(TORCH_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,torch]'
+$(TEST_STAMP): $(LAB_STAMP)
+	$(BIN)/python -m pip install -e '.[test]'
 	@touch $@
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+$(TORCH_STAMP): pyproject.toml $(TEST_STAMP)
+	$(BIN)/python -m pip install -e '.[test,torch]'
+	@touch $@
 
-test: $(STAMP)
+lab: $(LAB_STAMP)
+	$(BIN)/lora-course lab --port=$(PORT)
+
+test: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=5
 
 # Appendix 06 only: tests/torch/ and notebooks 06 (conftest.py collects them only with --torch).
 test-torch: $(TORCH_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest --torch tests/torch solutions/06_torch_and_peft.ipynb notebooks/06_torch_and_peft.ipynb
 
-notebooks: $(STAMP)
+notebooks: $(LAB_STAMP)
 	$(BIN)/lora-course student --execute
 
-bench-widgets: $(STAMP)
+bench-widgets: $(TEST_STAMP)
 	$(BIN)/python benchmarks/widget_speed.py
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 clean:

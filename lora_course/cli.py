@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "bench": ("lora_course.bench_cli", "measure LoRA, merged and adapter latency on this machine (lesson 04)"),
     "reproduce": ("lora_course.reproduce_cli", "run lesson 03's full target/rank experiment and save figures"),
     "grade": ("lora_course.grade_cli", "grade a folder of student submissions into a CSV"),
+    "lab": ("lora_course.support.workspace", "copy new lessons into my-notebooks/ and serve it in JupyterLab"),
 }
 
 

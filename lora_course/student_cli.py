@@ -21,10 +21,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute_in_place(path: Path, timeout: int) -> None:
     """Run a notebook top to bottom in a fresh kernel (cells tagged raises-exception may raise) and save it."""
+    from lora_course.support.workspace import kernel_metadata
+
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    # nbclient stores language_info but not the kernelspec; JupyterLab rewrites a kernelspec that differs
+    # from the installed kernel's and so marks the notebook modified as soon as it is opened.
+    nb.metadata["kernelspec"] = kernel_metadata()["kernelspec"]
+    for cell in nb.cells:  # one stream output per run of prints, however the kernel happened to flush them
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     nbformat.write(nb, path)
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stream outputs of the same name (stdout / stderr) into one."""
+    merged: list = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if out.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream" \
+                and last.get("name") == out.get("name"):
+            last["text"] = "".join(last["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,14 +7,14 @@ from lora_course.drift import growth_exponent, log_checkpoints, switching_drift
 from lora_course.merge import Adapter
 
 
-def setup(d=32, n=4, seed=0):
+def drift_setup(d=32, n=4, seed=0):  # not "setup": pytest 7 runs a module-level setup() as a nose fixture
     rng = np.random.default_rng(seed)
     W0 = rng.normal(size=(d, d))
     return W0, [Adapter(rng.normal(0, 0.1, (4, d)), rng.normal(0, 0.1, (d, 4)), 1.0) for _ in range(n)], rng
 
 
 def test_in_place_error_grows_and_rebuilt_error_stays_at_one_merge():
-    W0, ads, rng = setup()
+    W0, ads, rng = drift_setup()
     res = switching_drift(W0, ads, log_checkpoints(2000), rng)
     eps = np.finfo(np.float32).eps
     assert res.in_place_error[-1] > 30 * res.rebuilt_error.max(), "thousands of float32 updates should pile up"
@@ -23,7 +23,7 @@ def test_in_place_error_grows_and_rebuilt_error_stays_at_one_merge():
 
 
 def test_float64_switching_stays_tiny():
-    W0, ads, rng = setup()
+    W0, ads, rng = drift_setup()
     res = switching_drift(W0, ads, [10, 100], rng, dtype=np.float64)
     assert res.in_place_error.max() < 1e-12
 
@@ -31,7 +31,7 @@ def test_float64_switching_stays_tiny():
 def test_checkpoints_and_errors():
     pts = log_checkpoints(1000, per_decade=3)
     assert pts[0] == 1 and pts[-1] == 1000 and np.all(np.diff(pts) > 0) and len(pts) == 10
-    W0, ads, rng = setup()
+    W0, ads, rng = drift_setup()
     with pytest.raises(ValueError, match="at least 2 adapters"):
         switching_drift(W0, ads[:1], [1], rng)
     with pytest.raises(ValueError, match="checkpoints: expected increasing integers"):

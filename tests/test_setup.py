@@ -3,13 +3,15 @@
 import json
 import os
 import re
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 import lora_course
 
@@ -54,38 +56,57 @@ def test_import_has_no_side_effects():
     assert out.stdout == "True\n" and out.stderr == ""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_make_lab_runs_lora_course_lab():
+    """`make lab` installs what a student needs, then starts the one command tested below."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    recipe = subprocess.run(["make", "-n", "lab", "PORT=8899"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert recipe.stdout.splitlines()[-1].endswith("lora-course lab --port=8899"), recipe.stdout
+    assert "[test]" not in recipe.stdout and "--quiet" not in recipe.stdout, "lab installs no test tools, loudly"
 
 
-def test_make_lab_serves_jupyterlab(tmp_path):
-    """Run the Makefile's `lab` recipe headless on a free port and ask the server for /api/status."""
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path), "PORT": str(port)}
-    # make -n prints the recipe; run only the server line so the test does not reinstall the venv.
-    recipe = subprocess.run(["make", "-n", "lab", f"PORT={port}"], cwd=ROOT, capture_output=True, text=True, check=True)
-    server_cmd = [ln for ln in recipe.stdout.splitlines() if "jupyter lab" in ln]
-    assert server_cmd, recipe.stdout
-    proc = subprocess.Popen(server_cmd[-1] + " --IdentityProvider.token=testtoken", shell=True, cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        deadline, status = time.time() + 90, None
-        while time.time() < deadline and status is None:
-            try:
-                url = f"http://127.0.0.1:{port}/api/status?token=testtoken"
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    status = json.load(response)
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read()
-                time.sleep(0.5)
-        assert status is not None and "started" in status
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop `lora-course lab` the way Ctrl-C would (SIGTERM is handled alike), then its whole group."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        if proc.poll() is not None:
+            break
         try:
-            proc.wait(timeout=20)
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:  # it ended between poll() and killpg()
+            break
+        try:
+            proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    log = proc.stdout.read()
-    assert f"http://127.0.0.1:{port}/lab" in log, "the URL is printed for the user"
+            continue
+
+
+def test_lora_course_lab_serves_the_students_copy_and_ends_with_the_url(tmp_path):
+    """Run `lora-course lab` with this interpreter (no .venv or make needed) and ask the server for its
+    status with the URL it printed: its last line, the only one a student has to read."""
+    workspace = tmp_path / "my-notebooks"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    command = [sys.executable, "-m", "lora_course.cli", "lab", "--port", "8960", "--workspace", str(workspace),
+               "--log", str(tmp_path / "lab.log")]
+    out = tmp_path / "stdout.txt"
+    with open(out, "w") as handle:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=handle,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = None
+        for _ in range(600):  # up to 5 min on a loaded machine; the loop ends as soon as the URL appears
+            found = re.search(r"http://127\.0\.0\.1:\d+/lab\?token=\w+", out.read_text())
+            if found:
+                url = found.group(0)
+                break
+            assert proc.poll() is None, out.read_text() + (tmp_path / "lab.log").read_text()
+            time.sleep(0.5)
+        assert url, out.read_text()
+        with urllib.request.urlopen(url.replace("/lab?", "/api/status?"), timeout=10) as response:
+            assert "started" in json.load(response)
+        lines = out.read_text().splitlines()
+        assert lines[-1].endswith(url) and len(lines) == 2, lines  # "copied 6 new lessons ...", then the URL
+        lessons = sorted(p.name for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
+        assert sorted(p.name for p in workspace.glob("*.ipynb")) == lessons
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0, out.read_text()

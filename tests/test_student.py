@@ -115,3 +115,13 @@ def test_notebooks_are_executed_and_clean(path):
     if path.parent.name == "notebooks":
         text = path.read_text()
         assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
+
+
+def test_executed_notebooks_store_one_stream_output_per_run_of_prints():
+    from lora_course.student_cli import coalesce_streams
+
+    out = nbformat.v4.new_output
+    outputs = [out("stream", name="stdout", text="a\n"), out("stream", name="stdout", text="b"),
+               out("stream", name="stderr", text="warn\n"), out("stream", name="stdout", text="c\n")]
+    merged = coalesce_streams(outputs)
+    assert [(o["name"], o["text"]) for o in merged] == [("stdout", "a\nb"), ("stderr", "warn\n"), ("stdout", "c\n")]

@@ -1,1 +1,1 @@
-"""Plotting and widget glue (no LoRA maths here)."""
+"""Support for the notebooks and setup: plotting, live widgets, versions, the student's own workspace."""

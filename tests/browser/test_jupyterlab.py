@@ -5,8 +5,9 @@ notebooks one after the other), clears the stored outputs, runs "Run All Cells" 
 palette, waits for the kernel to be idle, waits for the widgets to render and saves a full-page
 screenshot to screenshots/. The tests then check:
 no error outputs (student notebooks: only in cells tagged raises-exception), every widget rendered as
-a widget, and the r / alpha sliders, moved with the keyboard, change the output they drive within 1 s,
-and every slider, dragged with the mouse, changes its output while the button is still held.
+a widget, and the r / alpha sliders, moved with the keyboard, change the output they drive within a generous
+10 s (how fast they do so is `make bench-widgets`' number, not a test's), and every slider, dragged with the
+mouse, changes its output while the button is still held.
 Run only these: `.venv/bin/pytest tests/browser` (add `-k 03_` for one lesson).
 """
 
@@ -23,7 +24,7 @@ from course_files import allowed_error_cells, course_notebooks, first_line, widg
 from lab_notebook import LabNotebook, open_lab
 
 RUN_TIMEOUT_S = float(os.environ.get("LORA_COURSE_BROWSER_TIMEOUT", "180"))
-SLIDER_TIMEOUT_S = float(os.environ.get("LORA_COURSE_SLIDER_TIMEOUT", "1.0"))
+SLIDER_TIMEOUT_S = float(os.environ.get("LORA_COURSE_SLIDER_TIMEOUT", "10.0"))  # generous: speed is benchmarked
 R_LABEL = re.compile(r"\br\b|\brank\b", re.IGNORECASE)
 ALPHA_LABEL = re.compile(r"alpha|α", re.IGNORECASE)
 

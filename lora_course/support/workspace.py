@@ -1,0 +1,161 @@
+"""The student's own copy of the lessons, and ``lora-course lab``, which serves it in JupyterLab.
+
+``make lab`` opens ``my-notebooks/``, not ``notebooks/``: the course's files can then change with every
+``git pull`` while a student's answers stay where they are. ``copy_lessons`` copies each lesson that is
+not there yet and never writes over a file that exists, so lessons added by a course update appear beside
+the student's work. Each copy carries the kernel metadata that the local ``python3`` kernel reports, so
+opening it in JupyterLab does not mark it modified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+
+WORKSPACE = "my-notebooks"
+LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+KERNEL_NAME = "python3"
+
+
+def kernel_metadata() -> dict:
+    """The ``kernelspec`` and ``language_info`` that JupyterLab writes when this Python's kernel starts."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    return {
+        "kernelspec": {"display_name": spec.display_name, "language": spec.language, "name": KERNEL_NAME},
+        "language_info": {  # ipykernel's kernel_info reply, field by field
+            "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+            "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+            "pygments_lexer": "ipython3", "version": sys.version.split()[0],
+        },
+    }
+
+
+def copy_lessons(source: Path, target: Path, metadata: dict | None = None) -> list[Path]:
+    """Copy every ``NN_*.ipynb`` of ``source`` that ``target`` lacks; return the paths written.
+
+    A file that already exists in ``target`` is never opened for writing, whatever its content.
+    ``metadata`` (default: ``kernel_metadata()``) replaces the copies' notebook-level keys it names.
+    """
+    source, target = Path(source), Path(target)
+    lessons = sorted(source.glob(LESSON_GLOB))
+    if not lessons:
+        raise FileNotFoundError(f"source: expected lesson notebooks (NN_name.ipynb) in {source}, found none")
+    target.mkdir(parents=True, exist_ok=True)
+    metadata = kernel_metadata() if metadata is None else metadata
+    written = []
+    for lesson in lessons:
+        copy = target / lesson.name
+        nb = nbformat.read(lesson, as_version=4)
+        nb.metadata.update(json.loads(json.dumps(metadata)))
+        try:
+            with open(copy, "x", encoding="utf-8") as handle:  # "x": fails if the file exists
+                nbformat.write(nb, handle)
+        except FileExistsError:
+            continue
+        written.append(copy)
+    return written
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_port(wanted: int, tries: int = 50) -> int:
+    """``wanted`` if it is free on 127.0.0.1, else the next free one above it."""
+    if not 1024 <= wanted <= 65535 - tries:
+        raise ValueError(f"port: expected an integer in 1024..{65535 - tries}, got {wanted!r}")
+    for port in range(wanted, wanted + tries):
+        if _port_is_free(port):
+            return port
+    raise ValueError(f"port: expected a free port in {wanted}..{wanted + tries - 1}, found none")
+
+
+def lab_command(workspace: Path, port: int, token: str) -> list[str]:
+    """The ``jupyter lab`` command line serving ``workspace`` on 127.0.0.1 (``--allow-root`` as root)."""
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={workspace}",
+               f"--IdentityProvider.token={token}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # JupyterLab refuses root unless told
+        command.append("--allow-root")
+    return command
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return "started" in json.load(response)
+    except (OSError, ValueError, http.client.HTTPException):  # not up yet, or up but not answering yet
+        return False
+
+
+def _interrupt(signum, frame):  # SIGTERM (e.g. `kill`) stops the server as Ctrl-C does
+    raise KeyboardInterrupt
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8888, help="port to serve on, or the next free one (8888)")
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help=f"the student's folder of lessons (default: {WORKSPACE}/ in the course folder)")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="JupyterLab's own log (default: .lab.log in the course folder)")
+    parser.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for JupyterLab")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Copy new lessons into the workspace, start JupyterLab quietly, print the one URL to open."""
+    from lora_course.cli import find_course_root
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    root = find_course_root()
+    workspace = (args.workspace or root / WORKSPACE).resolve()
+    copied = copy_lessons(root / "notebooks", workspace)
+    if copied:
+        where = workspace.relative_to(root) if workspace.is_relative_to(root) else workspace
+        print(f"copied {len(copied)} new lesson(s) into {where}/ ({', '.join(p.stem for p in copied)}); "
+              "your work there is never overwritten")
+    port, token = choose_port(args.port), secrets.token_hex(24)
+    log_path = (args.log or root / ".lab.log").resolve()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(lab_command(workspace, port, token), stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + args.startup_timeout
+        while not _answers(f"http://127.0.0.1:{port}/api/status?token={token}"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+                print("\n".join(tail), file=sys.stderr)
+                print(f"lora-course lab: error: JupyterLab did not start (full log: {log_path})", file=sys.stderr)
+                return 1
+            time.sleep(0.3)
+        print(f"JupyterLab is ready, open in your browser: http://127.0.0.1:{port}/lab?token={token}", flush=True)
+        proc.wait()
+        return proc.returncode
+    except KeyboardInterrupt:  # Ctrl-C: stop the server cleanly
+        return 0
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
