@@ -677,6 +677,12 @@ def specs() -> dict[str, Spec]:
                                               {"grids": "map", "crop": "int"}),
         "targets_experiment.plot_rank_sweep": S(lambda exp: plot(TE.plot_rank_sweep, exp),
                                                 lambda: {"exp": tiny_experiment()}, {"exp": "obj"}),
+        "targets_experiment.finding_claims": S(TE.finding_claims, lambda: {"exp": tiny_experiment(), "r_small": 2,
+                                                                           "r_large": 8},
+                                               {"exp": "obj", "r_small": "int", "r_large": "int"}),
+        "targets_experiment.findings_summary": S(TE.findings_summary,
+                                                 lambda: {"claims": TE.finding_claims(tiny_experiment())},
+                                                 {"claims": "seq"}),
         # project_data
         "project_data.make_network": S(PD.make_network, lambda: {"rng": rng(), "d": 3, "d_ff": 4, "weight_std": 0.3,
                                                                  "bias_std": 0.1},
@@ -955,7 +961,8 @@ NONE_IS_VALID = {("targets_widget.budget_report", "measured"), ("targets_widget.
                  ("latency.measure_cases", "threads"), ("latency.measure_cases", "progress"),
                  ("latency.seconds_per_mac", "threads"), ("latency.latency_claims", "arithmetic"),
                  ("timing.compare", "threads"), ("timing.compare", "progress"),
-                 ("timing.time_until_resolved", "progress"), ("verdicts.Claim.say", "unresolved")}
+                 ("timing.time_until_resolved", "progress"), ("verdicts.Claim.say", "unresolved"),
+                 ("targets_experiment.finding_claims", "r_large")}
 # Values that are valid for one argument although its kind would reject them.
 ALSO_VALID = {("validation.check_int", "value", "zero"), ("validation.check_int", "value", "negative"),
               ("attention.softmax", "axis", "negative"), ("targets_experiment.PointerTask", "shift", "negative"),
