@@ -81,10 +81,14 @@ def _seconds(samples: list) -> np.ndarray:
     """One variant's measured seconds as a (rounds,) float array; what ``measure`` returned is checked here,
     once after the loop, never per call."""
     try:
-        t = np.array(samples, dtype=float)
-    except (TypeError, ValueError):
+        t = np.array(samples)
+    except (TypeError, ValueError):            # ragged arrays
+        t = np.array(samples, dtype=object)
+    if t.dtype.kind not in "iuf":
+        first = next((x for x in samples if not isinstance(x, (int, float, np.integer, np.floating))), samples[0])
         raise InputTypeError(f"measure: expected a function returning seconds (one number per call), got "
-                             f"{type(samples[0]).__name__}") from None
+                             f"{type(first).__name__}")
+    t = t.astype(float, copy=False)
     if t.ndim != 1:
         raise InputError(f"measure: expected one number per call, got values of shape {t.shape[1:]}")
     if not np.isfinite(t).all():
