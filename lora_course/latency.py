@@ -9,7 +9,8 @@ multiply-adds, elements passed through element-wise operations, and a fixed cost
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import numbers
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,21 @@ from lora_course.latency_overhead import overhead_percent
 from lora_course.measure.timing import Comparison, Interval, Measure, compare, wall_clock
 from lora_course.measure.verdicts import Claim, bootstrap_difference, claim
 from lora_course.paper import TABLE1_LATENCY_MS
-from lora_course.validation import check_positive_int
+from lora_course.validation import (
+    InputError,
+    InputTypeError,
+    as_array,
+    check_callable,
+    check_choice,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_number,
+    check_positive_int,
+    check_rng,
+    check_sequence,
+    check_shape,
+)
 
 _PAPER_NAMES = {"adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
 _SHORT = {"frozen": "frozen", "merged": "merged LoRA", "lora": "unmerged LoRA", "adapter_l": "Adapter^L",
@@ -29,19 +44,82 @@ _SHORT = {"frozen": "frozen", "merged": "merged LoRA", "lora": "unmerged LoRA", 
 
 def paper_case(batch: int, seq: int, seq_scale: int) -> tuple[int, int] | None:
     """The paper's Table 1 case (batch, seq * seq_scale) if it has one, else None."""
-    case = (batch, seq * seq_scale)
+    batch, seq = check_positive_int("batch", batch), check_positive_int("seq", seq)
+    case = (batch, seq * check_positive_int("seq_scale", seq_scale))
     return case if case in TABLE1_LATENCY_MS else None
 
 
 def paper_overhead(case: tuple[int, int] | None, variant: str) -> float | None:
-    """The paper's Table 1 overhead (0.303 = +30.3 %) of ``variant`` at ``case``; 0 for frozen / merged."""
+    """The paper's Table 1 overhead (0.303 = +30.3 %) of ``variant`` at ``case``; 0 for frozen / merged.
+
+    ``case`` is None or a (batch, seq) case of Table 1 (as ``paper_case`` returns); any variant name is
+    accepted (None where the paper has no such variant)."""
+    check_instance("variant", variant, str)
     if case is None:
         return None
+    case = _check_paper_case(case)
     if variant in ("frozen", "merged"):
         return 0.0
     table = TABLE1_LATENCY_MS[case]
     key = _PAPER_NAMES.get(variant)
     return None if key not in table else overhead_percent(table[PAPER_BASELINE], table[key]) / 100
+
+
+def _check_paper_case(case) -> tuple[int, int]:
+    if isinstance(case, (tuple, list)) and len(case) == 2:
+        try:
+            if tuple(case) in TABLE1_LATENCY_MS:
+                return tuple(case)
+        except TypeError:              # unhashable entries
+            pass
+    raise InputError(f"case: expected None or one of the paper's Table 1 cases {sorted(TABLE1_LATENCY_MS)}, "
+                     f"got {case!r}")
+
+
+def _check_case_list(name: str, cases, *, min_len: int = 0) -> list[CaseTiming]:
+    cases = check_sequence(name, cases)
+    if len(cases) < min_len:
+        raise InputError(f"{name}: expected at least one measured case, got none")
+    for i, case in enumerate(cases):
+        check_instance(f"{name}[{i}]", case, CaseTiming)
+    return cases
+
+
+def _check_variant_names(variants) -> tuple[str, ...]:
+    variants = check_sequence("variants", variants)
+    for i, v in enumerate(variants):
+        check_instance(f"variants[{i}]", v, str)
+    return tuple(variants)
+
+
+def _check_pairs(cases) -> list[tuple[int, int]]:
+    """(batch, seq) pairs of positive integers from any iterable (a list, a tuple, a generator)."""
+    if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Iterable):
+        raise InputTypeError(f"cases: expected a list of (batch, seq) pairs, got {type(cases).__name__}")
+    out = []
+    for i, case in enumerate(cases):
+        if not isinstance(case, (tuple, list)) or len(case) != 2:
+            raise InputError(f"cases[{i}]: expected a (batch, seq) pair of positive integers, got {case!r}")
+        out.append((check_positive_int(f"cases[{i}] batch", case[0]), check_positive_int(f"cases[{i}] seq", case[1])))
+    return out
+
+
+def _check_models(models: dict) -> int:
+    """Every model has ``forward`` and the same ``config.d_model``; returns that width."""
+    check_mapping("models", models)
+    if "frozen" not in models:
+        raise InputError(f"models: expected a 'frozen' baseline, got {sorted(models, key=repr)}")
+    width = None
+    for name, m in models.items():
+        d = getattr(getattr(m, "config", None), "d_model", None)
+        if not callable(getattr(m, "forward", None)) or isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise InputTypeError(f"models[{name!r}]: expected a model with forward(X) and config.d_model "
+                                 f"(a BlockStack), got {type(m).__name__}")
+        if width is None:
+            width, first = int(d), name
+        elif d != width:
+            raise InputError(f"models[{name!r}]: expected config.d_model = {width} like models[{first!r}], got {d}")
+    return width
 
 
 @dataclass
@@ -63,6 +141,7 @@ class CaseTiming:
 
     def overhead(self, variant: str) -> Interval:
         """Ratio interval t_variant / t_frozen (1.10 = +10 %)."""
+        check_choice("variant", variant, self.comparison.ratios)
         return self.comparison.ratios[variant]
 
 
@@ -76,12 +155,23 @@ def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random
     must include ``frozen``; X (batch, seq, d_model) is drawn from ``rng`` once per case. ``max_seconds``
     is the timing budget per case. ``progress(label)`` is called after each case.
     """
-    if "frozen" not in models:
-        raise ValueError(f"models: expected a 'frozen' baseline, got {sorted(models)}")
-    d_model = next(iter(models.values())).config.d_model
+    d_model = _check_models(models)                      # every argument checked before the first case is timed
+    cases = _check_pairs(cases)
+    rng = check_rng(rng)
+    if threads is not None:
+        check_positive_int("threads", threads)
+    check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
+    check_number("max_seconds", max_seconds, minimum=0, strict=False)
+    check_positive_int("min_rounds", min_rounds)
+    check_positive_int("max_rounds", max_rounds)
+    if max_rounds < min_rounds:
+        raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
+    seq_scale = check_positive_int("seq_scale", seq_scale)
+    check_callable("measure", measure)
+    if progress is not None:
+        check_callable("progress", progress)
     out = []
     for batch, seq in cases:
-        batch, seq = check_positive_int("batch", batch), check_positive_int("seq", seq)
         X = rng.normal(size=(batch, seq, d_model))
         fns = {name: (lambda m=m, X=X: m.forward(X)) for name, m in models.items()}
         comp = compare(fns, "frozen", rng=rng, threads=threads, min_rounds=min_rounds, max_rounds=max_rounds,
@@ -98,6 +188,10 @@ def _ms(x: float) -> str:
 
 def format_table(cases: list[CaseTiming], labels: dict[str, str] | None = None) -> str:
     """Median time, overhead against frozen with its 95 % interval, rounds, and the paper's overhead beside."""
+    cases = _check_case_list("cases", cases)
+    if labels is not None:
+        for key, text in check_mapping("labels", labels).items():
+            check_instance(f"labels[{key!r}]", text, str)
     labels = labels or {}
     head = (f"{'batch':>5} {'seq':>5}  {'variant':<22}{'median':>10}   {'overhead vs frozen [95 % interval]':<36}"
             f"{'rounds':>7}  | {'paper':>7}")
@@ -116,6 +210,7 @@ def format_table(cases: list[CaseTiming], labels: dict[str, str] | None = None) 
 
 def statements(cases: list[CaseTiming]) -> str:
     """How sure each case's numbers are, one line per case."""
+    cases = _check_case_list("cases", cases)
     return "\n".join(f"{case.label:>9}: {case.comparison.statement()}" for case in cases)
 
 
@@ -125,12 +220,13 @@ def flops_per_token(d_model: int, d_ff: int, n_layers: int, seq: int, extra: str
     """Multiply-adds per token of one forward pass (matrix products only), for the overhead one expects from
     arithmetic alone: projections 4 D^2, scores and mixing 2 T D, MLP 2 D F, plus LoRA 2 x 2 r D on q and v,
     or 2 D m per adapter (1 per block for adapter_l, 2 for adapter_h)."""
-    D, F = d_model, d_ff
+    D, F = check_positive_int("d_model", d_model), check_positive_int("d_ff", d_ff)
+    n_layers, seq = check_positive_int("n_layers", n_layers), check_positive_int("seq", seq)
+    r, bottleneck = check_positive_int("r", r), check_int("bottleneck", bottleneck, 0)
+    check_choice("extra", extra, ("frozen", "merged", "lora", "adapter_l", "adapter_h"))
     base = 4 * D * D + 2 * seq * D + 2 * D * F
     extra_macs = {"frozen": 0, "merged": 0, "lora": 2 * 2 * r * D, "adapter_l": 2 * D * bottleneck,
                   "adapter_h": 2 * 2 * D * bottleneck}
-    if extra not in extra_macs:
-        raise ValueError(f"extra: expected one of {tuple(extra_macs)}, got {extra!r}")
     return float(n_layers * (base + extra_macs[extra]))
 
 
@@ -147,17 +243,18 @@ def extra_cost_features(variant: str, tokens: int, d_model: int, n_layers: int, 
     Counted from the code: unmerged LoRA on Wq and Wv (two thin products each), one adapter per block
     (Adapter^L, behind a layer norm) or two (Adapter^H). Frozen and merged add nothing.
     """
-    n, D, m = tokens, d_model, bottleneck
+    check_choice("variant", variant, _SHORT)
+    n, D = check_positive_int("tokens", tokens), check_positive_int("d_model", d_model)
+    n_layers, r = check_positive_int("n_layers", n_layers), check_positive_int("r", r)
+    m = check_int("bottleneck", bottleneck, 0)
     if variant in ("frozen", "merged"):
         per_block = (0, 0)
     elif variant == "lora":
         per_block = (2 * 2 * n * D * r, 2 * LORA_OPS)
     elif variant == "adapter_l":
         per_block = (2 * n * D * m, ADAPTER_OPS + LAYERNORM_OPS)
-    elif variant == "adapter_h":
+    else:                                               # adapter_h
         per_block = (2 * 2 * n * D * m, 2 * ADAPTER_OPS)
-    else:
-        raise ValueError(f"variant: expected one of {tuple(_SHORT)}, got {variant!r}")
     return n_layers * np.array(per_block, dtype=float)
 
 
@@ -168,16 +265,35 @@ class CostModel:
     per_mac: float
     per_op: float
 
+    def __post_init__(self) -> None:
+        check_number("per_mac", self.per_mac, minimum=0, strict=False, what="seconds")
+        check_number("per_op", self.per_op, minimum=0, strict=False, what="seconds")
+
     def parts(self, features: np.ndarray) -> tuple[float, float]:
-        """(seconds from arithmetic, seconds from fixed per-operation costs)."""
+        """(seconds from arithmetic, seconds from fixed per-operation costs); ``features`` (2,) as
+        ``extra_cost_features`` returns."""
+        features = _check_features("features", features)
         return self.per_mac * float(features[0]), self.per_op * float(features[1])
 
     def predict(self, features: np.ndarray) -> float:
         return sum(self.parts(features))
 
 
+def _check_features(name: str, f) -> np.ndarray:
+    f = as_array(name, f, ndim=1)
+    check_shape(name, f, (2,), "= [multiply-adds, numpy operations]")
+    return f
+
+
+def _features_of(features: Callable, variant: str, case: CaseTiming) -> np.ndarray:
+    """``features(variant, case)``, checked: what the caller's function returned must be (2,) numbers."""
+    return _check_features(f"features({variant!r}, case)", features(variant, case))
+
+
 def extra_seconds(case: CaseTiming, variant: str) -> float:
     """Median over rounds of t_variant - t_frozen (seconds)."""
+    check_instance("case", case, CaseTiming)
+    check_choice("variant", variant, case.comparison.times)
     comp = case.comparison
     return float(np.median(comp.times[variant] - comp.times[comp.baseline]))
 
@@ -190,6 +306,11 @@ def seconds_per_mac(n: int, d: int, rng: np.random.Generator, *, rounds: int = 1
     from lora_course.measure.timing import time_rounds
 
     n, d = check_positive_int("n", n), check_positive_int("d", d)
+    rng = check_rng(rng)
+    rounds = check_positive_int("rounds", rounds)
+    if threads is not None:
+        check_positive_int("threads", threads)
+    check_callable("measure", measure)
     X, W = rng.normal(size=(n, d)), rng.normal(size=(d, d))
     with blas_threads(threads) if threads else nullcontext():
         t = time_rounds({"product": lambda: X @ W.T}, rounds, rng=rng, measure=measure)["product"]
@@ -203,14 +324,15 @@ def fit_cost_model(cases: list[CaseTiming], features: Callable[[str, CaseTiming]
     ``per_op``: at the smallest case, the extra time left after paying ``per_mac`` for the extra multiply-adds,
     divided by the extra numpy operations (least squares over ``variants``, at least 0).
     """
-    if not cases:
-        raise ValueError("cases: expected at least one measured case, got none")
-    if not per_mac >= 0:
-        raise ValueError(f"per_mac: expected seconds >= 0, got {per_mac!r}")
+    cases = _check_case_list("cases", cases, min_len=1)
+    check_callable("features", features)
+    per_mac = check_number("per_mac", per_mac, minimum=0, strict=False, what="seconds")
+    variants = _check_variant_names(variants)
     small = min(cases, key=lambda c: c.tokens)
-    rows = [(features(v, small), extra_seconds(small, v)) for v in variants if v in small.comparison.times]
+    rows = [(_features_of(features, v, small), extra_seconds(small, v)) for v in variants
+            if v in small.comparison.times]
     if not rows:
-        raise ValueError(f"cases: expected timings of at least one of {variants}, got none")
+        raise InputError(f"cases: expected timings of at least one of {variants}, got none")
     ops = np.array([f[1] for f, _ in rows])
     left = np.array([y - per_mac * f[0] for f, y in rows])
     per_op = max(0.0, float(ops @ left / (ops @ ops))) if ops.any() else 0.0
@@ -220,6 +342,10 @@ def fit_cost_model(cases: list[CaseTiming], features: Callable[[str, CaseTiming]
 def format_cost_model(model: CostModel, cases: list[CaseTiming], features: Callable[[str, CaseTiming], np.ndarray],
                       variants: tuple[str, ...] = ("lora", "adapter_l", "adapter_h")) -> str:
     """The fitted constants, then measured vs modelled extra time and the share of the fixed per-op term."""
+    check_instance("model", model, CostModel)
+    cases = _check_case_list("cases", cases)
+    check_callable("features", features)
+    variants = _check_variant_names(variants)
     rate = "-" if model.per_mac == 0 else f"{1e-9 / model.per_mac:.2g}"
     lines = [f"from this run: {1e9 * model.per_mac:.2g} ns per multiply-add in a big product "
              f"({rate} G multiply-adds/s), "
@@ -230,11 +356,11 @@ def format_cost_model(model: CostModel, cases: list[CaseTiming], features: Calla
         for v in variants:
             if v not in case.comparison.times:
                 continue
-            f = features(v, case)
+            f = _features_of(features, v, case)
             arith, fixed = model.parts(f)
             share = fixed / (arith + fixed) if arith + fixed > 0 else float("nan")
-            lines.append(f"{case.label:>9}  {_SHORT[v]:<14}{int(f[1]):>10}{_ms(1e3 * extra_seconds(case, v)):>16}"
-                         f"{_ms(1e3 * (arith + fixed)):>10}{share:>21.0%}")
+            lines.append(f"{case.label:>9}  {_SHORT.get(v, v):<14}{int(f[1]):>10}"
+                         f"{_ms(1e3 * extra_seconds(case, v)):>16}{_ms(1e3 * (arith + fixed)):>10}{share:>21.0%}")
     return "\n".join(lines)
 
 
@@ -245,8 +371,16 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
 
     ``arithmetic`` maps (batch, seq) to the overhead predicted from multiply-adds per variant (0.02 = +2 %).
     """
-    if not cases:
-        raise ValueError("cases: expected at least one measured case, got none")
+    cases = _check_case_list("cases", cases, min_len=1)
+    for i, case in enumerate(cases):
+        if "frozen" not in case.comparison.times:
+            raise InputError(f"cases[{i}]: expected timings against 'frozen', got {sorted(case.comparison.times)}")
+    if arithmetic is not None:
+        for key, predicted in check_mapping("arithmetic", arithmetic).items():
+            for v, x in check_mapping(f"arithmetic[{key!r}]", predicted).items():
+                check_number(f"arithmetic[{key!r}][{v!r}]", x)
+    rng = check_rng(rng)
+    merged_tolerance = check_number("merged_tolerance", merged_tolerance, minimum=0)
     by_size = sorted(cases, key=lambda c: c.tokens)
     small, large = by_size[0], by_size[-1]
     times = small.comparison.times
@@ -282,6 +416,8 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
 
 def latency_summary(claims: list[Claim]) -> list[str]:
     """One sentence per claim, chosen by its verdict (so no sentence can contradict the numbers)."""
+    for i, c in enumerate(check_sequence("claims", claims)):
+        check_instance(f"claims[{i}]", c, Claim)
     out = []
     for c in claims:
         text = c.text.split(" (")[0] + (" at " + c.text.rsplit(" at ", 1)[-1] if ") at " in c.text else "")

@@ -17,6 +17,7 @@ Everything is generated from explicit seeds; pre-training is done once per setti
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -488,7 +489,12 @@ def finding_claims(exp: Experiment, r_small: int = 8, r_large: int | None = None
     """
     from lora_course.measure.verdicts import claim, mean_interval
 
+    check_instance("exp", exp, Experiment)
     r_large = max(exp.setting.ranks) if r_large is None else r_large
+    for name, r in (("r_small", r_small), ("r_large", r_large)):
+        if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r not in exp.setting.ranks:
+            raise InputError(f"{name}: expected one of the swept ranks {exp.setting.ranks}, got {r!r}")
+    r_small, r_large = int(r_small), int(r_large)
     acc = {name: _per_seed(exp, "lora", t, r) for name, (t, r) in
            {config_name(t, r): (t, r) for t, r in dict.fromkeys((x.targets, x.r) for x in exp.runs
                                                                if x.method == "lora")}.items()}
@@ -530,6 +536,10 @@ def finding_claims(exp: Experiment, r_small: int = 8, r_large: int | None = None
 
 def findings_summary(claims: list) -> list[str]:
     """One sentence per claim, chosen by its verdict."""
+    from lora_course.measure.verdicts import Claim
+
+    for i, c in enumerate(check_sequence("claims", claims)):
+        check_instance(f"claims[{i}]", c, Claim)
     sentences = []
     for c in claims:
         what = c.text.split(" (paper")[0]

@@ -143,6 +143,15 @@ def check_number(name: str, value, *, minimum: float | None = None, strict: bool
     return v
 
 
+def check_open_interval(name: str, value, low: float, high: float, what: str = "a number") -> float:
+    """Return ``value`` as a float strictly between ``low`` and ``high`` (a confidence level, a probability)."""
+    want = f"{what} in ({low:g}, {high:g})"
+    v = check_number(name, value, what=want)
+    if not low < v < high:
+        raise InputError(f"{name}: expected {want}, got {value!r}")
+    return v
+
+
 def check_alpha(alpha, name: str = "alpha") -> float:
     """``alpha`` must be a finite number > 0."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):

@@ -17,6 +17,7 @@ Kinds (``Spec.kinds``):
     pos        a finite number > 0; ``nonneg`` a finite number >= 0
     rng        np.random.Generator
     choice     one of a few strings
+    text       any string (a claim's text, a sentence, a variant name)
     bool       True / False
     obj        an object of one class (config, setting, task, network, ...)
     map        a dict
@@ -53,6 +54,8 @@ import lora_course.latency_overhead as LO
 import lora_course.layer as L
 import lora_course.layernorm as LN
 import lora_course.lowrank as LR
+import lora_course.measure.timing as TI
+import lora_course.measure.verdicts as VD
 import lora_course.mlp as MLP
 import lora_course.multi_lora as ML
 import lora_course.paper as P
@@ -95,6 +98,8 @@ MODULES = {
     "targets_experiment": TE,
     "project_data": PD,
     "latency": LA,
+    "timing": TI,
+    "verdicts": VD,
     "blas_threads": BT,
     "plotting": PL,
     "versions": VS,
@@ -124,9 +129,9 @@ def public_callables() -> dict[str, object]:
 RECORDS = {
     "merge.Adapter", "cookbook.Cookbook", "cookbook.RankView", "drift.DriftResult", "storage.StorageCosts",
     "storage.StorageRow", "update_size.OneStepSetup", "update_size.UpdateSize", "toy_regression.ToyTask",
-    "toy_regression.TrainResult", "latency_overhead.OverheadRow", "latency.LatencyRow", "targets_experiment.Base",
+    "toy_regression.TrainResult", "latency_overhead.OverheadRow", "latency.CaseTiming", "targets_experiment.Base",
     "targets_experiment.Run", "targets_experiment.Experiment", "project_data.FrozenNetwork", "project_data.Split",
-    "blocks.BlockStack",
+    "blocks.BlockStack", "timing.Interval", "timing.Comparison", "verdicts.Verdict", "verdicts.Claim",
 }
 # Methods and functions that take no argument besides self.
 NO_INPUTS = {
@@ -134,7 +139,8 @@ NO_INPUTS = {
     "targets_experiment.PointerTask.groups", "targets_experiment.Setting.pretrain_task",
     "targets_experiment.Setting.downstream_task", "targets_experiment.Experiment.measured",
     "targets_experiment.Experiment.table5", "targets_experiment.Experiment.table6",
-    "targets_experiment.Experiment.baselines", "versions.versions_line",
+    "targets_experiment.Experiment.baselines", "versions.versions_line", "timing.Interval.as_percent_overhead",
+    "timing.Interval.as_ratio", "timing.Comparison.statement", "verdicts.Claim.line",
 }
 
 
@@ -216,6 +222,37 @@ def net():
     return PD.make_network(rng(), d=3, d_ff=4)
 
 
+def interval():
+    return TI.Interval(1.05, 1.0, 1.1)
+
+
+def comparison(seed: int = 0, rounds: int = 8) -> TI.Comparison:
+    """Synthetic timings (no clock): frozen ~ 1 ms with round-to-round load, each variant a factor of it."""
+    def build():
+        g = np.random.default_rng(seed)
+        base = 1e-3 * (1 + 0.2 * g.random(rounds))
+        factors = {"merged": 1.0, "lora": 1.2, "adapter_l": 1.1, "adapter_h": 1.3}
+        times = {"frozen": base} | {v: f * base * (1 + 0.01 * g.normal(size=rounds)) for v, f in factors.items()}
+        return TI.Comparison("frozen", times, TI.ratio_intervals(times, "frozen", rng=g, n_boot=100), 0.1, 0.02, 1)
+    return _once(f"comparison {seed} {rounds}", build)
+
+
+def case_timing(batch: int = 1, seq: int = 32, seed: int = 0) -> LA.CaseTiming:
+    return LA.CaseTiming(batch, seq, comparison(seed), LA.paper_case(batch, seq, 4))
+
+
+def cost_features(variant, case):
+    return LA.extra_cost_features(variant, case.tokens, 16, 2, 4, 3)
+
+
+def a_claim():
+    return VD.claim("LoRA is slower than frozen", interval(), "above", 1.0)
+
+
+def timed_fns():
+    return {"frozen": lambda: None, "lora": lambda: None}
+
+
 # ------------------------------------------------------------------ the specs
 def specs() -> dict[str, Spec]:
 
@@ -265,10 +302,7 @@ def specs() -> dict[str, Spec]:
         return {"f": lambda: x**2, "x": x, "dout": np.array([1.0, -1.0, 2.0])}
 
     def times():
-        return {"frozen": np.array([1.0, 1.1, 0.9]), "lora": np.array([1.2, 1.3, 1.1])}
-
-    def lat_rows():
-        return LA.summarize(times(), 1, 32)
+        return {"frozen": np.array([1.0, 1.1, 0.9, 1.05]), "lora": np.array([1.2, 1.3, 1.1, 1.25])}
 
     def blas(n):
         with BT.blas_threads(n) as got:
@@ -306,6 +340,9 @@ def specs() -> dict[str, Spec]:
         "validation.check_rank": S(_v(V, "check_rank"), lambda: {"r": 2, "d": 4, "k": 3}, {"r": "rank"}),
         "validation.check_number": S(_v(V, "check_number"), lambda: {"name": "lr", "value": 0.1, "minimum": 0},
                                      {"value": "pos"}, names={"value": "lr"}),
+        "validation.check_open_interval": S(_v(V, "check_open_interval"),
+                                            lambda: {"name": "level", "value": 0.95, "low": 0.0, "high": 1.0},
+                                            {"value": "pos"}, names={"value": "level"}),
         "validation.check_alpha": S(_v(V, "check_alpha"), lambda: {"alpha": 2.0}, {"alpha": "pos"}),
         "validation.check_scale": S(_v(V, "check_scale"), lambda: {"scale": 0.5}, {"scale": "scale"}),
         "validation.check_choice": S(_v(V, "check_choice"),
@@ -640,6 +677,12 @@ def specs() -> dict[str, Spec]:
                                               {"grids": "map", "crop": "int"}),
         "targets_experiment.plot_rank_sweep": S(lambda exp: plot(TE.plot_rank_sweep, exp),
                                                 lambda: {"exp": tiny_experiment()}, {"exp": "obj"}),
+        "targets_experiment.finding_claims": S(TE.finding_claims, lambda: {"exp": tiny_experiment(), "r_small": 2,
+                                                                           "r_large": 8},
+                                               {"exp": "obj", "r_small": "int", "r_large": "int"}),
+        "targets_experiment.findings_summary": S(TE.findings_summary,
+                                                 lambda: {"claims": TE.finding_claims(tiny_experiment())},
+                                                 {"claims": "seq"}),
         # project_data
         "project_data.make_network": S(PD.make_network, lambda: {"rng": rng(), "d": 3, "d_ff": 4, "weight_std": 0.3,
                                                                  "bias_std": 0.1},
@@ -670,26 +713,134 @@ def specs() -> dict[str, Spec]:
                                                          "y": np.array([1.0, 1.0, 1.0])},
                                    {"pred": "array", "y": "array+batch"}),
         # latency
-        "latency.time_interleaved": S(LA.time_interleaved, lambda: {"fns": {"a": lambda: None, "b": lambda: 1},
-                                                                    "repeats": 2, "warmup": 1},
-                                      {"fns": "map", "repeats": "int", "warmup": "int0"}, deterministic=False),
-        "latency.quartiles": S(LA.quartiles, lambda: {"x": np.array([1.0, 2.0, 3.0, 4.0])}, {"x": "free+batch"}),
-        "latency.summarize": S(LA.summarize, lambda: {"times": times(), "batch": 1, "seq": 32, "paper_case": (1, 128)},
-                               {"times": "map", "batch": "int", "seq": "int", "paper_case": "seq"}),
         "latency.paper_case": S(LA.paper_case, lambda: {"batch": 1, "seq": 32, "seq_scale": 4},
                                 {"batch": "int", "seq": "int", "seq_scale": "int"}),
-        "latency.measure_grid": S(LA.measure_grid, lambda: {"models": BL.build_variants(stack_cfg(), rng(), r=2,
-                                                                                        variants=("frozen",)),
-                                                            "cases": [(1, 4)], "repeats": 1, "rng": rng()},
-                                  {"models": "map", "cases": "seq", "repeats": "int", "rng": "rng"},
-                                  deterministic=False),
-        "latency.format_table": S(LA.format_table, lambda: {"rows": lat_rows(), "labels": {"lora": "LoRA"}},
-                                  {"rows": "seq", "labels": "map"}),
+        "latency.paper_overhead": S(LA.paper_overhead, lambda: {"case": (1, 128), "variant": "adapter_h"},
+                                    {"case": "seq", "variant": "text"}),
+        "latency.CaseTiming.overhead": S(lambda variant: case_timing().overhead(variant), lambda: {"variant": "lora"},
+                                         {"variant": "choice"}),
+        "latency.measure_cases": S(LA.measure_cases, lambda: {"models": BL.build_variants(stack_cfg(), rng(), r=2,
+                                                                                          variants=("frozen", "lora")),
+                                                              "cases": [(1, 4)], "rng": rng(), "threads": 1,
+                                                              "target_halfwidth": 0.02, "max_seconds": 1.0,
+                                                              "min_rounds": 2, "max_rounds": 2, "seq_scale": 4,
+                                                              "measure": TI.wall_clock, "progress": None},
+                                   {"models": "map", "cases": "seq", "rng": "rng", "threads": "int",
+                                    "target_halfwidth": "nonneg", "max_seconds": "nonneg", "min_rounds": "int",
+                                    "max_rounds": "int", "seq_scale": "int", "measure": "fn", "progress": "fn"},
+                                   deterministic=False),
+        "latency.format_table": S(LA.format_table, lambda: {"cases": [case_timing()], "labels": {"lora": "LoRA"}},
+                                  {"cases": "seq", "labels": "map"}),
+        "latency.statements": S(LA.statements, lambda: {"cases": [case_timing()]}, {"cases": "seq"}),
+        "latency.extra_cost_features": S(LA.extra_cost_features, lambda: {"variant": "lora", "tokens": 10,
+                                                                          "d_model": 16, "n_layers": 2, "r": 4,
+                                                                          "bottleneck": 3},
+                                         {"variant": "choice", "tokens": "int", "d_model": "int", "n_layers": "int",
+                                          "r": "int", "bottleneck": "int0"}),
+        "latency.CostModel": S(LA.CostModel, lambda: {"per_mac": 1e-9, "per_op": 5e-6},
+                               {"per_mac": "nonneg", "per_op": "nonneg"}),
+        "latency.CostModel.parts": S(lambda features: LA.CostModel(1e-9, 5e-6).parts(features),
+                                     lambda: {"features": np.array([1e4, 20.0])}, {"features": "array"}),
+        "latency.CostModel.predict": S(lambda features: LA.CostModel(1e-9, 5e-6).predict(features),
+                                       lambda: {"features": np.array([1e4, 20.0])}, {"features": "array"}),
+        "latency.extra_seconds": S(LA.extra_seconds, lambda: {"case": case_timing(), "variant": "lora"},
+                                   {"case": "obj", "variant": "choice"}),
+        "latency.seconds_per_mac": S(LA.seconds_per_mac, lambda: {"n": 8, "d": 4, "rng": rng(), "rounds": 2,
+                                                                  "threads": 1, "measure": TI.wall_clock},
+                                     {"n": "int", "d": "int", "rng": "rng", "rounds": "int", "threads": "int",
+                                      "measure": "fn"}, deterministic=False),
+        "latency.fit_cost_model": S(LA.fit_cost_model, lambda: {"cases": [case_timing()], "features": cost_features,
+                                                                "per_mac": 1e-9,
+                                                                "variants": ("lora", "adapter_l", "adapter_h")},
+                                    {"cases": "seq", "features": "fn", "per_mac": "nonneg", "variants": "seq"}),
+        "latency.format_cost_model": S(LA.format_cost_model, lambda: {"model": LA.CostModel(1e-9, 5e-6),
+                                                                      "cases": [case_timing()],
+                                                                      "features": cost_features,
+                                                                      "variants": ("lora", "adapter_h")},
+                                       {"model": "obj", "cases": "seq", "features": "fn", "variants": "seq"}),
+        "latency.latency_claims": S(LA.latency_claims, lambda: {"cases": [case_timing(1, 32, 0),
+                                                                          case_timing(32, 128, 1)],
+                                                                "arithmetic": {(1, 32): {"lora": 0.02,
+                                                                                         "adapter_h": 0.03}},
+                                                                "rng": rng(), "merged_tolerance": 0.05},
+                                    {"cases": "seq", "arithmetic": "map", "rng": "rng", "merged_tolerance": "pos"}),
+        "latency.latency_summary": S(LA.latency_summary, lambda: {"claims": LA.latency_claims(
+                                         [case_timing(1, 32, 0), case_timing(32, 128, 1)], rng=rng())},
+                                     {"claims": "seq"}),
         "latency.flops_per_token": S(LA.flops_per_token, lambda: {"d_model": 8, "d_ff": 32, "n_layers": 2, "seq": 4,
-                                                                  "extra": "lora", "r": 2},
+                                                                  "extra": "lora", "r": 2, "bottleneck": 3},
                                      {"d_model": "int", "d_ff": "int", "n_layers": "int", "seq": "int",
-                                      "extra": "choice", "r": "int"}),
+                                      "extra": "choice", "r": "int", "bottleneck": "int0"}),
         # blas_threads, plotting
+        # measure.timing
+        "timing.wall_clock": S(TI.wall_clock, lambda: {"fn": lambda: None}, {"fn": "fn"}, deterministic=False),
+        "timing.time_rounds": S(TI.time_rounds, lambda: {"variants": timed_fns(), "rounds": 2, "rng": rng(),
+                                                         "warmup": 1, "measure": TI.wall_clock},
+                                {"variants": "map", "rounds": "int", "rng": "rng", "warmup": "int0",
+                                 "measure": "fn"}, deterministic=False),
+        "timing.Interval.contains": S(lambda x: interval().contains(x), lambda: {"x": 1.02}, {"x": "scale"}),
+        "timing.bootstrap_median": S(TI.bootstrap_median, lambda: {"x": times()["lora"], "rng": rng(), "n_boot": 50,
+                                                                   "level": 0.95},
+                                     {"x": "free+batch", "rng": "rng", "n_boot": "int", "level": "pos"}),
+        "timing.ratio_intervals": S(TI.ratio_intervals, lambda: {"times": times(), "baseline": "frozen", "rng": rng(),
+                                                                 "n_boot": 50, "level": 0.95},
+                                    {"times": "map", "baseline": "choice", "rng": "rng", "n_boot": "int",
+                                     "level": "pos"}),
+        "timing.time_until_resolved": S(TI.time_until_resolved,
+                                        lambda: {"variants": timed_fns(), "baseline": "frozen", "rng": rng(),
+                                                 "min_rounds": 2, "max_rounds": 4, "target_halfwidth": 0.5,
+                                                 "max_seconds": 1.0, "batch": 2, "measure": TI.wall_clock,
+                                                 "progress": lambda n: None},
+                                        {"variants": "map", "baseline": "choice", "rng": "rng", "min_rounds": "int",
+                                         "max_rounds": "int", "target_halfwidth": "nonneg", "max_seconds": "nonneg",
+                                         "batch": "int", "measure": "fn", "progress": "fn"}, deterministic=False),
+        "timing.certainty": S(TI.certainty, lambda: {"interval": interval(), "target_halfwidth": 0.02},
+                              {"interval": "obj", "target_halfwidth": "nonneg"}),
+        "timing.Comparison.median_seconds": S(lambda name: comparison().median_seconds(name), lambda: {"name": "lora"},
+                                              {"name": "choice"}),
+        "timing.Comparison.ratio_between": S(lambda name, other, rng: comparison().ratio_between(name, other, rng=rng),
+                                             lambda: {"name": "adapter_h", "other": "adapter_l", "rng": rng()},
+                                             {"name": "choice", "other": "choice", "rng": "rng"}),
+        "timing.compare": S(TI.compare, lambda: {"variants": timed_fns(), "baseline": "frozen", "rng": rng(),
+                                                 "threads": 1, "min_rounds": 2, "max_rounds": 2,
+                                                 "target_halfwidth": 0.02, "max_seconds": 1.0, "batch": 1,
+                                                 "measure": TI.wall_clock, "progress": None},
+                            {"variants": "map", "baseline": "choice", "rng": "rng", "threads": "int",
+                             "min_rounds": "int", "max_rounds": "int", "target_halfwidth": "nonneg",
+                             "max_seconds": "nonneg", "batch": "int", "measure": "fn", "progress": "fn"},
+                            deterministic=False),
+        "timing.repeated": S(TI.repeated, lambda: {"fn": lambda: None, "number": 3}, {"fn": "fn", "number": "int"}),
+        # measure.verdicts
+        "verdicts.above": S(VD.above, lambda: {"interval": interval(), "threshold": 1.0},
+                            {"interval": "obj", "threshold": "scale"}),
+        "verdicts.below": S(VD.below, lambda: {"interval": interval(), "threshold": 1.2},
+                            {"interval": "obj", "threshold": "scale"}),
+        "verdicts.within": S(VD.within, lambda: {"interval": interval(), "target": 1.0, "tolerance": 0.2},
+                             {"interval": "obj", "target": "scale", "tolerance": "pos"}),
+        "verdicts.bootstrap_mean_difference": S(VD.bootstrap_mean_difference,
+                                                lambda: {"a": times()["lora"], "b": times()["frozen"], "rng": rng(),
+                                                         "paired": True, "n_boot": 50, "level": 0.95},
+                                                {"a": "free+batch", "b": "array", "rng": "rng", "paired": "bool",
+                                                 "n_boot": "int", "level": "pos"}),
+        "verdicts.bootstrap_difference": S(VD.bootstrap_difference,
+                                           lambda: {"a": times()["lora"], "b": times()["frozen"], "rng": rng(),
+                                                    "paired": True, "n_boot": 50, "level": 0.95,
+                                                    "statistic": np.median},
+                                           {"a": "free+batch", "b": "array", "rng": "rng", "paired": "bool",
+                                            "n_boot": "int", "level": "pos", "statistic": "fn"}),
+        "verdicts.t_quantile": S(VD.t_quantile, lambda: {"p": 0.975, "df": 4}, {"p": "pos", "df": "int"}),
+        "verdicts.mean_interval": S(VD.mean_interval, lambda: {"x": times()["lora"], "level": 0.95},
+                                    {"x": "free+batch", "level": "pos"}),
+        "verdicts.Claim.say": S(lambda holds, fails, unresolved: a_claim().say(holds, fails, unresolved),
+                                lambda: {"holds": "yes", "fails": "no", "unresolved": "cannot tell"},
+                                {"holds": "text", "fails": "text", "unresolved": "text"}),
+        "verdicts.claim": S(VD.claim, lambda: {"text": "merged costs what frozen costs", "interval": interval(),
+                                               "test": "within", "threshold": 1.0, "tolerance": 0.2, "unit": "",
+                                               "digits": 3},
+                            {"text": "text", "interval": "obj", "test": "choice", "threshold": "scale",
+                             "tolerance": "pos", "unit": "text", "digits": "int0"}),
+        "verdicts.format_claims": S(VD.format_claims, lambda: {"claims": [a_claim(), a_claim()]}, {"claims": "seq"}),
+        "verdicts.tally": S(VD.tally, lambda: {"claims": [a_claim(), a_claim()]}, {"claims": "seq"}),
         "blas_threads.limit_blas_threads": S(BT.limit_blas_threads, lambda: {"n": 1}, {"n": "int"}),
         "blas_threads.blas_threads": S(blas, lambda: {"n": 1}, {"n": "int"}),
         "plotting.figure": S(fig, lambda: {"ncols": 1, "nrows": 1, "width": 3.0, "height": 2.0},
@@ -776,6 +927,7 @@ SCALAR_MUTATIONS: dict[str, list[tuple[str, object, str]]] = {
                 ("NaN scale", "nan-scale", REJECT), ("B rows broadcast", "b-one-row", REJECT),
                 ("string scale", "str-scale", REJECT), ("int", 3, REJECT)],
     "cache": [("None", None, REJECT), ("empty tuple", (), REJECT), ("list", [1, 2], REJECT)],
+    "text": [("None", None, REJECT), ("int", 3, REJECT), ("list", ["a"], REJECT), ("bytes", b"x", REJECT)],
 }
 
 
@@ -793,7 +945,7 @@ def _adapter_variant(v, how: str):
 # "map", "seq", "obj" arguments whose None is a valid default (None must then give a result)
 NONE_IS_VALID = {("targets_widget.budget_report", "measured"), ("targets_widget.budget_html", "measured"),
                  ("transformer.model_forward", "adapters"), ("attention.attention_forward", "loras"),
-                 ("transformer.n_params", "names"), ("latency.summarize", "paper_case"),
+                 ("transformer.n_params", "names"), ("latency.paper_overhead", "case"),
                  ("latency.format_table", "labels"), ("cookbook.sauce_matrix", "sauces"),
                  ("latency_overhead.overhead_rows", "table"), ("attention.projection_forward", "lora"),
                  ("targets_experiment.run_experiment", "progress"), ("lowrank.matrix_rank", "tol"),
@@ -805,7 +957,12 @@ NONE_IS_VALID = {("targets_widget.budget_report", "measured"), ("targets_widget.
                  ("targets_experiment.Experiment.stats", "r"), ("targets_experiment.Experiment.subspace_grids", "seed"),
                  ("targets_experiment.Experiment.amplification", "seed"),
                  ("targets_experiment.PointerTask", "n_groups"),
-                 ("toy_regression.scale_for", "alpha"), ("merge.MergedWeight.switch_to", "adapter")}
+                 ("toy_regression.scale_for", "alpha"), ("merge.MergedWeight.switch_to", "adapter"),
+                 ("latency.measure_cases", "threads"), ("latency.measure_cases", "progress"),
+                 ("latency.seconds_per_mac", "threads"), ("latency.latency_claims", "arithmetic"),
+                 ("timing.compare", "threads"), ("timing.compare", "progress"),
+                 ("timing.time_until_resolved", "progress"), ("verdicts.Claim.say", "unresolved"),
+                 ("targets_experiment.finding_claims", "r_large")}
 # Values that are valid for one argument although its kind would reject them.
 ALSO_VALID = {("validation.check_int", "value", "zero"), ("validation.check_int", "value", "negative"),
               ("attention.softmax", "axis", "negative"), ("targets_experiment.PointerTask", "shift", "negative"),

@@ -19,25 +19,96 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lora_course.validation import check_positive_int, check_rng
+from lora_course.validation import (
+    InputError,
+    InputTypeError,
+    as_array,
+    check_callable,
+    check_choice,
+    check_instance,
+    check_int,
+    check_number,
+    check_open_interval,
+    check_positive_int,
+    check_rng,
+)
 
 Measure = Callable[[Callable[[], object]], float]
 
 
-def wall_clock(fn: Callable[[], object]) -> float:
-    """Seconds one call of ``fn`` takes, by ``time.perf_counter``."""
+def _wall_clock(fn: Callable[[], object]) -> float:
+    """``wall_clock`` without its entry check: the clock of the timing loops (their callers checked ``fn``)."""
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
+def wall_clock(fn: Callable[[], object]) -> float:
+    """Seconds one call of ``fn`` takes, by ``time.perf_counter``."""
+    check_callable("fn", fn)
+    return _wall_clock(fn)
+
+
 def _check_variants(variants: Mapping[str, Callable[[], object]]) -> list[str]:
-    if not isinstance(variants, Mapping) or not variants:
-        raise ValueError(f"variants: expected a non-empty mapping of name -> function, got {variants!r}")
+    if not isinstance(variants, Mapping):
+        raise InputTypeError(f"variants: expected a non-empty mapping of name -> function, got "
+                             f"{type(variants).__name__}")
+    if not variants:
+        raise InputError("variants: expected a non-empty mapping of name -> function, got an empty one")
     for name, fn in variants.items():
         if not callable(fn):
-            raise TypeError(f"variants[{name!r}]: expected a function to time, got {type(fn).__name__}")
+            raise InputTypeError(f"variants[{name!r}]: expected a function to time, got {type(fn).__name__}")
     return list(variants)
+
+
+def _check_optional_callable(name: str, f) -> None:
+    if f is not None:
+        check_callable(name, f)
+
+
+def _check_threads(threads) -> int | None:
+    return None if threads is None else check_positive_int("threads", threads)
+
+
+def _check_mapping_of_times(times) -> None:
+    if not isinstance(times, Mapping):
+        raise InputTypeError(f"times: expected a mapping of name -> seconds per round, got {type(times).__name__}")
+    if not times:
+        raise InputError("times: expected the timings of at least the baseline, got an empty mapping")
+
+
+def _seconds(samples: list) -> np.ndarray:
+    """One variant's measured seconds as a (rounds,) float array; what ``measure`` returned is checked here,
+    once after the loop, never per call."""
+    try:
+        t = np.array(samples)
+    except (TypeError, ValueError):            # ragged arrays
+        t = np.array(samples, dtype=object)
+    if t.dtype.kind not in "iuf":
+        first = next((x for x in samples if not isinstance(x, (int, float, np.integer, np.floating))), samples[0])
+        raise InputTypeError(f"measure: expected a function returning seconds (one number per call), got "
+                             f"{type(first).__name__}")
+    t = t.astype(float, copy=False)
+    if t.ndim != 1:
+        raise InputError(f"measure: expected one number per call, got values of shape {t.shape[1:]}")
+    if not np.isfinite(t).all():
+        raise InputError(f"measure: expected finite seconds from every call, got "
+                         f"{int(t.size - np.count_nonzero(np.isfinite(t)))} NaN/inf")
+    return t
+
+
+def _time_rounds(variants: Mapping[str, Callable[[], object]], names: list[str], rounds: int,
+                 rng: np.random.Generator, warmup: int, measure: Measure) -> dict[str, np.ndarray]:
+    """``time_rounds`` without the entry checks (its callers checked every argument once)."""
+    clock = _wall_clock if measure is wall_clock else measure
+    for _ in range(warmup):
+        for name in names:
+            variants[name]()
+    samples: dict[str, list] = {name: [] for name in names}
+    for _ in range(rounds):
+        for j in rng.permutation(len(names)):
+            samples[names[j]].append(clock(variants[names[j]]))
+    return {name: _seconds(samples[name]) for name in names}
 
 
 def time_rounds(variants: Mapping[str, Callable[[], object]], rounds: int, *, rng: np.random.Generator,
@@ -49,16 +120,9 @@ def time_rounds(variants: Mapping[str, Callable[[], object]], rounds: int, *, rn
     names = _check_variants(variants)
     rounds = check_positive_int("rounds", rounds)
     rng = check_rng(rng)
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup: expected an integer >= 0, got {warmup!r}")
-    for _ in range(warmup):
-        for name in names:
-            variants[name]()
-    times = {name: np.empty(rounds) for name in names}
-    for i in range(rounds):
-        for j in rng.permutation(len(names)):
-            times[names[j]][i] = measure(variants[names[j]])
-    return times
+    warmup = check_int("warmup", warmup, 0)
+    check_callable("measure", measure)
+    return _time_rounds(variants, names, rounds, rng, warmup, measure)
 
 
 @dataclass(frozen=True)
@@ -75,6 +139,7 @@ class Interval:
         return (self.hi - self.lo) / 2
 
     def contains(self, x: float) -> bool:
+        x = check_number("x", x)
         return self.lo <= x <= self.hi
 
     def as_percent_overhead(self) -> str:
@@ -89,11 +154,10 @@ class Interval:
 
 def bootstrap_median(x, *, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95) -> Interval:
     """Median of a 1-D sample with a percentile-bootstrap interval."""
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"x: expected a non-empty 1-D array of finite values, got shape {x.shape}")
-    if not 0 < level < 1:
-        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
+    x = np.asarray(as_array("x", x), dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise InputError(f"x: expected a non-empty 1-D array of finite values, got shape {x.shape}")
+    level = check_open_interval("level", level, 0, 1)
     rng = check_rng(rng)
     n_boot = check_positive_int("n_boot", n_boot)
     resamples = np.median(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
@@ -105,16 +169,22 @@ def bootstrap_median(x, *, rng: np.random.Generator, n_boot: int = 2000, level: 
 def ratio_intervals(times: Mapping[str, np.ndarray], baseline: str, *, rng: np.random.Generator,
                     n_boot: int = 2000, level: float = 0.95) -> dict[str, Interval]:
     """For each variant, the median over rounds of ``t_variant / t_baseline`` with its bootstrap interval."""
-    if baseline not in times:
-        raise ValueError(f"baseline: expected one of {sorted(times)}, got {baseline!r}")
-    base = np.asarray(times[baseline], dtype=float)
-    out = {}
+    _check_mapping_of_times(times)
+    check_choice("baseline", baseline, times)
+    rng = check_rng(rng)
+    n_boot = check_positive_int("n_boot", n_boot)
+    level = check_open_interval("level", level, 0, 1)
+    base = np.asarray(as_array(f"times[{baseline!r}]", times[baseline], ndim=1, allow_empty=False), dtype=float)
+    if not np.all(base != 0):
+        raise InputError(f"times[{baseline!r}]: expected non-zero seconds (every ratio divides by them), got "
+                         f"{int(np.count_nonzero(base == 0))} zeros")
+    checked = {}
     for name, t in times.items():
-        t = np.asarray(t, dtype=float)
+        t = np.asarray(as_array(f"times[{name!r}]", t, ndim=1), dtype=float)
         if t.shape != base.shape:
-            raise ValueError(f"times[{name!r}]: expected shape {base.shape} like the baseline, got {t.shape}")
-        out[name] = bootstrap_median(t / base, rng=rng, n_boot=n_boot, level=level)
-    return out
+            raise InputError(f"times[{name!r}]: expected shape {base.shape} like the baseline, got {t.shape}")
+        checked[name] = t
+    return {name: bootstrap_median(t / base, rng=rng, n_boot=n_boot, level=level) for name, t in checked.items()}
 
 
 def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng: np.random.Generator,
@@ -125,15 +195,19 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
     """Add rounds (``batch`` at a time) until every ratio interval's half-width is below ``target_halfwidth``,
     or ``max_rounds`` rounds or ``max_seconds`` of timing are spent. Returns the times and the intervals."""
     names = _check_variants(variants)
-    if baseline not in names:
-        raise ValueError(f"baseline: expected one of {names}, got {baseline!r}")
+    check_choice("baseline", baseline, names)
+    rng = check_rng(rng)
     min_rounds = check_positive_int("min_rounds", min_rounds)
     max_rounds = check_positive_int("max_rounds", max_rounds)
     batch = check_positive_int("batch", batch)
     if max_rounds < min_rounds:
-        raise ValueError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
+        raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
+    target_halfwidth = check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
+    max_seconds = check_number("max_seconds", max_seconds, minimum=0, strict=False)
+    check_callable("measure", measure)
+    _check_optional_callable("progress", progress)
     start = time.perf_counter()
-    chunks = [time_rounds(variants, min_rounds, rng=rng, measure=measure)]
+    chunks = [_time_rounds(variants, names, min_rounds, rng, 1, measure)]
     while True:
         times = {n: np.concatenate([c[n] for c in chunks]) for n in names}
         intervals = ratio_intervals(times, baseline, rng=rng)
@@ -143,11 +217,13 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
         narrow = all(iv.halfwidth <= target_halfwidth for iv in intervals.values())
         if narrow or done >= max_rounds or time.perf_counter() - start >= max_seconds:
             return times, intervals
-        chunks.append(time_rounds(variants, min(batch, max_rounds - done), rng=rng, warmup=0, measure=measure))
+        chunks.append(_time_rounds(variants, names, min(batch, max_rounds - done), rng, 0, measure))
 
 
 def certainty(interval: Interval, target_halfwidth: float) -> str:
     """How sure a ratio is, in words: '±1.2 %: resolved to the ±2 % asked for' or '... wider than asked'."""
+    check_instance("interval", interval, Interval)
+    target_halfwidth = check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     pm = 100 * interval.halfwidth
     asked = 100 * target_halfwidth
     if interval.halfwidth <= target_halfwidth:
@@ -176,13 +252,14 @@ class Comparison:
         return all(iv.halfwidth <= self.target_halfwidth for iv in self.ratios.values())
 
     def median_seconds(self, name: str) -> float:
+        check_choice("name", name, self.times)
         return float(np.median(self.times[name]))
 
     def ratio_between(self, name: str, other: str, *, rng: np.random.Generator) -> Interval:
         """Median over rounds of ``t_name / t_other`` (both timed in the same rounds) with its interval."""
-        for n in (name, other):
-            if n not in self.times:
-                raise ValueError(f"name: expected one of {sorted(self.times)}, got {n!r}")
+        check_choice("name", name, self.times)
+        check_choice("other", other, self.times)
+        rng = check_rng(rng)
         return bootstrap_median(self.times[name] / self.times[other], rng=rng)
 
     def statement(self) -> str:
@@ -204,8 +281,18 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
 
     from lora_course.blas_threads import blas_threads
 
-    if threads is not None:
-        threads = check_positive_int("threads", threads)
+    names = _check_variants(variants)                     # every argument checked before BLAS is pinned
+    check_choice("baseline", baseline, names)
+    rng = check_rng(rng)
+    threads = _check_threads(threads)
+    for name, value in (("min_rounds", min_rounds), ("max_rounds", max_rounds), ("batch", batch)):
+        check_positive_int(name, value)
+    if max_rounds < min_rounds:
+        raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
+    check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
+    check_number("max_seconds", max_seconds, minimum=0, strict=False)
+    check_callable("measure", measure)
+    _check_optional_callable("progress", progress)
     start = time.perf_counter()
     with blas_threads(threads) if threads else nullcontext():
         times, ratios = time_until_resolved(variants, baseline, rng=rng, min_rounds=min_rounds,
@@ -217,6 +304,7 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
 
 def repeated(fn: Callable[[], object], number: int) -> Callable[[], None]:
     """A function that calls ``fn`` ``number`` times: time calls of microseconds in batches the clock resolves."""
+    check_callable("fn", fn)
     number = check_positive_int("number", number)
 
     def run() -> None:

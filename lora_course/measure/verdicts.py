@@ -17,7 +17,19 @@ from enum import Enum
 import numpy as np
 
 from lora_course.measure.timing import Interval
-from lora_course.validation import check_positive_int, check_rng
+from lora_course.validation import (
+    InputError,
+    as_array,
+    check_bool,
+    check_callable,
+    check_instance,
+    check_int,
+    check_number,
+    check_open_interval,
+    check_positive_int,
+    check_rng,
+    check_sequence,
+)
 
 
 class Verdict(str, Enum):
@@ -31,6 +43,8 @@ class Verdict(str, Enum):
 
 def above(interval: Interval, threshold: float) -> Verdict:
     """Claim: the quantity is greater than ``threshold``."""
+    check_instance("interval", interval, Interval)
+    check_number("threshold", threshold)
     if interval.lo > threshold:
         return Verdict.HOLDS
     if interval.hi <= threshold:
@@ -40,6 +54,8 @@ def above(interval: Interval, threshold: float) -> Verdict:
 
 def below(interval: Interval, threshold: float) -> Verdict:
     """Claim: the quantity is smaller than ``threshold``."""
+    check_instance("interval", interval, Interval)
+    check_number("threshold", threshold)
     if interval.hi < threshold:
         return Verdict.HOLDS
     if interval.lo >= threshold:
@@ -49,8 +65,9 @@ def below(interval: Interval, threshold: float) -> Verdict:
 
 def within(interval: Interval, target: float, tolerance: float) -> Verdict:
     """Claim: the quantity is within ``tolerance`` of ``target`` (e.g. merged / frozen = 1.00 +- 0.05)."""
-    if tolerance <= 0:
-        raise ValueError(f"tolerance: expected a number > 0, got {tolerance!r}")
+    check_instance("interval", interval, Interval)
+    check_number("target", target)
+    check_number("tolerance", tolerance, minimum=0, what="a number")
     if target - tolerance <= interval.lo and interval.hi <= target + tolerance:
         return Verdict.HOLDS
     if interval.hi < target - tolerance or interval.lo > target + tolerance:
@@ -68,15 +85,18 @@ def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True,
                          level: float = 0.95, statistic: Callable = np.median) -> Interval:
     """``statistic(a - b)`` (paired) or ``statistic(a) - statistic(b)`` (two independent samples, e.g. the
     per-round ratios of two cases timed apart), with a percentile-bootstrap interval."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.ndim != 1 or b.ndim != 1 or a.size == 0 or b.size == 0:
-        raise ValueError(f"a, b: expected non-empty 1-D samples, got shapes {a.shape} and {b.shape}")
+    a, b = np.asarray(as_array("a", a), dtype=float), np.asarray(as_array("b", b), dtype=float)
+    if a.ndim != 1 or a.size == 0:
+        raise InputError(f"a, b: expected non-empty 1-D samples, got shapes {a.shape} and {b.shape}")
+    if b.ndim != 1 or b.size == 0:
+        raise InputError(f"b: expected a non-empty 1-D sample like a, got shape {b.shape}")
+    paired = check_bool("paired", paired)
     if paired and a.shape != b.shape:
-        raise ValueError(f"b: expected shape {a.shape} to pair with a, got {b.shape}")
-    if not 0 < level < 1:
-        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
+        raise InputError(f"b: expected shape {a.shape} to pair with a, got {b.shape}")
+    level = check_open_interval("level", level, 0, 1)
     rng = check_rng(rng)
     n_boot = check_positive_int("n_boot", n_boot)
+    check_callable("statistic", statistic)
     if paired:
         diff = a - b
         boots = statistic(diff[rng.integers(0, diff.size, size=(n_boot, diff.size))], axis=1)
@@ -93,8 +113,7 @@ def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True,
 def t_quantile(p: float, df: int) -> float:
     """The ``p`` quantile (0.5 < p < 1) of Student's t with ``df`` degrees of freedom (numerical, no scipy)."""
     df = check_positive_int("df", df)
-    if not 0.5 < p < 1:
-        raise ValueError(f"p: expected a probability in (0.5, 1), got {p!r}")
+    p = check_open_interval("p", p, 0.5, 1, what="a probability")
     c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
 
     def cdf(x: float) -> float:         # P(T <= x) for x >= 0, by Simpson's rule on the density
@@ -114,11 +133,10 @@ def t_quantile(p: float, df: int) -> float:
 
 def mean_interval(x, level: float = 0.95) -> Interval:
     """Mean of a few values (e.g. one per seed) with Student's t interval; one value gives an unbounded interval."""
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"x: expected a non-empty 1-D array of finite values, got shape {x.shape}")
-    if not 0 < level < 1:
-        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
+    x = np.asarray(as_array("x", x), dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise InputError(f"x: expected a non-empty 1-D array of finite values, got shape {x.shape}")
+    level = check_open_interval("level", level, 0, 1)
     mean = float(x.mean())
     if x.size == 1:
         return Interval(mean, -math.inf, math.inf, level)
@@ -143,6 +161,10 @@ class Claim:
 
     def say(self, holds: str, fails: str, unresolved: str | None = None) -> str:
         """The sentence this run supports: ``holds`` or ``fails``, or a 'cannot tell' sentence."""
+        check_instance("holds", holds, str)
+        check_instance("fails", fails, str)
+        if unresolved is not None:
+            check_instance("unresolved", unresolved, str)
         if self.verdict is Verdict.HOLDS:
             return holds
         if self.verdict is Verdict.FAILS:
@@ -155,26 +177,40 @@ class Claim:
 def claim(text: str, interval: Interval, test: str, threshold: float, tolerance: float | None = None,
           unit: str = "", digits: int = 3) -> Claim:
     """A ``Claim`` whose verdict is ``above``, ``below`` or ``within`` (``test``) of ``threshold``."""
+    check_instance("text", text, str)
+    check_instance("interval", interval, Interval)
+    if not isinstance(test, str) or test not in ("above", "below", "within"):
+        raise InputError(f"test: expected 'above', 'below' or 'within', got {test!r}")
+    check_number("threshold", threshold)
+    if tolerance is not None:
+        check_number("tolerance", tolerance, minimum=0, what="a number")
+    check_instance("unit", unit, str)
+    digits = check_int("digits", digits, 0)
     if test == "above":
         verdict = above(interval, threshold)
     elif test == "below":
         verdict = below(interval, threshold)
-    elif test == "within":
+    else:                                            # "within"
         if tolerance is None:
-            raise ValueError("tolerance: expected a number > 0 for a 'within' claim, got None")
+            raise InputError("tolerance: expected a number > 0 for a 'within' claim, got None")
         verdict = within(interval, threshold, tolerance)
-    else:
-        raise ValueError(f"test: expected 'above', 'below' or 'within', got {test!r}")
     return Claim(text, verdict, interval, unit, digits)
+
+
+def _check_claims(claims) -> None:
+    for i, c in enumerate(check_sequence("claims", claims)):
+        check_instance(f"claims[{i}]", c, Claim)
 
 
 def format_claims(claims: list[Claim]) -> str:
     """One line per claim, for printing in a notebook or a command's output."""
+    _check_claims(claims)
     return "\n".join(c.line() for c in claims)
 
 
 def tally(claims: list[Claim]) -> str:
     """'3 hold, 1 does not hold, 2 not resolved at this noise level'."""
+    _check_claims(claims)
     n = {v: sum(c.verdict is v for c in claims) for v in Verdict}
     return f"{n[Verdict.HOLDS]} hold, {n[Verdict.FAILS]} do not hold, {n[Verdict.UNRESOLVED]} not resolved " \
            f"at this noise level"
