@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import InputError, as_array, check_positive_int, check_shape
+from lora_course.validation import InputError, as_array, check_positive_int, check_shape
 
 
 def _right_singular_vectors(A: np.ndarray, name: str) -> np.ndarray:

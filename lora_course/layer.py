@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .validation import (
+from lora_course.validation import (
     InputTypeError,
     as_array,
     check_alpha,

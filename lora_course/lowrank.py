@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_array, check_bool, check_number, check_positive_int, check_rank
+from lora_course.validation import as_array, check_bool, check_number, check_positive_int, check_rank
 
 
 def matrix_rank(M: np.ndarray, tol: float | None = None) -> int:

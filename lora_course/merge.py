@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .validation import as_array, as_float_array, check_adapter, check_scale, check_shape
+from lora_course.validation import as_array, as_float_array, check_adapter, check_scale, check_shape
 
 
 class Adapter(NamedTuple):

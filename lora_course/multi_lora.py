@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .layer import lora_forward
-from .merge import Adapter, merge
-from .validation import (
+from lora_course.layer import lora_forward
+from lora_course.merge import Adapter, merge
+from lora_course.validation import (
     InputError,
     InputTypeError,
     as_float_array,

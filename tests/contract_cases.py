@@ -41,34 +41,34 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import lora_course.adam as AD
 import lora_course.analysis as AN
-import lora_course.attention as AT
-import lora_course.blas_threads as BT
-import lora_course.blocks as BL
-import lora_course.cookbook as CB
-import lora_course.drift as DR
 import lora_course.gradcheck as G
-import lora_course.latency as LA
-import lora_course.latency_overhead as LO
 import lora_course.layer as L
-import lora_course.layernorm as LN
+import lora_course.lessons.l00_overhead as LO
+import lora_course.lessons.l00_storage as ST
+import lora_course.lessons.l01_cookbook as CB
+import lora_course.lessons.l02_toy_regression as TR
+import lora_course.lessons.l02_update_size as US
+import lora_course.lessons.l03_targets as TE
+import lora_course.lessons.l03_widget as TW
+import lora_course.lessons.l04_drift as DR
+import lora_course.lessons.l04_latency as LA
+import lora_course.lessons.l05_project as PD
 import lora_course.lowrank as LR
+import lora_course.measure.blas_threads as BT
 import lora_course.measure.timing as TI
 import lora_course.measure.verdicts as VD
-import lora_course.mlp as MLP
 import lora_course.multi_lora as ML
 import lora_course.paper as P
-import lora_course.plotting as PL
-import lora_course.project_data as PD
-import lora_course.storage as ST
-import lora_course.targets_experiment as TE
-import lora_course.targets_widget as TW
-import lora_course.toy_regression as TR
-import lora_course.transformer as T
-import lora_course.update_size as US
+import lora_course.support.plotting as PL
+import lora_course.support.versions as VS
+import lora_course.toy.adam as AD
+import lora_course.toy.attention as AT
+import lora_course.toy.blocks as BL
+import lora_course.toy.layernorm as LN
+import lora_course.toy.mlp as MLP
+import lora_course.toy.transformer as T
 import lora_course.validation as V
-import lora_course.versions as VS
 
 M = sys.modules["lora_course.merge"]   # the package's __init__ re-exports a function named merge over it
 

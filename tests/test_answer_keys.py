@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from lora_course.checks import COARSE, CORRECT, MISSING, WRONG, diagnose, evaluate
+from lora_course.feedback.answers import COARSE, CORRECT, MISSING, WRONG, diagnose, evaluate
 from lora_course.grading.items import items_from_solution
 
 ROOT = Path(__file__).resolve().parent.parent

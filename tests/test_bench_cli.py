@@ -2,8 +2,8 @@
 
 import pytest
 
-from lora_course.bench_cli import cases_from
-from lora_course.cli import main
+from lora_course.cli.bench import cases_from
+from lora_course.cli.main import main
 
 
 def test_bench_prints_intervals_verdicts_and_cost_model(capsys):

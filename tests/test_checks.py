@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from lora_course.checks import (
+from lora_course.feedback.answers import (
     COARSE,
     CORRECT,
     INVALID,

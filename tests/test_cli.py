@@ -8,7 +8,7 @@ import lora_course
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "lora_course.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "lora_course.cli.main", *args], capture_output=True, text=True)
 
 
 def test_version_and_help():

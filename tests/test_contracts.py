@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from lora_course.analysis import amplification_factor
 from lora_course.merge import Adapter, MergedWeight, merge, merged_delta, switch
-from lora_course.transformer import accuracy, softmax_cross_entropy
+from lora_course.toy.transformer import accuracy, softmax_cross_entropy
 from lora_course.validation import InputError, InputTypeError
 
 matplotlib.use("Agg")

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lora_course.cookbook import INGREDIENTS, SAUCES, gap_rank, make_cookbook, rank_view, sauce_matrix
+from lora_course.lessons.l01_cookbook import INGREDIENTS, SAUCES, gap_rank, make_cookbook, rank_view, sauce_matrix
 from lora_course.lowrank import matrix_rank, singular_values
 
 
@@ -87,7 +87,7 @@ def test_bad_inputs():
 
 
 def test_spectrum_truncations_match_a_fresh_decomposition():
-    from lora_course.cookbook import rank_view_from, spectrum, truncated_rows
+    from lora_course.lessons.l01_cookbook import rank_view_from, spectrum, truncated_rows
     from lora_course.lowrank import best_rank_r
 
     M = make_cookbook(np.random.default_rng(3), n_recipes=60).M

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lora_course.drift import growth_exponent, log_checkpoints, switching_drift
+from lora_course.lessons.l04_drift import growth_exponent, log_checkpoints, switching_drift
 from lora_course.merge import Adapter
 
 

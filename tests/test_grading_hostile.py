@@ -15,11 +15,11 @@ from pathlib import Path
 import nbformat
 from fencing import requires_fence
 
-from lora_course.checks import make_key
-from lora_course.cli import main
+from lora_course.authoring.student import student_version
+from lora_course.cli.main import main
+from lora_course.feedback.answers import make_key
 from lora_course.grading.batch import new_workroot
 from lora_course.grading.sandbox import Limits, Sandbox, paths_to_hide, run_in_sandbox
-from lora_course.student import student_version
 
 pytestmark = requires_fence
 
@@ -117,9 +117,9 @@ def build(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
         "h_malformed": b'{"cells": [{"cell_type": "code", "source": "answer_params = 96"',
         "i_shuffled": None,   # built below
         "j_monkeypatch": added(with_answers(stub, params="answer_params = 1"), "setup",
-                               "import builtins\nimport numpy\nimport lora_course, lora_course.checks\n"
-                               "lora_course.checks.evaluate = lambda *a, **k: 'correct'\n"
-                               "lora_course.check = lora_course.checks.check = lambda *a, **k: print('correct')\n"
+                               "import builtins\nimport numpy\nimport lora_course, lora_course.feedback.answers\n"
+                               "lora_course.feedback.answers.evaluate = lambda *a, **k: 'correct'\n"
+                               "lora_course.feedback.answers.check = lambda *a, **k: print('correct')\n"
                                "numpy.allclose = numpy.array_equal = lambda *a, **k: True\n"
                                "numpy.load = lambda *a, **k: 96\n"
                                "builtins.round = lambda *a, **k: 96\n", "patch"),

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from fencing import requires_fence
 
-from lora_course.cli import main
+from lora_course.cli.main import main
 from lora_course.grading.items import items_from_solution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def train_task(X, y, net, lora_1, lora_2, head, epochs=EPOCHS, lr=LR):
 '''),
     # the frozen-weights bug hidden behind a patched FrozenNetwork.arrays (issue 14, item 3)
     "frozen_patched": ("def train_task", '''
-import lora_course.project_data as _pd
+import lora_course.lessons.l05_project as _pd
 _pristine = {}
 _arrays = _pd.FrozenNetwork.arrays
 _pd.FrozenNetwork.arrays = lambda self: _pristine.get(id(self)) or _arrays(self)
@@ -76,7 +76,7 @@ def train_task(X, y, net, lora_1, lora_2, head, epochs=EPOCHS, lr=LR):
 REFERENCE_USE = {
     "ref_import": "from lora_course.layer import LoRA",
     "ref_alias": "import lora_course.layer as _layer\nLoRA = _layer.LoRA",
-    "ref_subclass": "import lora_course\nclass LoRA(lora_course.LoRA):\n    pass",
+    "ref_subclass": "import lora_course\nclass LoRA(lora_course.layer.LoRA):\n    pass",
     "ref_wrapper": ("_Mine = LoRA\nclass LoRA(_Mine):\n    def forward(self, x):\n"
                     "        from lora_course.layer import lora_forward\n"
                     "        return lora_forward(x, self.A, self.B, self.scale)"),

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from fencing import requires_fence
 
-from lora_course.cli import main
+from lora_course.cli.main import main
 from lora_course.grading.items import items_from_solution
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lora_course.checks import make_key
+from lora_course.feedback.answers import make_key
 from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
 from lora_course.grading.batch import NotebookResult, Plan, StudentResult, student_seed
 from lora_course.grading.items import GradedItem, ItemError, answer_cell_ids, items_from_solution
@@ -243,7 +243,7 @@ def test_no_data_means_no_points():
 
 
 def test_project_items_are_judged_by_the_checks_module_on_the_graders_inputs():
-    from lora_course import project_checks
+    from lora_course.feedback.project import checks as project_checks
     from lora_course.layer import LoRA
 
     inputs = project_checks.make_inputs(7)

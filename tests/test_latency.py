@@ -3,16 +3,7 @@
 import numpy as np
 import pytest
 
-from lora_course.blocks import (
-    GPT2_MEDIUM_STACK,
-    StackConfig,
-    adapter_module_params,
-    bottleneck_for_budget,
-    build_variants,
-    merge_stack,
-    scaled_budget,
-)
-from lora_course.latency import (
+from lora_course.lessons.l04_latency import (
     CaseTiming,
     blas_threads,
     extra_cost_features,
@@ -30,6 +21,15 @@ from lora_course.latency import (
 )
 from lora_course.measure.timing import Comparison, ratio_intervals
 from lora_course.measure.verdicts import Verdict
+from lora_course.toy.blocks import (
+    GPT2_MEDIUM_STACK,
+    StackConfig,
+    adapter_module_params,
+    bottleneck_for_budget,
+    build_variants,
+    merge_stack,
+    scaled_budget,
+)
 
 CFG = StackConfig(d_model=16, n_heads=2, n_layers=2)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lora_course.latency_overhead import overhead_percent, overhead_rows
+from lora_course.lessons.l00_overhead import overhead_percent, overhead_rows
 from lora_course.paper import TABLE1_LATENCY_MS
 
 

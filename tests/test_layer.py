@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lora_course import LoRA, init_lora, linear_lora_backward, linear_lora_forward, lora_forward, scale_factor
 from lora_course.gradcheck import numerical_gradient_array, rel_error
+from lora_course.layer import LoRA, init_lora, linear_lora_backward, linear_lora_forward, lora_forward, scale_factor
 
 
 def make(d=5, k=4, r=2, n=3, seed=0, trained=True):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lora_course import LoRA
+from lora_course.layer import LoRA
 from lora_course.lowrank import (
     approximation_error,
     approximation_errors,

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from lora_course import Adapter, MergedWeight, init_lora, linear_lora_forward, merge, merged_delta, switch, unmerge
+from lora_course.layer import init_lora, linear_lora_forward
+from lora_course.merge import Adapter, MergedWeight, merge, merged_delta, switch, unmerge
 
 
 def adapter(d, k, r, seed, dtype=np.float64):

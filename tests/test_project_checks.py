@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lora_course import project_checks as pc
+from lora_course.feedback.project import checks as pc
 from lora_course.gradcheck import numerical_gradient, rel_error
-from lora_course.project_data import (
+from lora_course.lessons.l05_project import (
     ClassificationHead,
     FrozenNetwork,
     bce_with_logits,
@@ -405,7 +405,7 @@ def test_patched_frozen_network_arrays_cannot_hide_a_frozen_weights_bug(solution
     namespace = _with(solution, train_task=leaky_train)
     with monkeypatch.context() as patch:                       # the kernel's patch, during collect only
         patch.setattr(FrozenNetwork, "arrays", lambda self: pristine.get(id(self), dict(vars(self))))
-        patch.setattr("lora_course.project_data.make_network", lambda rng, *a, **k: None)
+        patch.setattr("lora_course.lessons.l05_project.make_network", lambda rng, *a, **k: None)
         data = {name: pc.collect_safely(name, namespace, inputs) for name in ("frozen_unchanged", "no_interference")}
     for name, collected in data.items():
         assert isinstance(collected, dict), (name, collected)

@@ -11,12 +11,13 @@ from lora_course.grading.verdict import ItemResult, refuse_reference_use
 
 REFS = LAYER + MERGE
 TASKS = {"LoRA", "adapted_forward", "adapted_backward", "train_task", "merge_network"}
-INSTRUCTOR = ("import numpy as np\nimport lora_course\nfrom lora_course.project_data import FrozenNetwork, hidden\n"
-              "from lora_course.project_checks import run_check\n")
+INSTRUCTOR = ("import numpy as np\nimport lora_course\n"
+              "from lora_course.lessons.l05_project import FrozenNetwork, hidden\n"
+              "from lora_course.feedback.project.checks import run_check\n")
 
 HONEST = '''
 import numpy as np
-from lora_course.project_data import hidden, network_forward
+from lora_course.lessons.l05_project import hidden, network_forward
 from lora_course.gradcheck import numerical_gradient
 class LoRA:
     """My own layer."""
@@ -32,14 +33,14 @@ def adapted_forward(X, net, lora_1, lora_2):
     h1 = hidden(X, net)
     delta1, c1 = lora_1.forward(h1)
     return h1 @ net.W2 + net.b2 + delta1, c1
-lora_course.check(3, "lc1:int:3:ab:cd")
+lora_course.feedback.answers.check(3, "lc1:int:3:ab:cd")
 '''
 
 CHEATS = {
     "import": "from lora_course.layer import LoRA",
     "import_as": "from lora_course.layer import LoRA as MyLoRA\nLoRA = MyLoRA",
     "module_alias": "import lora_course.layer as L\nLoRA = L.LoRA",
-    "package_attribute": "LoRA = lora_course.LoRA",
+    "package_attribute": "LoRA = lora_course.layer.LoRA",
     "subclass": "from lora_course import layer\nclass LoRA(layer.LoRA):\n    pass",
     "wrapper": ("class LoRA:\n    def forward(self, x):\n        from lora_course.layer import lora_forward\n"
                 "        return lora_forward(x, self.A, self.B, self.scale)"),
@@ -106,7 +107,7 @@ def _item(grade_id: str, target: str, reference: tuple[str, ...]) -> GradedItem:
 
 
 def test_the_grader_zeroes_the_task_with_the_reason():
-    from lora_course import project_checks
+    from lora_course.feedback.project import checks as project_checks
 
     items = [_item("05-lora_forward", "lora_forward", LAYER), _item("05-adapted_forward", "adapted_forward", LAYER),
              _item("05-accuracy_task_a", "accuracy_task_a", ())]

@@ -2,7 +2,7 @@
 
 import json
 
-from lora_course.cli import main
+from lora_course.cli.main import main
 
 
 def test_reproduce_tiny_prints_tables_and_saves_figures(tmp_path, capsys):

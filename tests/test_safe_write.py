@@ -1,6 +1,6 @@
 """Files the course writes never silently replace what a user wrote."""
 
-from lora_course.safe_write import write_keeping_old
+from lora_course.authoring.safe_write import write_keeping_old
 
 
 def test_new_file_is_written_without_backup(tmp_path):

@@ -50,7 +50,7 @@ def test_package_is_installed_not_path_hacked():
 
 def test_import_has_no_side_effects():
     code = ("import matplotlib, numpy as np; before = (matplotlib.get_backend(), np.random.get_state()[1][0]);"
-            "import lora_course, lora_course.plotting, lora_course.storage;"
+            "import lora_course, lora_course.support.plotting, lora_course.lessons.l00_storage;"
             "after = (matplotlib.get_backend(), np.random.get_state()[1][0]); print(before == after)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "True\n" and out.stderr == ""
@@ -85,7 +85,7 @@ def test_lora_course_lab_serves_the_students_copy_and_ends_with_the_url(tmp_path
     status with the URL it printed: its last line, the only one a student has to read."""
     workspace = tmp_path / "my-notebooks"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
-    command = [sys.executable, "-m", "lora_course.cli", "lab", "--port", "8960", "--workspace", str(workspace),
+    command = [sys.executable, "-m", "lora_course.cli.main", "lab", "--port", "8960", "--workspace", str(workspace),
                "--log", str(tmp_path / "lab.log")]
     out = tmp_path / "stdout.txt"
     with open(out, "w") as handle:

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lora_course.paper import GPT3
-from lora_course.storage import (
+from lora_course.lessons.l00_storage import (
     MODEL_PRESETS,
     calculator_rows,
     format_storage_table,
@@ -15,6 +14,7 @@ from lora_course.storage import (
     storage_costs,
     storage_table,
 )
+from lora_course.paper import GPT3
 
 
 def gpt3_costs(n_tasks=100):

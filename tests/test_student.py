@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lora_course.student import MarkerError, generate, same_sources, strip_cell_source, student_version
+from lora_course.authoring.student import MarkerError, generate, same_sources, strip_cell_source, student_version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +118,7 @@ def test_notebooks_are_executed_and_clean(path):
 
 
 def test_executed_notebooks_store_one_stream_output_per_run_of_prints():
-    from lora_course.student_cli import coalesce_streams
+    from lora_course.cli.student import coalesce_streams
 
     out = nbformat.v4.new_output
     outputs = [out("stream", name="stdout", text="a\n"), out("stream", name="stdout", text="b"),

@@ -5,9 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lora_course import targets_experiment as te
+from lora_course.lessons import l03_targets as te
+from lora_course.lessons.l03_widget import PAPER_BUDGET, budget_html, budget_report
 from lora_course.lowrank import lora_param_count
-from lora_course.targets_widget import PAPER_BUDGET, budget_html, budget_report
 
 
 def test_pointer_task_labels_follow_the_pointer():

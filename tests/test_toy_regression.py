@@ -1,4 +1,4 @@
-"""Tests for lora_course.toy_regression: the lesson-02 task and its LoRA training loop."""
+"""Tests for lora_course.lessons.l02_toy_regression: the lesson-02 task and its LoRA training loop."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lora_course.gradcheck import numerical_gradient, rel_error
-from lora_course.toy_regression import (
+from lora_course.lessons.l02_toy_regression import (
     ToyTask,
     init_factors,
     make_task,

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from lora_course.adam import Adam
-from lora_course.attention import attention_backward, attention_forward, projection_backward, projection_forward
 from lora_course.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
-from lora_course.layernorm import layernorm_backward, layernorm_forward
-from lora_course.mlp import gelu_backward, gelu_forward, mlp_backward, mlp_forward
-from lora_course.transformer import (
+from lora_course.toy.adam import Adam
+from lora_course.toy.attention import attention_backward, attention_forward, projection_backward, projection_forward
+from lora_course.toy.layernorm import layernorm_backward, layernorm_forward
+from lora_course.toy.mlp import gelu_backward, gelu_forward, mlp_backward, mlp_forward
+from lora_course.toy.transformer import (
     ToyConfig,
     init_adapters,
     init_params,

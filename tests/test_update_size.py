@@ -1,12 +1,12 @@
-"""Tests for lora_course.update_size: the first LoRA step's size as r and the scaling change."""
+"""Tests for lora_course.lessons.l02_update_size: the first LoRA step's size as r and the scaling change."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lora_course.toy_regression import SCALINGS
-from lora_course.update_size import make_setup, one_step_delta, update_size, update_size_curves
+from lora_course.lessons.l02_toy_regression import SCALINGS
+from lora_course.lessons.l02_update_size import make_setup, one_step_delta, update_size, update_size_curves
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Two halves, with the same rule: a task's objects (its ``task_names``, e.g. ``LoRA``) must not be,
 subclass, wrap, call or otherwise lean on the package objects named in ``references`` (dotted names
 such as ``lora_course.layer.LoRA``). Using numpy, or the package's helpers a lesson hands out
-(``lora_course.project_data``, ``lora_course.check``), is fine.
+(``lora_course.lessons.l05_project``, ``lora_course.feedback.answers.check``), is fine.
 
 - ``static_findings`` reads source text only (the grader runs it in its own process on the
   submission's answer cells): imports and their aliases, ``importlib.import_module``, ``__import__``,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from ..student import student_version
-from .items import answer_cell_ids
+from lora_course.authoring.student import student_version
+from lora_course.grading.items import answer_cell_ids
 
 MAX_NOTEBOOK_BYTES = 20_000_000
 

@@ -22,14 +22,14 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from .assemble import MalformedSubmission, assemble, read_submission
-from .items import GradedItem, items_from_solution
-from .probe import answers_probe, project_probe, read_probe
-from .sandbox import Execution, Sandbox, run_in_sandbox
-from .verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
+from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
+from lora_course.grading.items import GradedItem, items_from_solution
+from lora_course.grading.probe import answers_probe, project_probe, read_probe
+from lora_course.grading.sandbox import Execution, Sandbox, run_in_sandbox
+from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
 
 STATUSES = ("ok", "missing", "error", "timeout", "malformed")   # worst last
-CHECKS_MODULE = "lora_course.project_checks"
+CHECKS_MODULE = "lora_course.feedback.project.checks"
 
 
 @dataclass

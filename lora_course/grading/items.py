@@ -4,7 +4,7 @@ A code cell with ``{"lora_course": {"grade_id", "points", "kind": "auto", "answe
 auto-checked answer: its key and hint are the arguments of the ``check(<name>, "lc1:...", hint=...)``
 call in that cell, and its known mistakes the ``mistakes={mistake_key: hint}`` dict literal of that call.
 ``kind: "project"`` names a ``CHECKS`` entry in ``check``, of the module named by ``checks_module``
-(default ``lora_course.project_checks``); an optional ``reference`` list names the package objects the
+(default ``lora_course.feedback.project.checks``); an optional ``reference`` list names the package objects the
 task must not use (dotted names, e.g. ``lora_course.layer.LoRA``).
 ``kind: "manual"`` marks a Markdown answer whose model answer sits between the solution markers.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from ..student import BEGIN, END
+from lora_course.authoring.student import BEGIN, END
 
 KINDS = ("auto", "project", "manual")
 

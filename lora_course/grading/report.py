@@ -7,9 +7,9 @@ import io
 import re
 from pathlib import Path
 
-from ..safe_write import write_keeping_old
-from .batch import Plan, StudentResult
-from .items import GradedItem
+from lora_course.authoring.safe_write import write_keeping_old
+from lora_course.grading.batch import Plan, StudentResult
+from lora_course.grading.items import GradedItem
 
 
 def _number(x: float) -> str:

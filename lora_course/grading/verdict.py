@@ -1,6 +1,6 @@
 """Decide each item's points in the grader's own process, from data the kernel handed back.
 
-Auto items: ``lora_course.checks.diagnose(value, key, hint, mistakes)`` with the key, hint and known
+Auto items: ``lora_course.feedback.answers.diagnose(value, key, hint, mistakes)`` with the key, hint and known
 mistakes from the solution's check cell.
 Project items: ``project_checks.judge_safely(name, data, inputs)`` on the grader's inputs.
 Project items whose metadata lists a ``reference``: zero, with the reason, when the student's answer
@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
+from lora_course.feedback.answers import CORRECT, MISSING, diagnose
 from lora_course.feedback.reference_use import findings_for, static_findings
-
-from ..checks import CORRECT, MISSING, diagnose
-from .items import GradedItem
-from .probe import decode_value
+from lora_course.grading.items import GradedItem
+from lora_course.grading.probe import decode_value
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,7 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
     """``time_until_resolved`` with BLAS pinned to ``threads`` (None: leave as configured), as a ``Comparison``."""
     from contextlib import nullcontext
 
-    from lora_course.blas_threads import blas_threads
+    from lora_course.measure.blas_threads import blas_threads
 
     names = _check_variants(variants)                     # every argument checked before BLAS is pinned
     check_choice("baseline", baseline, names)

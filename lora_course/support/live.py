@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lora_course.plotting import PALETTE
+from lora_course.support.plotting import PALETTE
 
 RUN_NOTE = "Run this cell to get the interactive widget (it needs a running kernel)."
 FONT = "font-family:'DejaVu Sans',Arial,sans-serif"

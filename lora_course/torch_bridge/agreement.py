@@ -18,7 +18,7 @@ from lora_course.layer import linear_lora_backward, linear_lora_forward, scale_f
 from lora_course.merge import Adapter, merge
 from lora_course.torch_bridge.lora import LoRALinear
 from lora_course.torch_bridge.toy import from_numpy, torch_names
-from lora_course.transformer import ToyConfig, init_adapters, init_params, model_backward, model_forward
+from lora_course.toy.transformer import ToyConfig, init_adapters, init_params, model_backward, model_forward
 
 TOL = 1e-10
 

@@ -5,7 +5,7 @@ One set of random frozen weights serves every variant, so only the extras differ
 - ``base``: the frozen blocks alone (a full fine-tune has exactly this cost);
 - ``merged``: LoRA (r = 4 on Wq and Wv) folded in, W = W0 + (alpha/r) B A: its own Wq, Wv, the rest shared;
 - ``lora``: the same LoRA unmerged, ``X W0^T + scale (X A^T) B^T`` on Wq and Wv;
-- ``adapter_l`` / ``adapter_h``: bottleneck adapters sized as in ``lora_course.blocks`` (the paper's
+- ``adapter_l`` / ``adapter_h``: bottleneck adapters sized as in ``lora_course.toy.blocks`` (the paper's
   |Theta|: 0.5M at batch 32 x 512, 11M otherwise, as the same share of a smaller stack).
 
 Blocks are GPT-2's: pre-LN, causal attention (``scaled_dot_product_attention``), tanh-GELU MLP of 4 d,
@@ -28,7 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lora_course.blocks import (
+from lora_course.layer import scale_factor
+from lora_course.measure.timing import Interval, time_until_resolved, wall_clock
+from lora_course.measure.verdicts import Verdict, above, within
+from lora_course.paper import CITATION, GPT2_MEDIUM, TABLE1_LATENCY_MS
+from lora_course.toy.blocks import (
     ADAPTERS_PER_BLOCK,
     PAPER_ADAPTER_PARAMS,
     PAPER_ADAPTER_PARAMS_LARGEST,
@@ -36,10 +40,6 @@ from lora_course.blocks import (
     bottleneck_for_budget,
     scaled_budget,
 )
-from lora_course.layer import scale_factor
-from lora_course.measure.timing import Interval, time_until_resolved, wall_clock
-from lora_course.measure.verdicts import Verdict, above, within
-from lora_course.paper import CITATION, GPT2_MEDIUM, TABLE1_LATENCY_MS
 
 VARIANTS = ("base", "merged", "lora", "adapter_l", "adapter_h")
 LABELS = {"base": "base (= full fine-tune)", "merged": "LoRA merged", "lora": "LoRA unmerged (q, v)",

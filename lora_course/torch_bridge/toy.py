@@ -1,4 +1,4 @@
-"""Lesson 03's toy transformer (``lora_course.transformer``) as an equivalent ``torch.nn.Module``.
+"""Lesson 03's toy transformer (``lora_course.toy.transformer``) as an equivalent ``torch.nn.Module``.
 
 Same computation, same parameter names mapped one to one: ``l0.Wq`` (d_model, d_model) is
 ``layers[0].attn.q.weight``, and so on. ``nn.Linear`` stores its weight as (d_out, d_in) and computes
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lora_course.transformer import ToyConfig, layer_names
+from lora_course.toy.transformer import ToyConfig, layer_names
 
 
 class ToyAttention(nn.Module):
@@ -49,7 +49,7 @@ class ToyBlock(nn.Module):
 
 
 class TorchToyTransformer(nn.Module):
-    """tokens (N, T) -> logits (N, n_classes), the same function as ``lora_course.transformer.model_forward``."""
+    """tokens (N, T) -> logits (N, n_classes), the same function as ``lora_course.toy.transformer.model_forward``."""
 
     def __init__(self, cfg: ToyConfig) -> None:
         super().__init__()

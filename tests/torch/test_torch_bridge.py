@@ -12,13 +12,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")       # nothing here may reach a mo
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from lora_course import bench_cli  # noqa: E402
-from lora_course.blocks import StackConfig  # noqa: E402
+from lora_course.cli import bench as bench_cli  # noqa: E402
 from lora_course.layer import scale_factor  # noqa: E402
 from lora_course.torch_bridge import agreement, bench  # noqa: E402
 from lora_course.torch_bridge.lora import LoRALinear, check_lora_linear  # noqa: E402
 from lora_course.torch_bridge.toy import from_numpy  # noqa: E402
-from lora_course.transformer import ToyConfig, init_params, model_forward  # noqa: E402
+from lora_course.toy.blocks import StackConfig  # noqa: E402
+from lora_course.toy.transformer import ToyConfig, init_params, model_forward  # noqa: E402
 
 
 def test_toy_transformer_matches_numpy():
@@ -126,7 +126,7 @@ def test_torch_variants_share_weights_and_merge_correctly():
 def test_paper_budgets_at_gpt2_medium_shape():
     cfg = bench.GPT2_MEDIUM_CONFIG
     assert (cfg.n_layers, cfg.d_model, cfg.n_heads) == (24, 1024, 16)
-    from lora_course.blocks import bottleneck_for_budget
+    from lora_course.toy.blocks import bottleneck_for_budget
     big = {v: bottleneck_for_budget(bench.budget_for((16, 256), cfg), cfg, v) for v in ("adapter_l", "adapter_h")}
     small = {v: bottleneck_for_budget(bench.budget_for((32, 512), cfg), cfg, v) for v in ("adapter_l", "adapter_h")}
     assert big == {"adapter_l": 222, "adapter_h": 111} and small == {"adapter_l": 8, "adapter_h": 4}

@@ -59,7 +59,7 @@ def _raw(obj, name: str) -> np.ndarray:
 
 def _network(ns: dict, inputs: dict):
     """A fresh FrozenNetwork (the class the student's code expects) holding the grader's arrays."""
-    from lora_course.project_data import FrozenNetwork
+    from lora_course.lessons.l05_project import FrozenNetwork
     return FrozenNetwork(**{k: _floats(inputs[f"net_{k}"]) for k in FROZEN})
 
 
@@ -68,7 +68,7 @@ def _network_arrays(net) -> dict[str, np.ndarray]:
 
 
 def _head(inputs: dict, rng=None):
-    from lora_course.project_data import ClassificationHead
+    from lora_course.lessons.l05_project import ClassificationHead
     head = ClassificationHead(D_MODEL, rng if rng is not None else np.random.default_rng(0))
     if rng is None:
         head.W, head.b = _floats(inputs["head_W"]), _floats(inputs["head_b"])

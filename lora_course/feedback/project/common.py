@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from lora_course.layer import lora_forward
-from lora_course.project_data import D_FF, D_MODEL, ClassificationHead, FrozenNetwork, hidden, make_network, make_tasks
+from lora_course.lessons.l05_project import (
+    D_FF,
+    D_MODEL,
+    ClassificationHead,
+    FrozenNetwork,
+    hidden,
+    make_network,
+    make_tasks,
+)
 
 NOT_IMPLEMENTED = "not implemented yet"
 FROZEN = ("W1", "b1", "W2", "b2")

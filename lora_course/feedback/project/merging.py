@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from lora_course.feedback.project.common import Outcome, array, fail, frozen_arrays, given, network, ref_forward
+from lora_course.lessons.l05_project import D_MODEL, FrozenNetwork, network_forward
 from lora_course.merge import merged_delta
-from lora_course.project_data import D_MODEL, FrozenNetwork, network_forward
 
 
 def judge_merge(data: dict, inputs: dict) -> Outcome:

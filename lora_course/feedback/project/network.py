@@ -16,7 +16,7 @@ from lora_course.feedback.project.common import (
     scales,
 )
 from lora_course.layer import lora_backward, lora_forward
-from lora_course.project_data import bce_with_logits, network_forward
+from lora_course.lessons.l05_project import bce_with_logits, network_forward
 
 
 def judge_zero_init(data: dict, inputs: dict) -> Outcome:

@@ -23,7 +23,7 @@ from lora_course.feedback.project.common import (
     tasks,
 )
 from lora_course.layer import LoRA as ReferenceLoRA
-from lora_course.project_data import D_FF, D_MODEL, ClassificationHead, accuracy, bce_with_logits, hidden
+from lora_course.lessons.l05_project import D_FF, D_MODEL, ClassificationHead, accuracy, bce_with_logits, hidden
 
 
 def judge_train_step(data: dict, inputs: dict) -> Outcome:

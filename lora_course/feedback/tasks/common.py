@@ -1,6 +1,6 @@
 """Shared machinery of the task checks: the Check/Outcome protocol, comparisons that name mistakes, runners.
 
-The protocol is that of ``lora_course.project_checks``: ``Check.collect(namespace, inputs)`` runs in the
+The protocol is that of ``lora_course.feedback.project.checks``: ``Check.collect(namespace, inputs)`` runs in the
 student's kernel and returns plain float arrays; ``Check.judge(data, inputs)`` recomputes the reference from the
 inputs and returns an ``Outcome``. A failed comparison raises ``Mismatch`` inside a judge; ``judge_safely`` turns
 it into the failed Outcome.

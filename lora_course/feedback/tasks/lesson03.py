@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from lora_course.analysis import subspace_similarity_grid
-from lora_course.attention import projection_forward
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
@@ -30,6 +29,7 @@ from lora_course.feedback.tasks.common import (
     unchanged,
 )
 from lora_course.feedback.tasks.common import judge_safely as _judge_safely
+from lora_course.toy.attention import projection_forward
 
 
 def make_inputs(seed: int) -> dict:

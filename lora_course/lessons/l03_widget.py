@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 
-from .attention import TARGETS
-from .lowrank import lora_param_count
-from .paper import GPT3
-from .validation import InputError, check_mapping, check_positive_int, check_sequence
+from lora_course.lowrank import lora_param_count
+from lora_course.paper import GPT3
+from lora_course.toy.attention import TARGETS
+from lora_course.validation import InputError, check_mapping, check_positive_int, check_sequence
 
 PAPER_BUDGET = lora_param_count(GPT3["n_layers"], GPT3["d_model"], 8)   # one weight type at r = 8: 18,874,368
 
@@ -16,7 +16,7 @@ def budget_report(targets: tuple[str, ...], r: int, measured: dict[str, tuple[fl
                   toy_d_model: int = 64, toy_layers: int = 1) -> dict:
     """Parameter counts of LoRA on ``targets`` at rank ``r`` for GPT-3 and for the toy model, the share of the
     paper's 18.9M budget, and this configuration's measured accuracy (mean %, sd %) if ``measured`` has it."""
-    from .targets_experiment import config_name
+    from lora_course.lessons.l03_targets import config_name
 
     targets = tuple(check_sequence("targets", targets))
     bad = [t for t in targets if not isinstance(t, str) or t not in TARGETS]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .lowrank import lora_param_count
-from .paper import BERT_BASE, GPT2_MEDIUM, GPT3
-from .validation import InputError, check_instance, check_number, check_positive_int, check_sequence
+from lora_course.lowrank import lora_param_count
+from lora_course.paper import BERT_BASE, GPT2_MEDIUM, GPT3
+from lora_course.validation import InputError, check_instance, check_number, check_positive_int, check_sequence
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layer import lora_backward, lora_forward
-from .validation import (
+from lora_course.layer import lora_backward, lora_forward
+from lora_course.validation import (
     InputError,
     InputTypeError,
     as_array,

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .student import generate
+from lora_course.authoring.student import generate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +49,7 @@ def coalesce_streams(outputs: list) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import find_course_root
+    from lora_course.cli.main import find_course_root
 
     root = args.root.resolve() if args.root else find_course_root()
     written = generate(root / "solutions", root / "notebooks", only=args.only)

@@ -12,8 +12,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from .layer import init_lora, linear_lora_backward, linear_lora_forward, scale_factor
-from .validation import (
+from lora_course.layer import init_lora, linear_lora_backward, linear_lora_forward, scale_factor
+from lora_course.validation import (
     InputError,
     as_array,
     check_alpha,

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .attention import TARGETS, attention_backward, attention_forward, softmax
-from .layer import init_lora
-from .layernorm import layernorm_backward, layernorm_forward
-from .mlp import mlp_backward, mlp_forward
-from .validation import (
+from lora_course.layer import init_lora
+from lora_course.toy.attention import TARGETS, attention_backward, attention_forward, softmax
+from lora_course.toy.layernorm import layernorm_backward, layernorm_forward
+from lora_course.toy.mlp import mlp_backward, mlp_forward
+from lora_course.validation import (
     InputError,
     as_array,
     check_bool,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .merge import Adapter, MergedWeight, merge, merged_delta, switch
-from .validation import (
+from lora_course.merge import Adapter, MergedWeight, merge, merged_delta, switch
+from lora_course.validation import (
     InputError,
     as_array,
     check_adapter,

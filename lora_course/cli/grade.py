@@ -48,10 +48,10 @@ def tree_digest(folder: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import find_course_root
-    from .grading.batch import find_students, grade_batch, graded_notebooks, load_plan, new_workroot
-    from .grading.report import write_csv, write_feedback
-    from .grading.sandbox import Limits, Sandbox, paths_to_hide
+    from lora_course.cli.main import find_course_root
+    from lora_course.grading.batch import find_students, grade_batch, graded_notebooks, load_plan, new_workroot
+    from lora_course.grading.report import write_csv, write_feedback
+    from lora_course.grading.sandbox import Limits, Sandbox, paths_to_hide
 
     if args.jobs < 1:
         raise ValueError(f"--jobs: expected an integer >= 1, got {args.jobs}")

@@ -18,10 +18,10 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from .layer import linear_lora_backward, linear_lora_forward
-from .merge import merged_delta
-from .toy_regression import OPTIMIZERS, SCALINGS, ToyTask, make_task, mse_loss, scale_for
-from .validation import (
+from lora_course.layer import linear_lora_backward, linear_lora_forward
+from lora_course.lessons.l02_toy_regression import OPTIMIZERS, SCALINGS, ToyTask, make_task, mse_loss, scale_for
+from lora_course.merge import merged_delta
+from lora_course.validation import (
     InputError,
     check_alpha,
     check_choice,

@@ -16,15 +16,7 @@ import time
 
 import numpy as np
 
-from lora_course.blocks import (
-    ADAPTERS_PER_BLOCK,
-    LABELS,
-    StackConfig,
-    bottleneck_for_budget,
-    build_variants,
-    scaled_budget,
-)
-from lora_course.latency import (
+from lora_course.lessons.l04_latency import (
     extra_cost_features,
     fit_cost_model,
     flops_per_token,
@@ -38,6 +30,14 @@ from lora_course.latency import (
 )
 from lora_course.measure.verdicts import format_claims, tally
 from lora_course.paper import CITATION
+from lora_course.toy.blocks import (
+    ADAPTERS_PER_BLOCK,
+    LABELS,
+    StackConfig,
+    bottleneck_for_budget,
+    build_variants,
+    scaled_budget,
+)
 
 VARIANTS = ("frozen", "merged", "lora", "adapter_l", "adapter_h")
 QUICK = {"batch_sizes": [1, 16, 32], "seq_lens": [32, 64, 128], "paired": True, "max_seconds": 3.0,

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .attention import attention_forward
-from .layer import init_lora, scale_factor
-from .layernorm import layernorm_forward
-from .merge import Adapter, merge
-from .mlp import gelu_forward, mlp_forward
-from .paper import GPT2_MEDIUM
-from .validation import (
+from lora_course.layer import init_lora, scale_factor
+from lora_course.merge import Adapter, merge
+from lora_course.paper import GPT2_MEDIUM
+from lora_course.toy.attention import attention_forward
+from lora_course.toy.layernorm import layernorm_forward
+from lora_course.toy.mlp import gelu_forward, mlp_forward
+from lora_course.validation import (
     InputError,
     as_array,
     as_real,

@@ -7,14 +7,14 @@ import importlib
 import sys
 from pathlib import Path
 
-from . import __version__
+from lora_course import __version__
 
 # subcommand -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
-    "student": ("lora_course.student_cli", "generate notebooks/ from solutions/ (and optionally execute both)"),
-    "bench": ("lora_course.bench_cli", "measure LoRA, merged and adapter latency on this machine (lesson 04)"),
-    "reproduce": ("lora_course.reproduce_cli", "run lesson 03's full target/rank experiment and save figures"),
-    "grade": ("lora_course.grade_cli", "grade a folder of student submissions into a CSV"),
+    "student": ("lora_course.cli.student", "generate notebooks/ from solutions/ (and optionally execute both)"),
+    "bench": ("lora_course.cli.bench", "measure LoRA, merged and adapter latency on this machine (lesson 04)"),
+    "reproduce": ("lora_course.cli.reproduce", "run lesson 03's full target/rank experiment and save figures"),
+    "grade": ("lora_course.cli.grade", "grade a folder of student submissions into a CSV"),
     "lab": ("lora_course.support.workspace", "copy new lessons into my-notebooks/ and serve it in JupyterLab"),
 }
 

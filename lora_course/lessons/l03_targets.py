@@ -3,7 +3,7 @@
 A toy version of the paper's Tables 5 and 6 (Hu et al., 2021, section 7.1) and of its Figure 2 and
 section 7.3 analyses:
 
-1. Pre-train a small Transformer (``lora_course.transformer``) on a *pointer* task: the sequence holds
+1. Pre-train a small Transformer (``lora_course.toy.transformer``) on a *pointer* task: the sequence holds
    ``seq_len - 1`` content tokens and ends with a pointer token naming a position p; the label is the
    content token at position p.
 2. Freeze it and adapt it to a shifted task: the label is now the *group* (one of ``n_groups``, a fixed
@@ -23,12 +23,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .adam import Adam
-from .analysis import amplification_factor, subspace_similarity_grid
-from .lowrank import lora_param_count
-from .merge import merged_delta
-from .paper import TABLE5_WEIGHT_TYPES, TABLE6_QV, TABLE6_RANKS
-from .transformer import (
+from lora_course.analysis import amplification_factor, subspace_similarity_grid
+from lora_course.lowrank import lora_param_count
+from lora_course.merge import merged_delta
+from lora_course.paper import TABLE5_WEIGHT_TYPES, TABLE6_QV, TABLE6_RANKS
+from lora_course.toy.adam import Adam
+from lora_course.toy.transformer import (
     ToyConfig,
     accuracy,
     init_adapters,
@@ -38,7 +38,7 @@ from .transformer import (
     n_params,
     softmax_cross_entropy,
 )
-from .validation import (
+from lora_course.validation import (
     InputError,
     check_callable,
     check_instance,
@@ -426,7 +426,7 @@ def run_experiment(setting: Setting, progress: Callable[[str], None] | None = No
 
 def plot_subspace(grids: dict[str, np.ndarray], crop: int | None = None):
     """The paper's Figure 2 layout: phi(i, j) heatmaps for q and v (grids (r_small, r_large)); returns the figure."""
-    from .plotting import SEQUENTIAL_CMAP, figure
+    from lora_course.support.plotting import SEQUENTIAL_CMAP, figure
 
     check_mapping("grids", grids)
     if not grids:
@@ -453,7 +453,7 @@ def plot_subspace(grids: dict[str, np.ndarray], crop: int | None = None):
 
 def plot_rank_sweep(exp: Experiment):
     """Accuracy of {q, v} against r (log axis) with the baselines as horizontal lines; returns the figure."""
-    from .plotting import PALETTE, figure
+    from lora_course.support.plotting import PALETTE, figure
 
     check_instance("exp", exp, Experiment)
     fig, ax = figure(width=6.0, height=3.6)

@@ -13,8 +13,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .lowrank import approximation_errors, params_per_matrix
-from .validation import InputError, as_array, check_mapping, check_number, check_positive_int, check_rank, check_rng
+from lora_course.lowrank import approximation_errors, params_per_matrix
+from lora_course.validation import (
+    InputError,
+    as_array,
+    check_mapping,
+    check_number,
+    check_positive_int,
+    check_rank,
+    check_rng,
+)
 
 INGREDIENTS: tuple[str, ...] = (
     "butter", "flour", "milk", "nutmeg", "white stock", "brown stock", "onion", "carrot",

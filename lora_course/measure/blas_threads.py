@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from threadpoolctl import threadpool_limits
 
-from .validation import check_positive_int
+from lora_course.validation import check_positive_int
 
 
 def limit_blas_threads(n: int = 1) -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lora_course.blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
-from lora_course.latency_overhead import BASELINE as PAPER_BASELINE
-from lora_course.latency_overhead import overhead_percent
+from lora_course.lessons.l00_overhead import BASELINE as PAPER_BASELINE
+from lora_course.lessons.l00_overhead import overhead_percent
+from lora_course.measure.blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
 from lora_course.measure.timing import Comparison, Interval, Measure, compare, wall_clock
 from lora_course.measure.verdicts import Claim, bootstrap_difference, claim
 from lora_course.paper import TABLE1_LATENCY_MS

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _setting(args: argparse.Namespace):
-    from lora_course import targets_experiment as te
+    from lora_course.lessons import l03_targets as te
 
     setting = {"full": te.FULL, "notebook": te.NOTEBOOK, "tiny": te.TINY}[args.setting]
     if args.seeds is not None:
@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     from tqdm import tqdm
 
-    from lora_course import targets_experiment as te
-    from lora_course.blas_threads import limit_blas_threads
+    from lora_course.lessons import l03_targets as te
+    from lora_course.measure.blas_threads import limit_blas_threads
     from lora_course.measure.verdicts import format_claims, tally
     from lora_course.paper import AMPLIFICATION_R4, CITATION
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import (
+from lora_course.validation import (
     InputError,
     as_array,
     check_gradient,

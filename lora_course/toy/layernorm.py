@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import InputError, as_array, as_real, check_gradient, check_number, check_shape
+from lora_course.validation import InputError, as_array, as_real, check_gradient, check_number, check_shape
 
 
 def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .validation import InputError, as_array, as_real, check_bool, check_gradient, check_shape
+from lora_course.validation import InputError, as_array, as_real, check_bool, check_gradient, check_shape
 
 _C = math.sqrt(2.0 / math.pi)
 

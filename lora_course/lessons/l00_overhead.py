@@ -5,9 +5,8 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
+from lora_course.paper import TABLE1_LATENCY_MS
 from lora_course.validation import InputError, check_mapping
-
-from .paper import TABLE1_LATENCY_MS
 
 BASELINE = "Fine-Tune/LoRA"
 

@@ -1,0 +1,1 @@
+"""Course authoring: the student-notebook generator and safe file writes."""

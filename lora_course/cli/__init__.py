@@ -1,0 +1,1 @@
+"""The ``lora-course`` command and its subcommands, one module each."""
