@@ -58,6 +58,19 @@ def run(args: argparse.Namespace) -> int:
     if args.execute:
         targets = [root / "solutions" / p.name for p in written] + written
         for i, path in enumerate(targets, 1):
+            missing = missing_requirements(path)
+            if missing:
+                print(f"[{i}/{len(targets)}] skipping {path.relative_to(root)}: it needs {', '.join(missing)} "
+                      "(pip install -e '.[torch]', then run this again)", flush=True)
+                continue
             print(f"[{i}/{len(targets)}] executing {path.relative_to(root)}", flush=True)
             execute_in_place(path, args.timeout)
     return 0
+
+
+def missing_requirements(path: Path) -> list[str]:
+    """Packages a notebook declares in its metadata (``lora_course.requires``) that this Python cannot import."""
+    import importlib.util
+
+    requires = nbformat.read(path, as_version=4).metadata.get("lora_course", {}).get("requires", [])
+    return [name for name in requires if importlib.util.find_spec(name) is None]
