@@ -143,7 +143,11 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     project = [item for item in items if item.kind == "project"]
     modules = {item.grade_id: (checks if checks is not None and not getattr(item, "checks_module", None)
                                else _checks_for(item, plan.checks_module)) for item in project}
-    inputs = {gid: mod.make_inputs(student_seed(plan.seed, student)) for gid, mod in modules.items()}
+    by_module: dict[str, dict] = {}
+    for mod in modules.values():
+        if mod.__name__ not in by_module:
+            by_module[mod.__name__] = mod.make_inputs(student_seed(plan.seed, student))
+    inputs = {gid: by_module[mod.__name__] for gid, mod in modules.items()}
     probes: list[tuple[str, str]] = []       # (nonce = channel file name, expression); a fresh nonce each
     nonce = secrets.token_hex(16)
     probes.append((nonce, as_expression(answers_probe(nonce, answer_names, channel_dir))))

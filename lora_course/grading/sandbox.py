@@ -153,6 +153,7 @@ class Tree:
         if not use_cgroups:
             return
         for ctrl, base in _own_cgroups().items():
+            _remove_stale(base)
             path = base / name
             try:
                 path.mkdir()
@@ -218,7 +219,12 @@ class Tree:
         """Whether the memory limit of the tree was hit (a process was refused memory or killed for it)."""
         try:
             if "memory" in self.dirs:
-                return int((self.dirs["memory"] / "memory.failcnt").read_text()) > 0
+                mem = self.dirs["memory"]
+                control = (mem / "memory.oom_control").read_text().split()
+                kills = int(control[control.index("oom_kill") + 1]) if "oom_kill" in control else 0
+                peak = int((mem / "memory.max_usage_in_bytes").read_text())
+                limit = int((mem / "memory.limit_in_bytes").read_text())
+                return kills > 0 or int((mem / "memory.failcnt").read_text()) > 0 or peak >= limit
             if "v2" in self.dirs:
                 events = (self.dirs["v2"] / "memory.events").read_text().split()
                 return any(int(events[i + 1]) > 0 for i, k in enumerate(events) if k in ("max", "oom_kill"))
@@ -259,6 +265,20 @@ class Tree:
                     break
                 except OSError:
                     time.sleep(0.05)
+
+
+def _remove_stale(base: Path) -> None:
+    """Remove empty ``lora-grade-<pid>-*`` cgroups of graders that no longer run (one killed mid-batch)."""
+    for path in base.glob("lora-grade-*"):
+        try:
+            pid = int(path.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if not Path(f"/proc/{pid}").exists():
+            try:
+                path.rmdir()
+            except OSError:
+                pass
 
 
 def _write(path: Path, text: str) -> None:
@@ -392,6 +412,12 @@ class _Client(NotebookClient):
     """nbclient's client without its own timeouts: the supervisor below enforces CPU-time limits."""
 
 
+def _abandon(task: asyncio.Task) -> None:
+    """Cancel a cell's task; whatever it ends with is not needed any more (the kernel is stopped next)."""
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
 async def _supervise(task: asyncio.Task, km: AsyncKernelManager, tree: Tree, lim: Limits,
                      budget: dict) -> bool:
     """Wait for one cell (or probe); interrupt it past its CPU (or wall) limit; returns whether it was interrupted.
@@ -404,13 +430,13 @@ async def _supervise(task: asyncio.Task, km: AsyncKernelManager, tree: Tree, lim
         await asyncio.wait({task}, timeout=0.1)
         cpu, wall = tree.cpu_seconds(), time.monotonic()
         if cpu - budget["cpu0"] > lim.notebook_seconds or wall - budget["wall0"] > lim.wall(lim.notebook_seconds):
-            task.cancel()
+            _abandon(task)
             raise _NotebookOver
         if interrupted is None and (cpu - cpu0 > lim.cell_seconds or wall - wall0 > lim.wall(lim.cell_seconds)):
             interrupted = (cpu, wall)
             await _interrupt(km, tree)
         elif interrupted and (cpu - interrupted[0] > 3 or wall - interrupted[1] > 30):
-            task.cancel()
+            _abandon(task)
             raise _NotebookOver
     task.result()
     return interrupted is not None
