@@ -345,7 +345,7 @@ def test_the_sandbox_sees_only_the_allow_list(tmp_path):
     spec = launch_spec(sandbox, "/j/run/connection.json", Path("/j/run"), Path("/j/run/work"),
                        Tree("t", sandbox.limits, use_cgroups=False))
     assert spec["uid"] == 70000 and spec["rw"] == ["/j/run"] and spec["rlimits"]["RLIMIT_AS"] == 2048 * 1024 * 1024
-    assert spec["command"][1:4] == ["-I", "-m", "ipykernel_launcher"], "-I: a student's ipykernel_launcher.py never runs"
+    assert spec["command"][1:4] == ["-I", "-m", "ipykernel_launcher"], "-I: a planted ipykernel_launcher.py never runs"
     assert set(spec["env"]) >= {"HOME", "PATH"} and not [k for k in spec["env"] if "TOKEN" in k]
     from lora_course.grading.launch import bwrap_argv
     argv = bwrap_argv(spec, {p: p for p in [*spec["ro"], *spec["rw"]]})
