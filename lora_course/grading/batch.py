@@ -92,6 +92,9 @@ def student_seed(seed: int, student: str) -> int:
 
 
 def _status_from_run(run: Execution) -> tuple[str, list[str]]:
+    if run.stalled:
+        return "timeout", ["the kernel used no CPU for a long while (a cell that sleeps or waits), twice; "
+                           "it was stopped"]
     if run.notebook_timeout:
         return "timeout", ["the notebook used up its CPU time (or wall-clock bound), or ignored an interrupt; "
                            "the kernel was stopped"]
@@ -158,6 +161,10 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
                                channel_dir)
         probes.append((nonce, as_expression(source)))
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
+    if run.stalled:        # no CPU used for a long while: a sleeping cell, or a message lost; one more try
+        shutil.rmtree(job, ignore_errors=True)
+        out.notes.append("the kernel made no progress for a while, so the notebook was run a second time")
+        run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     out.status, out.reasons = _status_from_run(run)
 
     payloads: list[dict | None] = []

@@ -402,10 +402,18 @@ class Execution:
     probe_errors: list[str] = field(default_factory=list)
     timed_out_probes: list[int] = field(default_factory=list)
     cpu_seconds: float = 0.0
+    stalled: bool = False
 
 
 class _NotebookOver(Exception):
     """The notebook's CPU or wall-clock budget ran out, or a cell ignored an interrupt."""
+
+
+class _Stalled(Exception):
+    """The kernel tree used (almost) no CPU for STALL_SECONDS while a cell or probe was pending."""
+
+
+STALL_SECONDS = 90.0
 
 
 class _Client(NotebookClient):
@@ -422,13 +430,21 @@ async def _supervise(task: asyncio.Task, km: AsyncKernelManager, tree: Tree, lim
                      budget: dict) -> bool:
     """Wait for one cell (or probe); interrupt it past its CPU (or wall) limit; returns whether it was interrupted.
 
-    Raises _NotebookOver if the notebook's budget runs out or the cell ignores the interrupt for 3 CPU s / 30 s.
+    Raises _NotebookOver if the notebook's budget runs out or the cell ignores the interrupt for 3 CPU s / 30 s,
+    and _Stalled if the kernel's processes use no CPU for STALL_SECONDS while it is pending (a sleeping cell,
+    or a reply that never came).
     """
     cpu0, wall0 = tree.cpu_seconds(), time.monotonic()
     interrupted: tuple[float, float] | None = None
+    progress = (cpu0, wall0)
     while not task.done():
         await asyncio.wait({task}, timeout=0.1)
         cpu, wall = tree.cpu_seconds(), time.monotonic()
+        if cpu - progress[0] > 0.1:
+            progress = (cpu, wall)
+        elif wall - progress[1] > STALL_SECONDS and not task.done():
+            _abandon(task)
+            raise _Stalled
         if cpu - budget["cpu0"] > lim.notebook_seconds or wall - budget["wall0"] > lim.wall(lim.notebook_seconds):
             _abandon(task)
             raise _NotebookOver
@@ -515,6 +531,8 @@ async def _execute(sources: list[str], probes: list[tuple[str, str]], job: Path,
                                                if value.get("status") == "error" else "")
         except (_NotebookOver, asyncio.TimeoutError):
             result.notebook_timeout = True
+        except _Stalled:
+            result.notebook_timeout = result.stalled = True
         except DeadKernelError:
             result.died = "the kernel died (killed by a resource limit, or crashed)"
         except Exception as err:  # noqa: BLE001 - whatever went wrong, the batch goes on
