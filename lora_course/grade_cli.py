@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow", type=Path, nargs="*", default=[], metavar="PATH",
                         help="more paths the kernels may read (read-only); nothing else outside the "
                              "interpreter, the virtual environment and the lora_course package is visible")
+    parser.add_argument("--uid-base", type=int, default=None, metavar="UID",
+                        help="kernels run as UID + the student's index (default: a random base per batch, "
+                             "so two batches on one machine never share a uid)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -76,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
                                 "installed lora_course package is not inside a course checkout: give --solutions)")
     limits = Limits(cell_seconds=args.timeout, notebook_seconds=args.notebook_timeout or 10 * args.timeout,
                     memory_mb=args.memory_mb)
-    sandbox = Sandbox(isolation=args.isolation, limits=limits, readonly=tuple(str(p) for p in args.allow))
+    import secrets
+
+    base = args.uid_base if args.uid_base is not None else 100_000_000 + secrets.randbelow(2_000_000) * 1000
+    if not 10_000 <= base <= 4_000_000_000:
+        raise ValueError(f"--uid-base: expected a uid between 10000 and 4000000000, got {base}")
+    sandbox = Sandbox(isolation=args.isolation, limits=limits, readonly=tuple(str(p) for p in args.allow), uid=base)
     mode = sandbox.resolved()
     if mode != "bwrap":
         print(f"lora-course grade: warning: isolation '{mode}' is weaker than 'root' (see the instructor guide)",

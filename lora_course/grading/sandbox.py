@@ -241,8 +241,9 @@ class Tree:
                 pass
         return found
 
-    def destroy(self) -> None:
-        """Kill every process left in the tree, then remove the cgroups."""
+    def destroy(self, uid: int | None = None) -> None:
+        """Kill every process left in the tree (and, given ``uid``, wait until none of that uid still runs),
+        then remove the cgroups."""
         freezer = self.dirs.get("freezer")
         for _ in range(100):
             left = self.pids()
@@ -258,6 +259,16 @@ class Tree:
             if freezer:
                 _write(freezer / "freezer.state", "THAWED")
             time.sleep(0.05)
+        for _ in range(200 if uid is not None else 0):
+            left = _running_as(uid)
+            if not left:
+                break
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
         for path in self.dirs.values():
             for _ in range(50):
                 try:
@@ -265,6 +276,21 @@ class Tree:
                     break
                 except OSError:
                     time.sleep(0.05)
+
+
+def _running_as(uid: int) -> list[int]:
+    """Processes of ``uid`` that still run or are exiting (zombies, already dead, are left out)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+            uid_line = text.split("\nUid:", 1)[1].split()[0]
+            state = text.split("\nState:", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if int(uid_line) == uid and state not in ("Z", "X"):
+            found.append(int(status.parent.name))
+    return found
 
 
 def _remove_stale(base: Path) -> None:
@@ -600,4 +626,4 @@ def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path,
         with ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, coroutine).result()
     finally:
-        tree.destroy()
+        tree.destroy(uid=sandbox.uid if sandbox.resolved() == "bwrap" else None)
