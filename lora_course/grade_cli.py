@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     sandbox = Sandbox(isolation=args.isolation, limits=limits, readonly=tuple(str(p) for p in args.allow), uid=base)
     mode = sandbox.resolved()
     if mode != "bwrap":
-        print(f"lora-course grade: warning: isolation '{mode}' is weaker than 'root' (see the instructor guide)",
+        print(f"lora-course grade: warning: isolation '{mode}' is weaker than 'bwrap' (see the instructor guide)",
               file=sys.stderr)
     from .safe_write import check_parents
 
