@@ -356,3 +356,12 @@ def test_the_sandbox_sees_only_the_allow_list(tmp_path):
 def test_student_seeds_are_stable_and_differ_between_students():
     assert student_seed(0, "alice") == student_seed(0, "alice") != student_seed(0, "bob")
     assert student_seed(1, "alice") != student_seed(0, "alice")
+
+
+def test_any_checks_module_goes_through_the_project_probe(tmp_path):
+    source = ("class Double:\n    def collect(self, ns, inputs):\n        return {'y': ns['f'](inputs['x'])}\n"
+              "CHECKS = {'double': Double()}\n")
+    probe = project_probe("ab" * 16, "double", source, "lora_course", {"x": np.arange(3.0)}, str(tmp_path))
+    exec(as_expression(probe), {"f": lambda x: 2 * x})
+    payload = read_payload((tmp_path / ("ab" * 16)).read_bytes())
+    assert payload["check"] == "double" and decode_value(payload["data"]["y"]).tolist() == [0.0, 2.0, 4.0]
