@@ -1,7 +1,8 @@
-"""``lora-course grade`` on a small course against broken and hostile submissions (real kernels, ~40 s).
+"""``lora-course grade`` on a small course against broken and hostile submissions (real kernels, 1-2 min).
 
 Every crafted submission must end with the right status and points, without stopping the batch,
-changing another student's row, or changing any file in SUBMISSIONS.
+changing another student's row, leaving anything behind (processes, /tmp, /dev/shm, SysV shared
+memory), or changing any file in SUBMISSIONS; a second run gives the same CSV byte for byte.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from lora_course.authoring.student import student_version
 from lora_course.cli.main import main
 from lora_course.feedback.answers import make_key
 from lora_course.grading.batch import new_workroot
-from lora_course.grading.sandbox import Limits, Sandbox, paths_to_hide, run_in_sandbox
+from lora_course.grading.sandbox import Limits, Sandbox, run_in_sandbox
 
 pytestmark = requires_fence
 
@@ -80,9 +82,93 @@ def added(nb: nbformat.NotebookNode, after: str, source: str, cid: str) -> nbfor
     return nb
 
 
+IPYTHON_HOOKS = r'''
+import json, re
+ip = get_ipython()
+FORGED = {'answer_params': 96, 'answer_scale': 4.0, 'answer_shape': {'__tuple__': [8, 4]}}
+def rewrite(lines):
+    text = "".join(lines)
+    if "NONCE" in text or "CHANNEL" in text:
+        return ["answer_params, answer_scale, answer_shape = 96, 4.0, (8, 4)\n"]
+    return lines
+ip.input_transformers_post.append(rewrite)
+def forge(info):
+    m = re.search(r"CHANNEL = '([^']+)'", info.raw_cell or "")
+    if m:
+        open(m.group(1), "w").write(json.dumps({"part": "answers", "values": FORGED}))
+ip.events.register('pre_run_cell', forge)
+ip.display_formatter.formatters['text/plain'].for_type(str, lambda *a: 'forged')
+'''
+
+READS_ELSEWHERE = r'''
+import glob, os, re
+found = []
+for pattern in ("/work/*/solutions/*.ipynb", "/work/wt/*/solutions/*.ipynb", "/root/*", "/home/*/*", "/etc/passwd",
+                "/tmp/*", "/srv/*", "/opt/*", "/var/*"):
+    found += glob.glob(pattern)
+cmd = open("/proc/1/cmdline", "rb").read()
+for path in ["/proc/1/environ"] + found:
+    try:
+        m = re.search(r"answer_params = (\d+)", open(path, errors="ignore").read())
+        if m:
+            answer_params = int(m.group(1))
+    except OSError:
+        pass
+print(len(found), cmd[:40])
+'''
+
+LEAVES_TRACES = r'''
+import os, subprocess, mmap, ctypes
+for folder in ("/tmp", "/dev/shm"):
+    with open(os.path.join(folder, "lora-trace-from-t"), "wb") as f:
+        f.write(b"x" * 10_000_000)
+libc = ctypes.CDLL(None)
+shmid = libc.shmget(0x10AA14, 64 * 1024 * 1024, 0o1666)    # IPC_CREAT | 0666: SysV shared memory
+print("shm", shmid)
+subprocess.Popen(["sleep", "600"], start_new_session=True)   # a daemon that outlives the kernel
+if os.fork() == 0:
+    os.setsid()
+    os.execv("/usr/bin/sleep", ["sleep", "601"])
+'''
+
+FORK_BOMB = r'''
+import os, signal, time
+children = []
+for _ in range(2000):        # capped by the tree's process limit (pids.max and RLIMIT_NPROC)
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(600)
+        os._exit(0)
+    children.append(pid)
+print("capped", 10 < len(children) < 300)
+for pid in children:          # the dying children must not touch the next student
+    os.kill(pid, signal.SIGKILL)
+for pid in children:
+    os.waitpid(pid, 0)
+'''
+
+CHILDREN_MEMORY = r'''
+import os
+pids = []
+for _ in range(8):            # each far below the per-process limit, together far above the tree's
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(300 * 1024 * 1024)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+'''
+
 FENCE_PROBE = r'''
 import glob, os, socket
 seen = {p: os.path.exists(p) and bool(os.listdir(p)) for p in SECRET_DIRS}
+root, etc, tmp, pid = sorted(os.listdir("/")), sorted(os.listdir("/etc")), os.listdir("/tmp"), os.getpid()
 try:
     open(os.path.join(PACKAGE, "planted.py"), "w").write("x = 1")
     wrote = True
@@ -93,7 +179,8 @@ try:
     net = True
 except OSError:
     net = False
-print(json.dumps({"uid": os.getuid(), "seen": seen, "wrote": wrote, "net": net, "env": sorted(os.environ)}))
+print(json.dumps({"uid": os.getuid(), "seen": seen, "wrote": wrote, "net": net, "env": sorted(os.environ),
+                  "root": root, "etc": etc, "tmp": [t for t in tmp if not t.startswith("lora-grade-")], "pid": pid}))
 '''
 
 
@@ -144,6 +231,31 @@ def build(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
         "n_writes_submission": added(sol, "setup", f"open({str(tmp_path / 'subs' / 'n_writes_submission' / NAME)!r},"
                                      " 'a').write('x')", "write"),
         "o_missing": None,
+        # the probe's answer cannot be rewritten: hooks that see or rewrite it are either bypassed or detected
+        "p_print_hook": added(stub, "setup", "import builtins, re\n_print = builtins.print\n"
+                              "def fake(*a, **k):\n    _print(*[re.sub(r'\"answer_params\": \\d+', "
+                              "'\"answer_params\": 96', str(x)) for x in a], **k)\nbuiltins.print = fake\n", "hook"),
+        "q_ipython_hooks": added(stub, "setup", IPYTHON_HOOKS, "hook"),
+        "r_settrace": added(stub, "setup", "import sys\ndef tracer(frame, event, arg):\n"
+                            "    if 'answer_params' in frame.f_locals:\n        frame.f_locals['answer_params'] = 96\n"
+                            "    return tracer\nsys.settrace(tracer)\n", "hook"),
+        # nothing outside the allow-list is visible: other checkouts, the namespace's command line, /root
+        "s_reads_elsewhere": added(stub, "setup", READS_ELSEWHERE, "steal"),
+        # one student cannot reach the next: processes, /tmp, /dev/shm and SysV shm all end with the notebook
+        "t_leaves_traces": added(sol, "setup", LEAVES_TRACES, "traces"),
+        "u_fork_bomb": added(sol, "setup", FORK_BOMB, "bomb"),
+        # memory is bounded over the whole tree, not per process
+        "v_children_memory": added(stub, "setup", CHILDREN_MEMORY, "bomb"),
+        # small holes
+        "w_launcher": sol,
+        "<img src=x onerror=alert(1)>": with_answers(stub, why="<script>alert('x')</script>"),
+        ".hidden_student": sol,
+        "..dotdot": stub,
+        "李雷": sol,
+        "韩梅": stub,
+        "x_deep_json": b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "y_no_cell_ids": None,     # built below
+        "z_probe_fails": added(sol, "params", "import sys\nsys.modules['json'] = None\n", "breaks"),
     }
     shuffled = with_answers(stub, chk="answer_scale = 4.0  # edited check cell",
                             params="answer_params = 4 * (16 + 8)")
@@ -153,6 +265,11 @@ def build(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     dup.source = "answer_params = 0"
     shuffled.cells.append(dup)                                                        # duplicated id
     crafted["i_shuffled"] = shuffled
+    old = json.loads(json.dumps(sol))
+    old["nbformat_minor"] = 4
+    for c in old["cells"]:
+        del c["id"]
+    crafted["y_no_cell_ids"] = json.dumps(old).encode()
     subs = tmp_path / "subs"
     for student, content in crafted.items():
         folder = subs / student
@@ -164,6 +281,8 @@ def build(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
         elif content is not None:
             nbformat.write(content, folder / NAME)
     (subs / "a_solution" / "data.txt").write_text("helper data")
+    (subs / "w_launcher" / "ipykernel_launcher.py").write_text("raise SystemExit('the student launcher ran')\n")
+    (subs / "zz_link").symlink_to(subs / "a_solution")
     return solutions, subs, {s: "" for s in crafted}
 
 
@@ -174,6 +293,7 @@ def digest(folder: Path) -> dict[str, str]:
 
 def grade(solutions: Path, subs: Path, out: Path, *extra: str) -> dict[str, list[str]]:
     code = main(["grade", str(subs), "--out", str(out), "--solutions", str(solutions), "--timeout", "3",
+                 "--uid-base", str(UID_BASE),
                  "--notebook-timeout", "12", "--memory-mb", "1536", *extra])
     assert code == 0
     rows = list(csv.reader(out.open()))
@@ -181,49 +301,127 @@ def grade(solutions: Path, subs: Path, out: Path, *extra: str) -> dict[str, list
     return {row[0]: row[1:] for row in rows[1:]}
 
 
+UID_BASE = 1_900_000_000       # this test's batches run as UID_BASE + the student's index
+
+
+def leftovers() -> dict[str, list]:
+    """What a kernel could leave behind on the host: processes of the kernels' uids, files, SysV shm."""
+    procs = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            uid, state = int(fields["Uid"].split()[0]), fields["State"].split()[0]
+        except (OSError, KeyError, ValueError, IndexError):
+            continue
+        if UID_BASE <= uid < UID_BASE + 1000 and state not in ("Z", "X"):   # a zombie is dead, only not reaped
+            procs.append((status.parent.name, uid, state))
+    files = [p for p in ("/tmp/lora-trace-from-t", "/dev/shm/lora-trace-from-t") if os.path.lexists(p)]
+    shm = [line for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+           if line.split()[0] == str(0x10AA14)]
+    return {"processes": procs, "files": files, "sysv_shm": shm}
+
+
+EXPECTED = {   # student -> (scores of toy-scale, toy-params, toy-why, toy-shape; status; a word of its reason)
+    "a_solution": (["3", "2", "", "1"], "ok", ""),
+    "b_untouched": (["0", "0", "", "0"], "ok", ""),
+    "c_partial": (["0", "2", "", "0"], "ok", ""),
+    "d_scale_alpha": (["0", "2", "", "1"], "ok", ""),
+    "e_loop": (["3", "2", "", "1"], "timeout", "interrupted"),
+    "f_stubborn_loop": (["0", "0", "", "0"], "timeout", "ignored an interrupt"),
+    "g_memory_bomb": (["3", "2", "", "1"], "error", "memory limit"),
+    "h_malformed": (["0", "0", "", "0"], "malformed", "not valid JSON"),
+    "i_shuffled": (["0", "2", "", "0"], "ok", ""),
+    "j_monkeypatch": (["0", "0", "", "0"], "ok", ""),
+    "k_fake_result": (["0", "0", "", "0"], "ok", ""),
+    "l_reads_solutions": (["0", "0", "", "0"], "ok", ""),
+    "m_kills_kernel": (["0", "0", "", "0"], "error", "died"),
+    "n_writes_submission": (["3", "2", "", "1"], "ok", ""),
+    "o_missing": (["0", "0", "", "0"], "missing", "not submitted"),
+    "p_print_hook": (["0", "0", "", "0"], "error", "tampering"),
+    "q_ipython_hooks": (["0", "0", "", "0"], "ok", ""),
+    "r_settrace": (["0", "0", "", "0"], "error", "tampering"),
+    "s_reads_elsewhere": (["0", "0", "", "0"], "ok", ""),
+    "t_leaves_traces": (["3", "2", "", "1"], "ok", ""),
+    "u_fork_bomb": (["3", "2", "", "1"], "ok", ""),
+    "v_children_memory": (["0", "0", "", "0"], "error", "memory limit"),
+    "w_launcher": (["3", "2", "", "1"], "ok", ""),
+    "<img src=x onerror=alert(1)>": (["0", "0", "", "0"], "ok", ""),
+    ".hidden_student": (["3", "2", "", "1"], "ok", ""),
+    "..dotdot": (["0", "0", "", "0"], "ok", ""),
+    "李雷": (["3", "2", "", "1"], "ok", ""),
+    "韩梅": (["0", "0", "", "0"], "ok", ""),
+    "x_deep_json": (["0", "0", "", "0"], "malformed", "nested too deeply"),
+    "y_no_cell_ids": (["0", "0", "", "0"], "malformed", "without cell ids"),
+    "z_probe_fails": (["0", "0", "", "0"], "error", "answers could not be collected"),
+}
+
+
+RERUN = ("e_loop", "f_stubborn_loop", "g_memory_bomb", "m_kills_kernel", "u_fork_bomb", "v_children_memory")
+
+
 def test_hostile_batch(tmp_path, capsys):
     solutions, subs, _ = build(tmp_path)
-    before = digest(subs)
+    before, traces = digest(subs), leftovers()
     rows = grade(solutions, subs, tmp_path / "grades.csv", "--jobs", "2", "--feedback", str(tmp_path / "fb"))
     assert digest(subs) == before, "grading must not change any file in SUBMISSIONS"
-    assert "grading" in capsys.readouterr().err, "a progress bar is shown"
+    err = capsys.readouterr().err
+    assert "grading" in err, "a progress bar is shown"
+    assert "'zz_link' is a symlink: skipped" in err, "a folder without a row gets a warning"
+    assert leftovers() == traces, "nothing of any student survives the batch"
 
-    def check(student, scores, status):
+    table = {student: (row[:4], row[-1]) for student, row in rows.items()}
+    for student, (scores, status, reason) in EXPECTED.items():
         row = rows.pop(student)
         assert row[:-1] == [*scores, str(sum(int(s) for s in scores if s)), "8"], (student, row)
         assert row[-1].split(":")[0] == status, (student, row[-1])
-        return row[-1]
+        assert reason in row[-1], (student, row[-1])
+    assert not rows, f"unexpected rows: {rows}"
+    print(json.dumps(table, ensure_ascii=False, indent=0))
 
-    check("a_solution", ["3", "2", "", "1"], "ok")
-    check("b_untouched", ["0", "0", "", "0"], "ok")
-    check("c_partial", ["0", "2", "", "0"], "ok")
-    check("d_scale_alpha", ["0", "2", "", "1"], "ok")
-    assert "interrupted" in check("e_loop", ["3", "2", "", "1"], "timeout")
-    assert "time limit" in check("f_stubborn_loop", ["0", "0", "", "0"], "timeout")
-    assert "memory" in check("g_memory_bomb", ["3", "2", "", "1"], "error")
-    assert "not valid JSON" in check("h_malformed", ["0", "0", "", "0"], "malformed")
-    check("i_shuffled", ["0", "2", "", "0"], "ok")
-    check("j_monkeypatch", ["0", "0", "", "0"], "ok")
-    assert "tampering" in check("k_fake_result", ["0", "0", "", "0"], "error")
-    check("l_reads_solutions", ["0", "0", "", "0"], "ok")
-    assert "died" in check("m_kills_kernel", ["0", "0", "", "0"], "error")
-    check("n_writes_submission", ["3", "2", "", "1"], "ok")
-    assert "not submitted" in check("o_missing", ["0", "0", "", "0"], "missing")
-    assert not rows
-
-    feedback = (tmp_path / "fb" / "b_untouched.md").read_text()
+    fb = tmp_path / "fb"
+    feedback = (fb / "b_untouched.md").read_text()
     assert "| toy-params | 0 / 2 | not answered |" in feedback and "r (d + k)" in feedback
     assert "> *Your answer here.*" in feedback and "> So that B A = 0" in feedback
-    assert "> So that B A = 0" in (tmp_path / "fb" / "a_solution.md").read_text()
+    assert "> So that B A = 0" in (fb / "a_solution.md").read_text()
+    names = sorted(p.name for p in fb.glob("*.md"))
+    assert len(names) == len(EXPECTED) - 0 and len(set(names)) == len(names), names
+    html = next(p for p in fb.glob("_img*.md")).read_text()
+    assert "<img" not in html and "<script>" not in html and "&lt;script&gt;" in html and "&lt;img" in html
 
-    # the same batch (a part of it, serially) gives the same rows
-    for student in [p.name for p in subs.iterdir()]:
-        if student not in ("a_solution", "c_partial", "j_monkeypatch"):
-            (subs / student / NAME).unlink(missing_ok=True)
-    again = grade(solutions, subs, tmp_path / "again.csv", "--jobs", "1", "--no-progress")
-    first = {r[0]: r[1:] for r in list(csv.reader((tmp_path / "grades.csv").open()))[1:]}
-    for student in ("a_solution", "c_partial", "j_monkeypatch"):
-        assert again[student] == first[student]
+    # a second run gives the same CSV, byte for byte: the whole CSV of a batch of the students whose outcome
+    # depends on limits and timing (the others' is plain data), against those lines of the first CSV
+    again = tmp_path / "subs_again"
+    again.mkdir()
+    for student in RERUN:
+        shutil.copytree(subs / student, again / student)
+    grade(solutions, again, tmp_path / "again.csv", "--jobs", "2", "--no-progress")
+    first = (tmp_path / "grades.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    expected = "".join([first[0], *(line for line in first[1:] if line.split(",")[0] in RERUN)])
+    assert (tmp_path / "again.csv").read_bytes() == expected.encode("utf-8")
+    assert leftovers() == traces
+
+
+def test_the_course_comes_from_the_package_never_from_the_working_folder(tmp_path, monkeypatch):
+    from lora_course.cli.grade import package_solutions
+
+    planted = tmp_path / "world_writable"
+    (planted / "solutions").mkdir(parents=True)
+    (planted / "pyproject.toml").write_text("[project]\nname = 'lora-course'\n")
+    (planted / "below").mkdir()
+    monkeypatch.chdir(planted / "below")
+    assert package_solutions() == Path(__file__).resolve().parent.parent / "solutions"
+
+
+def test_a_probe_is_bounded_by_the_same_limits(tmp_path):
+    workroot = new_workroot()
+    limits = Limits(cell_seconds=2, notebook_seconds=6, wall_factor=3)
+    try:
+        run = run_in_sandbox(["x = 1"], [("n" * 32, "exec('while True: pass')")], workroot / "job", None,
+                             Sandbox(limits=limits, uid=UID_BASE + 900))
+    finally:
+        shutil.rmtree(workroot)
+    assert run.timed_out_probes == [0] or run.notebook_timeout
+    assert run.cpu_seconds < 6 + 4, f"the probe ran {run.cpu_seconds:.1f} CPU s past a 6 s notebook"
 
 
 def test_the_kernel_is_fenced(tmp_path):
@@ -231,21 +429,27 @@ def test_the_kernel_is_fenced(tmp_path):
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "answers.txt").write_text("42")
-    sandbox = Sandbox(hidden=paths_to_hide(course, [secret]), limits=Limits(cell_seconds=10, notebook_seconds=30),
-                      uid=64000)
+    sandbox = Sandbox(limits=Limits(cell_seconds=10, notebook_seconds=30), uid=UID_BASE + 901)
     import lora_course
-    probe = FENCE_PROBE.replace("SECRET_DIRS", repr([str(secret), str(course / "solutions"), str(course / ".git")]))
+    probe = FENCE_PROBE.replace("SECRET_DIRS", repr([str(secret), str(course / "solutions"), str(course / ".git"),
+                                                     "/work", "/root", "/home", "/etc", "/opt", "/var"]))
     probe = "import json\n" + probe.replace("PACKAGE", repr(str(Path(lora_course.__file__).parent)))
-    workroot = new_workroot()         # pytest's tmp_path is private to root: the kernel's uid could not enter
+    workroot = new_workroot()
     try:
-        run = run_in_sandbox(["x = 1"], [probe], workroot / "job", None, sandbox)
+        run = run_in_sandbox(["x = 1", probe], [], workroot / "job", None, sandbox)
     finally:
         shutil.rmtree(workroot)
     assert not run.died, run.died
-    text = "".join(o.get("text", "") for o in run.probe_outputs[0])
+    text = "".join(o.get("text", "") for o in run.outputs[1])
     facts = json.loads(text.strip().splitlines()[-1])
-    assert facts["uid"] == 64000, "the kernel runs as an unprivileged uid"
-    assert not any(facts["seen"].values()), f"hidden folders are empty in the kernel: {facts['seen']}"
+    assert facts["uid"] == UID_BASE + 901, "the kernel runs as the student's own unprivileged uid"
+    assert facts["root"] == sorted(["bin", "dev", "etc", "lib", "lib64", "proc", "root", "sbin", "tmp", "usr", "work"]
+                                   if os.path.exists("/work") else facts["root"]), facts["root"]
+    assert facts["seen"] == {str(secret): False, str(course / "solutions"): False, str(course / ".git"): False,
+                             "/work": True, "/root": bool(facts["seen"]["/root"]), "/home": False,
+                             "/etc": True, "/opt": False, "/var": False}, facts["seen"]
+    assert facts["etc"] == ["ld.so.cache"], "of /etc only the loader's cache is there"
+    assert facts["pid"] < 10 and facts["tmp"] == [], "own PID namespace, empty private /tmp"
     assert not facts["wrote"], "the package cannot be modified from the kernel"
     assert not (Path(lora_course.__file__).parent / "planted.py").exists()
     assert not facts["net"], "no network"

@@ -18,9 +18,16 @@ from lora_course.feedback.answers import make_key
 from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
 from lora_course.grading.batch import NotebookResult, Plan, StudentResult, student_seed
 from lora_course.grading.items import GradedItem, ItemError, answer_cell_ids, items_from_solution
-from lora_course.grading.probe import answers_probe, decode_value, encode_value, project_probe, read_probe
+from lora_course.grading.probe import (
+    answers_probe,
+    as_expression,
+    decode_value,
+    encode_value,
+    project_probe,
+    read_payload,
+)
 from lora_course.grading.report import csv_rows, feedback_markdown, safe_filename
-from lora_course.grading.sandbox import Limits, Sandbox, kernel_command, paths_to_hide
+from lora_course.grading.sandbox import Limits, Sandbox, allowed_readonly, launch_spec
 from lora_course.grading.verdict import judge_auto, judge_project
 
 KEY = make_key(96, "int", 3, salt="feedbeef")
@@ -142,9 +149,14 @@ def test_a_symlinked_submission_is_refused(tmp_path):
 def test_a_list_source_and_a_missing_id_are_accepted(tmp_path):
     path = tmp_path / "01_t.ipynb"
     path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {},
-                                "cells": [{"cell_type": "code", "source": ["a = 1\n", "b = 2"]}]}))
+                                "cells": [{"cell_type": "code", "source": ["a = 1\n", "b = 2"]},
+                                          {"cell_type": "code", "source": "c = 3", "id": "c"}]}))
     nb = read_submission(path)
     assert nb.cells[0].source == "a = 1\nb = 2" and nb.cells[0].id == "no-id-0"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {},
+                                "cells": [{"cell_type": "code", "source": "a = 1"}]}))
+    with pytest.raises(MalformedSubmission, match="without cell ids"):
+        read_submission(path)
 
 
 # ----------------------------------------------------------------------------------------------- probe
@@ -185,37 +197,51 @@ def stdout(text: str) -> list[dict]:
     return [{"output_type": "stream", "name": "stdout", "text": text}]
 
 
-def test_read_probe_needs_exactly_one_line_with_the_nonce():
-    nonce = "ab" * 16
-    line = f"{nonce} " + json.dumps({"part": "answers", "values": {"x": 1}})
-    assert read_probe(stdout("noise\n" + line + "\n"), nonce)["values"] == {"x": 1}
-    with pytest.raises(ValueError, match="2 times"):
-        read_probe(stdout(line + "\n" + line + "\n"), nonce)
-    with pytest.raises(ValueError, match="printed nothing"):
-        read_probe(stdout(f"{'cd' * 16} " + json.dumps({"part": "answers"})), nonce)
+def test_a_probe_answer_must_be_one_json_object_without_hooks():
+    assert read_payload(json.dumps({"part": "answers", "values": {"x": 1}, "hooks": []}).encode())["values"] == {"x": 1}
+    with pytest.raises(ValueError, match="wrote nothing .ImportError"):
+        read_payload(None, "ImportError: json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_payload(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ValueError, match="tampering: .*builtins.print"):
+        read_payload(json.dumps({"part": "answers", "values": {}, "hooks": ["builtins.print"]}).encode())
 
 
-def test_probe_cells_compile_and_carry_no_answer():
+def test_probes_compile_and_carry_no_answer():
     nonce = "ef" * 16
-    compile(answers_probe(nonce, ["answer_a", "answer_b"]), "probe", "exec")
-    source = project_probe(nonce, "lora_init", "CHECKS = {}\n", "lora_course", {"X": np.ones((2, 2)), "r": 4})
+    compile(answers_probe(nonce, ["answer_a", "answer_b"], "/chan"), "probe", "exec")
+    source = project_probe(nonce, "lora_init", "CHECKS = {}\n", "lora_course", {"X": np.ones((2, 2)), "r": 4}, "/c")
     compile(source, "probe", "exec")
-    assert nonce in source and "lc1:" not in source
+    compile(as_expression(source), "probe", "eval")
+    assert f"/c/{nonce}" in source and "lc1:" not in source
 
 
-def test_the_answers_probe_hands_back_values_it_can_read():
-    nonce = "12" * 16
+def run_probe(source: str, namespace: dict, tmp_path: Path) -> dict:
+    exec(as_expression(source.replace("CHANNEL_DIR", str(tmp_path))), dict(namespace))
+    return read_payload(next(tmp_path.iterdir()).read_bytes())
+
+
+def test_the_answers_probe_hands_back_values_it_can_read(tmp_path):
     namespace = {"answer_a": 3, "answer_b": (8, 4), "answer_c": lambda: 1}
-    printed = io.StringIO()
-
-    class Shell:
-        user_ns = namespace
-
-    glb = {"get_ipython": lambda: Shell(), "print": lambda *a, **k: print(*a, file=printed)}
-    exec(answers_probe(nonce, ["answer_a", "answer_b", "answer_c", "answer_d"]), glb)
-    payload = read_probe(stdout(printed.getvalue()), nonce)["values"]
+    payload = run_probe(answers_probe("12" * 16, ["answer_a", "answer_b", "answer_c", "answer_d"], "CHANNEL_DIR"),
+                        namespace, tmp_path)["values"]
     assert decode_value(payload["answer_a"]) == 3 and decode_value(payload["answer_b"]) == (8, 4)
     assert payload["answer_c"] == {"__unsupported__": "function"} and payload["answer_d"] == {"__missing__": True}
+
+
+def test_the_probe_reports_hooked_tools_and_writes_only_once(tmp_path):
+    import builtins
+
+    original = builtins.print
+    builtins.print = lambda *a, **k: original(*a, **k)
+    try:
+        with pytest.raises(ValueError, match="tampering: .*builtins.print"):
+            run_probe(answers_probe("34" * 16, ["x"], "CHANNEL_DIR"), {"x": 1}, tmp_path)
+    finally:
+        builtins.print = original
+    (tmp_path / ("56" * 16)).write_text("planted")
+    with pytest.raises(FileExistsError):          # O_EXCL: a file planted at the channel is never the answer
+        exec(as_expression(answers_probe("56" * 16, ["x"], str(tmp_path))), {"x": 1})
 
 
 # --------------------------------------------------------------------------------------------- verdict
@@ -295,7 +321,10 @@ def test_feedback_shows_hints_and_free_text_next_to_the_model_answer():
 
 
 def test_feedback_file_names_stay_in_their_folder():
-    assert safe_filename("../../etc/passwd") == "_.._etc_passwd" and safe_filename("") == "student"
+    assert safe_filename("alice") == "alice" and safe_filename("") .startswith("student-")
+    assert safe_filename("../../etc/passwd").startswith("_.._etc_passwd-") and "/" not in safe_filename("../x")
+    assert safe_filename("李雷") != safe_filename("韩梅"), "names that differ only in script get their own files"
+    assert safe_filename(".hidden") != safe_filename("hidden") and safe_filename("..dotdot") != "dotdot"
 
 
 # --------------------------------------------------------------------------------------------- sandbox
@@ -305,24 +334,34 @@ def test_limits_reject_nonsense():
         Limits(cell_seconds=0)
 
 
-def test_kernel_command_fences_the_kernel():
-    sandbox = Sandbox(isolation="root", hidden=("/srv/course/solutions",), uid=70000)
-    cmd = kernel_command(sandbox, "/tmp/j/connection.json", Path("/tmp/j/work"))
-    assert cmd[3:5] == ["unshare", "--mount"] and "--net" in cmd and "--pid" in cmd and "--kill-child" in cmd
-    script = cmd[-1]
-    assert "mount -t tmpfs" in script and "/srv/course/solutions" in script
-    assert "setpriv --reuid=70000" in script and "prlimit --as=2147483648" in script and "env -i" in script
-    none = kernel_command(Sandbox(isolation="none"), "/tmp/c.json", Path("/tmp/w"))
-    assert none[0] == "prlimit" and "unshare" not in none
+def test_the_sandbox_sees_only_the_allow_list(tmp_path):
+    from lora_course.grading.sandbox import Tree
 
-
-def test_paths_to_hide_cover_the_course_but_not_the_interpreter_or_package(tmp_path):
+    sandbox = Sandbox(isolation="bwrap", uid=70000)
+    ro = allowed_readonly(sandbox)
     course = Path(__file__).resolve().parent.parent
-    hidden = paths_to_hide(course, [tmp_path])
-    assert str(course / "solutions") in hidden and str(course / "tests") in hidden and str(tmp_path) in hidden
-    assert str(Path(sys.prefix).resolve()) not in hidden and str(course / "lora_course") not in hidden
+    assert "/usr" in ro and str(course / "lora_course") in ro and str(Path(sys.prefix).resolve()) in ro
+    assert not any(p in ro for p in (str(course), str(course / "solutions"), "/", "/etc", "/home", "/root"))
+    spec = launch_spec(sandbox, "/j/run/connection.json", Path("/j/run"), Path("/j/run/work"),
+                       Tree("t", sandbox.limits, use_cgroups=False))
+    assert spec["uid"] == 70000 and spec["rw"] == ["/j/run"] and spec["rlimits"]["RLIMIT_AS"] == 2048 * 1024 * 1024
+    assert spec["command"][1:4] == ["-I", "-m", "ipykernel_launcher"], "-I: a planted ipykernel_launcher.py never runs"
+    assert set(spec["env"]) >= {"HOME", "PATH"} and not [k for k in spec["env"] if "TOKEN" in k]
+    from lora_course.grading.launch import bwrap_argv
+    argv = bwrap_argv(spec, {p: p for p in [*spec["ro"], *spec["rw"]]})
+    assert {"--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--clearenv"} <= set(argv)
+    assert argv.index("--tmpfs") < argv.index("--bind"), "binds go over the private /tmp, not under it"
 
 
 def test_student_seeds_are_stable_and_differ_between_students():
     assert student_seed(0, "alice") == student_seed(0, "alice") != student_seed(0, "bob")
     assert student_seed(1, "alice") != student_seed(0, "alice")
+
+
+def test_any_checks_module_goes_through_the_project_probe(tmp_path):
+    source = ("class Double:\n    def collect(self, ns, inputs):\n        return {'y': ns['f'](inputs['x'])}\n"
+              "CHECKS = {'double': Double()}\n")
+    probe = project_probe("ab" * 16, "double", source, "lora_course", {"x": np.arange(3.0)}, str(tmp_path))
+    exec(as_expression(probe), {"f": lambda x: 2 * x})
+    payload = read_payload((tmp_path / ("ab" * 16)).read_bytes())
+    assert payload["check"] == "double" and decode_value(payload["data"]["y"]).tolist() == [0.0, 2.0, 4.0]

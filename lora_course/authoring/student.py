@@ -1,4 +1,4 @@
-"""Generate student notebooks from the instructor's solutions (nbgrader-compatible markers).
+"""Generate student notebooks from the instructor's solutions (markers in nbgrader's syntax; not an nbgrader source).
 
 In code cells, ``### BEGIN SOLUTION`` .. ``### END SOLUTION`` becomes a stub: ``name = None`` lines
 when the block only assigns top-level names, else ``raise NotImplementedError``. In Markdown cells

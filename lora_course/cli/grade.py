@@ -20,18 +20,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="grades CSV to write")
     parser.add_argument("--feedback", type=Path, metavar="DIR", help="also write one Markdown file per student here")
     parser.add_argument("--jobs", type=int, default=1, help="students graded in parallel (default 1)")
-    parser.add_argument("--timeout", type=float, default=60, metavar="S", help="per-cell time limit, s (default 60)")
+    parser.add_argument("--timeout", type=float, default=60, metavar="S",
+                        help="per-cell limit, CPU seconds of the kernel's processes (default 60)")
     parser.add_argument("--notebook-timeout", type=float, default=None, metavar="S",
-                        help="per-notebook time limit, s (default 10 x --timeout)")
-    parser.add_argument("--memory-mb", type=int, default=2048, help="address-space limit of a kernel (default 2048)")
-    parser.add_argument("--solutions", type=Path, metavar="DIR", help="solution notebooks (default: the course's)")
+                        help="per-notebook limit, CPU seconds, checks included (default 10 x --timeout)")
+    parser.add_argument("--memory-mb", type=int, default=2048,
+                        help="memory limit of a kernel and all its processes together (default 2048)")
+    parser.add_argument("--solutions", type=Path, metavar="DIR",
+                        help="solution notebooks (default: solutions/ of the course the lora_course package is in)")
     parser.add_argument("--notebooks", nargs="+", metavar="NN",
                         help="grade these notebooks (number prefixes); default: every one a student submitted")
     parser.add_argument("--seed", type=int, default=0, help="base seed of the project checks' inputs (default 0)")
-    parser.add_argument("--isolation", choices=("auto", "root", "user", "none"), default="auto",
-                        help="kernel fencing (default auto: namespaces, plus a separate uid when run as root)")
-    parser.add_argument("--hide", type=Path, nargs="*", default=[], metavar="PATH",
-                        help="more paths the kernels must not see")
+    parser.add_argument("--isolation", choices=("auto", "bwrap", "root", "user", "none"), default="auto",
+                        help="kernel sandbox (default auto: bwrap with a uid per student and cgroups when run as "
+                             "root; see the instructor guide)")
+    parser.add_argument("--allow", type=Path, nargs="*", default=[], metavar="PATH",
+                        help="more paths the kernels may read (read-only); nothing else outside the "
+                             "interpreter, the virtual environment and the lora_course package is visible")
+    parser.add_argument("--uid-base", type=int, default=None, metavar="UID",
+                        help="kernels run as UID + the student's index (default: a random base per batch, "
+                             "so two batches on one machine never share a uid)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -47,32 +55,55 @@ def tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+def package_solutions() -> Path | None:
+    """``solutions/`` beside the installed lora_course package (an editable install of a course checkout).
+
+    Never searched for from the working folder: a folder planted above it must not supply the rubric.
+    """
+    import lora_course
+
+    root = Path(lora_course.__file__).resolve().parent.parent
+    return root / "solutions" if (root / "solutions").is_dir() and (root / "pyproject.toml").is_file() else None
+
+
 def run(args: argparse.Namespace) -> int:
-    from lora_course.cli.main import find_course_root
-    from lora_course.grading.batch import find_students, grade_batch, graded_notebooks, load_plan, new_workroot
+    from lora_course.grading.batch import (
+        find_students,
+        grade_batch,
+        graded_notebooks,
+        load_plan,
+        new_workroot,
+        skipped_entries,
+    )
     from lora_course.grading.report import write_csv, write_feedback
-    from lora_course.grading.sandbox import Limits, Sandbox, paths_to_hide
+    from lora_course.grading.sandbox import Limits, Sandbox
 
     if args.jobs < 1:
         raise ValueError(f"--jobs: expected an integer >= 1, got {args.jobs}")
-    try:
-        root = find_course_root()
-    except FileNotFoundError:
-        root = None
-    solutions = (args.solutions or (root / "solutions" if root else None))
+    solutions = args.solutions or package_solutions()
     if solutions is None or not solutions.is_dir():
-        raise FileNotFoundError(f"--solutions: expected a folder of solution notebooks, got {solutions}")
+        raise FileNotFoundError(f"--solutions: expected a folder of solution notebooks, got {solutions} (the "
+                                "installed lora_course package is not inside a course checkout: give --solutions)")
     limits = Limits(cell_seconds=args.timeout, notebook_seconds=args.notebook_timeout or 10 * args.timeout,
-                    memory_mb=args.memory_mb,
-                    cpu_seconds=int((args.notebook_timeout or 10 * args.timeout) + 4 * args.timeout + 60))
-    hidden = paths_to_hide(root, [args.submissions, solutions, args.out, *([args.feedback] if args.feedback else []),
-                                  *args.hide])
-    sandbox = Sandbox(isolation=args.isolation, hidden=hidden, limits=limits)
+                    memory_mb=args.memory_mb)
+    import secrets
+
+    base = args.uid_base if args.uid_base is not None else 100_000_000 + secrets.randbelow(2_000_000) * 1000
+    if not 10_000 <= base <= 4_000_000_000:
+        raise ValueError(f"--uid-base: expected a uid between 10000 and 4000000000, got {base}")
+    sandbox = Sandbox(isolation=args.isolation, limits=limits, readonly=tuple(str(p) for p in args.allow), uid=base)
     mode = sandbox.resolved()
-    if mode != "root":
-        print(f"lora-course grade: warning: isolation '{mode}' is weaker than 'root' (see the instructor guide)",
+    if mode != "bwrap":
+        print(f"lora-course grade: warning: isolation '{mode}' is weaker than 'bwrap' (see the instructor guide)",
               file=sys.stderr)
+    from lora_course.authoring.safe_write import check_parents
+
+    check_parents(args.out)                 # before any work: never write through another user's link
+    if args.feedback:
+        check_parents(args.feedback / "x")
     students = find_students(args.submissions)
+    for warning in skipped_entries(args.submissions):
+        print(f"lora-course grade: warning: {warning}", file=sys.stderr)
     notebooks = graded_notebooks(solutions, students, args.notebooks)
     before = tree_digest(args.submissions)
     workroot = new_workroot()
@@ -90,8 +121,10 @@ def run(args: argparse.Namespace) -> int:
         write_feedback(args.feedback, results, plan)
     changed = tree_digest(args.submissions) != before
     ok = sum(r.status == "ok" for r in results)
+    per = seconds * min(args.jobs, max(1, len(students))) / max(1, len(students) * len(notebooks))
     print(f"graded {len(students)} student(s) x {len(notebooks)} notebook(s) in {seconds:.1f} s "
-          f"({ok} ok), isolation {mode}; wrote {args.out}" + (f" and {args.feedback}/" if args.feedback else ""))
+          f"({per:.1f} s per notebook and worker; {ok} ok), isolation {mode}; wrote {args.out}"
+          + (f" and {args.feedback}/" if args.feedback else ""))
     if changed:
         print("lora-course grade: error: the submissions folder changed during grading", file=sys.stderr)
         return 1

@@ -48,6 +48,8 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
         raw = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise MalformedSubmission(f"{path.name}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise MalformedSubmission(f"{path.name}: JSON nested too deeply to be a notebook") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list) or raw.get("nbformat") != 4:
         raise MalformedSubmission(f"{path.name}: expected a version-4 notebook with a list of cells")
     cells = []
@@ -62,6 +64,10 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
         cell_id = cell.get("id")
         cells.append(nbformat.from_dict({"cell_type": cell["cell_type"], "source": source, "metadata": {},
                                          "id": cell_id if isinstance(cell_id, str) else f"no-id-{index}"}))
+    if raw["cells"] and not any(isinstance(c.get("id"), str) for c in raw["cells"]):
+        raise MalformedSubmission(f"{path.name}: saved without cell ids (nbformat 4.{raw.get('nbformat_minor')}), "
+                                  "so its answer cells cannot be matched; open and save it in JupyterLab (or "
+                                  "Notebook 7) to add them")
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
     return nb

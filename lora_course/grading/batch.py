@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import os
 import secrets
 import shutil
 import sys
@@ -24,7 +23,7 @@ from tqdm import tqdm
 
 from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
 from lora_course.grading.items import GradedItem, items_from_solution
-from lora_course.grading.probe import answers_probe, project_probe, read_probe
+from lora_course.grading.probe import answers_probe, as_expression, project_probe, read_payload
 from lora_course.grading.sandbox import Execution, Sandbox, run_in_sandbox
 from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
 
@@ -93,9 +92,15 @@ def student_seed(seed: int, student: str) -> int:
 
 
 def _status_from_run(run: Execution) -> tuple[str, list[str]]:
+    if run.stalled:
+        return "timeout", ["the kernel used no CPU for a long while (a cell that sleeps or waits), twice; "
+                           "it was stopped"]
     if run.notebook_timeout:
-        return "timeout", ["the notebook ran past its time limit or ignored an interrupt; the kernel was stopped"]
+        return "timeout", ["the notebook used up its CPU time (or wall-clock bound), or ignored an interrupt; "
+                           "the kernel was stopped"]
     if run.died:
+        if run.memory_limit:
+            return "error", [f"{run.died}: the kernel's processes together reached the memory limit"]
         return "error", [run.died]
     reasons, status = [], "ok"
     if run.timed_out_cells:
@@ -106,14 +111,20 @@ def _status_from_run(run: Execution) -> tuple[str, list[str]]:
         status = "timeout"
         reasons.append(f"{len(run.timed_out_probes)} check(s) ran past the per-cell limit when collected")
     memory = [i for i, outs in enumerate(run.outputs) if any(o.get("ename") == "MemoryError" for o in outs)]
-    if memory:
+    if memory or run.memory_limit:
         status = "error" if status == "ok" else status
-        reasons.append(f"cell(s) {', '.join(str(i + 1) for i in memory)} hit the memory limit")
+        where = f"cell(s) {', '.join(str(i + 1) for i in memory)}" if memory else "the kernel's processes"
+        reasons.append(f"{where} hit the memory limit")
     return status, reasons
 
 
-def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path, checks) -> NotebookResult:
-    """Run one submitted notebook in a fenced kernel and judge its items here."""
+def _checks_for(item: GradedItem, default: str):
+    """The checks module of a project item: its ``checks_module`` (if the item names one), else the plan's."""
+    return importlib.import_module(getattr(item, "checks_module", None) or default)
+
+
+def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path, checks=None) -> NotebookResult:
+    """Run one submitted notebook in a sandboxed kernel and judge its items here."""
     items = plan.items[name]
     out = NotebookResult(name)
     path = folder / name
@@ -130,62 +141,81 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         return out
     out.markdown_answers, out.notes = assembled.markdown_answers, assembled.notes
 
-    nonce = secrets.token_hex(16)
+    channel_dir = str(job / "run" / "chan")
     answer_names = [item.target for item in items if item.kind == "auto"]
     project = [item for item in items if item.kind == "project"]
-    modules = {item.checks_module or plan.checks_module for item in project}      # each item names its checks
-    modules = {m: checks if checks is not None and checks.__name__ == m else importlib.import_module(m)
-               for m in sorted(modules)}
-    inputs = {m: module.make_inputs(student_seed(plan.seed, student)) for m, module in modules.items()}
-    # the kernel half alone when the checks module names one (it reads nothing the notebook can patch)
-    kernel_sides = {m: importlib.import_module(getattr(module, "COLLECT_MODULE", m)) for m, module in modules.items()}
-    sources = {m: inspect.getsource(kernel_sides[m]) for m in modules}
-    probes = [answers_probe(nonce, answer_names)]
+    modules = {item.grade_id: (checks if checks is not None and not getattr(item, "checks_module", None)
+                               else _checks_for(item, plan.checks_module)) for item in project}
+    by_module: dict[str, dict] = {}
+    for mod in modules.values():
+        if mod.__name__ not in by_module:
+            by_module[mod.__name__] = mod.make_inputs(student_seed(plan.seed, student))
+    inputs = {gid: by_module[mod.__name__] for gid, mod in modules.items()}
+    probes: list[tuple[str, str]] = []       # (nonce = channel file name, expression); a fresh nonce each
+    nonce = secrets.token_hex(16)
+    probes.append((nonce, as_expression(answers_probe(nonce, answer_names, channel_dir))))
     for item in project:
-        m = item.checks_module or plan.checks_module
-        probes.append(project_probe(nonce, item.target, sources[m], kernel_sides[m].__package__, inputs[m]))
+        mod = modules[item.grade_id]
+        # the kernel half alone when the checks module names one (it reads nothing the notebook can patch)
+        kernel = importlib.import_module(getattr(mod, "COLLECT_MODULE", mod.__name__))
+        nonce = secrets.token_hex(16)
+        source = project_probe(nonce, item.target, inspect.getsource(kernel), kernel.__package__,
+                               inputs[item.grade_id],
+                               channel_dir)
+        probes.append((nonce, as_expression(source)))
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
+    if run.stalled:        # no CPU used for a long while: a sleeping cell, or a message lost; one more try
+        shutil.rmtree(job, ignore_errors=True)
+        out.notes.append("the kernel made no progress for a while, so the notebook was run a second time")
+        run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     out.status, out.reasons = _status_from_run(run)
 
     payloads: list[dict | None] = []
-    for outputs in run.probe_outputs:
+    for k, (data, error) in enumerate(zip(run.probe_payloads, run.probe_errors, strict=True)):
+        what = "the answers" if k == 0 else f"check {project[k - 1].target}"
         try:
-            payloads.append(read_probe(outputs, nonce))
+            payloads.append(read_payload(data, error))
         except ValueError as err:
             payloads.append(None)
-            if "tampering" in str(err):
-                out.status = max(out.status, "error", key=STATUSES.index)
-                out.reasons.append(f"probe output rejected: {err}")
+            if out.status in ("ok", "error"):
+                out.status = "error"
+                out.reasons.append(f"{what} could not be collected: {err}")
+    if not run.notebook_timeout and not run.died and len(run.probe_payloads) < len(probes):
+        out.status = max(out.status, "error", key=STATUSES.index)
+        out.reasons.append("the checks could not all be collected")
     payloads += [None] * (len(probes) - len(payloads))
     values = payloads[0].get("values") if payloads[0] and payloads[0].get("part") == "answers" else None
-    by_item = {id(item): p if p and p.get("part") == "project" and p.get("check") == item.target else None
-               for item, p in zip(project, payloads[1:], strict=False)}
+    by_check = {item.grade_id: p for item, p in zip(project, payloads[1:], strict=True)
+                if p and p.get("part") == "project" and p.get("check") == item.target}
     for item in items:
         if item.kind == "auto":
             out.results.append(judge_auto(item, values if isinstance(values, dict) else None))
         elif item.kind == "project":
-            m = item.checks_module or plan.checks_module
-            out.results.append(judge_project(item, by_item[id(item)], inputs[m], modules[m]))
+            out.results.append(judge_project(item, by_check.get(item.grade_id), inputs[item.grade_id],
+                                             modules[item.grade_id]))
         else:
             out.results.append(zero(item, "") if item.cell_id in out.markdown_answers
                                else ItemResult(item, None, "to grade by hand", "no answer found"))
     # --- issue 13: the package's reference cannot stand in for the student's work (decided here, from source)
-    out.results = refuse_reference_use(out.results, assembled.sources, assembled.origins, checks)
+    table = checks if checks is not None else importlib.import_module(plan.checks_module)
+    out.results = refuse_reference_use(out.results, assembled.sources, assembled.origins, table)
     # --- end issue 13
     return out
 
 
 def grade_student(plan: Plan, student_dir: str, index: int) -> StudentResult:
-    """Grade every planned notebook of one student's folder (a worker's unit of work)."""
+    """Grade every planned notebook of one student's folder (a worker's unit of work).
+
+    The student's kernels run as a uid of their own (base uid + the student's index in the batch), so no
+    two students ever share a uid, whichever worker grades them.
+    """
     folder = Path(student_dir)
-    checks = importlib.import_module(plan.checks_module) if any(
-        i.kind == "project" for items in plan.items.values() for i in items) else None
-    plan = replace(plan, sandbox=replace(plan.sandbox, uid=plan.sandbox.uid + os.getpid() % 1_000_000))
+    plan = replace(plan, sandbox=replace(plan.sandbox, uid=plan.sandbox.uid + index))
     result = StudentResult(folder.name)
     for k, name in enumerate(sorted(plan.solutions)):
         job = Path(plan.workroot) / f"{index:05d}-{k:02d}"
         try:
-            result.notebooks.append(grade_notebook(plan, folder.name, folder, name, job, checks))
+            result.notebooks.append(grade_notebook(plan, folder.name, folder, name, job))
         except Exception as err:  # noqa: BLE001 - one broken submission must not stop the batch
             nb = NotebookResult(name, "error", [f"grader error: {type(err).__name__}: {err}"])
             nb.results = [zero(item, "grader error") for item in plan.items[name]]
@@ -196,12 +226,23 @@ def grade_student(plan: Plan, student_dir: str, index: int) -> StudentResult:
 
 
 def find_students(submissions: Path) -> list[Path]:
-    """Student folders in ``submissions``, sorted by name (symlinked and hidden folders are skipped)."""
+    """Student folders in ``submissions``, sorted by name (hidden ones included; symlinks are skipped, see
+    :func:`skipped_entries`)."""
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise FileNotFoundError(f"SUBMISSIONS: expected a folder with one folder per student, got {submissions}")
-    return sorted((p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink()
-                   and not p.name.startswith(".")), key=lambda p: p.name)
+    return sorted((p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink()), key=lambda p: p.name)
+
+
+def skipped_entries(submissions: Path) -> list[str]:
+    """A warning for each entry of ``submissions`` that gets no row: symlinks and files that are not folders."""
+    out = []
+    for p in sorted(Path(submissions).iterdir(), key=lambda p: p.name):
+        if p.is_symlink():
+            out.append(f"{p.name!r} is a symlink: skipped (a student folder must be a real folder)")
+        elif not p.is_dir():
+            out.append(f"{p.name!r} is a file, not a student folder: skipped")
+    return out
 
 
 def graded_notebooks(solutions_dir: Path, students: list[Path], only: list[str] | None = None) -> list[str]:

@@ -1,13 +1,20 @@
 """What runs in the student's kernel after the notebook: hand back data, never a verdict.
 
-Each probe cell prints one line ``<nonce> <json>``. The nonce is drawn by the grader and appears
-nowhere before the probe runs, so no earlier cell can print a line the grader would accept; two
-such lines in one cell count as tampering. Values travel as JSON (numbers, strings, tuples) and
-arrays as ``.npy`` bytes in base64, read back with ``np.load(allow_pickle=False)``: nothing from the
-kernel is ever unpickled or executed by the grader, and the grader judges it in its own process.
+Each probe has its own nonce, drawn by the grader when the probe is sent. It is not run as a cell:
+the grader evaluates it through ``user_expressions`` of a silent execute request, so IPython's input
+transformers, cell events (``pre_run_cell``...), display hooks and the ``print`` the student may have
+wrapped never see it. The probe writes its JSON answer to ``<channel folder>/<nonce>``, created with
+``O_EXCL | O_NOFOLLOW`` in a folder the kernel may create files in but not list: stdout is not read at
+all, and nothing printed or written earlier can be taken for an answer. Before reading anything the
+probe looks for tools the student could have hooked (a trace or profile function, replaced builtins,
+``json``/``numpy`` functions that are not theirs); if it finds one the grader rejects the probe.
+Values travel as JSON (numbers, strings, tuples) and arrays as ``.npy`` bytes in base64, read back
+with ``np.load(allow_pickle=False)``: nothing from the kernel is ever unpickled or executed by the
+grader, and the grader judges it in its own process.
 
-Project checks run from a fresh copy of the checks module's source, so patching the imported module
-inside the notebook does not change what is collected. Inputs are chosen by the grader and sent in.
+Project checks run from a fresh copy of the checks module's source (any module with ``CHECKS[name]
+.collect(namespace, inputs)``), so patching the imported module inside the notebook does not change
+what is collected. Inputs are chosen by the grader and sent in.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ _CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 # Runs inside the kernel, wrapped in a function so that it leaves no names behind.
 _KERNEL_HELPERS = r'''
-import base64, io, json, sys, types
+import base64, io, json, os, sys, types
 from fractions import Fraction
 import numpy as np
 
@@ -55,8 +62,37 @@ def decode(value):
         return np.load(io.BytesIO(base64.b64decode(value["__ndarray__"])), allow_pickle=False)
     return value
 
+def hooks():
+    import builtins
+    found = []
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        found.append("a trace or profile function")
+    import threading
+    if getattr(threading, "_trace_hook", None) or getattr(threading, "_profile_hook", None):
+        found.append("a thread trace hook")
+    for name in ("exec", "compile", "open", "print", "__import__", "getattr", "isinstance", "type", "len",
+                 "dict", "list", "str", "repr"):
+        if type(getattr(builtins, name)).__name__ not in ("builtin_function_or_method", "type"):
+            found.append(f"builtins.{name}")
+    for module, names in ((json, ("dumps",)), (base64, ("b64encode",)), (np, ("save", "asarray"))):
+        for name in names:
+            fn = getattr(module, name, None)
+            code = getattr(getattr(fn, "__code__", None), "co_filename", None)
+            if code is None and type(fn).__module__.split(".")[0] in ("builtins", "numpy"):
+                continue                      # a C function (numpy's dispatchers too)
+            if module.__name__.split(".")[0] not in str(code).replace("\\", "/"):
+                found.append(f"{module.__name__}.{name}")
+    return found
+
 def emit(payload):
-    print(NONCE, json.dumps(payload), flush=True)
+    payload = dict(payload, hooks=HOOKS)
+    data = json.dumps(payload).encode()
+    fd = os.open(CHANNEL, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
 '''
 
 
@@ -92,19 +128,26 @@ def decode_value(value: Any) -> Any:
     raise ValueError(f"unexpected value in the probe's answer: {str(value)[:100]}")
 
 
-def _wrap(nonce: str, body: str, **constants: Any) -> str:
+def _wrap(nonce: str, channel_dir: str, body: str, **constants: Any) -> str:
     consts = "".join(f"    {name} = {value!r}\n" for name, value in constants.items())
     helpers = "".join(f"    {line}\n" for line in _KERNEL_HELPERS.strip("\n").split("\n"))
     main = "".join(f"    {line}\n" for line in body.strip("\n").split("\n"))
-    fn = f"_lora_course_probe_{nonce}"
-    return (f"def {fn}():\n    NONCE = {nonce!r}\n    MAX_ARRAY_ELEMENTS = {MAX_ARRAY_ELEMENTS}\n"
-            f"{consts}{helpers}{main}{fn}()\ndel {fn}\n")
+    channel = f"{channel_dir.rstrip('/')}/{nonce}"
+    return (f"def probe():\n    USER_NS = _lora_course_user_ns\n    NONCE = {nonce!r}\n    CHANNEL = {channel!r}\n"
+            f"    MAX_ARRAY_ELEMENTS = {MAX_ARRAY_ELEMENTS}\n"
+            f"{consts}{helpers}    HOOKS = hooks()\n{main}probe()\n")
 
 
-def answers_probe(nonce: str, names: list[str]) -> str:
-    """Probe cell that hands back the values of the named answer variables (``__missing__`` if undefined)."""
+def as_expression(source: str, user_ns_name: str = "_lora_course_user_ns") -> str:
+    """The probe as one expression for ``user_expressions``: runs ``source`` in a namespace of its own,
+    with the kernel's user namespace passed in (so it leaves no names behind)."""
+    return f"exec({source!r}, {{'__builtins__': __builtins__, {user_ns_name!r}: globals()}})"
+
+
+def answers_probe(nonce: str, names: list[str], channel_dir: str) -> str:
+    """Probe source that hands back the values of the named answer variables (``__missing__`` if undefined)."""
     body = '''
-ns = get_ipython().user_ns
+ns = USER_NS
 out = {}
 for name in NAMES:
     try:
@@ -113,13 +156,14 @@ for name in NAMES:
         out[name] = {"__unsupported__": type(err).__name__}
 emit({"part": "answers", "values": out})
 '''
-    return _wrap(nonce, body, NAMES=list(names))
+    return _wrap(nonce, channel_dir, body, NAMES=list(names))
 
 
-def project_probe(nonce: str, check: str, module_source: str, package: str, inputs: dict) -> str:
-    """Probe cell that runs one check's ``collect`` (from a fresh copy of the module) on the grader's inputs."""
+def project_probe(nonce: str, check: str, module_source: str, package: str, inputs: dict,
+                  channel_dir: str) -> str:
+    """Probe source that runs one check's ``collect`` (from a fresh copy of the module) on the grader's inputs."""
     body = '''
-ns = get_ipython().user_ns
+ns = USER_NS
 name = f"{PACKAGE}._graded_checks_{NONCE}"
 module = types.ModuleType(name)
 module.__package__ = PACKAGE
@@ -139,21 +183,23 @@ except BaseException as err:
     emit({"part": "project", "check": CHECK, "error": f"your code raised {type(err).__name__}: {str(err)[:300]}"})
 '''
     encoded = json.dumps({k: encode_value(v) for k, v in inputs.items()})
-    return _wrap(nonce, body, CHECK=check, SOURCE=module_source, PACKAGE=package, INPUTS=encoded)
+    return _wrap(nonce, channel_dir, body, CHECK=check, SOURCE=module_source, PACKAGE=package, INPUTS=encoded)
 
 
-def read_probe(outputs: list[dict], nonce: str) -> dict:
-    """The one ``<nonce> <json>`` line a probe cell printed, parsed; raises ValueError if absent or doubled."""
-    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
-    lines = [line for line in text.split("\n") if line.startswith(nonce + " ")]
-    if not lines:
-        errors = [f"{o.get('ename')}: {str(o.get('evalue'))[:200]}" for o in outputs if o.get("output_type") == "error"]
-        raise ValueError("the probe printed nothing" + (f" ({errors[0]})" if errors else ""))
-    if len(lines) > 1:
-        raise ValueError(f"the probe's answer appeared {len(lines)} times (tampering?)")
-    if len(lines[0]) > MAX_LINE_CHARS:
-        raise ValueError(f"the probe's answer is longer than {MAX_LINE_CHARS} characters")
-    payload = json.loads(lines[0][len(nonce) + 1:], parse_constant=_CONSTANTS.__getitem__)
+def read_payload(data: bytes | None, error: str = "") -> dict:
+    """The JSON object a probe wrote to its channel file; raises ValueError if absent, unreadable or hooked."""
+    if data is None:
+        raise ValueError("the probe wrote nothing" + (f" ({error})" if error else ""))
+    if len(data) > MAX_LINE_CHARS:
+        raise ValueError(f"the probe's answer is longer than {MAX_LINE_CHARS} bytes")
+    try:
+        payload = json.loads(data.decode("utf-8"), parse_constant=_CONSTANTS.__getitem__)
+    except (UnicodeDecodeError, ValueError, KeyError, RecursionError):
+        raise ValueError("the probe's answer is not valid JSON") from None
     if not isinstance(payload, dict):
         raise ValueError("the probe's answer is not a JSON object")
+    hooks = payload.get("hooks")
+    if hooks:
+        shown = ", ".join(str(h)[:60] for h in hooks[:5]) if isinstance(hooks, list) else "?"
+        raise ValueError(f"tampering: student code hooked the tools the probe uses ({shown})")
     return payload

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import html
 import io
 import re
+import sys
 from pathlib import Path
 
-from lora_course.authoring.safe_write import write_keeping_old
+from lora_course.authoring.safe_write import make_folder, write_keeping_old
 from lora_course.grading.batch import Plan, StudentResult
 from lora_course.grading.items import GradedItem
 
@@ -47,8 +50,13 @@ def write_csv(path: Path, results: list[StudentResult], plan: Plan) -> Path | No
     return write_keeping_old(Path(path), buffer.getvalue())
 
 
+def escape(text: str) -> str:
+    """Student text for Markdown: raw HTML cannot pass through (``<script>`` becomes ``&lt;script&gt;``)."""
+    return html.escape(str(text), quote=False)
+
+
 def _quote(text: str) -> str:
-    text = text.strip() or "(empty)"
+    text = escape(text.strip()) or "(empty)"
     return "\n".join(f"> {line}" for line in text.split("\n"))
 
 
@@ -56,19 +64,19 @@ def feedback_markdown(student: StudentResult, plan: Plan) -> str:
     """The instructor's view of one student: status, each item's result and hint, free-text answers."""
     total = sum(r.score for r in student.results if r.score is not None)
     auto_max = sum(r.item.points for r in student.results if r.item.kind != "manual")
-    lines = [f"# Feedback: {student.student}", "", f"- Status: {student.status}",
+    lines = [f"# Feedback: {escape(student.student)}", "", f"- Status: {escape(student.status)}",
              f"- Auto-graded points: {_number(total)} / {_number(auto_max)} (free-text answers to grade by hand)", ""]
     for nb in student.notebooks:
-        lines += [f"## {nb.notebook}", "", f"Status: **{nb.status}**" + (f" ({'; '.join(nb.reasons)})"
+        lines += [f"## {nb.notebook}", "", f"Status: **{nb.status}**" + (f" ({escape('; '.join(nb.reasons))})"
                                                                         if nb.reasons else ""), ""]
-        lines += [f"- Note: {note}" for note in nb.notes] + ([""] if nb.notes else [])
+        lines += [f"- Note: {escape(note)}" for note in nb.notes] + ([""] if nb.notes else [])
         graded = [r for r in nb.results if r.item.kind != "manual"]
         if graded:
             lines += ["| item | points | result | details | hint |", "|---|---|---|---|---|"]
             for r in graded:
                 cells = [r.item.grade_id, f"{_number(r.score or 0)} / {_number(r.item.points)}", r.result,
                          r.message, r.hint if r.score != r.item.points else ""]
-                lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+                lines.append("| " + " | ".join(escape(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
             lines.append("")
         for r in nb.results:
             if r.item.kind != "manual":
@@ -81,17 +89,34 @@ def feedback_markdown(student: StudentResult, plan: Plan) -> str:
 
 
 def safe_filename(student: str) -> str:
-    """A file name for a student's feedback that cannot leave the feedback folder."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", student).lstrip(".") or "student"
+    """A file name for a student's feedback that cannot leave the feedback folder, nor be another student's.
+
+    A name of plain letters, digits, ``.``, ``_`` and ``-`` (not starting with a dot) is kept; any other
+    gets its unsafe characters replaced and a short hash of the real name appended (``李雷`` and ``韩梅``
+    differ).
+    """
+    kept = re.sub(r"[^A-Za-z0-9._-]", "_", student).lstrip(".")
+    if kept and kept == student and len(kept) <= 100:
+        return kept
+    return f"{(kept or 'student')[:80]}-{hashlib.sha256(student.encode('utf-8', 'surrogateescape')).hexdigest()[:10]}"
 
 
 def write_feedback(folder: Path, results: list[StudentResult], plan: Plan) -> list[Path]:
-    """One ``<student>.md`` per student in ``folder``; returns the paths written."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for student in results:
-        path = folder / f"{safe_filename(student.student)}.md"
+    """One ``<student>.md`` per student in ``folder`` (never through a link); returns the paths written."""
+    folder = make_folder(Path(folder))
+    written: list[Path] = []
+    taken: set[str] = set()
+    for student in sorted(results, key=lambda r: r.student):
+        name = safe_filename(student.student)
+        if name.lower() in taken:                          # e.g. Ana and ana on a case-insensitive disk
+            n = 2
+            while f"{name}-{n}".lower() in taken:
+                n += 1
+            print(f"lora-course grade: warning: feedback for {student.student!r} is in {name}-{n}.md",
+                  file=sys.stderr)
+            name = f"{name}-{n}"
+        taken.add(name.lower())
+        path = folder / f"{name}.md"
         write_keeping_old(path, feedback_markdown(student, plan), backup_dir=folder / "previous")
         written.append(path)
     return written

@@ -56,6 +56,18 @@ def judge_auto(item: GradedItem, values: dict | None) -> ItemResult:
     return ItemResult(item, 0.0, status, message, hint or item.hint)
 
 
+def _judge(checks: ModuleType, name: str, data: dict, inputs: dict):
+    """``checks.judge_safely`` where the module has it, else ``CHECKS[name].judge`` (any checks module)."""
+    if hasattr(checks, "judge_safely"):
+        return checks.judge_safely(name, data, inputs)
+    try:
+        return checks.CHECKS[name].judge(data, inputs)
+    except Exception as err:  # noqa: BLE001 - a check that breaks on odd data fails that item only
+        from types import SimpleNamespace
+        return SimpleNamespace(passed=False, message=f"the check could not judge the data ({type(err).__name__})",
+                               hint="")
+
+
 def judge_project(item: GradedItem, payload: dict | None, inputs: dict, checks: ModuleType) -> ItemResult:
     """Judge one project check from the arrays its ``collect`` returned in the kernel."""
     if payload is None:
@@ -70,7 +82,7 @@ def judge_project(item: GradedItem, payload: dict | None, inputs: dict, checks: 
         data = {str(k): decode_value(v) for k, v in raw.items()}
     except (ValueError, TypeError) as err:
         return ItemResult(item, 0.0, "failed", f"unreadable data: {err}")
-    outcome = checks.judge_safely(item.target, data, inputs)
+    outcome = _judge(checks, item.target, data, inputs)
     if outcome.passed:
         return ItemResult(item, float(item.points), "passed", outcome.message)
     return ItemResult(item, 0.0, "failed", outcome.message, outcome.hint)
