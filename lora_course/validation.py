@@ -235,3 +235,11 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise InputTypeError(f"{name}: expected True or False, got {_describe(value)} ({type(value).__name__})")
     return bool(value)
+
+
+def check_text(name: str, value, *, optional: bool = False) -> str | None:
+    """``value`` must be a string (or None where ``optional``)."""
+    if not isinstance(value, str) and not (optional and value is None):
+        want = "a string or None" if optional else "a string"
+        raise InputTypeError(f"{name}: expected {want}, got {_describe(value)} ({type(value).__name__})")
+    return value

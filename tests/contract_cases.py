@@ -60,6 +60,7 @@ import lora_course.measure.timing as TI
 import lora_course.measure.verdicts as VD
 import lora_course.multi_lora as ML
 import lora_course.paper as P
+import lora_course.support.live as LV
 import lora_course.support.plotting as PL
 import lora_course.support.versions as VS
 import lora_course.toy.adam as AD
@@ -102,6 +103,7 @@ MODULES = {
     "verdicts": VD,
     "blas_threads": BT,
     "plotting": PL,
+    "live": LV,
     "versions": VS,
 }
 
@@ -127,7 +129,8 @@ def public_callables() -> dict[str, object]:
 
 # Plain records: a NamedTuple or dataclass that only holds what a checked function built or returned.
 RECORDS = {
-    "merge.Adapter", "cookbook.Cookbook", "cookbook.RankView", "drift.DriftResult", "storage.StorageCosts",
+    "merge.Adapter", "cookbook.Cookbook", "cookbook.RankView", "cookbook.Spectrum", "drift.DriftResult",
+    "storage.StorageCosts",
     "storage.StorageRow", "update_size.OneStepSetup", "update_size.UpdateSize", "toy_regression.ToyTask",
     "toy_regression.TrainResult", "latency_overhead.OverheadRow", "latency.CaseTiming", "targets_experiment.Base",
     "targets_experiment.Run", "targets_experiment.Experiment", "project_data.FrozenNetwork", "project_data.Split",
@@ -140,7 +143,7 @@ NO_INPUTS = {
     "targets_experiment.Setting.downstream_task", "targets_experiment.Experiment.measured",
     "targets_experiment.Experiment.table5", "targets_experiment.Experiment.table6",
     "targets_experiment.Experiment.baselines", "versions.versions_line", "timing.Interval.as_percent_overhead",
-    "timing.Interval.as_ratio", "timing.Comparison.statement", "verdicts.Claim.line",
+    "timing.Interval.as_ratio", "timing.Comparison.statement", "verdicts.Claim.line", "live.Axis.tick_values",
 }
 
 
@@ -247,6 +250,39 @@ def cost_features(variant, case):
 
 def a_claim():
     return VD.claim("LoRA is slower than frozen", interval(), "above", 1.0)
+
+
+def unit_sizes(optimizer: str = "sgd"):
+    return _once(f"unit {optimizer}", lambda: US.unit_scale_sizes(one_step_setup(), [1, 2], optimizer=optimizer))
+
+
+def an_axis():
+    return LV.Axis(0.0, 100.0, "error (%)", ticks=[0, 50, 100])
+
+
+def a_series():
+    return LV.Series(np.array([0.0, 1.0, 2.0]), np.array([1.0, 50.0, 99.0]), "#0072B2", "curve")
+
+
+def live_panel_html(controls, render, min_height=None, arrange=None) -> str:
+    """The panel's HTML after its first render, without the kernel time (which differs per call)."""
+    import re
+
+    panel = LV.live_panel(controls, render, min_height, arrange)
+    return re.sub(r'data-kernel-ms="[^"]*"', "", panel.children[-1].value)
+
+
+def live_panel_args() -> dict:
+    import ipywidgets as widgets
+
+    slider = widgets.IntSlider(value=2, min=1, max=5)
+    return {"controls": {"r": slider}, "render": lambda r: f"<p>r = {r}</p>", "min_height": "100px",
+            "arrange": [widgets.HBox([slider])]}
+
+
+def axis_view(axis):
+    """What an Axis draws: its tick values, tick labels and where its limits land."""
+    return axis.tick_values(), [axis.tick_text(v) for v in axis.tick_values()], axis.fraction([axis.lo, axis.hi])
 
 
 def timed_fns():
@@ -359,6 +395,8 @@ def specs() -> dict[str, Spec]:
                                       {"value": "map"}, names={"value": "params"}),
         "validation.check_instance": S(_v(V, "check_instance"), lambda: {"name": "cfg", "value": 3, "cls": int},
                                        {"value": "obj"}, names={"value": "cfg"}),
+        "validation.check_text": S(_v(V, "check_text"), lambda: {"name": "title", "value": "error"},
+                                   {"value": "text"}, names={"value": "title"}),
         "validation.check_bool": S(_v(V, "check_bool"), lambda: {"name": "relative", "value": True}, {"value": "bool"},
                                    names={"value": "relative"}),
         # layer
@@ -550,6 +588,11 @@ def specs() -> dict[str, Spec]:
                                      "max_sauces_per_recipe": "int"}),
         "cookbook.gap_rank": S(CB.gap_rank, lambda: {"M": w0(), "min_gap": 10.0}, {"M": "free", "min_gap": "pos"}),
         "cookbook.rank_view": S(CB.rank_view, lambda: {"M": w0(), "r": 2}, {"M": "free", "r": "rank"}),
+        "cookbook.spectrum": S(CB.spectrum, lambda: {"M": w0()}, {"M": "free"}),
+        "cookbook.truncated_rows": S(CB.truncated_rows, lambda: {"spec": CB.spectrum(w0()), "r": 2, "rows": 3},
+                                     {"spec": "obj", "r": "rank", "rows": "int"}),
+        "cookbook.rank_view_from": S(CB.rank_view_from, lambda: {"spec": CB.spectrum(w0()), "r": 2},
+                                     {"spec": "obj", "r": "rank"}),
         # drift
         "drift.log_checkpoints": S(DR.log_checkpoints, lambda: {"n_max": 100, "per_decade": 2},
                                    {"n_max": "int", "per_decade": "int"}),
@@ -595,6 +638,16 @@ def specs() -> dict[str, Spec]:
                                                                             "lr": 0.01, "optimizer": "sgd"},
                                             {"setup": "obj", "ranks": "seq", "alpha": "pos", "lr": "pos",
                                              "optimizer": "choice"}),
+        "update_size.unit_scale_sizes": S(US.unit_scale_sizes, lambda: {"setup": one_step_setup(), "ranks": [1, 2],
+                                                                        "lr": 0.01, "optimizer": "sgd"},
+                                          {"setup": "obj", "ranks": "seq", "lr": "pos", "optimizer": "choice"}),
+        "update_size.rescale_sizes": S(US.rescale_sizes, lambda: {"unit": unit_sizes(), "ranks": [1, 2], "alpha": 2.0,
+                                                                  "optimizer": "sgd"},
+                                       {"unit": "map", "ranks": "seq", "alpha": "pos", "optimizer": "choice"}),
+        "update_size.size_limits": S(US.size_limits, lambda: {"units": {"sgd": unit_sizes(),
+                                                                        "adam": unit_sizes("adam")},
+                                                              "ranks": [1, 2], "alphas": [1.0, 32.0], "pad": 1.5},
+                                     {"units": "map", "ranks": "seq", "alphas": "seq", "pad": "pos"}),
         # toy_regression
         "toy_regression.make_task": S(TR.make_task, lambda: {"rng": rng(), "d": 6, "k": 5, "n": 8, "true_rank": 2,
                                                              "delta_size": 1.0},
@@ -843,8 +896,64 @@ def specs() -> dict[str, Spec]:
         "verdicts.tally": S(VD.tally, lambda: {"claims": [a_claim(), a_claim()]}, {"claims": "seq"}),
         "blas_threads.limit_blas_threads": S(BT.limit_blas_threads, lambda: {"n": 1}, {"n": "int"}),
         "blas_threads.blas_threads": S(blas, lambda: {"n": 1}, {"n": "int"}),
-        "plotting.figure": S(fig, lambda: {"ncols": 1, "nrows": 1, "width": 3.0, "height": 2.0},
-                             {"ncols": "int", "nrows": "int", "width": "pos", "height": "pos"}),
+        "plotting.figure": S(fig, lambda: {"ncols": 1, "nrows": 1, "width": 3.0, "height": 2.0, "sharey": False},
+                             {"ncols": "int", "nrows": "int", "width": "pos", "height": "pos", "sharey": "choice"}),
+        # live: the SVG / HTML pieces of the live widgets, and the panel
+        "live.svg_text": S(LV.svg_text, lambda: {"label": "W_{q} < 1"}, {"label": "text"}),
+        "live.nice_ticks": S(LV.nice_ticks, lambda: {"lo": 0.0, "hi": 100.0, "log": False, "max_ticks": 7},
+                             {"lo": "scale", "hi": "scale", "log": "bool", "max_ticks": "int"}),
+        "live.tick_label": S(LV.tick_label, lambda: {"value": 0.5, "log": False}, {"value": "scale", "log": "bool"}),
+        "live.Axis": S(lambda **kw: axis_view(LV.Axis(**kw)),
+                       lambda: {"lo": 0.0, "hi": 100.0, "label": "error (%)", "log": False, "ticks": [0, 50, 100],
+                                "tick_format": lambda v: f"{v:g} %"},
+                       {"lo": "scale", "hi": "scale", "label": "text", "log": "bool", "ticks": "seq",
+                        "tick_format": "fn"}),
+        "live.Axis.fraction": S(lambda values: LV.Axis(1.0, 100.0, "y", log=True).fraction(values),
+                                lambda: {"values": np.array([1.0, 10.0, 100.0])}, {"values": "anynd+nanok"}),
+        "live.Axis.tick_text": S(lambda value: LV.Axis(1.0, 1e6, "y", log=True).tick_text(value),
+                                 lambda: {"value": 100.0}, {"value": "scale"}),
+        "live.Series": S(lambda **kw: LV.line_chart([LV.Series(**kw)], LV.Axis(0, 3, "x"), an_axis()),
+                         lambda: {"x": np.array([0.0, 1.0, 2.0, 3.0]), "y": np.array([1.0, 20.0, 40.0, 80.0]),
+                                  "color": "#0072B2", "label": "curve", "dash": "6 3", "line": True, "marker": 2.0,
+                                  "edge": "black", "width": 2.0},
+                         {"x": "free+nanok", "y": "array+nanok", "color": "text", "label": "text", "dash": "text",
+                          "line": "bool", "marker": "nonneg", "edge": "text", "width": "pos"}),
+        "live.Frame": S(lambda **kw: (LV.Frame(**kw).inner_width, LV.Frame(**kw).inner_height),
+                        lambda: {"width": 380, "height": 280, "margin": dict(LV.MARGIN)},
+                        {"width": "int", "height": "int", "margin": "map"}),
+        "live.line_chart": S(LV.line_chart, lambda: {"series": [a_series()], "xaxis": LV.Axis(0, 3, "x"),
+                                                     "yaxis": an_axis(), "title": "error", "width": 380,
+                                                     "height": 280, "legend": "upper right", "name": "line"},
+                             {"series": "seq", "xaxis": "obj", "yaxis": "obj", "title": "text", "width": "int",
+                              "height": "int", "legend": "choice", "name": "text"}),
+        "live.barh_chart": S(LV.barh_chart, lambda: {"labels": ["full", "lora"], "values": np.array([1e15, 1e11]),
+                                                     "xaxis": LV.Axis(1e8, 1e15, "bytes", log=True),
+                                                     "texts": ["1 PB", "100 GB"], "colors": ["#0072B2", "#009E73"],
+                                                     "title": "storage", "width": 600, "height": 120,
+                                                     "name": "bars"},
+                             {"labels": "seq", "values": "array", "xaxis": "obj", "texts": "seq", "colors": "seq",
+                              "title": "text", "width": "int", "height": "int", "name": "text"}),
+        "live.colormap_rgb": S(LV.colormap_rgb, lambda: {"fractions": np.array([[0.0, 0.5], [1.0, 0.25]])},
+                               {"fractions": "anynd+nanok"}),
+        "live.colormap": S(LV.colormap, lambda: {"fractions": np.array([0.0, 0.5, 1.0])}, {"fractions": "anynd+nanok"}),
+        "live.png_bytes": S(LV.png_bytes, lambda: {"rgb": LV.colormap_rgb(np.array([[0.0, 0.5], [1.0, 0.25]]))},
+                            {"rgb": "free"}),
+        "live.heatmap": S(LV.heatmap, lambda: {"values": xs(), "vmin": -3.0, "vmax": 3.0, "title": "M",
+                                               "xlabel": "column", "ylabel": "row", "colorbar": "value",
+                                               "width": 330, "height": 280, "name": "M"},
+                          {"values": "free", "vmin": "scale", "vmax": "scale", "title": "text", "xlabel": "text",
+                           "ylabel": "text", "colorbar": "text", "width": "int", "height": "int", "name": "text"}),
+        "live.side_by_side": S(lambda first, second: LV.side_by_side(first, second),
+                               lambda: {"first": "<svg/>", "second": "<svg></svg>"},
+                               {"first": "text", "second": "text"}, names={"first": "svgs", "second": "svgs"}),
+        "live.legend_row": S(LV.legend_row, lambda: {"entries": [("LoRA", "#0072B2", None), ("r", "#fff", "dot")]},
+                             {"entries": "seq"}),
+        "live.text_block": S(LV.text_block, lambda: {"lines": ["a", "b < c"], "min_lines": 3},
+                             {"lines": "seq", "min_lines": "int0"}),
+        "live.wrap_output": S(LV.wrap_output, lambda: {"body": "<p>x</p>", "kernel_ms": 1.5},
+                              {"body": "text", "kernel_ms": "nonneg"}),
+        "live.live_panel": S(live_panel_html, live_panel_args,
+                             {"controls": "map", "render": "fn", "min_height": "text", "arrange": "seq"}),
     }
     return {name: spec for name, spec in table.items() if spec.call is not None}   # older versions lack some
 
@@ -962,7 +1071,12 @@ NONE_IS_VALID = {("targets_widget.budget_report", "measured"), ("targets_widget.
                  ("latency.seconds_per_mac", "threads"), ("latency.latency_claims", "arithmetic"),
                  ("timing.compare", "threads"), ("timing.compare", "progress"),
                  ("timing.time_until_resolved", "progress"), ("verdicts.Claim.say", "unresolved"),
-                 ("targets_experiment.finding_claims", "r_large")}
+                 ("targets_experiment.finding_claims", "r_large"),
+                 ("live.Axis", "ticks"), ("live.Axis", "tick_format"), ("live.Series", "label"),
+                 ("live.Series", "dash"), ("live.Series", "edge"), ("live.line_chart", "legend"),
+                 ("live.barh_chart", "texts"), ("live.barh_chart", "colors"), ("live.barh_chart", "height"),
+                 ("live.heatmap", "colorbar"), ("live.text_block", "min_lines"), ("live.live_panel", "min_height"),
+                 ("live.live_panel", "arrange")}
 # Values that are valid for one argument although its kind would reject them.
 ALSO_VALID = {("validation.check_int", "value", "zero"), ("validation.check_int", "value", "negative"),
               ("attention.softmax", "axis", "negative"), ("targets_experiment.PointerTask", "shift", "negative"),

@@ -17,6 +17,7 @@ from lora_course.lowrank import approximation_errors, params_per_matrix
 from lora_course.validation import (
     InputError,
     as_array,
+    check_instance,
     check_mapping,
     check_number,
     check_positive_int,
@@ -160,6 +161,7 @@ def spectrum(M: np.ndarray) -> Spectrum:
 
 def truncated_rows(spec: Spectrum, r: int, rows: int) -> np.ndarray:
     """The first ``rows`` rows of the best rank-r approximation M_r: (U[:rows, :r] * s[:r]) @ Vt[:r], (rows, k)."""
+    check_instance("spec", spec, Spectrum)
     r = check_rank(r, spec.U.shape[0], spec.Vt.shape[1])
     rows = check_positive_int("rows", rows, spec.U.shape[0])
     return (spec.U[:rows, :r] * spec.s[:r]) @ spec.Vt[:r]
@@ -167,6 +169,7 @@ def truncated_rows(spec: Spectrum, r: int, rows: int) -> np.ndarray:
 
 def rank_view_from(spec: Spectrum, r: int) -> RankView:
     """``rank_view`` from a precomputed ``spectrum`` (microseconds instead of an SVD per call)."""
+    check_instance("spec", spec, Spectrum)
     d, k = spec.U.shape[0], spec.Vt.shape[1]
     r = check_rank(r, d, k)
     return RankView(r, float(spec.errors[r]), params_per_matrix(d, k, r), d * k, spec.errors)

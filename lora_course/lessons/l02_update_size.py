@@ -23,10 +23,13 @@ from lora_course.lessons.l02_toy_regression import OPTIMIZERS, SCALINGS, ToyTask
 from lora_course.merge import merged_delta
 from lora_course.validation import (
     InputError,
+    InputTypeError,
+    as_array,
     check_alpha,
     check_choice,
     check_instance,
     check_int,
+    check_mapping,
     check_number,
     check_positive_int,
     check_rank,
@@ -115,13 +118,47 @@ def update_size(setup: OneStepSetup, r: int, scale: float, lr: float = 0.01,
     return UpdateSize(factor * base.frobenius, factor * base.progress)
 
 
+def _rank_list(name: str, ranks, upper: int | None = None) -> list[int]:
+    """``ranks`` (list, tuple, range or 1-D integer array) as a non-empty list of ints in [1, upper], checked in
+    one vectorised pass (``rescale_sizes`` runs on every slider move)."""
+    if isinstance(ranks, np.ndarray):
+        arr = ranks
+    else:
+        check_sequence(name, ranks)
+        try:
+            arr = np.asarray(ranks) if len(ranks) else np.zeros(0, dtype=int)
+        except (ValueError, TypeError):      # ragged nesting
+            raise InputTypeError(f"{name}: expected a 1-D sequence of integer ranks, got {ranks!r:.60}") from None
+    if arr.dtype.kind not in "iu" or arr.ndim != 1:
+        raise InputTypeError(f"{name}: expected a 1-D sequence of integer ranks, got dtype {arr.dtype} "
+                             f"with shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{name}: expected at least one rank, got an empty list")
+    if arr.min() < 1 or (upper is not None and arr.max() > upper):
+        bound = f"1 <= r <= {upper}" if upper is not None else "r >= 1"
+        raise InputError(f"{name}: expected ranks {bound}, got values in [{arr.min()}, {arr.max()}]")
+    return list(ranks)
+
+
+def _check_unit(name: str, unit) -> int:
+    """``unit`` from ``unit_scale_sizes``: finite 1-D "frobenius" and "progress" of one length; returns it."""
+    check_mapping(name, unit, ("frobenius", "progress"))
+    fro = as_array(f"{name}['frobenius']", unit["frobenius"], ndim=1)
+    prog = as_array(f"{name}['progress']", unit["progress"], ndim=1)
+    if fro.shape != prog.shape:
+        raise InputError(f"{name}['progress']: expected shape {fro.shape} (that of {name}['frobenius']), "
+                         f"got {prog.shape}")
+    return fro.shape[0]
+
+
 def unit_scale_sizes(setup: OneStepSetup, ranks: Iterable[int], lr: float = 0.01,
                      optimizer: Literal["sgd", "adam"] = "sgd") -> dict[str, np.ndarray]:
     """{"frobenius": (len(ranks),), "progress": (len(ranks),)} of the first step at scale 1 (the slow part:
     len(ranks) * draws small matrix products; every scale and alpha follows by ``rescale_sizes``)."""
-    ranks = list(ranks)
-    if not ranks:
-        raise ValueError("ranks: expected at least one rank, got an empty list")
+    check_instance("setup", setup, OneStepSetup)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_number("lr", lr, minimum=0)
+    ranks = _rank_list("ranks", ranks, setup.A_pool.shape[1])
     bases = [_sizes_at_unit_scale(setup, r, lr, optimizer) for r in ranks]
     return {"frobenius": np.array([b.frobenius for b in bases]), "progress": np.array([b.progress for b in bases])}
 
@@ -130,11 +167,12 @@ def rescale_sizes(unit: dict[str, np.ndarray], ranks: Iterable[int], alpha: floa
                   optimizer: Literal["sgd", "adam"] = "sgd") -> dict[str, dict[str, np.ndarray]]:
     """For each scaling in ``SCALINGS``, the sizes of ``unit`` (from ``unit_scale_sizes``, same ranks) at that
     scaling's scale: {"frobenius": (len(ranks),), "progress": (len(ranks),)}. Microseconds: no matrix work."""
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
-    ranks = list(ranks)
-    if len(ranks) != len(unit["frobenius"]):
-        raise ValueError(f"ranks: expected {len(unit['frobenius'])} ranks (those of unit), got {len(ranks)}")
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    n = _check_unit("unit", unit)
+    ranks = _rank_list("ranks", ranks)
+    check_alpha(alpha)
+    if len(ranks) != n:
+        raise InputError(f"ranks: expected {n} ranks (those of unit), got {len(ranks)}")
     out: dict[str, dict[str, np.ndarray]] = {}
     for scaling in SCALINGS:
         factors = np.array([_step_factor(scale_for(scaling, r, alpha), optimizer) for r in ranks])
@@ -149,9 +187,23 @@ def size_limits(units: dict[str, dict[str, np.ndarray]], ranks: Iterable[int], a
 
     The sizes are monotonic in alpha, so the smallest and largest alpha bound them; non-positive sizes
     (which a log axis cannot show) are left out."""
-    ranks, alphas = list(ranks), [min(alphas), max(alphas)]
-    if not pad >= 1:
-        raise ValueError(f"pad: expected a factor >= 1, got {pad}")
+    check_mapping("units", units)
+    if not units:
+        raise InputError("units: expected at least one optimizer's unit_scale_sizes, got an empty dict")
+    ranks = _rank_list("ranks", ranks)
+    for optimizer, unit in units.items():      # one per optimizer
+        if optimizer not in OPTIMIZERS:
+            raise InputError(f"units: expected optimizer names {OPTIMIZERS} as keys, got {optimizer!r}")
+        if _check_unit(f"units[{optimizer!r}]", unit) != len(ranks):
+            raise InputError(f"ranks: expected {len(unit['frobenius'])} ranks (those of units[{optimizer!r}]), "
+                             f"got {len(ranks)}")
+    if not isinstance(alphas, np.ndarray):
+        check_sequence("alphas", alphas)
+    alpha_values = as_array("alphas", alphas, ndim=1, allow_empty=False)
+    if alpha_values.min() <= 0:
+        raise InputError(f"alphas: expected numbers > 0, got a minimum of {alpha_values.min()}")
+    check_number("pad", pad, minimum=1, strict=False, what="a widening factor")
+    alphas = [min(alphas), max(alphas)]
     limits = {}
     for metric in ("frobenius", "progress"):
         values = np.concatenate([curves[metric] for optimizer, unit in units.items() for alpha in alphas

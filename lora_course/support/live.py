@@ -28,27 +28,49 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lora_course.support.plotting import PALETTE
+from lora_course.validation import (
+    InputError,
+    InputTypeError,
+    as_array,
+    as_real,
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_mapping,
+    check_number,
+    check_positive_int,
+    check_sequence,
+    check_text,
+)
 
 RUN_NOTE = "Run this cell to get the interactive widget (it needs a running kernel)."
 FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
 MARGIN = {"left": 64, "right": 14, "top": 28, "bottom": 42}
+LEGEND_PLACES = ("upper left", "upper right", "lower left", "lower right")
+
+# The checks below run on every slider move: type and shape tests at entry, array contents scanned by numpy
+# (one vectorised pass), never a Python loop over entries.
 
 
 # ---------------------------------------------------------------------------------------------- text and ticks
 def svg_text(label: str) -> str:
     """Escape ``label`` for SVG; ``_{..}`` and ``^{..}`` become sub- and superscripts."""
-    out = html.escape(label)
+    out = html.escape(check_text("label", label))
     out = re.sub(r"_\{([^}]*)\}", r'<tspan baseline-shift="sub" font-size="75%">\1</tspan>', out)
     return re.sub(r"\^\{([^}]*)\}", r'<tspan baseline-shift="super" font-size="75%">\1</tspan>', out)
 
 
 def nice_ticks(lo: float, hi: float, log: bool = False, max_ticks: int = 7) -> list[float]:
     """Tick positions inside [lo, hi]: powers of ten on a log axis, steps of 1, 2 or 5 x 10^n on a linear one."""
-    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-        raise ValueError(f"lo, hi: expected finite numbers with lo < hi, got {lo}, {hi}")
+    lo, hi = check_number("lo", lo), check_number("hi", hi)
+    log = check_bool("log", log)
+    max_ticks = check_positive_int("max_ticks", max_ticks)
+    if not hi > lo:
+        raise InputError(f"lo, hi: expected finite numbers with lo < hi, got {lo}, {hi}")
     if log:
         if lo <= 0:
-            raise ValueError(f"lo: expected a positive lower limit on a log axis, got {lo}")
+            raise InputError(f"lo: expected a positive lower limit on a log axis, got {lo}")
         first, last = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
         step = max(1, math.ceil((last - first + 1) / max_ticks))
         return [10.0 ** e for e in range(first, last + 1, step)]
@@ -61,6 +83,9 @@ def nice_ticks(lo: float, hi: float, log: bool = False, max_ticks: int = 7) -> l
 
 def tick_label(value: float, log: bool = False) -> str:
     """'0.5', '20', '10^{-3}' (a log axis far from 1 uses powers of ten)."""
+    value = check_number("value", value)
+    if check_bool("log", log) and value <= 0:
+        raise InputError(f"value: expected a positive number on a log axis, got {value!r}")
     if log and (value < 1e-2 or value >= 1e4):
         return f"10^{{{round(math.log10(value))}}}"
     return f"{value:g}"
@@ -78,11 +103,18 @@ class Axis:
     tick_format: Callable[[float], str] | None = None
 
     def __post_init__(self):
-        nice_ticks(self.lo, self.hi, self.log)  # validates the limits
+        nice_ticks(self.lo, self.hi, self.log)  # validates the limits and log
+        check_text("label", self.label)
+        if self.ticks is not None:
+            if not isinstance(self.ticks, np.ndarray):
+                check_sequence("ticks", self.ticks)
+            as_array("ticks", self.ticks, ndim=1)
+        if self.tick_format is not None:
+            check_callable("tick_format", self.tick_format)
 
     def fraction(self, values) -> np.ndarray:
-        """Where ``values`` lie between lo (0) and hi (1); NaN where a log axis gets a value <= 0."""
-        v = np.asarray(values, dtype=float)
+        """Where ``values`` lie between lo (0) and hi (1); NaN where a log axis gets a value <= 0 (NaN stays NaN)."""
+        v = as_real("values", values).astype(float, copy=False)
         if self.log:
             with np.errstate(divide="ignore", invalid="ignore"):
                 v = np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan)
@@ -93,7 +125,14 @@ class Axis:
         return list(self.ticks) if self.ticks is not None else nice_ticks(self.lo, self.hi, self.log)
 
     def tick_text(self, value: float) -> str:
-        return self.tick_format(value) if self.tick_format else tick_label(value, self.log)
+        """The label of the tick at ``value``: ``tick_format(value)`` if given, else ``tick_label``."""
+        if not self.tick_format:
+            return tick_label(value, self.log)
+        check_number("value", value)
+        text = self.tick_format(value)
+        if not isinstance(text, str):
+            raise InputTypeError(f"tick_format: expected a function returning a string, got {type(text).__name__}")
+        return text
 
 
 @dataclass(frozen=True)
@@ -110,6 +149,19 @@ class Series:
     edge: str | None = None          # marker outline colour
     width: float = 2.0
 
+    def __post_init__(self):
+        """x and y: real 1-D of one length (NaN / inf / points off a log axis are dropped when drawn)."""
+        x, y = as_real("x", self.x, ndim=1), as_real("y", self.y, ndim=1)
+        if x.shape != y.shape:
+            raise InputError(f"y: expected x and y of one equal length, got {x.shape} and {y.shape}")
+        check_text("color", self.color)
+        check_text("label", self.label, optional=True)
+        check_text("dash", self.dash, optional=True)
+        check_bool("line", self.line)
+        check_number("marker", self.marker, minimum=0, strict=False, what="a radius in px")
+        check_text("edge", self.edge, optional=True)
+        check_number("width", self.width, minimum=0, what="a line width in px")
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -118,6 +170,19 @@ class Frame:
     width: int
     height: int
     margin: dict = field(default_factory=lambda: dict(MARGIN))
+
+    def __post_init__(self):
+        check_positive_int("width", self.width)
+        check_positive_int("height", self.height)
+        check_mapping("margin", self.margin, MARGIN)
+        for side in MARGIN:                   # four numbers, not data
+            check_number(f"margin[{side!r}]", self.margin[side], minimum=0, strict=False, what="a margin in px")
+        if self.inner_width <= 0:
+            raise InputError(f"width: expected more than the left and right margins "
+                             f"({self.margin['left'] + self.margin['right']} px), got {self.width}")
+        if self.inner_height <= 0:
+            raise InputError(f"height: expected more than the top and bottom margins "
+                             f"({self.margin['top'] + self.margin['bottom']} px), got {self.height}")
 
     @property
     def left(self) -> float:
@@ -199,15 +264,20 @@ def _legend(frame: Frame, entries: list[tuple[str, str, str | None, bool]], wher
 def line_chart(series: Sequence[Series], xaxis: Axis, yaxis: Axis, title: str = "", width: int = 380,
                height: int = 280, legend: str | None = "upper right", name: str = "line") -> str:
     """Lines and markers on fixed axes, as an SVG string. Points outside the axes are clipped."""
+    _check_series(series)
+    _check_axis("xaxis", xaxis)
+    _check_axis("yaxis", yaxis)
+    check_text("title", title)
+    check_text("name", name)
+    if legend is not None:
+        check_choice("legend", legend, LEGEND_PLACES)
     frame = Frame(width, height)
     clip = f"lc-clip-{name}"
     parts = _frame_svg(frame, xaxis, yaxis, title)
     parts.append(f'<clipPath id="{clip}"><rect x="{frame.left}" y="{frame.top}" width="{frame.inner_width}" '
                  f'height="{frame.inner_height}"/></clipPath><g clip-path="url(#{clip})">')
     for s in series:
-        x, y = np.asarray(s.x, dtype=float), np.asarray(s.y, dtype=float)
-        if x.shape != y.shape or x.ndim != 1:
-            raise ValueError(f"series {s.label!r}: expected x and y of one equal length, got {x.shape} and {y.shape}")
+        x, y = np.asarray(s.x, dtype=float), np.asarray(s.y, dtype=float)    # checked by Series
         px, py = _px(frame, xaxis, yaxis, x, y)
         ok = np.isfinite(px) & np.isfinite(py)
         if s.line and ok.sum() >= 2:
@@ -225,12 +295,40 @@ def line_chart(series: Sequence[Series], xaxis: Axis, yaxis: Axis, title: str = 
     return _svg(frame, parts, name)
 
 
+def _check_series(series) -> None:
+    series = check_sequence("series", series)
+    for i, s in enumerate(series):           # one check per curve, not per point
+        if not isinstance(s, Series):
+            raise InputTypeError(f"series[{i}]: expected a Series, got {type(s).__name__}")
+
+
+def _check_axis(name: str, axis) -> None:
+    if not isinstance(axis, Axis):
+        raise InputTypeError(f"{name}: expected an Axis, got {axis!r:.60} ({type(axis).__name__})")
+
+
+def _item_text(name: str, items, i: int) -> None:
+    if not isinstance(items[i], str):
+        raise InputTypeError(f"{name}[{i}]: expected a string, got {items[i]!r:.60} ({type(items[i]).__name__})")
+
+
 def barh_chart(labels: Sequence[str], values: Sequence[float], xaxis: Axis, texts: Sequence[str] | None = None,
                colors: Sequence[str] | None = None, title: str = "", width: int = 640, height: int | None = None,
                name: str = "bars") -> str:
     """Horizontal bars (one per label, top to bottom) on a fixed x axis, each with an optional text at its end."""
+    labels = check_sequence("labels", labels, min_len=1)
+    values = as_array("values", values, ndim=1)
+    _check_axis("xaxis", xaxis)
+    if texts is not None:
+        texts = check_sequence("texts", texts)
+    if colors is not None:
+        colors = check_sequence("colors", colors, min_len=1)
+    check_text("title", title)
+    check_text("name", name)
+    if height is not None:
+        check_positive_int("height", height)
     if len(labels) != len(values) or (texts is not None and len(texts) != len(labels)):
-        raise ValueError(f"labels, values, texts: expected equal lengths, got {len(labels)}, {len(values)}, "
+        raise InputError(f"labels, values, texts: expected equal lengths, got {len(labels)}, {len(values)}, "
                          f"{None if texts is None else len(texts)}")
     band = 30
     frame = Frame(width, height or MARGIN["top"] + MARGIN["bottom"] + band * len(labels),
@@ -239,6 +337,10 @@ def barh_chart(labels: Sequence[str], values: Sequence[float], xaxis: Axis, text
     colors = list(colors) if colors is not None else PALETTE
     base = float(xaxis.fraction(xaxis.lo if xaxis.log else max(0.0, xaxis.lo)))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        _item_text("labels", labels, i)
+        if texts is not None:
+            _item_text("texts", texts, i)
+        _item_text("colors", colors, i % len(colors))
         y = frame.top + band * i + band * 0.2
         end = float(np.clip(np.nan_to_num(xaxis.fraction(value), nan=0.0), 0.0, 1.0))
         x0, x1 = frame.left + base * frame.inner_width, frame.left + end * frame.inner_width
@@ -263,8 +365,9 @@ _VIRIDIS_RGB = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in _VIRI
 
 def colormap_rgb(fractions) -> np.ndarray:
     """Viridis colours as uint8 RGB, shape fractions.shape + (3,), for values in [0, 1] (clipped, NaN -> 0)."""
-    shape = np.shape(fractions)
-    f = np.clip(np.nan_to_num(np.asarray(fractions, dtype=float).ravel(), nan=0.0), 0.0, 1.0)
+    fractions = as_real("fractions", fractions)
+    shape = fractions.shape
+    f = np.clip(np.nan_to_num(fractions.astype(float).ravel(), nan=0.0), 0.0, 1.0)
     pos = f * (len(_VIRIDIS_RGB) - 1)
     low = np.minimum(pos.astype(int), len(_VIRIDIS_RGB) - 2)
     t = (pos - low)[:, None]
@@ -273,10 +376,17 @@ def colormap_rgb(fractions) -> np.ndarray:
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
-    """A (rows, cols, 3) uint8 image as PNG bytes (8-bit RGB, no filter): one pixel per matrix entry."""
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"rgb: expected a (rows, cols, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    """A (rows, cols, 3) uint8 image as PNG bytes (8-bit RGB, no filter): one pixel per matrix entry.
+
+    Other integer arrays (a nested list) are accepted when every entry is in 0 .. 255."""
+    rgb = as_real("rgb", rgb, ndim=3)
+    if rgb.shape[2] != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise InputError(f"rgb: expected shape (rows, cols, 3) with rows, cols >= 1, got {rgb.shape}")
+    if rgb.dtype != np.uint8:
+        if rgb.dtype.kind not in "iu" or rgb.min() < 0 or rgb.max() > 255:
+            raise InputError(f"rgb: expected uint8 values (integers 0 .. 255), got dtype {rgb.dtype} "
+                             f"with values in [{rgb.min()}, {rgb.max()}]")
+        rgb = rgb.astype(np.uint8)
     rows, cols = rgb.shape[:2]
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -288,8 +398,8 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 
 def colormap(fractions) -> list[str]:
-    """Viridis colours (hex) for values in [0, 1] (clipped), by linear interpolation between 10 anchors."""
-    f = np.clip(np.nan_to_num(np.asarray(fractions, dtype=float).ravel(), nan=0.0), 0.0, 1.0)
+    """Viridis colours (hex) for values in [0, 1] (clipped, NaN -> 0), by linear interpolation between 10 anchors."""
+    f = np.clip(np.nan_to_num(as_real("fractions", fractions).astype(float).ravel(), nan=0.0), 0.0, 1.0)
     rgb = _VIRIDIS_RGB
     pos = f * (len(rgb) - 1)
     low = np.minimum(pos.astype(int), len(rgb) - 2)
@@ -301,15 +411,17 @@ def colormap(fractions) -> list[str]:
 def heatmap(values: np.ndarray, vmin: float, vmax: float, title: str = "", xlabel: str = "", ylabel: str = "",
             colorbar: str | None = None, width: int = 330, height: int = 280, name: str = "heatmap") -> str:
     """A (rows, cols) grid of cells coloured on a fixed scale [vmin, vmax]; optional colour bar with a label."""
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 2 or values.size == 0:
-        raise ValueError(f"values: expected a non-empty 2-D array, got shape {values.shape}")
+    values = as_array("values", values, ndim=2, allow_empty=False).astype(float, copy=False)
+    vmin, vmax = check_number("vmin", vmin), check_number("vmax", vmax)
     if not vmax > vmin:
-        raise ValueError(f"vmin, vmax: expected vmin < vmax, got {vmin}, {vmax}")
+        raise InputError(f"vmin, vmax: expected vmin < vmax, got {vmin}, {vmax}")
+    for label, text in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel), ("name", name)):
+        check_text(label, text)
+    check_text("colorbar", colorbar, optional=True)
     rows, cols = values.shape
     frame = Frame(width, height, {**MARGIN, "left": 44, "right": 62 if colorbar else 12})
-    xaxis = Axis(-0.5, cols - 0.5, xlabel, ticks=nice_ticks(0, cols - 1, max_ticks=5))
-    yaxis = Axis(-0.5, rows - 0.5, ylabel, ticks=nice_ticks(0, rows - 1, max_ticks=5))
+    xaxis = Axis(-0.5, cols - 0.5, xlabel, ticks=nice_ticks(0, cols - 1, max_ticks=5) if cols > 1 else [0])
+    yaxis = Axis(-0.5, rows - 0.5, ylabel, ticks=nice_ticks(0, rows - 1, max_ticks=5) if rows > 1 else [0])
     parts = _frame_svg(frame, xaxis, None, title, grid=False)
     ch = frame.inner_height / rows
     # One pixel per entry, scaled up without smoothing: a few hundred bytes instead of rows * cols rectangles.
@@ -339,14 +451,26 @@ def heatmap(values: np.ndarray, vmin: float, vmax: float, title: str = "", xlabe
 
 def side_by_side(*svgs: str) -> str:
     """Charts side by side (never wrapped, so nothing moves when one of them changes)."""
-    return '<div style="display:flex;gap:10px;flex-wrap:nowrap;align-items:flex-start">' + "".join(svgs) + "</div>"
+    try:
+        body = "".join(svgs)
+    except TypeError:                  # only on bad input: find the item to name
+        bad = next(i for i, s in enumerate(svgs) if not isinstance(s, str))
+        raise InputTypeError(f"svgs[{bad}]: expected an SVG string, got {type(svgs[bad]).__name__}") from None
+    return '<div style="display:flex;gap:10px;flex-wrap:nowrap;align-items:flex-start">' + body + "</div>"
 
 
 def legend_row(entries: Sequence[tuple[str, str, str | None]]) -> str:
     """A legend of (label, colour, dash) entries on one line below the charts (it never covers a curve);
     dash "dot" draws a marker instead of a line."""
+    entries = check_sequence("entries", entries)
     items = []
-    for label, color, dash in entries:
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, (tuple, list)) or len(entry) != 3:
+            raise InputTypeError(f"entries[{i}]: expected a (label, colour, dash) tuple, got {entry!r:.60}")
+        label, color, dash = entry
+        check_text(f"entries[{i}][0]", label)
+        check_text(f"entries[{i}][1]", color)
+        check_text(f"entries[{i}][2]", dash, optional=True)
         if dash == "dot":
             mark = f'<circle cx="13" cy="6" r="5" fill="{color}" stroke="black" stroke-width="1.5"/>'
         else:
@@ -359,13 +483,22 @@ def legend_row(entries: Sequence[tuple[str, str, str | None]]) -> str:
 
 def text_block(lines: Sequence[str], min_lines: int | None = None) -> str:
     """Monospace lines in a block of fixed height (``min_lines``), so the charts below it never move."""
+    lines = check_sequence("lines", lines)
+    if min_lines is not None:
+        check_int("min_lines", min_lines, 0)
     n = max(len(lines), min_lines or 0)
-    body = "\n".join(html.escape(line) for line in lines)
+    try:
+        body = "\n".join(html.escape(line) for line in lines)
+    except (AttributeError, TypeError):     # only on bad input: find the line to name
+        bad = next(i for i, line in enumerate(lines) if not isinstance(line, str))
+        raise InputTypeError(f"lines[{bad}]: expected a string, got {type(lines[bad]).__name__}") from None
     return f'<pre style="margin:0 0 6px 0;min-height:{1.25 * n:.2f}em;line-height:1.25em">{body}</pre>'
 
 
 def wrap_output(body: str, kernel_ms: float) -> str:
     """The HTML of one update, tagged with the kernel time spent making it (read by the browser benchmark)."""
+    check_text("body", body)
+    kernel_ms = check_number("kernel_ms", kernel_ms, minimum=0, strict=False, what="a time in ms")
     return f'<div class="lc-live" data-kernel-ms="{kernel_ms:.3f}">{body}</div>'
 
 
@@ -379,6 +512,23 @@ def live_panel(controls: dict, render: Callable[..., str], min_height: str | Non
     of the controls one per line (e.g. an HBox of checkboxes). Returns a ``LivePanel`` (a VBox); display it.
     """
     import ipywidgets as widgets
+
+    check_mapping("controls", controls)
+    if not controls:
+        raise InputError("controls: expected at least one control, got an empty dict")
+    for name, control in controls.items():      # once per panel, not per update
+        if not isinstance(name, str) or not name.isidentifier():
+            raise InputError(f"controls: expected parameter names of render as keys, got {name!r}")
+        if not (hasattr(control, "value") and callable(getattr(control, "observe", None))):
+            raise InputTypeError(f"controls[{name!r}]: expected an ipywidget with a value, got "
+                                 f"{type(control).__name__}")
+    check_callable("render", render)
+    check_text("min_height", min_height, optional=True)
+    if arrange is not None:
+        arrange = check_sequence("arrange", arrange)
+        for i, item in enumerate(arrange):
+            if not isinstance(item, widgets.Widget):
+                raise InputTypeError(f"arrange[{i}]: expected an ipywidget, got {type(item).__name__}")
 
     class LivePanel(widgets.VBox):
         """A VBox whose text form, shown before the cell has run, is a one-line note instead of a repr."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 SEQUENTIAL_CMAP = "viridis"
@@ -12,15 +14,16 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4
 
     ``sharey`` (True, "row", ...) is passed on: panels meant to be compared share one y-axis.
     """
-    from lora_course.validation import check_number, check_positive_int
+    from lora_course.validation import InputError, check_number, check_positive_int
 
     ncols, nrows = check_positive_int("ncols", ncols), check_positive_int("nrows", nrows)
     check_number("width", width, minimum=0)
     check_number("height", height, minimum=0)
-    if not isinstance(sharey, (bool, str)):
-        from lora_course.validation import InputTypeError
-
-        raise InputTypeError(f"sharey: expected True, False or 'row'/'col'/'all'/'none', got {sharey!r}")
+    if isinstance(sharey, (bool, np.bool_)):
+        sharey = bool(sharey)
+    else:
+        if not isinstance(sharey, str) or sharey not in ("row", "col", "all", "none"):
+            raise InputError(f"sharey: expected True, False or one of 'row', 'col', 'all', 'none', got {sharey!r:.60}")
     import matplotlib.pyplot as plt
     from cycler import cycler
 
