@@ -60,7 +60,8 @@ def test_make_lab_runs_lora_course_lab():
     """`make lab` installs what a student needs, then starts the one command tested below."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    recipe = subprocess.run(["make", "-n", "lab", "PORT=8899"], cwd=ROOT, capture_output=True, text=True, check=True)
+    recipe = subprocess.run(["make", "-n", "--no-print-directory", "lab", "PORT=8899"],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
     assert recipe.stdout.splitlines()[-1].endswith("lora-course lab --port=8899"), recipe.stdout
     assert "[test]" not in recipe.stdout and "--quiet" not in recipe.stdout, "lab installs no test tools, loudly"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 
 from lora_course import __version__
+from lora_course.support.course_root import find_course_root  # noqa: F401 - re-exported for the subcommands
 
 # subcommand -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
@@ -17,18 +17,6 @@ SUBCOMMANDS = {
     "grade": ("lora_course.cli.grade", "grade a folder of student submissions into a CSV"),
     "lab": ("lora_course.support.workspace", "copy new lessons into my-notebooks/ and serve it in JupyterLab"),
 }
-
-
-def find_course_root(start: Path | None = None) -> Path:
-    """The folder holding ``solutions/`` and ``notebooks/``: the current one or a parent."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "solutions").is_dir() and (folder / "pyproject.toml").is_file():
-            return folder
-    package_root = Path(__file__).resolve().parent.parent
-    if (package_root / "solutions").is_dir():
-        return package_root
-    raise FileNotFoundError(f"no course folder (with solutions/ and pyproject.toml) at or above {here}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,7 +49,7 @@ def coalesce_streams(outputs: list) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lora_course.cli.main import find_course_root
+    from lora_course.support.course_root import find_course_root
 
     root = args.root.resolve() if args.root else find_course_root()
     written = generate(root / "solutions", root / "notebooks", only=args.only)

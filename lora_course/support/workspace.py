@@ -122,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Copy new lessons into the workspace, start JupyterLab quietly, print the one URL to open."""
-    from lora_course.cli.main import find_course_root
+    from lora_course.support.course_root import find_course_root
 
     signal.signal(signal.SIGTERM, _interrupt)
     root = find_course_root()

@@ -1,0 +1,84 @@
+"""The package's layout rules (docs/architecture.md): imports run one way, modules stay small, no shadowing."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import types
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "lora_course"
+MATHS = {"validation", "paper", "layer", "merge", "lowrank", "gradcheck", "analysis", "multi_lora"}
+MAX_LINES = 320          # "about 300"
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PKG.rglob("*.py")):
+        parts = path.relative_to(PKG.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imported(path: Path) -> set[str]:
+    """Every lora_course module a file imports (absolute imports; the package uses no relative ones)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.name}: relative import of {node.module!r}; use lora_course.<...>"
+            if node.module and node.module.startswith("lora_course"):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("lora_course"))
+    return found
+
+
+def part(module: str) -> str:
+    """The layer a module belongs to: 'maths' or its subpackage ('toy', 'lessons', 'feedback', ...)."""
+    rest = module.split(".")[1:]
+    if not rest:
+        return "root"
+    return "maths" if rest[0] in MATHS else rest[0]
+
+
+# which parts each part may import (besides itself)
+ALLOWED = {
+    "maths": {"maths"},
+    "measure": {"maths"},
+    "support": {"maths", "root", "lessons"},     # live widgets render a lesson's numbers; the workspace copies lessons
+    "toy": {"maths", "measure"},
+    "lessons": {"maths", "toy", "measure", "support"},
+    "feedback": {"maths", "toy", "lessons", "measure", "feedback"},
+    "authoring": {"maths"},
+    "grading": {"maths", "feedback", "authoring", "lessons", "root"},
+    "torch_bridge": {"maths", "toy", "lessons", "measure", "support", "feedback"},
+    "cli": {"maths", "toy", "lessons", "measure", "support", "feedback", "authoring", "grading", "torch_bridge",
+            "root"},
+    "root": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_imports_run_one_way(name):
+    mine = part(name)
+    bad = sorted(m for m in imported(modules()[name]) if part(m) != mine and part(m) not in ALLOWED[mine])
+    assert not bad, f"{name} ({mine}) imports {bad}; docs/architecture.md allows {mine} only {sorted(ALLOWED[mine])}"
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_modules_stay_small(name):
+    lines = len(modules()[name].read_text().splitlines())
+    assert lines <= MAX_LINES, f"{name} has {lines} lines; split it by concept (limit about 300)"
+
+
+def test_no_name_shadows_a_submodule():
+    for name in modules():
+        if name == "lora_course" or name.startswith("lora_course.torch_bridge"):   # torch_bridge needs the extra
+            continue
+        importlib.import_module(name)
+        parent, _, leaf = name.rpartition(".")
+        assert isinstance(getattr(importlib.import_module(parent), leaf), types.ModuleType), \
+            f"{parent}.{leaf} is not the module {name}: something in {parent} shadows it"
