@@ -23,8 +23,10 @@ import numpy as np  # noqa: E402
 
 from lora_course.lessons.l01_cookbook import make_cookbook, rank_view, rank_view_from, spectrum, truncated_rows  # noqa: E402
 from lora_course.lowrank import best_rank_r  # noqa: E402
-from lora_course.support.live import Axis, Series, heatmap, line_chart, side_by_side  # noqa: E402
+from lora_course.support.live import side_by_side  # noqa: E402
 from lora_course.support.plotting import PALETTE, SEQUENTIAL_CMAP, figure  # noqa: E402
+from lora_course.support.svg_axes import Axis  # noqa: E402
+from lora_course.support.svg_charts import Series, heatmap, line_chart  # noqa: E402
 
 M = make_cookbook(np.random.default_rng(7)).M
 LOW, HIGH = float(M[:12].min()), float(M[:12].max())

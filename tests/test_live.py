@@ -9,24 +9,10 @@ import zlib
 import numpy as np
 import pytest
 
-from lora_course.support.live import (
-    RUN_NOTE,
-    Axis,
-    Series,
-    barh_chart,
-    colormap,
-    colormap_rgb,
-    heatmap,
-    legend_row,
-    line_chart,
-    live_panel,
-    nice_ticks,
-    png_bytes,
-    svg_text,
-    text_block,
-    tick_label,
-    wrap_output,
-)
+from lora_course.support.live import RUN_NOTE, legend_row, live_panel, text_block, wrap_output
+from lora_course.support.svg_axes import Axis, nice_ticks, svg_text, tick_label
+from lora_course.support.svg_charts import Series, barh_chart, heatmap, line_chart
+from lora_course.support.svg_colormap import colormap, colormap_rgb, png_bytes
 
 
 def parse(svg: str) -> ET.Element:
