@@ -3,7 +3,7 @@
 1. a new matplotlib figure per update, shipped as a PNG (what `interact` + `plt.show()` did before);
 2. one figure kept, its artists updated in place (`set_data`), re-rasterised by Agg and PNG-encoded: the
    work ipympl's canvas does in the kernel for each `draw_idle` (its browser side comes on top);
-3. the SVG text of lora_course.support.live (the browser draws it; end to end: `make bench-widgets`).
+3. the SVG text of lora_course.support.svg_charts (the browser draws it; end to end: `make bench-widgets`).
 
 Run: `.venv/bin/python benchmarks/plot_candidates.py`. Prints median and p95 per update, in ms.
 """
@@ -84,7 +84,7 @@ def main() -> int:
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} ({'quiet' if load < 0.5 else 'LOADED'})")
     cases = {"new matplotlib figure -> PNG": new_figure,
              "in-place set_data + Agg draw + PNG (ipympl)": in_place_factory(),
-             "SVG text (lora_course.support.live)": svg_factory()}
+             "SVG text (lora_course.support.svg_charts)": svg_factory()}
     for name, fn in cases.items():
         fn(3)
         times = []

@@ -1,4 +1,4 @@
-"""Tests for lora_course.support.live: SVG charts on fixed axes, and the live widget glue."""
+"""Tests for lora_course.support.svg_axes, svg_charts, svg_colormap (SVG charts) and live (the widget glue)."""
 
 import base64
 import re
