@@ -3,7 +3,7 @@
 1. a new matplotlib figure per update, shipped as a PNG (what `interact` + `plt.show()` did before);
 2. one figure kept, its artists updated in place (`set_data`), re-rasterised by Agg and PNG-encoded: the
    work ipympl's canvas does in the kernel for each `draw_idle` (its browser side comes on top);
-3. the SVG text of lora_course.support.live (the browser draws it; end to end: `make bench-widgets`).
+3. the SVG text of lora_course.support.svg_charts (the browser draws it; end to end: `make bench-widgets`).
 
 Run: `.venv/bin/python benchmarks/plot_candidates.py`. Prints median and p95 per update, in ms.
 """
@@ -23,8 +23,10 @@ import numpy as np  # noqa: E402
 
 from lora_course.lessons.l01_cookbook import make_cookbook, rank_view, rank_view_from, spectrum, truncated_rows  # noqa: E402
 from lora_course.lowrank import best_rank_r  # noqa: E402
-from lora_course.support.live import Axis, Series, heatmap, line_chart, side_by_side  # noqa: E402
+from lora_course.support.live import side_by_side  # noqa: E402
 from lora_course.support.plotting import PALETTE, SEQUENTIAL_CMAP, figure  # noqa: E402
+from lora_course.support.svg_axes import Axis  # noqa: E402
+from lora_course.support.svg_charts import Series, heatmap, line_chart  # noqa: E402
 
 M = make_cookbook(np.random.default_rng(7)).M
 LOW, HIGH = float(M[:12].min()), float(M[:12].max())
@@ -82,7 +84,7 @@ def main() -> int:
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} ({'quiet' if load < 0.5 else 'LOADED'})")
     cases = {"new matplotlib figure -> PNG": new_figure,
              "in-place set_data + Agg draw + PNG (ipympl)": in_place_factory(),
-             "SVG text (lora_course.support.live)": svg_factory()}
+             "SVG text (lora_course.support.svg_charts)": svg_factory()}
     for name, fn in cases.items():
         fn(3)
         times = []

@@ -16,14 +16,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a source tree without install
 
-from lora_course.torch_bridge.bench import (  # noqa: E402
-    CPU_CONFIG,
-    GPT2_MEDIUM_CONFIG,
-    environment_line,
-    format_report,
-    markdown_table,
-    table1,
-)
+from lora_course.torch_bridge.bench import CPU_CONFIG, GPT2_MEDIUM_CONFIG, table1  # noqa: E402
+from lora_course.torch_bridge.bench_report import environment_line, format_report, markdown_table  # noqa: E402
 
 
 def main() -> int:

@@ -49,8 +49,13 @@ import lora_course.lessons.l00_storage as ST
 import lora_course.lessons.l01_cookbook as CB
 import lora_course.lessons.l02_toy_regression as TR
 import lora_course.lessons.l02_update_size as US
+import lora_course.lessons.l03_experiment as TX
+import lora_course.lessons.l03_findings as TF
+import lora_course.lessons.l03_plots as TP
 import lora_course.lessons.l03_targets as TE
 import lora_course.lessons.l03_widget as TW
+import lora_course.lessons.l04_claims as LCL
+import lora_course.lessons.l04_cost_model as CM
 import lora_course.lessons.l04_drift as DR
 import lora_course.lessons.l04_latency as LA
 import lora_course.lessons.l05_project as PD
@@ -62,6 +67,9 @@ import lora_course.multi_lora as ML
 import lora_course.paper as P
 import lora_course.support.live as LV
 import lora_course.support.plotting as PL
+import lora_course.support.svg_axes as SA
+import lora_course.support.svg_charts as SC
+import lora_course.support.svg_colormap as SM
 import lora_course.support.versions as VS
 import lora_course.toy.adam as AD
 import lora_course.toy.attention as AT
@@ -104,6 +112,14 @@ MODULES = {
     "blas_threads": BT,
     "plotting": PL,
     "live": LV,
+    "l03_experiment": TX,
+    "l03_findings": TF,
+    "l03_plots": TP,
+    "l04_cost_model": CM,
+    "l04_claims": LCL,
+    "svg_axes": SA,
+    "svg_charts": SC,
+    "svg_colormap": SM,
     "versions": VS,
 }
 
@@ -133,17 +149,17 @@ RECORDS = {
     "storage.StorageCosts",
     "storage.StorageRow", "update_size.OneStepSetup", "update_size.UpdateSize", "toy_regression.ToyTask",
     "toy_regression.TrainResult", "latency_overhead.OverheadRow", "latency.CaseTiming", "targets_experiment.Base",
-    "targets_experiment.Run", "targets_experiment.Experiment", "project_data.FrozenNetwork", "project_data.Split",
+    "targets_experiment.Run", "l03_experiment.Experiment", "project_data.FrozenNetwork", "project_data.Split",
     "blocks.BlockStack", "timing.Interval", "timing.Comparison", "verdicts.Verdict", "verdicts.Claim",
 }
 # Methods and functions that take no argument besides self.
 NO_INPUTS = {
     "layer.LoRA.get_merged_delta", "project_data.FrozenNetwork.arrays", "project_data.FrozenNetwork.copy",
     "targets_experiment.PointerTask.groups", "targets_experiment.Setting.pretrain_task",
-    "targets_experiment.Setting.downstream_task", "targets_experiment.Experiment.measured",
-    "targets_experiment.Experiment.table5", "targets_experiment.Experiment.table6",
-    "targets_experiment.Experiment.baselines", "versions.versions_line", "timing.Interval.as_percent_overhead",
-    "timing.Interval.as_ratio", "timing.Comparison.statement", "verdicts.Claim.line", "live.Axis.tick_values",
+    "targets_experiment.Setting.downstream_task", "l03_experiment.Experiment.measured",
+    "l03_experiment.Experiment.table5", "l03_experiment.Experiment.table6",
+    "l03_experiment.Experiment.baselines", "versions.versions_line", "timing.Interval.as_percent_overhead",
+    "timing.Interval.as_ratio", "timing.Comparison.statement", "verdicts.Claim.line", "svg_axes.Axis.tick_values",
 }
 
 
@@ -214,7 +230,7 @@ def tiny_setting():
 def tiny_experiment():
     from dataclasses import replace
     setting = replace(TE.TINY, ranks=(1, 2, 8), steps=2, pretrain_steps=5)
-    return _once("experiment", lambda: TE.run_experiment(setting))
+    return _once("experiment", lambda: TX.run_experiment(setting))
 
 
 def one_step_setup():
@@ -245,7 +261,7 @@ def case_timing(batch: int = 1, seq: int = 32, seed: int = 0) -> LA.CaseTiming:
 
 
 def cost_features(variant, case):
-    return LA.extra_cost_features(variant, case.tokens, 16, 2, 4, 3)
+    return CM.extra_cost_features(variant, case.tokens, 16, 2, 4, 3)
 
 
 def a_claim():
@@ -257,11 +273,11 @@ def unit_sizes(optimizer: str = "sgd"):
 
 
 def an_axis():
-    return LV.Axis(0.0, 100.0, "error (%)", ticks=[0, 50, 100])
+    return SA.Axis(0.0, 100.0, "error (%)", ticks=[0, 50, 100])
 
 
 def a_series():
-    return LV.Series(np.array([0.0, 1.0, 2.0]), np.array([1.0, 50.0, 99.0]), "#0072B2", "curve")
+    return SC.Series(np.array([0.0, 1.0, 2.0]), np.array([1.0, 50.0, 99.0]), "#0072B2", "curve")
 
 
 def live_panel_html(controls, render, min_height=None, arrange=None) -> str:
@@ -705,36 +721,36 @@ def specs() -> dict[str, Spec]:
                                       {"setting": "obj", "method": "choice", "targets": "seq", "r": "rank",
                                        "seed": "int0"}),
         "targets_experiment.planned_runs": S(TE.planned_runs, lambda: {"setting": TE.TINY}, {"setting": "obj"}),
-        "targets_experiment.Experiment.select": S(lambda method, targets, r:
+        "l03_experiment.Experiment.select": S(lambda method, targets, r:
                                                   tiny_experiment().select(method, targets, r),
                                                   lambda: {"method": "lora", "targets": ("q", "v"), "r": 2},
                                                   {"method": "choice", "targets": "seq", "r": "int"}),
-        "targets_experiment.Experiment.stats": S(lambda method, targets, r: tiny_experiment().stats(method, targets, r),
+        "l03_experiment.Experiment.stats": S(lambda method, targets, r: tiny_experiment().stats(method, targets, r),
                                                  lambda: {"method": "lora", "targets": ("q", "v"), "r": 2},
                                                  {"method": "choice", "targets": "seq", "r": "int"}),
-        "targets_experiment.Experiment.subspace_grids": S(lambda seed, layer, r_small, r_large:
+        "l03_experiment.Experiment.subspace_grids": S(lambda seed, layer, r_small, r_large:
                                                           tiny_experiment().subspace_grids(seed, layer, r_small,
                                                                                            r_large),
                                                           lambda: {"seed": 0, "layer": 0, "r_small": 1, "r_large": 8},
                                                           {"seed": "int0", "layer": "int0", "r_small": "int",
                                                            "r_large": "int"}),
-        "targets_experiment.Experiment.amplification": S(lambda r, seed, layer:
+        "l03_experiment.Experiment.amplification": S(lambda r, seed, layer:
                                                          tiny_experiment().amplification(r, seed, layer),
                                                          lambda: {"r": 2, "seed": 0, "layer": 0},
                                                          {"r": "int", "seed": "int0", "layer": "int0"}),
-        "targets_experiment.run_experiment": S(TE.run_experiment, lambda: {"setting": tiny_experiment().setting,
+        "l03_experiment.run_experiment": S(TX.run_experiment, lambda: {"setting": tiny_experiment().setting,
                                                                            "progress": len},
                                                {"setting": "obj", "progress": "fn"}),
-        "targets_experiment.plot_subspace": S(lambda grids, crop: plot(TE.plot_subspace, grids, crop),
+        "l03_plots.plot_subspace": S(lambda grids, crop: plot(TP.plot_subspace, grids, crop),
                                               lambda: {"grids": {"q": np.eye(2, 4)}, "crop": 2},
                                               {"grids": "map", "crop": "int"}),
-        "targets_experiment.plot_rank_sweep": S(lambda exp: plot(TE.plot_rank_sweep, exp),
+        "l03_plots.plot_rank_sweep": S(lambda exp: plot(TP.plot_rank_sweep, exp),
                                                 lambda: {"exp": tiny_experiment()}, {"exp": "obj"}),
-        "targets_experiment.finding_claims": S(TE.finding_claims, lambda: {"exp": tiny_experiment(), "r_small": 2,
+        "l03_findings.finding_claims": S(TF.finding_claims, lambda: {"exp": tiny_experiment(), "r_small": 2,
                                                                            "r_large": 8},
                                                {"exp": "obj", "r_small": "int", "r_large": "int"}),
-        "targets_experiment.findings_summary": S(TE.findings_summary,
-                                                 lambda: {"claims": TE.finding_claims(tiny_experiment())},
+        "l03_findings.findings_summary": S(TF.findings_summary,
+                                                 lambda: {"claims": TF.finding_claims(tiny_experiment())},
                                                  {"claims": "seq"}),
         # project_data
         "project_data.make_network": S(PD.make_network, lambda: {"rng": rng(), "d": 3, "d_ff": 4, "weight_std": 0.3,
@@ -785,42 +801,44 @@ def specs() -> dict[str, Spec]:
         "latency.format_table": S(LA.format_table, lambda: {"cases": [case_timing()], "labels": {"lora": "LoRA"}},
                                   {"cases": "seq", "labels": "map"}),
         "latency.statements": S(LA.statements, lambda: {"cases": [case_timing()]}, {"cases": "seq"}),
-        "latency.extra_cost_features": S(LA.extra_cost_features, lambda: {"variant": "lora", "tokens": 10,
+        "l04_cost_model.extra_cost_features": S(CM.extra_cost_features, lambda: {"variant": "lora", "tokens": 10,
                                                                           "d_model": 16, "n_layers": 2, "r": 4,
                                                                           "bottleneck": 3},
                                          {"variant": "choice", "tokens": "int", "d_model": "int", "n_layers": "int",
                                           "r": "int", "bottleneck": "int0"}),
-        "latency.CostModel": S(LA.CostModel, lambda: {"per_mac": 1e-9, "per_op": 5e-6},
+        "l04_cost_model.CostModel": S(CM.CostModel, lambda: {"per_mac": 1e-9, "per_op": 5e-6},
                                {"per_mac": "nonneg", "per_op": "nonneg"}),
-        "latency.CostModel.parts": S(lambda features: LA.CostModel(1e-9, 5e-6).parts(features),
+        "l04_cost_model.CostModel.parts": S(lambda features: CM.CostModel(1e-9, 5e-6).parts(features),
                                      lambda: {"features": np.array([1e4, 20.0])}, {"features": "array"}),
-        "latency.CostModel.predict": S(lambda features: LA.CostModel(1e-9, 5e-6).predict(features),
+        "l04_cost_model.CostModel.predict": S(lambda features: CM.CostModel(1e-9, 5e-6).predict(features),
                                        lambda: {"features": np.array([1e4, 20.0])}, {"features": "array"}),
-        "latency.extra_seconds": S(LA.extra_seconds, lambda: {"case": case_timing(), "variant": "lora"},
+        "l04_cost_model.extra_seconds": S(CM.extra_seconds, lambda: {"case": case_timing(), "variant": "lora"},
                                    {"case": "obj", "variant": "choice"}),
-        "latency.seconds_per_mac": S(LA.seconds_per_mac, lambda: {"n": 8, "d": 4, "rng": rng(), "rounds": 2,
+        "l04_cost_model.seconds_per_mac": S(CM.seconds_per_mac, lambda: {"n": 8, "d": 4, "rng": rng(), "rounds": 2,
                                                                   "threads": 1, "measure": TI.wall_clock},
                                      {"n": "int", "d": "int", "rng": "rng", "rounds": "int", "threads": "int",
                                       "measure": "fn"}, deterministic=False),
-        "latency.fit_cost_model": S(LA.fit_cost_model, lambda: {"cases": [case_timing()], "features": cost_features,
+        "l04_cost_model.fit_cost_model": S(CM.fit_cost_model,
+                                           lambda: {"cases": [case_timing()], "features": cost_features,
                                                                 "per_mac": 1e-9,
                                                                 "variants": ("lora", "adapter_l", "adapter_h")},
                                     {"cases": "seq", "features": "fn", "per_mac": "nonneg", "variants": "seq"}),
-        "latency.format_cost_model": S(LA.format_cost_model, lambda: {"model": LA.CostModel(1e-9, 5e-6),
+        "l04_cost_model.format_cost_model": S(CM.format_cost_model, lambda: {"model": CM.CostModel(1e-9, 5e-6),
                                                                       "cases": [case_timing()],
                                                                       "features": cost_features,
                                                                       "variants": ("lora", "adapter_h")},
                                        {"model": "obj", "cases": "seq", "features": "fn", "variants": "seq"}),
-        "latency.latency_claims": S(LA.latency_claims, lambda: {"cases": [case_timing(1, 32, 0),
+        "l04_claims.latency_claims": S(LCL.latency_claims, lambda: {"cases": [case_timing(1, 32, 0),
                                                                           case_timing(32, 128, 1)],
                                                                 "arithmetic": {(1, 32): {"lora": 0.02,
                                                                                          "adapter_h": 0.03}},
                                                                 "rng": rng(), "merged_tolerance": 0.05},
                                     {"cases": "seq", "arithmetic": "map", "rng": "rng", "merged_tolerance": "pos"}),
-        "latency.latency_summary": S(LA.latency_summary, lambda: {"claims": LA.latency_claims(
+        "l04_claims.latency_summary": S(LCL.latency_summary, lambda: {"claims": LCL.latency_claims(
                                          [case_timing(1, 32, 0), case_timing(32, 128, 1)], rng=rng())},
                                      {"claims": "seq"}),
-        "latency.flops_per_token": S(LA.flops_per_token, lambda: {"d_model": 8, "d_ff": 32, "n_layers": 2, "seq": 4,
+        "l04_cost_model.flops_per_token": S(CM.flops_per_token,
+                                            lambda: {"d_model": 8, "d_ff": 32, "n_layers": 2, "seq": 4,
                                                                   "extra": "lora", "r": 2, "bottleneck": 3},
                                      {"d_model": "int", "d_ff": "int", "n_layers": "int", "seq": "int",
                                       "extra": "choice", "r": "int", "bottleneck": "int0"}),
@@ -899,46 +917,48 @@ def specs() -> dict[str, Spec]:
         "plotting.figure": S(fig, lambda: {"ncols": 1, "nrows": 1, "width": 3.0, "height": 2.0, "sharey": False},
                              {"ncols": "int", "nrows": "int", "width": "pos", "height": "pos", "sharey": "choice"}),
         # live: the SVG / HTML pieces of the live widgets, and the panel
-        "live.svg_text": S(LV.svg_text, lambda: {"label": "W_{q} < 1"}, {"label": "text"}),
-        "live.nice_ticks": S(LV.nice_ticks, lambda: {"lo": 0.0, "hi": 100.0, "log": False, "max_ticks": 7},
+        "svg_axes.svg_text": S(SA.svg_text, lambda: {"label": "W_{q} < 1"}, {"label": "text"}),
+        "svg_axes.nice_ticks": S(SA.nice_ticks, lambda: {"lo": 0.0, "hi": 100.0, "log": False, "max_ticks": 7},
                              {"lo": "scale", "hi": "scale", "log": "bool", "max_ticks": "int"}),
-        "live.tick_label": S(LV.tick_label, lambda: {"value": 0.5, "log": False}, {"value": "scale", "log": "bool"}),
-        "live.Axis": S(lambda **kw: axis_view(LV.Axis(**kw)),
+        "svg_axes.tick_label": S(SA.tick_label, lambda: {"value": 0.5, "log": False},
+                                 {"value": "scale", "log": "bool"}),
+        "svg_axes.Axis": S(lambda **kw: axis_view(SA.Axis(**kw)),
                        lambda: {"lo": 0.0, "hi": 100.0, "label": "error (%)", "log": False, "ticks": [0, 50, 100],
                                 "tick_format": lambda v: f"{v:g} %"},
                        {"lo": "scale", "hi": "scale", "label": "text", "log": "bool", "ticks": "seq",
                         "tick_format": "fn"}),
-        "live.Axis.fraction": S(lambda values: LV.Axis(1.0, 100.0, "y", log=True).fraction(values),
+        "svg_axes.Axis.fraction": S(lambda values: SA.Axis(1.0, 100.0, "y", log=True).fraction(values),
                                 lambda: {"values": np.array([1.0, 10.0, 100.0])}, {"values": "anynd+nanok"}),
-        "live.Axis.tick_text": S(lambda value: LV.Axis(1.0, 1e6, "y", log=True).tick_text(value),
+        "svg_axes.Axis.tick_text": S(lambda value: SA.Axis(1.0, 1e6, "y", log=True).tick_text(value),
                                  lambda: {"value": 100.0}, {"value": "scale"}),
-        "live.Series": S(lambda **kw: LV.line_chart([LV.Series(**kw)], LV.Axis(0, 3, "x"), an_axis()),
+        "svg_charts.Series": S(lambda **kw: SC.line_chart([SC.Series(**kw)], SA.Axis(0, 3, "x"), an_axis()),
                          lambda: {"x": np.array([0.0, 1.0, 2.0, 3.0]), "y": np.array([1.0, 20.0, 40.0, 80.0]),
                                   "color": "#0072B2", "label": "curve", "dash": "6 3", "line": True, "marker": 2.0,
                                   "edge": "black", "width": 2.0},
                          {"x": "free+nanok", "y": "array+nanok", "color": "text", "label": "text", "dash": "text",
                           "line": "bool", "marker": "nonneg", "edge": "text", "width": "pos"}),
-        "live.Frame": S(lambda **kw: (LV.Frame(**kw).inner_width, LV.Frame(**kw).inner_height),
-                        lambda: {"width": 380, "height": 280, "margin": dict(LV.MARGIN)},
+        "svg_axes.Frame": S(lambda **kw: (SA.Frame(**kw).inner_width, SA.Frame(**kw).inner_height),
+                        lambda: {"width": 380, "height": 280, "margin": dict(SA.MARGIN)},
                         {"width": "int", "height": "int", "margin": "map"}),
-        "live.line_chart": S(LV.line_chart, lambda: {"series": [a_series()], "xaxis": LV.Axis(0, 3, "x"),
+        "svg_charts.line_chart": S(SC.line_chart, lambda: {"series": [a_series()], "xaxis": SA.Axis(0, 3, "x"),
                                                      "yaxis": an_axis(), "title": "error", "width": 380,
                                                      "height": 280, "legend": "upper right", "name": "line"},
                              {"series": "seq", "xaxis": "obj", "yaxis": "obj", "title": "text", "width": "int",
                               "height": "int", "legend": "choice", "name": "text"}),
-        "live.barh_chart": S(LV.barh_chart, lambda: {"labels": ["full", "lora"], "values": np.array([1e15, 1e11]),
-                                                     "xaxis": LV.Axis(1e8, 1e15, "bytes", log=True),
+        "svg_charts.barh_chart": S(SC.barh_chart, lambda: {"labels": ["full", "lora"], "values": np.array([1e15, 1e11]),
+                                                     "xaxis": SA.Axis(1e8, 1e15, "bytes", log=True),
                                                      "texts": ["1 PB", "100 GB"], "colors": ["#0072B2", "#009E73"],
                                                      "title": "storage", "width": 600, "height": 120,
                                                      "name": "bars"},
                              {"labels": "seq", "values": "array", "xaxis": "obj", "texts": "seq", "colors": "seq",
                               "title": "text", "width": "int", "height": "int", "name": "text"}),
-        "live.colormap_rgb": S(LV.colormap_rgb, lambda: {"fractions": np.array([[0.0, 0.5], [1.0, 0.25]])},
+        "svg_colormap.colormap_rgb": S(SM.colormap_rgb, lambda: {"fractions": np.array([[0.0, 0.5], [1.0, 0.25]])},
                                {"fractions": "anynd+nanok"}),
-        "live.colormap": S(LV.colormap, lambda: {"fractions": np.array([0.0, 0.5, 1.0])}, {"fractions": "anynd+nanok"}),
-        "live.png_bytes": S(LV.png_bytes, lambda: {"rgb": LV.colormap_rgb(np.array([[0.0, 0.5], [1.0, 0.25]]))},
+        "svg_colormap.colormap": S(SM.colormap, lambda: {"fractions": np.array([0.0, 0.5, 1.0])},
+                                   {"fractions": "anynd+nanok"}),
+        "svg_colormap.png_bytes": S(SM.png_bytes, lambda: {"rgb": SM.colormap_rgb(np.array([[0.0, 0.5], [1.0, 0.25]]))},
                             {"rgb": "free"}),
-        "live.heatmap": S(LV.heatmap, lambda: {"values": xs(), "vmin": -3.0, "vmax": 3.0, "title": "M",
+        "svg_charts.heatmap": S(SC.heatmap, lambda: {"values": xs(), "vmin": -3.0, "vmax": 3.0, "title": "M",
                                                "xlabel": "column", "ylabel": "row", "colorbar": "value",
                                                "width": 330, "height": 280, "name": "M"},
                           {"values": "free", "vmin": "scale", "vmax": "scale", "title": "text", "xlabel": "text",
@@ -1057,26 +1077,26 @@ NONE_IS_VALID = {("targets_widget.budget_report", "measured"), ("targets_widget.
                  ("transformer.n_params", "names"), ("latency.paper_overhead", "case"),
                  ("latency.format_table", "labels"), ("cookbook.sauce_matrix", "sauces"),
                  ("latency_overhead.overhead_rows", "table"), ("attention.projection_forward", "lora"),
-                 ("targets_experiment.run_experiment", "progress"), ("lowrank.matrix_rank", "tol"),
-                 ("targets_experiment.plot_subspace", "crop"), ("layer.scale_factor", "alpha"),
+                 ("l03_experiment.run_experiment", "progress"), ("lowrank.matrix_rank", "tol"),
+                 ("l03_plots.plot_subspace", "crop"), ("layer.scale_factor", "alpha"),
                  ("layer.LoRA", "alpha"), ("blocks.init_qv_loras", "alpha"), ("adam.Adam.step", "lr"),
                  ("storage.storage_table", "adapter_params"), ("transformer.init_adapters", "std"),
                  ("update_size.make_setup", "init_std"), ("toy_regression.train_lora", "alpha"),
-                 ("targets_experiment.config_name", "r"), ("targets_experiment.Experiment.select", "r"),
-                 ("targets_experiment.Experiment.stats", "r"), ("targets_experiment.Experiment.subspace_grids", "seed"),
-                 ("targets_experiment.Experiment.amplification", "seed"),
+                 ("targets_experiment.config_name", "r"), ("l03_experiment.Experiment.select", "r"),
+                 ("l03_experiment.Experiment.stats", "r"), ("l03_experiment.Experiment.subspace_grids", "seed"),
+                 ("l03_experiment.Experiment.amplification", "seed"),
                  ("targets_experiment.PointerTask", "n_groups"),
                  ("toy_regression.scale_for", "alpha"), ("merge.MergedWeight.switch_to", "adapter"),
                  ("latency.measure_cases", "threads"), ("latency.measure_cases", "progress"),
-                 ("latency.seconds_per_mac", "threads"), ("latency.latency_claims", "arithmetic"),
+                 ("l04_cost_model.seconds_per_mac", "threads"), ("l04_claims.latency_claims", "arithmetic"),
                  ("timing.compare", "threads"), ("timing.compare", "progress"),
                  ("timing.time_until_resolved", "progress"), ("verdicts.Claim.say", "unresolved"),
-                 ("targets_experiment.finding_claims", "r_large"),
-                 ("live.Axis", "ticks"), ("live.Axis", "tick_format"), ("live.Series", "label"),
-                 ("live.Series", "dash"), ("live.Series", "edge"), ("live.line_chart", "legend"),
-                 ("live.barh_chart", "texts"), ("live.barh_chart", "colors"), ("live.barh_chart", "height"),
-                 ("live.heatmap", "colorbar"), ("live.text_block", "min_lines"), ("live.live_panel", "min_height"),
-                 ("live.live_panel", "arrange")}
+                 ("l03_findings.finding_claims", "r_large"),
+                 ("svg_axes.Axis", "ticks"), ("svg_axes.Axis", "tick_format"), ("svg_charts.Series", "label"),
+                 ("svg_charts.Series", "dash"), ("svg_charts.Series", "edge"), ("svg_charts.line_chart", "legend"),
+                 ("svg_charts.barh_chart", "texts"), ("svg_charts.barh_chart", "colors"),
+                 ("svg_charts.barh_chart", "height"), ("svg_charts.heatmap", "colorbar"),
+                 ("live.text_block", "min_lines"), ("live.live_panel", "min_height"), ("live.live_panel", "arrange")}
 # Values that are valid for one argument although its kind would reject them.
 ALSO_VALID = {("validation.check_int", "value", "zero"), ("validation.check_int", "value", "negative"),
               ("attention.softmax", "axis", "negative"), ("targets_experiment.PointerTask", "shift", "negative"),

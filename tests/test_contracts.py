@@ -43,9 +43,9 @@ def test_functions_without_inputs_run(name):
                "project_data.FrozenNetwork": cc.net,
                "targets_experiment.PointerTask": lambda: PUBLIC["targets_experiment.PointerTask"](),
                "targets_experiment.Setting": lambda: PUBLIC["targets_experiment.Setting"](),
-               "targets_experiment.Experiment": cc.tiny_experiment,
+               "l03_experiment.Experiment": cc.tiny_experiment,
                "timing.Interval": cc.interval, "timing.Comparison": cc.comparison, "verdicts.Claim": cc.a_claim,
-               "live.Axis": cc.an_axis}
+               "svg_axes.Axis": cc.an_axis}
     owner = name.rpartition(".")[0]
     fn = PUBLIC[name]
     fn(objects[owner]()) if owner in objects else fn()

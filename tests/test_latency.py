@@ -3,20 +3,21 @@
 import numpy as np
 import pytest
 
-from lora_course.lessons.l04_latency import (
-    CaseTiming,
-    blas_threads,
+from lora_course.lessons.l04_claims import latency_claims, latency_summary
+from lora_course.lessons.l04_cost_model import (
     extra_cost_features,
     fit_cost_model,
     flops_per_token,
     format_cost_model,
+    seconds_per_mac,
+)
+from lora_course.lessons.l04_latency import (
+    CaseTiming,
+    blas_threads,
     format_table,
-    latency_claims,
-    latency_summary,
     measure_cases,
     paper_case,
     paper_overhead,
-    seconds_per_mac,
     statements,
 )
 from lora_course.measure.timing import Comparison, ratio_intervals

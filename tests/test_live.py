@@ -1,4 +1,4 @@
-"""Tests for lora_course.support.live: SVG charts on fixed axes, and the live widget glue."""
+"""Tests for lora_course.support.svg_axes, svg_charts, svg_colormap (SVG charts) and live (the widget glue)."""
 
 import base64
 import re
@@ -9,24 +9,10 @@ import zlib
 import numpy as np
 import pytest
 
-from lora_course.support.live import (
-    RUN_NOTE,
-    Axis,
-    Series,
-    barh_chart,
-    colormap,
-    colormap_rgb,
-    heatmap,
-    legend_row,
-    line_chart,
-    live_panel,
-    nice_ticks,
-    png_bytes,
-    svg_text,
-    text_block,
-    tick_label,
-    wrap_output,
-)
+from lora_course.support.live import RUN_NOTE, legend_row, live_panel, text_block, wrap_output
+from lora_course.support.svg_axes import Axis, nice_ticks, svg_text, tick_label
+from lora_course.support.svg_charts import Series, barh_chart, heatmap, line_chart
+from lora_course.support.svg_colormap import colormap, colormap_rgb, png_bytes
 
 
 def parse(svg: str) -> ET.Element:

@@ -5,6 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from lora_course.lessons import l03_experiment as tx
+from lora_course.lessons import l03_findings as tf
 from lora_course.lessons import l03_targets as te
 from lora_course.lessons.l03_widget import PAPER_BUDGET, budget_html, budget_report
 from lora_course.lowrank import lora_param_count
@@ -29,7 +31,7 @@ def test_the_paper_budget_is_equal_across_table5_rows():
 
 @pytest.fixture(scope="module")
 def tiny():
-    return te.run_experiment(te.TINY)
+    return tx.run_experiment(te.TINY)
 
 
 def test_tiny_experiment_runs_every_configuration(tiny):
@@ -103,7 +105,7 @@ def _synthetic(tiny, acc_by_name, seeds=(0, 1, 2), noise=0.0):
     for seed in seeds:
         for x in tiny.runs:
             runs.append(replace(x, seed=seed, accuracy=(acc_by_name(x.name) + noise * rng.normal()) / 100))
-    exp = te.Experiment(replace(tiny.setting, seeds=seeds), tiny.base, runs)
+    exp = tx.Experiment(replace(tiny.setting, seeds=seeds), tiny.base, runs)
     exp.subspace_grids = lambda seed=None, r_small=8, r_large=16: {"q": np.full((8, 16), 0.9),
                                                                    "v": np.full((8, 16), 0.1)}
     exp.amplification = lambda r, seed=None: {"proj_dW": 2.0, "proj_random": 1.0}
@@ -117,12 +119,12 @@ def test_finding_claims_follow_the_numbers(tiny):
              "Wq,Wk,Wv,Wo r=2": 75, "Wq,Wv r=1": 50, "Wq,Wv r=2": 60, "Wq,Wv r=8": 85, "Wq,Wv r=16": 90,
              "head only": 25, "full fine-tuning": 95}
     exp = _synthetic(tiny, table.get, noise=0.5)
-    verdicts = [c.verdict for c in te.finding_claims(exp, r_small=8, r_large=16)]
+    verdicts = [c.verdict for c in tf.finding_claims(exp, r_small=8, r_large=16)]
     assert verdicts == [Verdict.HOLDS, Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS,
                         Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS, Verdict.FAILS, Verdict.HOLDS]
-    sentences = te.findings_summary(te.finding_claims(exp, r_small=8, r_large=16))
+    sentences = tf.findings_summary(tf.finding_claims(exp, r_small=8, r_large=16))
     assert sentences[0] == "Agrees: Wq,Wv at r=4 beats Wq alone at r=8."
     assert sentences[2].startswith("Disagrees: it is not the case that r=16 gains less than 2 points")
     noisy = _synthetic(tiny, table.get, noise=30.0)
-    for c in te.finding_claims(noisy, r_small=8, r_large=16)[:1]:
+    for c in tf.finding_claims(noisy, r_small=8, r_large=16)[:1]:
         assert c.verdict in (Verdict.HOLDS, Verdict.UNRESOLVED), "noise may unsettle a claim, not reverse it"

@@ -16,18 +16,15 @@ import time
 
 import numpy as np
 
-from lora_course.lessons.l04_latency import (
+from lora_course.lessons.l04_claims import latency_claims, latency_summary
+from lora_course.lessons.l04_cost_model import (
     extra_cost_features,
     fit_cost_model,
     flops_per_token,
     format_cost_model,
-    format_table,
-    latency_claims,
-    latency_summary,
-    measure_cases,
     seconds_per_mac,
-    statements,
 )
+from lora_course.lessons.l04_latency import format_table, measure_cases, statements
 from lora_course.measure.verdicts import format_claims, tally
 from lora_course.paper import CITATION
 from lora_course.toy.blocks import (

@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     from tqdm import tqdm
 
+    from lora_course.lessons import l03_experiment as tx
+    from lora_course.lessons import l03_findings as tf
+    from lora_course.lessons import l03_plots as tp
     from lora_course.lessons import l03_targets as te
     from lora_course.measure.blas_threads import limit_blas_threads
     from lora_course.measure.verdicts import format_claims, tally
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(label)
             bar.update(1)
 
-        exp = te.run_experiment(setting, progress)
+        exp = tx.run_experiment(setting, progress)
     print(f"\nPre-trained base: {100 * exp.base.pretrain_accuracy:.1f}% on the pointer task; used as is on the "
           f"shifted task: {100 * exp.base.zero_shot_accuracy:.1f}%.")
     print(f"\nTable 5 (same budget, different weight types). Paper: {CITATION}\n{exp.table5()}")
@@ -77,16 +80,16 @@ def run(args: argparse.Namespace) -> int:
               f"(||U^T W_q V^T||: Delta W_q {a['proj_dW']:.2f}, W_q {a['proj_W']:.2f}, random {a['proj_random']:.2f})")
     print(f"paper, GPT-3 layer 48, r = 4: {AMPLIFICATION_R4}")
     r_small = 8 if 8 in setting.ranks else min(setting.ranks)
-    claims = te.finding_claims(exp, r_small=r_small, r_large=max(setting.ranks))
+    claims = tf.finding_claims(exp, r_small=r_small, r_large=max(setting.ranks))
     print(f"\nThe paper's findings on this run ({len(setting.seeds)} seeds, Student t 95 % intervals over seeds; "
           f"{tally(claims)}):\n{format_claims(claims)}")
-    print("\n" + "\n".join(te.findings_summary(claims)))
+    print("\n" + "\n".join(tf.findings_summary(claims)))
     args.out.mkdir(parents=True, exist_ok=True)
     small, large = (8, max(setting.ranks)) if 8 in setting.ranks else sorted(setting.ranks)[-2:]
     grids = exp.subspace_grids(r_small=small, r_large=large)
     crop = 16 if large == setting.d_model and large > 16 else None   # phi -> 1 trivially once j nears d_model
-    figures = {"subspace_similarity.png": te.plot_subspace(grids, crop=crop),
-               "rank_sweep.png": te.plot_rank_sweep(exp)}
+    figures = {"subspace_similarity.png": tp.plot_subspace(grids, crop=crop),
+               "rank_sweep.png": tp.plot_rank_sweep(exp)}
     for name, fig in figures.items():
         fig.savefig(args.out / name, dpi=120)
         plt.close(fig)

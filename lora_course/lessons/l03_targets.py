@@ -13,20 +13,20 @@ section 7.3 analyses:
    compare with full fine-tuning and with training the new head alone. Every run trains a new head.
 
 Everything is generated from explicit seeds; pre-training is done once per setting and cached.
+
+This module holds the task, the settings and the single training runs (``pretrain``, ``adapt``); the whole
+experiment is ``lora_course.lessons.l03_experiment``, its findings ``l03_findings``, its figures ``l03_plots``.
 """
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lora_course.analysis import amplification_factor, subspace_similarity_grid
 from lora_course.lowrank import lora_param_count
 from lora_course.merge import merged_delta
-from lora_course.paper import TABLE5_WEIGHT_TYPES, TABLE6_QV, TABLE6_RANKS
+from lora_course.paper import TABLE5_WEIGHT_TYPES, TABLE6_RANKS
 from lora_course.toy.adam import Adam
 from lora_course.toy.transformer import (
     ToyConfig,
@@ -40,10 +40,8 @@ from lora_course.toy.transformer import (
 )
 from lora_course.validation import (
     InputError,
-    check_callable,
     check_instance,
     check_int,
-    check_mapping,
     check_number,
     check_positive_int,
     check_rng,
@@ -298,251 +296,3 @@ def planned_runs(setting: Setting) -> list[tuple[str, tuple[str, ...], int | Non
     plan = [("lora", t, r) for t, r in BUDGET_CONFIGS]
     plan += [("lora", RANK_TARGETS, r) for r in setting.ranks if ("lora", RANK_TARGETS, r) not in plan]
     return plan + [("head", (), None), ("full", (), None)]
-
-
-@dataclass
-class Experiment:
-    """All runs of one setting, with the tables and analyses drawn from them."""
-
-    setting: Setting
-    base: Base
-    runs: list[Run]
-
-    def select(self, method: str, targets: tuple[str, ...] = (), r: int | None = None) -> list[Run]:
-        """The runs of one configuration (one per seed)."""
-        if not isinstance(method, str) or method not in ("lora", "head", "full"):
-            raise InputError(f"method: expected 'lora', 'head' or 'full', got {method!r}")
-        _check_targets(targets, allow_empty=True)
-        if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
-            raise InputError(f"r: expected a rank (an integer >= 1) or None, got {r!r}")
-        return [x for x in self.runs if (x.method, x.targets, x.r) == (method, tuple(targets), r)]
-
-    def stats(self, method: str, targets: tuple[str, ...] = (), r: int | None = None) -> tuple[float, float]:
-        """Mean and standard deviation (over seeds) of test accuracy in percent."""
-        acc = 100 * np.array([x.accuracy for x in self.select(method, targets, r)])
-        if not acc.size:
-            culprit = "r" if method == "lora" else "method"
-            raise InputError(f"{culprit}: no run of {method} {config_name(targets, r)} in this experiment")
-        return float(acc.mean()), float(acc.std())
-
-    def measured(self) -> dict[str, tuple[float, float]]:
-        """config_name -> (mean %, std %) for every LoRA configuration that was run."""
-        keys = dict.fromkeys((x.targets, x.r) for x in self.runs if x.method == "lora")
-        return {config_name(t, r): self.stats("lora", t, r) for t, r in keys}
-
-    def table5(self) -> str:
-        """The paper's Table 5 rows with our accuracy beside the paper's WikiSQL and MultiNLI."""
-        n = len(self.setting.seeds)
-        lines = [f"{'Weight type':<16}{'r':>3}{'# LoRA params':>15}{f'ours (mean ± sd, {n} seeds)':>30}"
-                 f"{'paper WikiSQL':>15}{'paper MultiNLI':>16}"]
-        for targets, r in BUDGET_CONFIGS:
-            mean, sd = self.stats("lora", targets, r)
-            run = self.select("lora", targets, r)[0]
-            wiki, mnli = TABLE5_WEIGHT_TYPES[(targets, r)]
-            lines.append(f"{config_name(targets):<16}{r:>3}{run.n_lora:>15,}{f'{mean:5.1f} ± {sd:4.1f}':>30}"
-                         f"{wiki:>15.1f}{mnli:>16.1f}")
-        return "\n".join(lines)
-
-    def table6(self) -> str:
-        """The paper's Table 6: {q, v} at each rank; our accuracy under the paper's two rows."""
-        ranks = self.setting.ranks
-        head = f"{'Wq,Wv':<22}" + "".join(f"{f'r={r}':>14}" for r in ranks)
-        ours = [self.stats("lora", RANK_TARGETS, r) for r in ranks]
-        lines = [head, f"{'ours (mean ± sd)':<22}" + "".join(f"{f'{m:5.1f} ± {s:4.1f}':>14}" for m, s in ours)]
-        if tuple(ranks) == TABLE6_RANKS:
-            for col, task_name in enumerate(("WikiSQL", "MultiNLI")):
-                lines.append(f"{'paper ' + task_name:<22}" + "".join(f"{TABLE6_QV[r][col]:>14.1f}" for r in ranks))
-        return "\n".join(lines)
-
-    def baselines(self) -> str:
-        """Head only, full fine-tuning and the pre-trained model used as is."""
-        lines = [f"{'method':<26}{'trainable params':>18}{'accuracy % (mean ± sd)':>26}"]
-        for method, label in (("head", "head only"), ("full", "full fine-tuning")):
-            mean, sd = self.stats(method)
-            lines.append(f"{label:<26}{self.select(method)[0].n_trainable:>18,}{f'{mean:5.1f} ± {sd:4.1f}':>26}")
-        lines.append(f"{'base, no adaptation':<26}{0:>18,}{100 * self.base.zero_shot_accuracy:>20.1f}")
-        return "\n".join(lines)
-
-    def _check_seed_layer(self, seed, layer) -> int:
-        seed = self.setting.seeds[0] if seed is None else seed
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed not in self.setting.seeds:
-            raise InputError(f"seed: expected one of the experiment's seeds {self.setting.seeds}, got {seed!r}")
-        check_int("layer", layer, 0, self.setting.n_layers - 1)
-        return seed
-
-    def subspace_grids(self, seed: int | None = None, layer: int = 0, r_small: int = 8,
-                       r_large: int = 64) -> dict[str, np.ndarray]:
-        """phi(A_small, A_large, i, j) grids (r_small, r_large) for q and v, from the {q, v} runs of one seed."""
-        seed = self._check_seed_layer(seed, layer)
-        for name, r in (("r_small", r_small), ("r_large", r_large)):
-            if isinstance(r, bool) or not isinstance(r, int) or r not in self.setting.ranks:
-                raise InputError(f"{name}: expected one of the swept ranks {self.setting.ranks}, got {r!r}")
-        small = [x for x in self.select("lora", RANK_TARGETS, r_small) if x.seed == seed][0]
-        large = [x for x in self.select("lora", RANK_TARGETS, r_large) if x.seed == seed][0]
-        return {t: subspace_similarity_grid(small.adapters[f"l{layer}.{t}.A"], large.adapters[f"l{layer}.{t}.A"])
-                for t in RANK_TARGETS}
-
-    def amplification(self, r: int, seed: int | None = None, layer: int = 0) -> dict[str, float]:
-        """Section 7.3 for Delta W_q of the {q, v} run at rank r.
-
-        ``proj_*`` is ||U^T W_q V^T||_F with U, V the top-r singular directions of Delta W_q, of W_q itself,
-        or of a random Gaussian matrix; ``factor`` = ||Delta W_q||_F / proj_dW (the amplification factor).
-        """
-        seed = self._check_seed_layer(seed, layer)
-        if isinstance(r, bool) or not isinstance(r, int) or not self.select("lora", RANK_TARGETS, r):
-            raise InputError(f"r: expected one of the swept ranks {self.setting.ranks}, got {r!r}")
-        run = [x for x in self.select("lora", RANK_TARGETS, r) if x.seed == seed][0]
-        dW = run.delta(layer, "q")
-        W = np.asarray(self.base.params[f"l{layer}.Wq"])
-        noise = np.random.default_rng([self.setting.base_seed, seed, r]).normal(size=dW.shape)
-        factor = amplification_factor(dW, W, r)
-        return {"r": r, "dW_norm": float(np.linalg.norm(dW)), "W_norm": float(np.linalg.norm(W)), "factor": factor,
-                "proj_dW": float(np.linalg.norm(dW)) / factor, "proj_W": _projection_norm(W, W, r),
-                "proj_random": _projection_norm(noise, W, r)}
-
-
-def _projection_norm(M: np.ndarray, W: np.ndarray, r: int) -> float:
-    """||U^T W V^T||_F with U (d, r), V^T (r, k) the top-r singular vectors of M."""
-    U, _, Vt = np.linalg.svd(M, full_matrices=False)
-    return float(np.linalg.norm(U[:, :r].T @ W @ Vt[:r].T))
-
-
-def run_experiment(setting: Setting, progress: Callable[[str], None] | None = None) -> Experiment:
-    """Pre-train once, then every planned run for every seed; ``progress(label)`` is called after each run."""
-    check_instance("setting", setting, Setting)
-    if progress is not None:
-        check_callable("progress", progress)
-    base = pretrain(setting)
-    if progress:
-        progress("pre-training")
-    runs = []
-    for seed in setting.seeds:
-        for method, targets, r in planned_runs(setting):
-            runs.append(adapt(setting, method, targets, r, seed))
-            if progress:
-                progress(f"seed {seed}: {runs[-1].name}")
-    return Experiment(setting, base, runs)
-
-
-def plot_subspace(grids: dict[str, np.ndarray], crop: int | None = None):
-    """The paper's Figure 2 layout: phi(i, j) heatmaps for q and v (grids (r_small, r_large)); returns the figure."""
-    from lora_course.support.plotting import SEQUENTIAL_CMAP, figure
-
-    check_mapping("grids", grids)
-    if not grids:
-        raise InputError("grids: expected at least one target's grid, got an empty dict")
-    for t, grid in grids.items():
-        if not isinstance(grid, np.ndarray) or grid.ndim != 2:
-            raise InputError(f"grids[{t!r}]: expected a 2-D array (r_small, r_large), got {type(grid).__name__}")
-    if crop is not None:
-        check_positive_int("crop", crop)
-    fig, axes = figure(ncols=len(grids), width=4.8, height=3.2)
-    axes = np.atleast_1d(axes)
-    for ax, (t, grid) in zip(axes, grids.items(), strict=True):
-        g = grid if crop is None else grid[:, :crop]
-        im = ax.imshow(g, vmin=0, vmax=1, cmap=SEQUENTIAL_CMAP, aspect="auto",
-                       extent=(0.5, g.shape[1] + 0.5, g.shape[0] + 0.5, 0.5))
-        ax.grid(False)
-        small, large = grid.shape
-        ax.set_title(f"W_{t}: φ(A at r={small}, A at r={large}, i, j)")
-        ax.set_xlabel(f"j (top-j right-singular directions, r = {large})")
-        ax.set_ylabel(f"i (top-i directions, r = {small})")
-    fig.colorbar(im, ax=list(axes), label="φ (0 = no overlap, 1 = same subspace)")   # one shared scale
-    return fig
-
-
-def plot_rank_sweep(exp: Experiment):
-    """Accuracy of {q, v} against r (log axis) with the baselines as horizontal lines; returns the figure."""
-    from lora_course.support.plotting import PALETTE, figure
-
-    check_instance("exp", exp, Experiment)
-    fig, ax = figure(width=6.0, height=3.6)
-    ranks = exp.setting.ranks
-    stats = np.array([exp.stats("lora", RANK_TARGETS, r) for r in ranks])
-    ax.errorbar(ranks, stats[:, 0], yerr=stats[:, 1], marker="o", capsize=3, color=PALETTE[0],
-                label="LoRA on Wq, Wv (mean ± sd over seeds)")
-    for (method, label), colour in zip((("full", "full fine-tuning"), ("head", "head only")),
-                                       (PALETTE[2], PALETTE[3]), strict=True):
-        ax.axhline(exp.stats(method)[0], color=colour, linestyle="--", label=label)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(ranks, [str(r) for r in ranks])
-    ax.set_xlabel("rank r (log scale)")
-    ax.set_ylabel("test accuracy on the shifted task (%)")
-    ax.set_title("Toy model: accuracy against LoRA rank")
-    ax.legend(loc="lower right", fontsize=8)
-    return fig
-
-
-# ---------------------------------------------------------------- claims decided by the run
-def _per_seed(exp: Experiment, method: str, targets: tuple[str, ...] = (), r: int | None = None) -> np.ndarray:
-    """Accuracy in percent, one value per seed in ``setting.seeds`` order."""
-    runs = {x.seed: x for x in exp.select(method, targets, r)}
-    return 100 * np.array([runs[s].accuracy for s in exp.setting.seeds])
-
-
-def finding_claims(exp: Experiment, r_small: int = 8, r_large: int | None = None) -> list:
-    """The paper's findings (and this toy's own), each as a ``Claim`` on per-seed values with a t interval.
-
-    Accuracy claims compare two configurations seed by seed (paired differences, in points); the subspace
-    and amplification claims use one value per seed. With few seeds the intervals are wide, so a claim is
-    'holds' or 'does not hold' only when every seed's evidence points the same way strongly enough.
-    """
-    from lora_course.measure.verdicts import claim, mean_interval
-
-    check_instance("exp", exp, Experiment)
-    r_large = max(exp.setting.ranks) if r_large is None else r_large
-    for name, r in (("r_small", r_small), ("r_large", r_large)):
-        if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r not in exp.setting.ranks:
-            raise InputError(f"{name}: expected one of the swept ranks {exp.setting.ranks}, got {r!r}")
-    r_small, r_large = int(r_small), int(r_large)
-    acc = {name: _per_seed(exp, "lora", t, r) for name, (t, r) in
-           {config_name(t, r): (t, r) for t, r in dict.fromkeys((x.targets, x.r) for x in exp.runs
-                                                               if x.method == "lora")}.items()}
-    head, full = _per_seed(exp, "head"), _per_seed(exp, "full")
-    singles = [f"W{t} r=8" for t in "qkvo"]
-    best_single = max(singles, key=lambda n: acc[n].mean())
-    qv = config_name(RANK_TARGETS, 4)
-    r1, rL = config_name(RANK_TARGETS, min(exp.setting.ranks)), config_name(RANK_TARGETS, r_large)
-    pts = " points"
-    out = [
-        claim("Wq,Wv at r=4 beats Wq alone at r=8 (paper, Table 5)", mean_interval(acc[qv] - acc["Wq r=8"]),
-              "above", 0.0, unit=pts),
-        claim(f"all four at r=2 beats the best single type at r=8, here {best_single.split()[0]} (paper, Table 5)",
-              mean_interval(acc["Wq,Wk,Wv,Wo r=2"] - acc[best_single]), "above", 0.0, unit=pts),
-        claim(f"r={r_large} gains less than 2 points over r={min(exp.setting.ranks)} for Wq,Wv (paper, Table 6: "
-              f"r=1 is about as good as r=64)", mean_interval(acc[rL] - acc[r1]), "below", 2.0, unit=pts),
-    ]
-    grids = [exp.subspace_grids(seed=s, r_small=r_small, r_large=r_large) for s in exp.setting.seeds]
-    for t in RANK_TARGETS:
-        out.append(claim(f"the top direction is shared across r={r_small} and r={r_large} for W{t}: "
-                         f"phi(1,1) above 0.5 (paper, Figure 2)",
-                         mean_interval([g[t][0, 0] for g in grids]), "above", 0.5))
-    amps = [exp.amplification(4, seed=s) for s in exp.setting.seeds]
-    out += [
-        claim("dWq's directions hold more of Wq than random directions (paper, section 7.3)",
-              mean_interval([a["proj_dW"] - a["proj_random"] for a in amps]), "above", 0.0),
-        claim("LoRA (Wq,Wv r=4) beats head-only", mean_interval(acc[qv] - head), "above", 0.0, unit=pts),
-        claim("LoRA (Wq,Wv r=4) comes within 1 point of full fine-tuning or better",
-              mean_interval(acc[qv] - full), "above", -1.0, unit=pts),
-        claim("this toy: Wv alone at r=8 stays within 5 points of head-only", mean_interval(acc["Wv r=8"] - head),
-              "within", 0.0, 5.0, unit=pts),
-        claim("this toy: Wo alone at r=8 stays within 5 points of head-only", mean_interval(acc["Wo r=8"] - head),
-              "within", 0.0, 5.0, unit=pts),
-        claim(f"this toy: accuracy rises with rank, r={r_large} beats r={min(exp.setting.ranks)} for Wq,Wv",
-              mean_interval(acc[rL] - acc[r1]), "above", 0.0, unit=pts),
-    ]
-    return out
-
-
-def findings_summary(claims: list) -> list[str]:
-    """One sentence per claim, chosen by its verdict."""
-    from lora_course.measure.verdicts import Claim
-
-    for i, c in enumerate(check_sequence("claims", claims)):
-        check_instance(f"claims[{i}]", c, Claim)
-    sentences = []
-    for c in claims:
-        what = c.text.split(" (paper")[0]
-        sentences.append(c.say(f"Agrees: {what}.", f"Disagrees: it is not the case that {what}.",
-                               f"Not settled by this run: {what}."))
-    return sentences

@@ -14,7 +14,7 @@ pytest.importorskip("peft")
 
 from lora_course.cli import bench as bench_cli  # noqa: E402
 from lora_course.layer import scale_factor  # noqa: E402
-from lora_course.torch_bridge import agreement, bench  # noqa: E402
+from lora_course.torch_bridge import agreement, bench, bench_report  # noqa: E402
 from lora_course.torch_bridge.lora import LoRALinear, check_lora_linear  # noqa: E402
 from lora_course.torch_bridge.toy import from_numpy  # noqa: E402
 from lora_course.toy.blocks import StackConfig  # noqa: E402
@@ -140,9 +140,9 @@ def test_table1_on_cpu_reports_intervals_and_labels_cpu_figures():
         assert res.rounds == 3 and res.threads == 1
         assert all(iv.lo <= iv.estimate <= iv.hi for iv in res.ratio.values())
         assert res.ratio["base"].estimate == 1.0
-    report = bench.format_report(results, torch.device("cpu"), SMALL)
+    report = bench_report.format_report(results, torch.device("cpu"), SMALL)
     assert "NO GPU" in report and "not GPU figures" in report and "1449.4" in report
-    assert "| fp32 | 2 x 8 | LoRA merged |" in bench.markdown_table(results)
+    assert "| fp32 | 2 x 8 | LoRA merged |" in bench_report.markdown_table(results)
 
 
 def test_table1_refuses_bad_arguments():
@@ -169,11 +169,11 @@ def test_committed_gpu_results_load_and_give_the_papers_verdicts():
 
     docs = Path(__file__).resolve().parents[2] / "docs"
     for run in (1, 2):
-        environment, results = bench.load_results(docs / f"table1_gpu_run{run}.json")
+        environment, results = bench_report.load_results(docs / f"table1_gpu_run{run}.json")
         assert "NVIDIA H200" in environment
         assert [(r.dtype, r.batch, r.seq) for r in results] == [(d, b, s) for d in ("fp32", "fp16")
                                                                 for b, s in bench.PAPER_CASES]
-        lines = bench.findings(results)
+        lines = bench_report.findings(results)
         assert lines[0].startswith("merged LoRA = base within 3 % in every case: True")
         assert all(line.endswith("True") for line in lines[1:]), lines
 
@@ -184,4 +184,4 @@ def test_findings_report_a_failing_claim():
     from lora_course.measure.timing import Interval
     slow = [bench.CaseResult(**{**r.__dict__, "ratio": {**r.ratio, "merged": Interval(1.5, 1.4, 1.6)}})
             for r in results]
-    assert "in every case: False" in bench.findings(slow)[0]
+    assert "in every case: False" in bench_report.findings(slow)[0]

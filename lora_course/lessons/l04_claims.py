@@ -1,0 +1,73 @@
+"""Lesson 04's claims: the latency intervals of ``lora_course.lessons.l04_latency`` turned into verdicts
+(holds / does not hold / not resolved at this noise level), and their one-line summaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lora_course.lessons.l04_latency import _SHORT, CaseTiming, _check_case_list
+from lora_course.measure.verdicts import Claim, bootstrap_difference, claim
+from lora_course.validation import InputError, check_instance, check_mapping, check_number, check_rng, check_sequence
+
+
+# ---------------------------------------------------------------- claims
+def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], dict[str, float]] | None = None, *,
+                   rng: np.random.Generator, merged_tolerance: float = 0.05) -> list[Claim]:
+    """Lesson 04's claims, each decided by the intervals of this run.
+
+    ``arithmetic`` maps (batch, seq) to the overhead predicted from multiply-adds per variant (0.02 = +2 %).
+    """
+    cases = _check_case_list("cases", cases, min_len=1)
+    for i, case in enumerate(cases):
+        if "frozen" not in case.comparison.times:
+            raise InputError(f"cases[{i}]: expected timings against 'frozen', got {sorted(case.comparison.times)}")
+    if arithmetic is not None:
+        for key, predicted in check_mapping("arithmetic", arithmetic).items():
+            for v, x in check_mapping(f"arithmetic[{key!r}]", predicted).items():
+                check_number(f"arithmetic[{key!r}][{v!r}]", x)
+    rng = check_rng(rng)
+    merged_tolerance = check_number("merged_tolerance", merged_tolerance, minimum=0)
+    by_size = sorted(cases, key=lambda c: c.tokens)
+    small, large = by_size[0], by_size[-1]
+    times = small.comparison.times
+    out = []
+    for case in by_size:
+        if "merged" in case.comparison.ratios:
+            out.append(claim(f"merged LoRA costs what frozen costs (ratio within 1 ± {merged_tolerance:g}) "
+                             f"at {case.label}", case.overhead("merged"), "within", 1.0, merged_tolerance,
+                             digits=3))
+    if "lora" in times:
+        for case in by_size:
+            out.append(claim(f"unmerged LoRA is slower than frozen (ratio above 1) at {case.label}",
+                             case.overhead("lora"), "above", 1.0))
+    if "adapter_h" in times and "adapter_l" in times:
+        out.append(claim(f"Adapter^H costs more than Adapter^L (ratio H / L above 1) at {small.label}",
+                         small.comparison.ratio_between("adapter_h", "adapter_l", rng=rng), "above", 1.0))
+    if large is not small:
+        for v in ("adapter_l", "adapter_h", "lora"):
+            if v in times and v in large.comparison.times:
+                a, b = (c.comparison.times[v] / c.comparison.times["frozen"] for c in (small, large))
+                diff = bootstrap_difference(a, b, rng=rng, paired=False)
+                out.append(claim(f"{_SHORT[v]}'s overhead shrinks from {small.label} to {large.label} "
+                                 f"(difference of ratios above 0)", diff, "above", 0.0))
+    if arithmetic and (small.batch, small.seq) in arithmetic:
+        predicted = arithmetic[(small.batch, small.seq)]
+        for v in ("adapter_h", "lora"):
+            if v in predicted and v in times:
+                out.append(claim(f"{_SHORT[v]} at {small.label} costs more than arithmetic predicts "
+                                 f"(ratio above {1 + predicted[v]:.3f})", small.overhead(v), "above",
+                                 1 + predicted[v]))
+    return out
+
+
+def latency_summary(claims: list[Claim]) -> list[str]:
+    """One sentence per claim, chosen by its verdict (so no sentence can contradict the numbers)."""
+    for i, c in enumerate(check_sequence("claims", claims)):
+        check_instance(f"claims[{i}]", c, Claim)
+    out = []
+    for c in claims:
+        text = c.text.split(" (")[0] + (" at " + c.text.rsplit(" at ", 1)[-1] if ") at " in c.text else "")
+        out.append(c.say(f"Holds in this run: {text}.", f"Does not hold in this run: {text}.",
+                         f"Not resolved at this noise level: {text}."))
+    return out
