@@ -1,6 +1,7 @@
 """Every auto-checked exercise: the solution's computed answer passes its key, equivalent forms pass,
 a wrong answer and a missing one do not. The answers are computed by running the solution notebook."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -27,7 +28,9 @@ NOTEBOOKS = [p for p in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
              if auto_items(nbformat.read(p, as_version=4), p.name)]
 
 
+@functools.cache
 def solution_answers(path: Path) -> dict:
+    """The answer variables' values after running the solution (once per notebook; both tests read them)."""
     nb = nbformat.read(path, as_version=4)
     names = sorted({name for _, name, _ in auto_items(nb, path.name)})
     dump = f"import json as _j\nprint('ANSWERS=' + _j.dumps({{n: globals()[n] for n in {names!r}}}, default=list))"

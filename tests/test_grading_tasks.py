@@ -38,6 +38,11 @@ def lora_layer_backward(G, cache):
     dX, dA, dB = _backward(G, cache)
     return dX, dA, dB / G.shape[0]                       # mistake: a second 1/n
 '''),
+    "t02_reference": (L02, "issue-13a-forward-task", '''
+from lora_course.layer import linear_lora_forward, scale_factor
+def lora_layer_forward(X, W0, A, B, alpha):              # the package's reference stands in for the task
+    return linear_lora_forward(X, W0, A, B, scale_factor(A.shape[0], alpha))
+'''),
     "t04_broadcast_in_place": (L04, "issue-13a-gathered-task", '''
 def gathered_forward(W0, A_stack, B_stack, scales, X, ids):
     A, B = A_stack[ids[0]], B_stack[ids[0]]              # mistake: the first row's adapter for every row
@@ -50,13 +55,16 @@ def merge_weight(W0, A, B, scale):
 EXPECTED = {   # student -> (items lost, items kept)
     "t01_squares": (["01-task-svd"], ["01-task-factor", "01-task-errors", "01-apply-full"]),
     "t02_divided_by_n": (["02-task-backward"], ["02-task-forward", "02-task-numerical-gradient", "02-apply-new-scale"]),
+    # the reference's forward also hands the student's backward a cache it cannot read, so backward fails too
+    "t02_reference": (["02-task-forward", "02-task-backward"],
+                      ["02-task-init", "02-task-numerical-gradient", "02-apply-new-scale"]),
     "t04_broadcast_in_place": (["04-task-gathered", "04-task-merge"],
                                ["04-task-unmerge", "04-task-switch", "04-apply-numbers-loaded"]),
     "t02_partial": (["02-task-backward", "02-task-numerical-gradient", "02-apply-new-scale"], ["02-task-forward"]),
 }
 HINTS = {"t01_squares": ["square root"], "t02_divided_by_n": ["do not divide by n"],
          "t04_broadcast_in_place": ["broadcasting instead of gathering", "in place"],
-         "t02_partial": ["not implemented"]}
+         "t02_reference": ["own implementation"], "t02_partial": ["not implemented"]}
 
 
 def _copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -197,7 +197,8 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
             out.results.append(zero(item, "") if item.cell_id in out.markdown_answers
                                else ItemResult(item, None, "to grade by hand", "no answer found"))
     # --- issue 13: the package's reference cannot stand in for the student's work (decided here, from source)
-    table = checks if checks is not None else importlib.import_module(plan.checks_module)
+    # the task names come from the checks module of the notebook's own items (one module per lesson)
+    table = next(iter(modules.values()), None) or checks or importlib.import_module(plan.checks_module)
     out.results = refuse_reference_use(out.results, assembled.sources, assembled.origins, table)
     # --- end issue 13
     return out

@@ -9,7 +9,7 @@ it into the failed Outcome.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +33,18 @@ class Check:
     description: str
     collect: Callable[[dict, dict], dict[str, np.ndarray]]
     judge: Callable[[dict[str, np.ndarray], dict], Outcome]
+    task_names: tuple[str, ...] = ()      # the student's own functions this task checks
+    reference: tuple[str, ...] = ()       # package objects that may not stand in for them
+
+
+def with_references(checks: dict[str, Check], tasks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+                    ) -> dict[str, Check]:
+    """``checks`` with each task's (task_names, reference) filled in from ``tasks``."""
+    unknown = sorted(set(tasks) - set(checks))
+    if unknown:
+        raise ValueError(f"tasks: expected names of checks {sorted(checks)}, got {unknown}")
+    return {name: replace(c, task_names=tasks[name][0], reference=tasks[name][1]) if name in tasks else c
+            for name, c in checks.items()}
 
 
 # ----------------------------------------------------------------------------- student side (collect)
@@ -158,7 +170,15 @@ def judge_safely(checks: dict[str, Check], name: str, data: dict, inputs: dict) 
 
 def evaluate(checks: dict[str, Check], make_inputs: Callable[[int], dict], name: str, namespace: dict,
              seed: int = 0) -> Outcome:
-    """collect + judge for one check, without printing."""
+    """collect + judge for one check, without printing; the package's reference may not stand in (checked first)."""
+    check = check_name(checks, name)
+    if check.reference:
+        from lora_course.feedback.reference_use import dynamic_findings
+
+        findings = dynamic_findings(namespace, check.task_names, check.reference)
+        if findings:
+            return Outcome(False, "uses the package's own implementation: " + "; ".join(findings[:3]),
+                           "write this part yourself; the package's version cannot stand in for your work (it earns 0)")
     inputs = make_inputs(seed)
     data = collect_safely(checks, name, namespace, inputs)
     return data if isinstance(data, Outcome) else judge_safely(checks, name, data, inputs)

@@ -23,6 +23,7 @@ from lora_course.feedback.tasks.common import (
     get,
     parts,
     same,
+    with_references,
 )
 from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.lowrank import approximation_errors, best_rank_r, singular_values
@@ -172,6 +173,21 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
     Check("factor", "B (d, r) and A (r, k) with B A the best rank-r approximation", _collect_factor, _judge_factor),
     Check("errors", "the Eckart-Young error for every rank from the singular values", _collect_errors, _judge_errors),
 )}
+
+# the student's own functions of each task, and the package objects that may not stand in for them
+CHECKS = with_references(CHECKS, {
+    "svd": (('svd_by_eig',),
+        ('lora_course.lowrank.singular_values',
+         'lora_course.lowrank.factorize',
+         'lora_course.lowrank.best_rank_r')),
+    "factor": (('factor_rank_r',),
+        ('lora_course.lowrank.factorize',
+         'lora_course.lowrank.best_rank_r')),
+    "errors": (('rank_r_errors',),
+        ('lora_course.lowrank.approximation_errors',
+         'lora_course.lowrank.approximation_error',
+         'lora_course.lowrank.best_rank_r')),
+})
 
 
 def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:

@@ -25,6 +25,7 @@ from lora_course.feedback.tasks.common import (
     parts,
     same,
     unchanged,
+    with_references,
 )
 from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.layer import linear_lora_backward, linear_lora_forward
@@ -199,6 +200,25 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
     Check("backward", "dX, dA and dB of the LoRA layer", _collect_backward, _judge_backward),
     Check("numerical_gradient", "central differences, x restored", _collect_numerical, _judge_numerical),
 )}
+
+# the student's own functions of each task, and the package objects that may not stand in for them
+CHECKS = with_references(CHECKS, {
+    "init": (('init_lora_factors',),
+        ('lora_course.layer.init_lora',
+         'lora_course.layer.LoRA',
+         'lora_course.lessons.l02_toy_regression.init_factors')),
+    "forward": (('lora_layer_forward',),
+        ('lora_course.layer.lora_forward',
+         'lora_course.layer.linear_lora_forward',
+         'lora_course.layer.LoRA')),
+    "backward": (('lora_layer_backward',),
+        ('lora_course.layer.lora_backward',
+         'lora_course.layer.linear_lora_backward',
+         'lora_course.layer.LoRA')),
+    "numerical_gradient": (('numerical_gradient',),
+        ('lora_course.gradcheck.numerical_gradient',
+         'lora_course.gradcheck.numerical_gradient_array')),
+})
 
 
 def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:

@@ -27,6 +27,7 @@ from lora_course.feedback.tasks.common import (
     parts,
     same,
     unchanged,
+    with_references,
 )
 from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.toy.attention import projection_forward
@@ -167,6 +168,18 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
     Check("adapted_qkv", "LoRA on Wq and Wv of the toy attention, K frozen", _collect_qkv, _judge_qkv),
     Check("phi", "the subspace similarity phi of the paper's Section 7.2", _collect_phi, _judge_phi),
 )}
+
+# the student's own functions of each task, and the package objects that may not stand in for them
+CHECKS = with_references(CHECKS, {
+    "adapted_qkv": (('adapted_qkv',),
+        ('lora_course.toy.attention.projection_forward',
+         'lora_course.toy.attention.attention_forward',
+         'lora_course.layer.lora_forward',
+         'lora_course.layer.linear_lora_forward')),
+    "phi": (('subspace_similarity_phi',),
+        ('lora_course.analysis.subspace_similarity',
+         'lora_course.analysis.subspace_similarity_grid')),
+})
 
 
 def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:

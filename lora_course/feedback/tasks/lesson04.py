@@ -25,6 +25,7 @@ from lora_course.feedback.tasks.common import (
     get,
     same,
     unchanged,
+    with_references,
 )
 from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.merge import Adapter, merge, switch, unmerge
@@ -168,6 +169,30 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
     Check("gathered", "the gathered multi-adapter forward, each row its own A and B", _collect_gathered,
           _judge_gathered),
 )}
+
+# the student's own functions of each task, and the package objects that may not stand in for them
+CHECKS = with_references(CHECKS, {
+    "merge": (('merge_weight',),
+        ('lora_course.merge.merge',
+         'lora_course.merge.unmerge',
+         'lora_course.merge.merged_delta',
+         'lora_course.merge.MergedWeight')),
+    "unmerge": (('unmerge_weight',),
+        ('lora_course.merge.merge',
+         'lora_course.merge.unmerge',
+         'lora_course.merge.merged_delta',
+         'lora_course.merge.MergedWeight')),
+    "switch": (('switch_weight',),
+        ('lora_course.merge.switch',
+         'lora_course.merge.merge',
+         'lora_course.merge.unmerge',
+         'lora_course.merge.MergedWeight')),
+    "gathered": (('gathered_forward',),
+        ('lora_course.multi_lora.gathered',
+         'lora_course.multi_lora.loop_per_adapter',
+         'lora_course.multi_lora.merge_per_task',
+         'lora_course.layer.lora_forward')),
+})
 
 
 def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
