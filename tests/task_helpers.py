@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from lora_course.feedback.tasks.common import NOT_IMPLEMENTED, evaluate
 
@@ -52,3 +53,25 @@ def assert_judge_never_raises(module) -> None:
     for name in module.CHECKS:
         for data in ({}, {"x": "text"}, {k: [[1.0, 2.0]] for k in "ABGHQKVWsUdXgr"}):
             assert not module.judge_safely(name, data, inputs).passed
+
+
+def lesson_tests(module, notebook: str) -> tuple:
+    """What every lesson's task-check tests share, for the test module to bind at its top level:
+    the ``solution`` fixture (the solution notebook's task functions), and three tests: the solution passes every
+    check with two seeds, the untouched stubs are 'not implemented yet', bad data fails without raising."""
+
+    @pytest.fixture(scope="module")
+    def solution() -> dict:
+        return task_functions(notebook)
+
+    def test_solution_passes_every_check_with_two_seeds(solution):
+        assert_all_pass(module, solution)
+
+    def test_untouched_stubs_are_not_implemented_yet():
+        assert_not_implemented(module, task_functions(notebook, student=True))
+
+    def test_bad_data_fails_without_raising():
+        assert_judge_never_raises(module)
+
+    return (solution, test_solution_passes_every_check_with_two_seeds, test_untouched_stubs_are_not_implemented_yet,
+            test_bad_data_fails_without_raising)

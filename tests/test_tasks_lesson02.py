@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from task_helpers import (
-    assert_all_pass,
-    assert_caught,
-    assert_judge_never_raises,
-    assert_not_implemented,
-    task_functions,
-)
+from task_helpers import assert_caught, lesson_tests
 
 from lora_course.feedback.tasks import lesson02 as L
 
 NB = "02_reparameterization.ipynb"
 
-
-@pytest.fixture(scope="module")
-def solution() -> dict:
-    return task_functions(NB)
-
-
-def test_solution_passes_every_check_with_two_seeds(solution):
-    assert_all_pass(L, solution)
-
-
-def test_untouched_stubs_are_not_implemented_yet():
-    assert_not_implemented(L, task_functions(NB, student=True))
-
-
-def test_bad_data_fails_without_raising():
-    assert_judge_never_raises(L)
+(solution, test_solution_passes_every_check_with_two_seeds, test_untouched_stubs_are_not_implemented_yet,
+ test_bad_data_fails_without_raising) = lesson_tests(L, NB)
 
 
 def _forward(scale_of, frozen=1.0, branch_sign=1.0):

@@ -194,3 +194,30 @@ def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
     return int(seed)
+
+
+# ------------------------------------------------------------------------------------- a lesson's table
+
+def check_table(checks: tuple[Check, ...], tasks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+                ) -> dict[str, Check]:
+    """A lesson's ``CHECKS``: ``checks`` by name, with each task's (task_names, reference) from ``tasks``
+    (the student's own functions of each task, and the package objects that may not stand in for them)."""
+    return with_references({c.name: c for c in checks}, tasks)
+
+
+def lesson_runners(checks: dict[str, Check], make_inputs: Callable[[int], dict]
+                   ) -> tuple[Callable[[str, dict, dict], Outcome], Callable[..., Outcome]]:
+    """A lesson module's ``judge_safely(name, data, inputs)`` and ``run_check(name, namespace, seed=0)``."""
+
+    def lesson_judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
+        """Judge collected data (in the grader's process); never raises on bad data."""
+        return judge_safely(checks, name, data, inputs)
+
+    def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
+        """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
+        outcome = evaluate(checks, make_inputs, name, namespace, seed)
+        print(format_outcome(name, outcome))
+        return outcome
+
+    lesson_judge_safely.__name__ = lesson_judge_safely.__qualname__ = "judge_safely"
+    return lesson_judge_safely, run_check

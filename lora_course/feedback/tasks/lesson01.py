@@ -16,16 +16,14 @@ from lora_course.feedback.tasks.common import (
     Outcome,
     array,
     check_seed,
-    evaluate,
+    check_table,
     fail,
     floats,
-    format_outcome,
     get,
+    lesson_runners,
     parts,
     same,
-    with_references,
 )
-from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.lowrank import approximation_errors, best_rank_r, singular_values
 
 SVD_SIGMAS = (4.0, 2.5, 1.5, 0.8)                     # well separated, so the singular vectors are well defined
@@ -168,14 +166,11 @@ def _judge_errors(data: dict, inputs: dict) -> Outcome:
     return Outcome(True, "errors[r] = sqrt(sum over i > r of sigma_i^2 / sum of all sigma_i^2), r = 0 .. k")
 
 
-CHECKS: dict[str, Check] = {c.name: c for c in (
+CHECKS: dict[str, Check] = check_table((
     Check("svd", "U, s and V^T from the eigen-decomposition of M^T M", _collect_svd, _judge_svd),
     Check("factor", "B (d, r) and A (r, k) with B A the best rank-r approximation", _collect_factor, _judge_factor),
     Check("errors", "the Eckart-Young error for every rank from the singular values", _collect_errors, _judge_errors),
-)}
-
-# the student's own functions of each task, and the package objects that may not stand in for them
-CHECKS = with_references(CHECKS, {
+), {
     "svd": (('svd_by_eig',),
         ('lora_course.lowrank.singular_values',
          'lora_course.lowrank.factorize',
@@ -190,13 +185,4 @@ CHECKS = with_references(CHECKS, {
 })
 
 
-def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
-    """Judge collected data (in the grader's process); never raises on bad data."""
-    return _judge_safely(CHECKS, name, data, inputs)
-
-
-def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
-    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
-    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
-    print(format_outcome(name, outcome))
-    return outcome
+judge_safely, run_check = lesson_runners(CHECKS, make_inputs)

@@ -17,17 +17,15 @@ from lora_course.feedback.tasks.common import (
     Outcome,
     array,
     check_seed,
-    evaluate,
+    check_table,
     fail,
     floats,
-    format_outcome,
     get,
+    lesson_runners,
     parts,
     same,
     unchanged,
-    with_references,
 )
-from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.layer import linear_lora_backward, linear_lora_forward
 
 FROZEN_HINT = "W0, A and B are inputs: compute new arrays, never write into them (no +=, no out=)"
@@ -194,15 +192,12 @@ def _judge_numerical(data: dict, inputs: dict) -> Outcome:
     return Outcome(True, "central differences match the exact gradient, and x is restored")
 
 
-CHECKS: dict[str, Check] = {c.name: c for c in (
+CHECKS: dict[str, Check] = check_table((
     Check("init", "A Gaussian (r, k) with the given std, B zeros (d, r)", _collect_init, _judge_init),
     Check("forward", "H = X W0^T + (alpha / r) X A^T B^T", _collect_forward, _judge_forward),
     Check("backward", "dX, dA and dB of the LoRA layer", _collect_backward, _judge_backward),
     Check("numerical_gradient", "central differences, x restored", _collect_numerical, _judge_numerical),
-)}
-
-# the student's own functions of each task, and the package objects that may not stand in for them
-CHECKS = with_references(CHECKS, {
+), {
     "init": (('init_lora_factors',),
         ('lora_course.layer.init_lora',
          'lora_course.layer.LoRA',
@@ -221,13 +216,4 @@ CHECKS = with_references(CHECKS, {
 })
 
 
-def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
-    """Judge collected data (in the grader's process); never raises on bad data."""
-    return _judge_safely(CHECKS, name, data, inputs)
-
-
-def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
-    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
-    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
-    print(format_outcome(name, outcome))
-    return outcome
+judge_safely, run_check = lesson_runners(CHECKS, make_inputs)

@@ -19,17 +19,15 @@ from lora_course.feedback.tasks.common import (
     Outcome,
     array,
     check_seed,
-    evaluate,
+    check_table,
     fail,
     floats,
-    format_outcome,
     get,
+    lesson_runners,
     parts,
     same,
     unchanged,
-    with_references,
 )
-from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.toy.attention import projection_forward
 
 
@@ -164,13 +162,10 @@ def _judge_phi(data: dict, inputs: dict) -> Outcome:
     return Outcome(True, "phi(i, j) = ||U_i^T U_j||_F^2 / min(i, j) on the right-singular vectors, every i and j")
 
 
-CHECKS: dict[str, Check] = {c.name: c for c in (
+CHECKS: dict[str, Check] = check_table((
     Check("adapted_qkv", "LoRA on Wq and Wv of the toy attention, K frozen", _collect_qkv, _judge_qkv),
     Check("phi", "the subspace similarity phi of the paper's Section 7.2", _collect_phi, _judge_phi),
-)}
-
-# the student's own functions of each task, and the package objects that may not stand in for them
-CHECKS = with_references(CHECKS, {
+), {
     "adapted_qkv": (('adapted_qkv',),
         ('lora_course.toy.attention.projection_forward',
          'lora_course.toy.attention.attention_forward',
@@ -182,13 +177,4 @@ CHECKS = with_references(CHECKS, {
 })
 
 
-def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
-    """Judge collected data (in the grader's process); never raises on bad data."""
-    return _judge_safely(CHECKS, name, data, inputs)
-
-
-def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
-    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
-    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
-    print(format_outcome(name, outcome))
-    return outcome
+judge_safely, run_check = lesson_runners(CHECKS, make_inputs)

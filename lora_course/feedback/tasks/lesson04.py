@@ -19,15 +19,13 @@ from lora_course.feedback.tasks.common import (
     Outcome,
     array,
     check_seed,
-    evaluate,
+    check_table,
     floats,
-    format_outcome,
     get,
+    lesson_runners,
     same,
     unchanged,
-    with_references,
 )
-from lora_course.feedback.tasks.common import judge_safely as _judge_safely
 from lora_course.merge import Adapter, merge, switch, unmerge
 from lora_course.multi_lora import gathered
 
@@ -162,16 +160,13 @@ def _judge_gathered(data: dict, inputs: dict) -> Outcome:
     return Outcome(True, "each row goes through W0 plus its own task's scaled B A, in one gathered pass")
 
 
-CHECKS: dict[str, Check] = {c.name: c for c in (
+CHECKS: dict[str, Check] = check_table((
     Check("merge", "W = W0 + scale B A, W0 untouched", _collect_merge, _judge_merge),
     Check("unmerge", "W0 = W - scale B A", _collect_unmerge, _judge_unmerge),
     Check("switch", "the one-step switch between two adapters", _collect_switch, _judge_switch),
     Check("gathered", "the gathered multi-adapter forward, each row its own A and B", _collect_gathered,
           _judge_gathered),
-)}
-
-# the student's own functions of each task, and the package objects that may not stand in for them
-CHECKS = with_references(CHECKS, {
+), {
     "merge": (('merge_weight',),
         ('lora_course.merge.merge',
          'lora_course.merge.unmerge',
@@ -195,13 +190,4 @@ CHECKS = with_references(CHECKS, {
 })
 
 
-def judge_safely(name: str, data: dict, inputs: dict) -> Outcome:
-    """Judge collected data (in the grader's process); never raises on bad data."""
-    return _judge_safely(CHECKS, name, data, inputs)
-
-
-def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:
-    """Run one check on the student's ``namespace`` (pass ``globals()``), print PASS/FAIL, return the Outcome."""
-    outcome = evaluate(CHECKS, make_inputs, name, namespace, seed)
-    print(format_outcome(name, outcome))
-    return outcome
+judge_safely, run_check = lesson_runners(CHECKS, make_inputs)
