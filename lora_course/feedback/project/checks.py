@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from lora_course.feedback import outcomes
+from lora_course.feedback.outcomes import NOT_IMPLEMENTED, Check, Outcome, check_name, format_outcome
 from lora_course.feedback.project import collect as kernel
 from lora_course.feedback.project import lora, merging, network, training
-from lora_course.feedback.project.common import NOT_IMPLEMENTED, Check, Mismatch, Outcome, make_inputs
-from lora_course.feedback.reference_use import dynamic_findings
+from lora_course.feedback.project.common import make_inputs
 
 COLLECT_MODULE = "lora_course.feedback.project.collect"   # the source the grader runs in the kernel
 LAYER = ("lora_course.layer.LoRA", "lora_course.layer.lora_forward", "lora_course.layer.lora_backward",
@@ -55,63 +56,28 @@ __all__ = ["CHECKS", "COLLECT_MODULE", "NOT_IMPLEMENTED", "Check", "Outcome", "c
            "format_outcome", "judge_safely", "make_inputs", "run_all", "run_check"]
 
 
-def _check_name(name: str) -> Check:
-    if name not in CHECKS:
-        raise KeyError(f"name: expected one of {list(CHECKS)}, got {name!r}")
-    return CHECKS[name]
+FILL_HINT = "fill in the TODO cells above, run them, then this check"
+SHAPES_HINT = "check the shapes your functions return"
 
 
 def collect_safely(name: str, namespace: dict, inputs: dict) -> dict[str, np.ndarray] | Outcome:
     """Run a check's collect; a missing or stubbed function or an error becomes a failed Outcome."""
-    check = _check_name(name)
-    try:
-        return check.collect(namespace, inputs)
-    except NotImplementedError as err:
-        detail = f" ({err})" if str(err) and str(err) != "fill in this part" else ""
-        return Outcome(False, NOT_IMPLEMENTED + detail, "fill in the TODO cells above, run them, then this check")
-    except Exception as err:  # noqa: BLE001 - the student's code may raise anything; report it, never crash
-        return Outcome(False, f"your code raised {type(err).__name__}: {err}",
-                       "run the cell with the function on its own to see the traceback")
+    return outcomes.collect_safely(CHECKS, name, namespace, inputs, FILL_HINT)
 
 
 def judge_safely(name: str, data: dict[str, np.ndarray], inputs: dict) -> Outcome:
     """Run a check's judge on collected data; malformed data gives a failed Outcome, not an exception."""
-    check = _check_name(name)
-    try:
-        return check.judge(data, inputs)
-    except Mismatch as mismatch:
-        return mismatch.outcome
-    except (ValueError, TypeError, KeyError, IndexError) as err:
-        return Outcome(False, f"the collected values could not be judged ({type(err).__name__}: {err})",
-                       "check the shapes your functions return")
+    return outcomes.judge_safely(CHECKS, name, data, inputs, SHAPES_HINT)
 
 
 def reference_outcome(name: str, namespace: dict) -> Outcome | None:
     """A failed Outcome if the check's task objects in ``namespace`` are the package's reference, else None."""
-    check = _check_name(name)
-    if not check.reference:
-        return None
-    findings = dynamic_findings(namespace, check.task_names, check.reference)
-    if not findings:
-        return None
-    return Outcome(False, "uses the package's own implementation: " + "; ".join(findings[:3]),
-                   "write this part yourself; the package's version cannot stand in for your work (it earns 0)")
+    return outcomes.reference_outcome(check_name(CHECKS, name), namespace)
 
 
 def evaluate(name: str, namespace: dict, seed: int = 0) -> Outcome:
     """collect + judge for one check, without printing (the reference rule first)."""
-    refused = reference_outcome(name, namespace)
-    if refused is not None:
-        return refused
-    inputs = make_inputs(seed)
-    data = collect_safely(name, namespace, inputs)
-    return data if isinstance(data, Outcome) else judge_safely(name, data, inputs)
-
-
-def format_outcome(name: str, outcome: Outcome) -> str:
-    """'PASS name: message' or 'FAIL name: message' plus a hint line."""
-    line = f"{'PASS' if outcome.passed else 'FAIL'} {name}: {outcome.message}"
-    return line if outcome.passed or not outcome.hint else f"{line}\n     hint: {outcome.hint}"
+    return outcomes.evaluate(CHECKS, make_inputs, name, namespace, seed, FILL_HINT, SHAPES_HINT)
 
 
 def run_check(name: str, namespace: dict, seed: int = 0) -> Outcome:

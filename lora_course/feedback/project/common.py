@@ -8,11 +8,11 @@ failing Outcome; ``lora_course.feedback.project.checks`` turns that into a verdi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
+from lora_course.feedback.outcomes import NOT_IMPLEMENTED, Check, Mismatch, Outcome, check_seed, fail
+from lora_course.feedback.outcomes import array as _array
+from lora_course.feedback.outcomes import same as _same
 from lora_course.layer import lora_forward
 from lora_course.lessons.l05_project import (
     D_FF,
@@ -24,34 +24,10 @@ from lora_course.lessons.l05_project import (
     make_tasks,
 )
 
-NOT_IMPLEMENTED = "not implemented yet"
+__all__ = ["NOT_IMPLEMENTED", "Check", "Mismatch", "Outcome", "array", "fail", "frozen_arrays", "given",
+           "head_with", "make_inputs", "network", "ref_forward", "rng_for", "same", "scales", "tasks"]
 FROZEN = ("W1", "b1", "W2", "b2")
 HEAD = ("W", "b")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A check's verdict: passed, what was found, and what to try if it failed."""
-
-    passed: bool
-    message: str
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Check:
-    """One stage check: ``collect`` in the student kernel, ``judge`` in the grader.
-
-    ``task_names`` are the student's objects the check calls; ``reference`` the package objects
-    (dotted names) that must not stand in for them (see ``lora_course.feedback.reference_use``).
-    """
-
-    name: str
-    description: str
-    collect: Callable[[dict, dict], dict[str, np.ndarray]]
-    judge: Callable[[dict[str, np.ndarray], dict], Outcome]
-    task_names: tuple[str, ...] = ()
-    reference: tuple[str, ...] = ()
 
 
 def make_inputs(seed: int) -> dict[str, np.ndarray | float | int]:
@@ -59,9 +35,7 @@ def make_inputs(seed: int) -> dict[str, np.ndarray | float | int]:
 
     Seed 0 uses the notebook's network (net_seed 0) and data (data_seed 1).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
-    seed = int(seed)
+    seed = check_seed(seed)
     rng = np.random.default_rng([seed, 5])
     d, d_ff, r, n = D_MODEL, D_FF, 4, 6
     n_net = 10
@@ -118,58 +92,17 @@ def head_with(inputs: dict) -> ClassificationHead:
     return head
 
 
-class Mismatch(Exception):
-    """Raised by the comparison helpers; carries the failing Outcome."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.message)
-        self.outcome = outcome
-
-
-def fail(message: str, hint: str) -> None:
-    raise Mismatch(Outcome(False, message, hint))
-
-
 def array(data: dict, key: str) -> np.ndarray:
-    if key not in data:
-        fail(f"no value collected for {key!r}", "re-run the cells above, then this check")
-    try:
-        value = np.asarray(data[key], dtype=float)
-    except (TypeError, ValueError):
-        fail(f"{key}: expected numbers, got {type(data[key]).__name__}", "return numpy float arrays")
-    if not np.all(np.isfinite(value)):
-        fail(f"{key}: contains NaN or inf", "a learning rate too large, or a division by zero, upstream")
-    return value
-
-
-def _scale_hint(factor: float, known: dict[str, float]) -> str:
-    for hint, value in known.items():
-        if np.isclose(factor, value, rtol=1e-6):
-            return hint
-    return ""
+    """A collected float array; fails (not raises) on missing, non-numeric or non-finite values."""
+    return _array(data, key, nan_hint="a learning rate too large, or a division by zero, upstream")
 
 
 def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 1e-8,
          factors: dict[str, float] | None = None) -> None:
     """Fail unless ``got`` equals ``want`` (shape and values); diagnose transposes and constant factors."""
-    if got.shape != want.shape:
-        if got.shape == want.shape[::-1] and np.allclose(got.T, want, atol=atol):
-            fail(f"{name}: shape {got.shape} is the transpose of the expected {want.shape} (values match "
-                 "after transposing)", f"transpose it: {name} must have the shape of the matrix it belongs to")
-        fail(f"{name}: expected shape {want.shape}, got {got.shape}", hint)
-    if np.allclose(got, want, rtol=1e-7, atol=atol):
-        return
-    err = float(np.max(np.abs(got - want)))
-    denom = float(np.sum(want * want))
-    if denom > 0:
-        factor = float(np.sum(got * want) / denom)
-        if not np.isclose(factor, 1.0) and np.allclose(got, factor * want, rtol=1e-6, atol=atol):
-            extra = _scale_hint(factor, factors or {})
-            fail(f"{name}: every entry is {factor:.4g} times the expected value",
-                 extra or f"a constant factor is off; {hint}")
-    if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got.T, want, atol=atol):
-        fail(f"{name}: equals the transpose of the expected matrix", "check the order of the matrix product")
-    fail(f"{name}: differs from the reference by up to {err:.3g}", hint)
+    _same(name, got, want, hint, atol, factors, expected="the reference",
+          transposed=(" (values match after transposing)",
+                      "transpose it: {name} must have the shape of the matrix it belongs to"))
 
 
 def scales(inputs: dict, n: int | None = None) -> dict[str, float]:

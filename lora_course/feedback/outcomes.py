@@ -1,0 +1,179 @@
+"""What every check shares (the implement-it task checks and lesson 05's stage checks): the records and the runners.
+
+``Check.collect(namespace, inputs)`` runs in the student's kernel and returns plain float arrays;
+``Check.judge(data, inputs)`` recomputes the reference from the inputs and returns an ``Outcome``. A failed
+comparison raises ``Mismatch`` inside a judge (``fail``, ``array``, ``same``); ``judge_safely`` turns it into the
+failed Outcome. The runners take the table of checks by name, so each checks module keeps its own entry points.
+(``lora_course.feedback.project.collect`` is sent on its own into the kernel and does not import this module.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+NOT_IMPLEMENTED = "not implemented yet"
+FILL_HINT = "fill in the cell above, run it, then this check"
+SHAPES_HINT = "check the shapes your function returns"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A check's verdict: passed, what was found, and what to try if it failed."""
+
+    passed: bool
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: ``collect`` in the student kernel, ``judge`` in the grader.
+
+    ``task_names`` are the student's objects the check calls; ``reference`` the package objects
+    (dotted names) that must not stand in for them (see ``lora_course.feedback.reference_use``).
+    """
+
+    name: str
+    description: str
+    collect: Callable[[dict, dict], dict[str, np.ndarray]]
+    judge: Callable[[dict[str, np.ndarray], dict], Outcome]
+    task_names: tuple[str, ...] = ()
+    reference: tuple[str, ...] = ()
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+# ---------------------------------------------------------------------------------- grader side (judge)
+
+class Mismatch(Exception):
+    """Raised by the comparison helpers; carries the failing Outcome."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+def fail(message: str, hint: str) -> None:
+    raise Mismatch(Outcome(False, message, hint))
+
+
+def array(data: dict, key: str, nan_hint: str = "look for a division by zero or an overflow") -> np.ndarray:
+    """A collected float array; fails (not raises) on missing, non-numeric or non-finite values."""
+    if key not in data:
+        fail(f"no value collected for {key!r}", "re-run the cells above, then this check")
+    try:
+        value = np.asarray(data[key], dtype=float)
+    except (TypeError, ValueError):
+        fail(f"{key}: expected numbers, got {type(data[key]).__name__}", "return numpy float arrays")
+    if not np.all(np.isfinite(value)):
+        fail(f"{key}: contains NaN or inf", nan_hint)
+    return value
+
+
+def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 1e-8,
+         factors: dict[str, float] | None = None, variants: dict[str, np.ndarray] | None = None, *,
+         transposed: tuple[str, str] = ("", "a transpose is missing or extra: {name} must have shape {shape}"),
+         expected: str = "the expected values") -> None:
+    """Fail unless ``got`` equals ``want``. Names the mistake when ``got`` is the transpose of ``want``, a known
+    multiple of it (``factors``: hint -> factor) or a known wrong result (``variants``: hint -> array).
+
+    ``transposed`` is (what the message adds, the hint with ``{name}`` and ``{shape}``) for a transposed shape;
+    ``expected`` how the last message names the reference.
+    """
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    if got.shape != want.shape:
+        if got.shape == want.shape[::-1] and np.allclose(got.T, want, atol=atol):
+            fail(f"{name}: shape {got.shape} is the transpose of the expected {want.shape}{transposed[0]}",
+                 transposed[1].format(name=name, shape=want.shape))
+        for text, value in (variants or {}).items():
+            if np.shape(value) == got.shape and np.allclose(got, value, atol=atol):
+                fail(f"{name}: shape {got.shape}, expected {want.shape}", text)
+        fail(f"{name}: expected shape {want.shape}, got {got.shape}", hint)
+    if np.allclose(got, want, rtol=1e-7, atol=atol):
+        return
+    for text, value in (variants or {}).items():
+        if np.shape(value) == got.shape and np.allclose(got, value, rtol=1e-7, atol=atol):
+            fail(f"{name}: matches a typical mistake", text)
+    denom = float(np.sum(want * want))
+    if denom > 0:
+        factor = float(np.sum(got * want) / denom)
+        if not np.isclose(factor, 1.0) and np.allclose(got, factor * want, rtol=1e-6, atol=atol):
+            extra = next((text for text, value in (factors or {}).items()
+                          if np.isclose(factor, value, rtol=1e-6)), "")
+            fail(f"{name}: every entry is {factor:.4g} times the expected value",
+                 extra or f"a constant factor is off; {hint}")
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got.T, want, atol=atol):
+        fail(f"{name}: equals the transpose of the expected matrix", "check the order of the matrix product")
+    fail(f"{name}: differs from {expected} by up to {float(np.max(np.abs(got - want))):.3g}", hint)
+
+
+# ------------------------------------------------------------------------------------------- runners
+
+def check_name(checks: dict[str, Check], name: str) -> Check:
+    if name not in checks:
+        raise KeyError(f"name: expected one of {list(checks)}, got {name!r}")
+    return checks[name]
+
+
+def collect_safely(checks: dict[str, Check], name: str, namespace: dict, inputs: dict,
+                   fill_hint: str = FILL_HINT) -> dict | Outcome:
+    """Run a check's collect; a missing or stubbed function or an error becomes a failed Outcome."""
+    check = check_name(checks, name)
+    try:
+        return check.collect(namespace, inputs)
+    except NotImplementedError as err:
+        detail = f" ({err})" if str(err) and str(err) != "fill in this part" else ""
+        return Outcome(False, NOT_IMPLEMENTED + detail, fill_hint)
+    except Exception as err:  # noqa: BLE001 - the student's code may raise anything; report it, never crash
+        return Outcome(False, f"your code raised {type(err).__name__}: {err}",
+                       "run the cell with the function on its own to see the traceback")
+
+
+def judge_safely(checks: dict[str, Check], name: str, data: dict, inputs: dict,
+                 shapes_hint: str = SHAPES_HINT) -> Outcome:
+    """Run a check's judge on collected data; malformed data gives a failed Outcome, not an exception."""
+    check = check_name(checks, name)
+    try:
+        return check.judge(data, inputs)
+    except Mismatch as mismatch:
+        return mismatch.outcome
+    except (ValueError, TypeError, KeyError, IndexError, np.linalg.LinAlgError) as err:
+        return Outcome(False, f"the collected values could not be judged ({type(err).__name__}: {err})",
+                       shapes_hint)
+
+
+def reference_outcome(check: Check, namespace: dict) -> Outcome | None:
+    """A failed Outcome if the check's task objects in ``namespace`` are the package's reference, else None."""
+    if not check.reference:
+        return None
+    from lora_course.feedback.reference_use import dynamic_findings
+
+    findings = dynamic_findings(namespace, check.task_names, check.reference)
+    if not findings:
+        return None
+    return Outcome(False, "uses the package's own implementation: " + "; ".join(findings[:3]),
+                   "write this part yourself; the package's version cannot stand in for your work (it earns 0)")
+
+
+def evaluate(checks: dict[str, Check], make_inputs: Callable[[int], dict], name: str, namespace: dict,
+             seed: int = 0, fill_hint: str = FILL_HINT, shapes_hint: str = SHAPES_HINT) -> Outcome:
+    """collect + judge for one check, without printing; the package's reference may not stand in (checked first)."""
+    refused = reference_outcome(check_name(checks, name), namespace)
+    if refused is not None:
+        return refused
+    inputs = make_inputs(seed)
+    data = collect_safely(checks, name, namespace, inputs, fill_hint)
+    return data if isinstance(data, Outcome) else judge_safely(checks, name, data, inputs, shapes_hint)
+
+
+def format_outcome(name: str, outcome: Outcome) -> str:
+    """'PASS name: message' or 'FAIL name: message' plus a hint line."""
+    line = f"{'PASS' if outcome.passed else 'FAIL'} {name}: {outcome.message}"
+    return line if outcome.passed or not outcome.hint else f"{line}\n     hint: {outcome.hint}"
