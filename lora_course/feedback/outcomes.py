@@ -114,6 +114,13 @@ def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 
     fail(f"{name}: differs from {expected} by up to {float(np.max(np.abs(got - want))):.3g}", hint)
 
 
+def normal_draws(A: np.ndarray, std_want: float, hint: str) -> None:
+    """Fail unless ``A``'s entries pass for draws of N(0, std_want^2): std within 15 %, mean within 4 standard
+    errors of 0 (wide enough that a right initialisation never fails, on any seed)."""
+    std, mean = float(A.std()), float(A.mean())
+    if abs(std / std_want - 1) > 0.15 or abs(mean) > 4 * std_want / np.sqrt(A.size):
+        fail(f"A's entries have mean {mean:.3g} and std {std:.3g}; expected mean 0 and std {std_want}", hint)
+
 # ------------------------------------------------------------------------------------------- runners
 
 def check_name(checks: dict[str, Check], name: str) -> Check:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lora_course.feedback.outcomes import normal_draws
 from lora_course.feedback.project.common import Outcome, array, fail, same, scales
 from lora_course.layer import lora_backward, lora_forward
 from lora_course.merge import merged_delta
@@ -24,10 +25,7 @@ def judge_init(data: dict, inputs: dict) -> Outcome:
     if np.all(A == 0):
         fail("A is all zeros", "with A = B = 0 both gradients vanish and nothing trains: draw A from "
              "N(0, init_scale^2)")
-    std, mean = float(A.std()), float(A.mean())
-    if abs(std / std_want - 1) > 0.15 or abs(mean) > 4 * std_want / np.sqrt(A.size):
-        fail(f"A's entries have mean {mean:.3g} and std {std:.3g}; expected mean 0 and std {std_want}",
-             "A = rng.normal(0.0, init_scale, size=(r, d_in)): init_scale is the standard deviation")
+    normal_draws(A, std_want, "A = rng.normal(0.0, init_scale, size=(r, d_in)): init_scale is the standard deviation")
     if not np.array_equal(A, array(data, "A_again")):
         fail("two LoRAs built with the same seed have different A",
              "draw A from the rng argument, not from np.random or a fresh generator")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+# evaluate, format_outcome and with_references stay importable from the lesson module, as before
+from lora_course.feedback.outcomes import evaluate, format_outcome  # noqa: F401
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
@@ -25,6 +27,7 @@ from lora_course.feedback.tasks.common import (
     lesson_runners,
     same,
     unchanged,
+    with_references,  # noqa: F401
 )
 from lora_course.merge import Adapter, merge, switch, unmerge
 from lora_course.multi_lora import gathered
@@ -160,6 +163,10 @@ def _judge_gathered(data: dict, inputs: dict) -> Outcome:
     return Outcome(True, "each row goes through W0 plus its own task's scaled B A, in one gathered pass")
 
 
+# the package's merge, which may stand in for neither the student's merge_weight nor unmerge_weight
+MERGE_REFERENCE = ('lora_course.merge.merge', 'lora_course.merge.unmerge', 'lora_course.merge.merged_delta',
+                   'lora_course.merge.MergedWeight')
+
 CHECKS: dict[str, Check] = check_table((
     Check("merge", "W = W0 + scale B A, W0 untouched", _collect_merge, _judge_merge),
     Check("unmerge", "W0 = W - scale B A", _collect_unmerge, _judge_unmerge),
@@ -167,16 +174,8 @@ CHECKS: dict[str, Check] = check_table((
     Check("gathered", "the gathered multi-adapter forward, each row its own A and B", _collect_gathered,
           _judge_gathered),
 ), {
-    "merge": (('merge_weight',),
-        ('lora_course.merge.merge',
-         'lora_course.merge.unmerge',
-         'lora_course.merge.merged_delta',
-         'lora_course.merge.MergedWeight')),
-    "unmerge": (('unmerge_weight',),
-        ('lora_course.merge.merge',
-         'lora_course.merge.unmerge',
-         'lora_course.merge.merged_delta',
-         'lora_course.merge.MergedWeight')),
+    "merge": (('merge_weight',), MERGE_REFERENCE),
+    "unmerge": (('unmerge_weight',), MERGE_REFERENCE),
     "switch": (('switch_weight',),
         ('lora_course.merge.switch',
          'lora_course.merge.merge',
