@@ -40,7 +40,7 @@ lab: $(LAB_STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest --durations=5
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=5
 
 # Appendix 06 only: tests/torch/ and notebooks 06 (conftest.py collects them only with --torch).
 test-torch: $(TORCH_STAMP)

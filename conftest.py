@@ -28,3 +28,4 @@ def pytest_ignore_collect(collection_path, config):
     if is_torch_path(collection_path) and not config.getoption("--torch"):
         return True
     return None
+
