@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-# evaluate, format_outcome and with_references stay importable from the lesson module, as before
-from lora_course.feedback.outcomes import evaluate, format_outcome  # noqa: F401
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
@@ -25,7 +23,6 @@ from lora_course.feedback.tasks.common import (
     lesson_runners,
     parts,
     same,
-    with_references,  # noqa: F401
 )
 from lora_course.lowrank import approximation_errors, best_rank_r, singular_values
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# evaluate, format_outcome and with_references stay importable from the lesson module, as before
-from lora_course.feedback.outcomes import evaluate, format_outcome, normal_draws  # noqa: F401
+from lora_course.feedback.outcomes import normal_draws
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
@@ -27,7 +26,6 @@ from lora_course.feedback.tasks.common import (
     parts,
     same,
     unchanged,
-    with_references,  # noqa: F401
 )
 from lora_course.layer import linear_lora_backward, linear_lora_forward
 

@@ -14,9 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from lora_course.analysis import subspace_similarity_grid
-
-# evaluate, format_outcome and with_references stay importable from the lesson module, as before
-from lora_course.feedback.outcomes import evaluate, format_outcome  # noqa: F401
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
@@ -30,7 +27,6 @@ from lora_course.feedback.tasks.common import (
     parts,
     same,
     unchanged,
-    with_references,  # noqa: F401
 )
 from lora_course.toy.attention import projection_forward
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-# evaluate, format_outcome and with_references stay importable from the lesson module, as before
-from lora_course.feedback.outcomes import evaluate, format_outcome  # noqa: F401
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
@@ -27,7 +25,6 @@ from lora_course.feedback.tasks.common import (
     lesson_runners,
     same,
     unchanged,
-    with_references,  # noqa: F401
 )
 from lora_course.merge import Adapter, merge, switch, unmerge
 from lora_course.multi_lora import gathered
