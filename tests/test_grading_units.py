@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from lora_course.feedback.answers import make_key
 from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
-from lora_course.grading.batch import NotebookResult, Plan, StudentResult, student_seed
+from lora_course.grading.batch import NotebookResult, Plan, StudentResult, _status_from_run, student_seed
+from lora_course.grading.execution import Execution
 from lora_course.grading.items import GradedItem, ItemError, answer_cell_ids, items_from_solution
 from lora_course.grading.probe import (
     answers_probe,
@@ -365,3 +366,19 @@ def test_any_checks_module_goes_through_the_project_probe(tmp_path):
     exec(as_expression(probe), {"f": lambda x: 2 * x})
     payload = read_payload((tmp_path / ("ab" * 16)).read_bytes())
     assert payload["check"] == "double" and decode_value(payload["data"]["y"]).tolist() == [0.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("run, status, first", [
+    (Execution(outputs=[[]], timed_out_cells=[0], memory_limit=True), "error", "the kernel's processes hit"),
+    (Execution(outputs=[[{"ename": "MemoryError"}]]), "error", "cell(s) 1 hit the memory limit"),
+    (Execution(outputs=[[]], notebook_timeout=True, memory_limit=True), "error", "the notebook used up"),
+    (Execution(outputs=[[]], timed_out_cells=[0]), "timeout", "cell(s) 1 ran past"),
+    (Execution(outputs=[[]], stalled=True), "timeout", "the kernel used no CPU"),
+    (Execution(outputs=[[]]), "ok", None),
+])
+def test_hitting_the_memory_limit_names_the_status_even_with_a_timeout(run, status, first):
+    got, reasons = _status_from_run(run)
+    assert got == status, (got, reasons)
+    assert (reasons[0].startswith(first) if first else reasons == []), reasons
+    if run.memory_limit:
+        assert any("memory limit" in r for r in reasons), reasons

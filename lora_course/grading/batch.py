@@ -92,12 +92,22 @@ def student_seed(seed: int, student: str) -> int:
 
 
 def _status_from_run(run: Execution) -> tuple[str, list[str]]:
+    """The notebook's status and its reasons. Hitting the memory limit names the status ("error") even when
+    a timeout came with it: a kernel tree squeezed against its memory limit also runs slowly, more so on a
+    busy machine, so the timeout is the consequence and the memory is what the notebook did."""
+    memory = [i for i, outs in enumerate(run.outputs) if any(o.get("ename") == "MemoryError" for o in outs)]
+    memory_reason = []
+    if memory or run.memory_limit:
+        where = f"cell(s) {', '.join(str(i + 1) for i in memory)}" if memory else "the kernel's processes"
+        memory_reason = [f"{where} hit the memory limit"]
     if run.stalled:
-        return "timeout", ["the kernel used no CPU for a long while (a cell that sleeps or waits), twice; "
-                           "it was stopped"]
+        return ("error" if memory_reason else "timeout"), [
+            "the kernel used no CPU for a long while (a cell that sleeps or waits), twice; it was stopped",
+            *memory_reason]
     if run.notebook_timeout:
-        return "timeout", ["the notebook used up its CPU time (or wall-clock bound), or ignored an interrupt; "
-                           "the kernel was stopped"]
+        return ("error" if memory_reason else "timeout"), [
+            "the notebook used up its CPU time (or wall-clock bound), or ignored an interrupt; "
+            "the kernel was stopped", *memory_reason]
     if run.died:
         if run.memory_limit:
             return "error", [f"{run.died}: the kernel's processes together reached the memory limit"]
@@ -110,11 +120,9 @@ def _status_from_run(run: Execution) -> tuple[str, list[str]]:
     if run.timed_out_probes:
         status = "timeout"
         reasons.append(f"{len(run.timed_out_probes)} check(s) ran past the per-cell limit when collected")
-    memory = [i for i, outs in enumerate(run.outputs) if any(o.get("ename") == "MemoryError" for o in outs)]
-    if memory or run.memory_limit:
-        status = "error" if status == "ok" else status
-        where = f"cell(s) {', '.join(str(i + 1) for i in memory)}" if memory else "the kernel's processes"
-        reasons.append(f"{where} hit the memory limit")
+    if memory_reason:
+        status = "error"
+        reasons = memory_reason + reasons
     return status, reasons
 
 
