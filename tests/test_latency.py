@@ -47,6 +47,20 @@ def test_merged_lora_stack_equals_unmerged_and_frozen_weights_are_untouched():
     assert models["merged"].extra_params == 0 and models["lora"].extra_params == 2 * 2 * 2 * (16 + 16)
 
 
+def test_every_variant_holds_its_own_copy_of_the_same_frozen_weights():
+    models = build_variants(CFG, np.random.default_rng(0), r=2, bottlenecks={"adapter_l": 3, "adapter_h": 2},
+                            variants=("frozen", "lora", "merged", "adapter_l", "adapter_h"))
+    frozen = models["frozen"].blocks
+    for name, model in models.items():
+        for i, (mine, ref) in enumerate(zip(model.blocks, frozen, strict=True)):
+            assert mine.keys() == ref.keys()
+            for key in ref:
+                if name != "frozen":
+                    assert not np.shares_memory(mine[key], ref[key]), (name, i, key)
+                if not (name == "merged" and key in ("Wq", "Wv")):
+                    assert np.array_equal(mine[key], ref[key]), (name, i, key)
+
+
 def test_adapter_variants_change_the_output_and_count_their_parameters():
     models = build_variants(CFG, np.random.default_rng(0), bottlenecks={"adapter_l": 3, "adapter_h": 2})
     X = np.random.default_rng(1).normal(size=(2, 4, 16))

@@ -7,7 +7,6 @@ import importlib
 import sys
 
 from lora_course import __version__
-from lora_course.support.course_root import find_course_root  # noqa: F401 - re-exported for the subcommands
 
 # subcommand -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
