@@ -1,4 +1,7 @@
-"""Generate student notebooks from the instructor's solutions (markers in nbgrader's syntax; not an nbgrader source).
+"""Generate student notebooks from the instructor's solutions (markers in nbgrader's syntax).
+
+The student version is ours, not nbgrader's release (``grading/nbgrader_export.py`` builds an nbgrader source
+from it, with the solutions put back).
 
 In code cells, ``### BEGIN SOLUTION`` .. ``### END SOLUTION`` becomes a stub: ``name = None`` lines
 when the block only assigns top-level names, else ``raise NotImplementedError``. In Markdown cells

@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "bench": ("lora_course.cli.bench", "measure LoRA, merged and adapter latency on this machine (lesson 04)"),
     "reproduce": ("lora_course.cli.reproduce", "run lesson 03's full target/rank experiment and save figures"),
     "grade": ("lora_course.cli.grade", "grade a folder of student submissions into a CSV"),
+    "nbgrader-export": ("lora_course.cli.nbgrader_export", "write an nbgrader source folder from solutions/"),
     "lab": ("lora_course.support.workspace", "copy new lessons into my-notebooks/ and serve it in JupyterLab"),
 }
 
