@@ -92,25 +92,26 @@ def student_seed(seed: int, student: str) -> int:
 
 
 def _status_from_run(run: Execution) -> tuple[str, list[str]]:
-    """The notebook's status and its reasons. Hitting the memory limit names the status ("error") even when
-    a timeout came with it: a kernel tree squeezed against its memory limit also runs slowly, more so on a
-    busy machine, so the timeout is the consequence and the memory is what the notebook did."""
+    """The notebook's status and its reasons. Hitting the memory limit is the whole story ("error", the
+    memory reason alone) even when a timeout came with it: a kernel tree squeezed against its memory limit
+    also runs slowly, more so on a busy machine, so whether a timeout followed depends on the load, and the
+    row must not (a rerun gives the same CSV)."""
     memory = [i for i, outs in enumerate(run.outputs) if any(o.get("ename") == "MemoryError" for o in outs)]
     memory_reason = []
     if memory or run.memory_limit:
         where = f"cell(s) {', '.join(str(i + 1) for i in memory)}" if memory else "the kernel's processes"
         memory_reason = [f"{where} hit the memory limit"]
+    if run.died and run.memory_limit:
+        return "error", [f"{run.died}: the kernel's processes together reached the memory limit"]
+    if memory_reason:
+        return "error", memory_reason
     if run.stalled:
-        return ("error" if memory_reason else "timeout"), [
-            "the kernel used no CPU for a long while (a cell that sleeps or waits), twice; it was stopped",
-            *memory_reason]
+        return "timeout", ["the kernel used no CPU for a long while (a cell that sleeps or waits), twice; "
+                           "it was stopped"]
     if run.notebook_timeout:
-        return ("error" if memory_reason else "timeout"), [
-            "the notebook used up its CPU time (or wall-clock bound), or ignored an interrupt; "
-            "the kernel was stopped", *memory_reason]
+        return "timeout", ["the notebook used up its CPU time (or wall-clock bound), or ignored an interrupt; "
+                           "the kernel was stopped"]
     if run.died:
-        if run.memory_limit:
-            return "error", [f"{run.died}: the kernel's processes together reached the memory limit"]
         return "error", [run.died]
     reasons, status = [], "ok"
     if run.timed_out_cells:
@@ -120,9 +121,6 @@ def _status_from_run(run: Execution) -> tuple[str, list[str]]:
     if run.timed_out_probes:
         status = "timeout"
         reasons.append(f"{len(run.timed_out_probes)} check(s) ran past the per-cell limit when collected")
-    if memory_reason:
-        status = "error"
-        reasons = memory_reason + reasons
     return status, reasons
 
 
