@@ -66,6 +66,15 @@ JS_PREPARE = _js("""
 }
 """)
 
+# Make the notebook the current widget again (a command such as 'Run All Cells' is enabled only for it).
+JS_ACTIVATE = _js("""
+({path}) => {
+  const w = current(path);
+  if (w) { window.jupyterapp.shell.activateById(w.id); }
+  return !!w;
+}
+""")
+
 JS_APP_READY = "async () => { await window.jupyterapp.restored; return !!window.jupyterapp.shell; }"
 
 JS_OPEN = "async ({path}) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); return true; }"
@@ -200,22 +209,35 @@ class LabNotebook:
         self.page.evaluate(JS_CLOSE, {"path": self.path})
         self.server.shutdown_kernels_of(self.path)
 
-    def palette(self, label: str) -> None:
-        """Run the command called exactly ``label`` from the command palette."""
-        self.page.keyboard.press("Control+Shift+C")
-        search = self.page.locator(".lm-CommandPalette-input")
-        search.wait_for(state="visible")
-        search.fill(label)
+    def palette(self, label: str, attempts: int = 3) -> None:
+        """Run the command called exactly ``label`` from the command palette.
+
+        A busy machine can leave the palette's list stale right after another command (the command shows as
+        disabled, or not at all); each retry closes the palette, makes the notebook current again and reopens it.
+        """
         items = self.page.locator(".lm-CommandPalette-item:not(.lm-mod-disabled)")
         match = items.filter(has=self.page.locator(".lm-CommandPalette-itemLabel", has_text=re.compile(
             rf"^\s*{re.escape(label)}\s*$")))
-        try:
-            match.first.wait_for(state="visible", timeout=5_000)
-        except _timeout_error():  # say what the palette offered instead
-            seen = items.all_inner_texts()
-            self.page.keyboard.press("Escape")
-            raise AssertionError(f"command palette: expected an enabled command {label!r}, found {seen}") from None
-        match.first.click()
+        seen: list[str] = []
+        for attempt in range(attempts):
+            if attempt:
+                self.page.keyboard.press("Escape")
+                self.page.evaluate(JS_ACTIVATE, {"path": self.path})
+                self.page.wait_for_timeout(1_000)
+            self.page.keyboard.press("Control+Shift+C")
+            search = self.page.locator(".lm-CommandPalette-input")
+            search.wait_for(state="visible")
+            search.fill(label)
+            try:
+                match.first.wait_for(state="visible", timeout=5_000)
+            except _timeout_error():  # say what the palette offered instead
+                seen = items.all_inner_texts()
+                continue
+            match.first.click()
+            return
+        self.page.keyboard.press("Escape")
+        raise AssertionError(f"command palette: expected an enabled command {label!r} ({attempts} tries), "
+                             f"found {seen}")
 
     def clear_all_outputs(self) -> None:
         """Clear every cell's output and execution count (so finished runs are recognisable)."""
