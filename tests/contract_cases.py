@@ -60,6 +60,7 @@ import lora_course.lessons.l04_drift as DR
 import lora_course.lessons.l04_latency as LA
 import lora_course.lessons.l05_project as PD
 import lora_course.lowrank as LR
+import lora_course.measure.allocator as AL
 import lora_course.measure.blas_threads as BT
 import lora_course.measure.timing as TI
 import lora_course.measure.verdicts as VD
@@ -110,6 +111,7 @@ MODULES = {
     "timing": TI,
     "verdicts": VD,
     "blas_threads": BT,
+    "allocator": AL,
     "plotting": PL,
     "live": LV,
     "l03_experiment": TX,
@@ -160,6 +162,7 @@ NO_INPUTS = {
     "l03_experiment.Experiment.table5", "l03_experiment.Experiment.table6",
     "l03_experiment.Experiment.baselines", "versions.versions_line", "timing.Interval.as_percent_overhead",
     "timing.Interval.as_ratio", "timing.Comparison.statement", "verdicts.Claim.line", "svg_axes.Axis.tick_values",
+    "allocator.keep_freed_memory",
 }
 
 

@@ -241,6 +241,7 @@ class Comparison:
     seconds: float
     target_halfwidth: float
     threads: int | None
+    steady_memory: bool = False     # glibc kept freed memory while timing (``measure.allocator``)
 
     @property
     def rounds(self) -> int:
@@ -267,6 +268,7 @@ class Comparison:
         worst = max(iv.halfwidth for n, iv in self.ratios.items() if n != self.baseline) \
             if len(self.ratios) > 1 else 0.0
         blas = f"BLAS threads {self.threads}" if self.threads else "BLAS threads as configured"
+        blas += ", freed memory kept" if self.steady_memory else ""
         verdict = "every interval within" if self.resolved else "some intervals wider than"
         return (f"{self.rounds} interleaved rounds in {self.seconds:.1f} s, {blas}; widest 95 % interval "
                 f"±{100 * worst:.1f} %: {verdict} the ±{100 * self.target_halfwidth:g} % asked for")
@@ -276,9 +278,11 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
             threads: int | None = 1, min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.02,
             max_seconds: float = 10.0, batch: int = 10, measure: Measure = wall_clock,
             progress: Callable[[int], None] | None = None) -> Comparison:
-    """``time_until_resolved`` with BLAS pinned to ``threads`` (None: leave as configured), as a ``Comparison``."""
+    """``time_until_resolved`` with BLAS pinned to ``threads`` (None: leave as configured) and glibc keeping
+    freed memory (``measure.allocator.keep_freed_memory``), as a ``Comparison``."""
     from contextlib import nullcontext
 
+    from lora_course.measure.allocator import keep_freed_memory
     from lora_course.measure.blas_threads import blas_threads
 
     names = _check_variants(variants)                     # every argument checked before BLAS is pinned
@@ -293,13 +297,14 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
     check_number("max_seconds", max_seconds, minimum=0, strict=False)
     check_callable("measure", measure)
     _check_optional_callable("progress", progress)
+    steady = keep_freed_memory()
     start = time.perf_counter()
     with blas_threads(threads) if threads else nullcontext():
         times, ratios = time_until_resolved(variants, baseline, rng=rng, min_rounds=min_rounds,
                                             max_rounds=max_rounds, target_halfwidth=target_halfwidth,
                                             max_seconds=max_seconds, batch=batch, measure=measure,
                                             progress=progress)
-    return Comparison(baseline, times, ratios, time.perf_counter() - start, target_halfwidth, threads)
+    return Comparison(baseline, times, ratios, time.perf_counter() - start, target_halfwidth, threads, steady)
 
 
 def repeated(fn: Callable[[], object], number: int) -> Callable[[], None]:
