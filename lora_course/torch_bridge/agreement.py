@@ -75,6 +75,32 @@ def peft_linear(W0: np.ndarray, A: np.ndarray, B: np.ndarray, r: int, alpha: flo
     return model
 
 
+def lora_layers(W0: np.ndarray, A: np.ndarray, B: np.ndarray, r: int, alpha: float,
+                rslora: bool = False) -> list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]]:
+    """The hand-written torch layer and PEFT's, each holding W0 (d, k), A (r, k) and B (d, r):
+    ``[(label, module, A parameter, B parameter), ...]``, hand-written first."""
+    d, k = W0.shape
+    base = nn.Linear(k, d, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        base.weight.copy_(_t(W0))
+    hand = LoRALinear(base, r, alpha, rslora=rslora)
+    with torch.no_grad():
+        hand.A.copy_(_t(A))
+        hand.B.copy_(_t(B))
+    peft = peft_linear(W0, A, B, r, alpha, rslora=rslora)
+    lin = peft.base_model.model.lin
+    return [("hand-written torch", hand, hand.A, hand.B),
+            ("PEFT", peft, lin.lora_A["default"].weight, lin.lora_B["default"].weight)]
+
+
+def autograd_pass(module: nn.Module, X: np.ndarray, G: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """H = module(X) for X (n, k) and dX for the loss sum(H * G), G (n, d); also fills the parameters' .grad."""
+    x = _t(X).requires_grad_(True)
+    out = module(x)
+    (out * _t(G)).sum().backward()
+    return out, x.grad
+
+
 def layer_agreement(seed: int = 0, d: int = 48, k: int = 32, r: int = 4, n: int = 16,
                     alpha: float = 8.0) -> list[Row]:
     """One adapted (d, k) layer: ours vs hand-written torch vs PEFT, LoRA and rsLoRA scaling."""
@@ -88,23 +114,12 @@ def layer_agreement(seed: int = 0, d: int = 48, k: int = 32, r: int = 4, n: int 
         H, cache = linear_lora_forward(X, W0, A, B, scale)
         dX, dA, dB = linear_lora_backward(G, cache)
         W = merge(W0, Adapter(A, B, scale))
-
-        base = nn.Linear(k, d, bias=False, dtype=torch.float64)
-        with torch.no_grad():
-            base.weight.copy_(_t(W0))
-        hand = LoRALinear(base, r, alpha, rslora=rslora)
-        peft = peft_linear(W0, A, B, r, alpha, rslora=rslora)
-        lin = peft.base_model.model.lin
-        with torch.no_grad():
-            hand.A.copy_(_t(A))
-            hand.B.copy_(_t(B))
-        for name, module, pA, pB in (("hand-written torch", hand, hand.A, hand.B),
-                                     ("PEFT", peft, lin.lora_A["default"].weight, lin.lora_B["default"].weight)):
-            x = _t(X).requires_grad_(True)
-            out = module(x)
-            (out * _t(G)).sum().backward()
-            rows += [compare(f"{tag}, {name}: forward H", H, out), compare(f"{tag}, {name}: dX", dX, x.grad),
+        layers = lora_layers(W0, A, B, r, alpha, rslora=rslora)
+        for name, module, pA, pB in layers:
+            out, x_grad = autograd_pass(module, X, G)
+            rows += [compare(f"{tag}, {name}: forward H", H, out), compare(f"{tag}, {name}: dX", dX, x_grad),
                      compare(f"{tag}, {name}: dA", dA, pA.grad), compare(f"{tag}, {name}: dB", dB, pB.grad)]
+        (_, hand, _, _), (_, peft, _, _) = layers
         rows.append(compare(f"{tag}, hand-written torch: merged W", W, hand.merge().weight))
         merged = peft.merge_and_unload()
         rows.append(compare(f"{tag}, PEFT merge_and_unload: W", W, merged.lin.weight))

@@ -19,8 +19,7 @@ import numpy as np
 import torch
 from peft import LoraConfig, get_peft_model
 
-from lora_course.torch_bridge.agreement import OneLinear, Row, _t, compare, peft_linear
-from lora_course.torch_bridge.lora import LoRALinear
+from lora_course.torch_bridge.agreement import OneLinear, Row, _t, autograd_pass, compare, lora_layers
 
 # notebook -> {function: the id of the cell it is written in (found by its ``def`` if the cell was replaced)}
 TASKS = {
@@ -111,15 +110,7 @@ def student_agreement(lesson: StudentCode, seed: int = 0, d: int = 48, k: int = 
     rng = np.random.default_rng(seed)
     W0, X, G = rng.normal(size=(d, k)), rng.normal(size=(n, k)), rng.normal(size=(n, d))
     A, B = rng.normal(size=(r, k)), rng.normal(size=(d, r))   # B non-zero, as after training
-    base = torch.nn.Linear(k, d, bias=False, dtype=torch.float64)
-    with torch.no_grad():
-        base.weight.copy_(_t(W0))
-    hand = LoRALinear(base, r, alpha)
-    with torch.no_grad():
-        hand.A.copy_(_t(A))
-        hand.B.copy_(_t(B))
-    peft = peft_linear(W0, A, B, r, alpha)
-    lin = peft.base_model.model.lin
+    layers = lora_layers(W0, A, B, r, alpha)
     rows: list[Row | None] = []
     forward = _pair(lesson, "lora_layer_forward", "(H, cache)",
                     _call(lesson, "lora_layer_forward", X.copy(), W0.copy(), A.copy(), B.copy(), alpha))
@@ -131,15 +122,12 @@ def student_agreement(lesson: StudentCode, seed: int = 0, d: int = 48, k: int = 
         if grads is not None and not (isinstance(grads, tuple | list) and len(grads) == 3):
             lesson.problems.append(f"lora_layer_backward: expected the tuple (dX, dA, dB), got {type(grads).__name__}")
             grads = None
-    for label, module, pA, pB in (("hand-written torch", hand, hand.A, hand.B),
-                                  ("PEFT", peft, lin.lora_A["default"].weight, lin.lora_B["default"].weight)):
-        x = _t(X).requires_grad_(True)
-        out = module(x)
-        (out * _t(G)).sum().backward()
+    for label, module, pA, pB in layers:
+        out, x_grad = autograd_pass(module, X, G)
         if forward is not None:
             rows.append(_safe_compare(lesson, f"your lora_layer_forward vs {label}: H", forward[0], out))
         if grads is not None:
-            for grad_name, ours, theirs in zip(("dX", "dA", "dB"), grads, (x.grad, pA.grad, pB.grad), strict=True):
+            for grad_name, ours, theirs in zip(("dX", "dA", "dB"), grads, (x_grad, pA.grad, pB.grad), strict=True):
                 rows.append(_safe_compare(lesson, f"your lora_layer_backward vs {label} autograd: {grad_name}",
                                           ours, theirs))
     init = _pair(lesson, "init_lora_factors", "(A, B)",
@@ -155,6 +143,7 @@ def student_agreement(lesson: StudentCode, seed: int = 0, d: int = 48, k: int = 
                                           step0[0], fresh(_t(X))))
     merged = _call(lesson, "merge_weight", W0.copy(), A.copy(), B.copy(), alpha / r)
     if merged is not None:
+        (_, hand, _, _), (_, peft, _, _) = layers
         rows.append(_safe_compare(lesson, "your merge_weight vs hand-written torch merge: W", merged,
                                   hand.merge().weight))
         rows.append(_safe_compare(lesson, "your merge_weight vs PEFT merge_and_unload: W", merged,

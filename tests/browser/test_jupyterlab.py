@@ -41,10 +41,9 @@ class BrowserRun:
     notebook: LabNotebook
 
 
-@pytest.fixture(scope="module", params=NOTEBOOKS)
-def run(request, lab, lab_page, timings):
-    """Open one notebook in JupyterLab, run all cells, screenshot it; close it and stop its kernel after."""
-    path = request.param
+def run_in_lab(path: str, lab, lab_page, timings: dict):
+    """Open ``path`` in JupyterLab, run all cells, screenshot it, yield its BrowserRun; close it and stop its
+    kernel after (shared with tests/torch/test_browser_06.py)."""
     nb = nbformat.read(ROOT / path, as_version=4)
     allowed = allowed_error_cells(nb, student=path.startswith("notebooks/"))
     notebook = LabNotebook(lab_page, lab, path, ncells=len(nb.cells))
@@ -70,6 +69,12 @@ def run(request, lab, lab_page, timings):
         if not clean:  # start the next notebook from a freshly loaded JupyterLab
             open_lab(lab_page, lab)
     assert not lab.saves(), f"JupyterLab saved files while testing {path}: {lab.saves()}"
+
+
+@pytest.fixture(scope="module", params=NOTEBOOKS)
+def run(request, lab, lab_page, timings):
+    """One course notebook, run in JupyterLab (``run_in_lab``)."""
+    yield from run_in_lab(request.param, lab, lab_page, timings)
 
 
 def test_course_has_notebooks():

@@ -18,12 +18,10 @@ _spec = importlib.util.spec_from_file_location("lora_course_browser_conftest", B
 _conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_conftest)
 
-from browser_env import ROOT, SCREENSHOTS  # noqa: E402
-from course_files import allowed_error_cells, course_notebooks  # noqa: E402
-from lab_notebook import LabNotebook, open_lab  # noqa: E402
+from browser_env import ROOT  # noqa: E402
+from course_files import course_notebooks  # noqa: E402
 from test_jupyterlab import (  # noqa: E402, F401  (collected here, for the notebooks below)
-    RUN_TIMEOUT_S,
-    BrowserRun,
+    run_in_lab,
     test_runs_without_unexpected_errors,
 )
 
@@ -37,26 +35,5 @@ def test_appendix_notebooks_found():
 
 @pytest.fixture(scope="module", params=NOTEBOOKS)
 def run(request, lab, lab_page, timings):
-    """Open one appendix notebook in JupyterLab, run all cells, screenshot it; close it after."""
-    import nbformat
-
-    path = request.param
-    nb = nbformat.read(ROOT / path, as_version=4)
-    allowed = allowed_error_cells(nb, student=path.startswith("notebooks/"))
-    notebook = LabNotebook(lab_page, lab, path, ncells=len(nb.cells))
-    shot = SCREENSHOTS / f"{path.replace('/', '__').removesuffix('.ipynb')}.png"
-    clean = False
-    try:
-        opened = notebook.open()
-        notebook.clear_all_outputs()
-        seconds = notebook.run_all(allowed, timeout_s=RUN_TIMEOUT_S)
-        timings[path] = {"open": opened, "run": seconds, "slider_max": None}
-        live = notebook.notebook_json()
-        notebook.screenshot(shot)
-        yield BrowserRun(path, nb, live, allowed, notebook)
-        clean = True
-    finally:
-        notebook.close()
-        if not clean:
-            open_lab(lab_page, lab)
-    assert not lab.saves(), f"JupyterLab saved files while testing {path}: {lab.saves()}"
+    """One appendix notebook, run in JupyterLab as the core course's are."""
+    yield from run_in_lab(request.param, lab, lab_page, timings)
