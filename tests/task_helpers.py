@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import nbformat
@@ -14,12 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def task_functions(notebook: str, student: bool = False) -> dict:
-    """Exec the imports and the function definitions of a notebook's task cells (ids ``issue-13a-*``)."""
+    """Exec the imports and the function definitions of a notebook's task cells (ids ``lNN-<name>-task``)."""
     path = ROOT / ("notebooks" if student else "solutions") / notebook
     namespace: dict = {}
     exec("import numpy as np", namespace)  # noqa: S102
     for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type != "code" or not cell.get("id", "").startswith("issue-13a-"):
+        if cell.cell_type != "code" or not re.fullmatch(r"l0[1-4]-[a-z0-9-]+-task", cell.get("id", "")):
             continue
         keep = [node for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)]
         exec(compile(ast.Module(body=keep, type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102

@@ -27,23 +27,23 @@ pytestmark = requires_fence
 
 # student -> (notebook, the solution's task cell to follow, the student's cell that redefines the function)
 MISTAKES = {
-    "t01_squares": (L01, "issue-13a-svd-task", '''
+    "t01_squares": (L01, "l01-svd-task", '''
 def svd_by_eig(M):
     U, s, Vt = np.linalg.svd(M, full_matrices=False)
     return U, s**2, Vt                                   # mistake: the eigenvalues sigma^2, not sigma
 '''),
-    "t02_divided_by_n": (L02, "issue-13a-backward-task", '''
+    "t02_divided_by_n": (L02, "l02-backward-task", '''
 _backward = lora_layer_backward
 def lora_layer_backward(G, cache):
     dX, dA, dB = _backward(G, cache)
     return dX, dA, dB / G.shape[0]                       # mistake: a second 1/n
 '''),
-    "t02_reference": (L02, "issue-13a-forward-task", '''
+    "t02_reference": (L02, "l02-forward-task", '''
 from lora_course.layer import linear_lora_forward, scale_factor
 def lora_layer_forward(X, W0, A, B, alpha):              # the package's reference stands in for the task
     return linear_lora_forward(X, W0, A, B, scale_factor(A.shape[0], alpha))
 '''),
-    "t04_broadcast_in_place": (L04, "issue-13a-gathered-task", '''
+    "t04_broadcast_in_place": (L04, "l04-gathered-task", '''
 def gathered_forward(W0, A_stack, B_stack, scales, X, ids):
     A, B = A_stack[ids[0]], B_stack[ids[0]]              # mistake: the first row's adapter for every row
     return X @ W0.T + scales[ids[0]] * X @ A.T @ B.T
@@ -89,7 +89,7 @@ def graded(tmp_path_factory):
     partial = nbformat.read(NOTEBOOKS / L02, as_version=4)
     solution = {c.get("id"): c for c in nbformat.read(SOLUTIONS / L02, as_version=4).cells}
     for c in partial.cells:
-        if c.get("id") == "issue-13a-forward-task":
+        if c.get("id") == "l02-forward-task":
             c.source = solution[c.id].source
     (subs / "t02_partial").mkdir()
     nbformat.write(partial, subs / "t02_partial" / L02)

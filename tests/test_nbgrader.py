@@ -38,7 +38,7 @@ STUDENTS = ("correct", "untouched", "partial")
 # (a grade cell scores its item where it stands, our grader after the whole notebook: lesson 04's in-place merge
 # goes right after the merge task, before every check that calls it, so both see the same functions)
 ADDED = {TASK_MISTAKES[s][0]: TASK_MISTAKES[s][1:] for s in ("t01_squares", "t02_divided_by_n")}
-ADDED["04_merging_and_deployment.ipynb"] = ("issue-13a-merge-task", TASK_MISTAKES["t04_broadcast_in_place"][2])
+ADDED["04_merging_and_deployment.ipynb"] = ("l04-merge-task", TASK_MISTAKES["t04_broadcast_in_place"][2])
 ADDED["05_project.ipynb"] = PROJECT_MISTAKES["scale_alpha"]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from lora_course.authoring.student import student_version
-from lora_course.grading.items import answer_cell_ids
+from lora_course.grading.items import answer_cell_ids, former_cell_ids
 
 MAX_NOTEBOOK_BYTES = 20_000_000
 
@@ -78,11 +78,13 @@ def assemble(solution: nbformat.NotebookNode, submission: nbformat.NotebookNode,
     answers = answer_cell_ids(solution)
     instructor = student_version(solution, name)
     known = {cell["id"] for cell in solution.cells}
+    former = former_cell_ids(solution)
     first_by_id: dict[str, nbformat.NotebookNode] = {}
     added_after: dict[str | None, list[str]] = {}
     previous_known: str | None = None
     for cell in submission.cells:
         cid = cell.get("id")
+        cid = former.get(cid, cid) if cid not in known else cid
         if cid in known:
             if cid in first_by_id:
                 continue                       # a duplicated id: the first copy counts

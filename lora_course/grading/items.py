@@ -62,6 +62,15 @@ def answer_cell_ids(nb: nbformat.NotebookNode) -> dict[str, str]:
             if any(line.strip() == BEGIN for line in cell.get("source", "").split("\n"))}
 
 
+def former_cell_ids(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """Earlier ids of the solution's cells -> today's (``metadata.lora_course.former_cell_ids``), so that a
+    notebook handed out before a cell was renamed still grades."""
+    former = nb.metadata.get("lora_course", {}).get("former_cell_ids", {})
+    if not isinstance(former, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in former.items()):
+        raise ItemError(f"metadata.lora_course.former_cell_ids: expected a dict of old id -> new id, got {former!r}")
+    return dict(former)
+
+
 def _mistakes(node: ast.AST | None, answer: str, where: str) -> tuple[tuple[str, str], ...]:
     """The ``mistakes={key: hint, ...}`` literal of a check call, as (key, hint) pairs."""
     if node is None:

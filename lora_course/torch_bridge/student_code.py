@@ -23,10 +23,10 @@ from lora_course.torch_bridge.agreement import OneLinear, Row, _t, autograd_pass
 
 # notebook -> {function: the id of the cell it is written in (found by its ``def`` if the cell was replaced)}
 TASKS = {
-    "02_reparameterization.ipynb": {"init_lora_factors": "issue-13a-init-task",
-                                    "lora_layer_forward": "issue-13a-forward-task",
-                                    "lora_layer_backward": "issue-13a-backward-task"},
-    "04_merging_and_deployment.ipynb": {"merge_weight": "issue-13a-merge-task"},
+    "02_reparameterization.ipynb": {"init_lora_factors": "l02-init-task",
+                                    "lora_layer_forward": "l02-forward-task",
+                                    "lora_layer_backward": "l02-backward-task"},
+    "04_merging_and_deployment.ipynb": {"merge_weight": "l04-merge-task"},
 }
 
 

@@ -51,14 +51,14 @@ def test_the_untouched_student_versions_are_listed_as_not_written():
 
 def test_a_wrong_scale_and_a_wrong_gradient_are_caught(tmp_path):
     folder = copy_lessons(tmp_path)
-    edit_cell(folder / "02_reparameterization.ipynb", "issue-13a-forward-task", "s = alpha / r ", "s = alpha ")
+    edit_cell(folder / "02_reparameterization.ipynb", "l02-forward-task", "s = alpha / r ", "s = alpha ")
     rows = {row.quantity: row for row in student_agreement(load_student_code(folder))}
     assert not rows["your lora_layer_forward vs PEFT: H"].agrees
     assert rows["your merge_weight vs PEFT merge_and_unload: W"].agrees   # lesson 04 is still right
 
     (tmp_path / "grad").mkdir()
     folder = copy_lessons(tmp_path / "grad")
-    edit_cell(folder / "02_reparameterization.ipynb", "issue-13a-backward-task", "dA = dZ.T @ X", "dA = 2 * dZ.T @ X")
+    edit_cell(folder / "02_reparameterization.ipynb", "l02-backward-task", "dA = dZ.T @ X", "dA = 2 * dZ.T @ X")
     rows = {row.quantity: row for row in student_agreement(load_student_code(folder))}
     assert not rows["your lora_layer_backward vs hand-written torch autograd: dA"].agrees
     assert rows["your lora_layer_backward vs hand-written torch autograd: dB"].agrees
@@ -69,11 +69,11 @@ def test_a_replaced_cell_is_found_by_its_def_and_broken_cells_are_reported(tmp_p
     path = folder / "02_reparameterization.ipynb"
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
-        if cell.id == "issue-13a-forward-task":
+        if cell.id == "l02-forward-task":
             cell.id = "my-own-cell"                      # the student rebuilt the cell
-        if cell.id == "issue-13a-init-task":
+        if cell.id == "l02-init-task":
             cell.source = "def init_lora_factors(d, k, r, std, rng):\n    return (1, 2, 3)\n"
-        if cell.id == "issue-13a-backward-task":
+        if cell.id == "l02-backward-task":
             cell.source = "def lora_layer_backward(G, cache:\n"    # a syntax error
     nbformat.write(nb, path)
     code = load_student_code(folder)
