@@ -107,6 +107,10 @@ def gap_rank(M: np.ndarray, min_gap: float = 10.0) -> int:
     s = np.linalg.svd(M, compute_uv=False)
     if s.size == 0 or s[0] == 0:
         return 0
+    # Below numpy's rank tolerance a singular value is rounding error, not a direction: set it to exactly 0, so
+    # the drop to it is infinite and the first such drop wins (ratios among rounding errors mean nothing and
+    # differ between BLAS builds).
+    s = np.where(s > s[0] * max(M.shape) * np.finfo(s.dtype).eps, s, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = s[:-1] / s[1:]
     ratios = np.nan_to_num(ratios, nan=0.0, posinf=np.inf)   # 0/0 after the spectrum ran out: no drop
