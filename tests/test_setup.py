@@ -81,9 +81,10 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def test_lora_course_lab_serves_the_students_copy_and_ends_with_the_url(tmp_path):
+def test_lora_course_lab_serves_the_students_copy_and_a_second_run_reuses_it(tmp_path):
     """Run `lora-course lab` with this interpreter (no .venv or make needed) and ask the server for its
-    status with the URL it printed: its last line, the only one a student has to read."""
+    status with the URL it printed: its last line, the only one a student has to read. A second run on the
+    same folder prints that URL and exits at once, starting no second server."""
     workspace = tmp_path / "my-notebooks"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
     command = [sys.executable, "-m", "lora_course.cli.main", "lab", "--port", "8960", "--workspace", str(workspace),
@@ -105,9 +106,22 @@ def test_lora_course_lab_serves_the_students_copy_and_ends_with_the_url(tmp_path
         with urllib.request.urlopen(url.replace("/lab?", "/api/status?"), timeout=10) as response:
             assert "started" in json.load(response)
         lines = out.read_text().splitlines()
-        assert lines[-1].endswith(url) and len(lines) == 2, lines  # "copied 6 new lessons ...", then the URL
+        assert lines[0].startswith("lora-course lab: checking"), lines  # said before any slow import
         lessons = sorted(p.name for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
+        assert lines[1].startswith(f"copied {len(lessons)} new lesson(s)"), lines
+        assert lines[-1].startswith("JupyterLab is ready") and lines[-1].endswith(url), lines
         assert sorted(p.name for p in workspace.glob("*.ipynb")) == lessons
+        state = json.loads((workspace / ".lora-course-lab.json").read_text())
+        assert state["port"] == int(url.split(":")[2].split("/")[0])
+
+        second = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=120)
+        assert second.returncode == 0, second.stdout + second.stderr
+        last = second.stdout.splitlines()[-1]
+        assert last.startswith("JupyterLab already serves") and last.endswith(url), second.stdout
+        assert f"(pid {state['pid']})" in last, last
+        assert "starting JupyterLab" not in second.stdout, "a second server was started"
     finally:
         _stop(proc)
     assert proc.returncode == 0, out.read_text()
+    assert not (workspace / ".lora-course-lab.json").exists(), "a stopped server's record is removed"
