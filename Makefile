@@ -17,22 +17,31 @@ help:
 	@echo "make notebooks  regenerate notebooks/ from solutions/ and re-execute both"
 	@echo "make bench-widgets  time every widget in the browser: input change to output, p50 and p95 (goal 100 ms)"
 
+# Quiet by default: one line per install phase, then pip's own progress bars (a download bar for each file
+# over 512 kB that is not in pip's cache, one bar for the installation); everything pip says goes to PIP_LOG.
+PIP_LOG := $(VENV)/pip.log
+PIP     := $(BIN)/python -m pip --quiet --progress-bar on --log $(PIP_LOG)
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+	@echo "[1/3] creating the virtual environment $(VENV)/"
+	@$(PYTHON) -m venv $(VENV)
 
 $(LAB_STAMP): pyproject.toml | $(BIN)/python
-	@echo "Installing the course and JupyterLab into $(VENV)/ (the first time takes a few minutes)"
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e .
+	@echo "[2/3] updating pip (pip's log: $(PIP_LOG))"
+	@$(PIP) install --upgrade pip
+	@echo "[3/3] installing the course and JupyterLab into $(VENV)/ (the first time takes a few minutes)"
+	@$(PIP) install -e .
 	@touch $@
 
 $(TEST_STAMP): $(LAB_STAMP)
-	$(BIN)/python -m pip install -e '.[test]'
+	@echo "[+] installing the test tools (pytest, nbval, playwright, nbgrader) into $(VENV)/"
+	@$(PIP) install -e '.[test]'
 	@touch $@
 
 $(TORCH_STAMP): pyproject.toml $(TEST_STAMP)
-	$(BIN)/python -m pip install -e '.[test,torch]'
+	@echo "[+] installing the [torch] extra (PyTorch CPU wheel, PEFT) into $(VENV)/"
+	@$(PIP) install -e '.[test,torch]'
 	@touch $@
 
 lab: $(LAB_STAMP)
