@@ -20,7 +20,7 @@ help:
 # Quiet by default: one line per install phase, then pip's own progress bars (a download bar for each file
 # over 512 kB that is not in pip's cache, one bar for the installation); everything pip says goes to PIP_LOG.
 PIP_LOG := $(VENV)/pip.log
-PIP     := $(BIN)/python -m pip --quiet --progress-bar on --log $(PIP_LOG)
+PIP     := $(BIN)/python -m pip --quiet --log $(PIP_LOG) install --progress-bar on
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version.split()[0])'
@@ -29,19 +29,19 @@ $(BIN)/python:
 
 $(LAB_STAMP): pyproject.toml | $(BIN)/python
 	@echo "[2/3] updating pip (pip's log: $(PIP_LOG))"
-	@$(PIP) install --upgrade pip
+	@$(PIP) --upgrade pip
 	@echo "[3/3] installing the course and JupyterLab into $(VENV)/ (the first time takes a few minutes)"
-	@$(PIP) install -e .
+	@$(PIP) -e .
 	@touch $@
 
 $(TEST_STAMP): $(LAB_STAMP)
 	@echo "[+] installing the test tools (pytest, nbval, playwright, nbgrader) into $(VENV)/"
-	@$(PIP) install -e '.[test]'
+	@$(PIP) -e '.[test]'
 	@touch $@
 
 $(TORCH_STAMP): pyproject.toml $(TEST_STAMP)
 	@echo "[+] installing the [torch] extra (PyTorch CPU wheel, PEFT) into $(VENV)/"
-	@$(PIP) install -e '.[test,torch]'
+	@$(PIP) -e '.[test,torch]'
 	@touch $@
 
 lab: $(LAB_STAMP)

@@ -76,7 +76,8 @@ def test_make_lab_installs_quietly_with_pips_progress_bar_and_a_log(tmp_path):
     phases = [line for line in recipe.splitlines() if line.startswith("echo \"[")]
     assert [p.split("]")[0] for p in phases] == ['echo "[1/3', 'echo "[2/3', 'echo "[3/3'], recipe
     installs = [line for line in recipe.splitlines() if " -m pip " in line]
-    assert len(installs) == 2 and all("--quiet --progress-bar on --log" in line for line in installs), recipe
+    assert len(installs) == 2 and all("--quiet --log" in line and "install --progress-bar on" in line
+                                      for line in installs), recipe
 
 
 def _stop(proc: subprocess.Popen) -> None:
