@@ -49,7 +49,7 @@ lab: $(LAB_STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=5
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=10
 
 # Appendix 06 only: tests/torch/ and notebooks 06 (conftest.py collects them only with --torch).
 test-torch: $(TORCH_STAMP)

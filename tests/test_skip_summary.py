@@ -57,3 +57,29 @@ def test_in_ci_a_missing_program_fails_and_a_non_applicable_skip_stays_a_skip(tm
     assert "2 failed, 1 passed, 1 skipped" in run.stdout, run.stdout
     assert "CI=true and this test was skipped for a missing program: Chromium not found" in run.stdout
     assert run.stdout.strip().splitlines()[-1].startswith("skipped 1 test: 1 test (no sliders"), run.stdout
+
+
+def _suite_conftest():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("suite_conftest", ROOT / "tests" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_slow_files_start_first_and_the_browser_tests_run_last():
+    order = _suite_conftest()
+    missing = [p for p in order.SLOW_FIRST + order.BROWSER_SLOW_FIRST if not (ROOT / p).is_file()]
+    assert not missing, f"listed as slow but not in the course (renamed?): {missing}"
+    ids = ["tests/test_layer.py::test_a", "tests/browser/test_browser_checks.py::test_b",
+           "tests/browser/test_jupyterlab.py::test_c[x]", "solutions/03_targets_and_rank.ipynb::Cell 4",
+           "tests/test_nbgrader.py::test_d", "notebooks/00_why_lora.ipynb::Cell 0"]
+    assert sorted(ids, key=order.run_order) == [
+        "tests/test_nbgrader.py::test_d", "solutions/03_targets_and_rank.ipynb::Cell 4", "tests/test_layer.py::test_a",
+        "notebooks/00_why_lora.ipynb::Cell 0", "tests/browser/test_jupyterlab.py::test_c[x]",
+        "tests/browser/test_browser_checks.py::test_b"]
+
+
+def test_make_test_keeps_that_order_on_two_workers():
+    recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "-n 2 --dist loadfile --no-loadscope-reorder" in recipe, recipe
