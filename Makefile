@@ -45,7 +45,7 @@ $(TORCH_STAMP): pyproject.toml $(TEST_STAMP)
 	@touch $@
 
 lab: $(LAB_STAMP)
-	$(BIN)/lora-course lab --port=$(PORT)
+	@$(BIN)/lora-course lab --port=$(PORT)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -167,13 +167,14 @@ def workspace_lock(workspace: Path, on_wait=None) -> Iterator[None]:
 
 
 def port_owner(port: int) -> str | None:
-    """``name (pid N)`` of the process listening on ``port``, when this user may see it; else None."""
+    """``python3 -m http.server 8888, pid N``: the process listening on ``port`` if this user may see it, else None."""
     try:
         import psutil
 
         for conn in psutil.net_connections(kind="tcp"):
             if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
-                return f"{' '.join(psutil.Process(conn.pid).cmdline()[:4]) or 'pid'} (pid {conn.pid})"
+                argv = psutil.Process(conn.pid).cmdline()[:4]
+                return f"{' '.join([Path(argv[0]).name, *argv[1:]]) if argv else 'a process'}, pid {conn.pid}"
     except Exception:  # psutil missing, or access denied: the port number alone is still named
         return None
     return None
