@@ -226,3 +226,14 @@ def test_a_busy_port_is_named_with_the_program_that_holds_it():
         assert f"pid {os.getpid()}" in note
     assert workspace.busy_port_note(port, port) is None
     assert workspace.busy_port_note(port, port + 3).startswith(f"ports {port}-{port + 2} are in use")
+
+
+def test_a_later_run_with_every_lesson_present_reads_nothing(tmp_path, monkeypatch):
+    """`lora-course lab` on a folder that has every lesson answers at once: no notebook is read, no kernel
+    looked up."""
+    source, mine = tmp_path / "notebooks", tmp_path / "my-notebooks"
+    _lesson(source, "00_a.ipynb", "lesson a")
+    copy_lessons(source, mine)
+    monkeypatch.setattr(workspace, "kernel_metadata", lambda: pytest.fail("looked up the kernel"))
+    monkeypatch.setattr(nbformat, "read", lambda *a, **k: pytest.fail("read a notebook"))
+    assert copy_lessons(source, mine) == []

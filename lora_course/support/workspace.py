@@ -48,23 +48,26 @@ def copy_lessons(source: Path, target: Path, metadata: dict | None = None) -> li
     A file that already exists in ``target`` is never opened for writing, whatever its content.
     ``metadata`` (default: ``kernel_metadata()``) replaces the copies' notebook-level keys it names.
     """
-    import nbformat  # here, not at the top: `lora-course lab` prints its first line before this import
-
     source, target = Path(source), Path(target)
     lessons = sorted(source.glob(LESSON_GLOB))
     if not lessons:
         raise FileNotFoundError(f"source: expected lesson notebooks (NN_name.ipynb) in {source}, found none")
     target.mkdir(parents=True, exist_ok=True)
+    missing = [lesson for lesson in lessons if not (target / lesson.name).exists()]
+    if not missing:  # the usual later run: nothing to read, nothing to import
+        return []
+    import nbformat  # here, not at the top: `lora-course lab` prints its first line before this import
+
     metadata = kernel_metadata() if metadata is None else metadata
     written = []
-    for lesson in lessons:
+    for lesson in missing:
         copy = target / lesson.name
         nb = nbformat.read(lesson, as_version=4)
         nb.metadata.update(json.loads(json.dumps(metadata)))
         try:
             with open(copy, "x", encoding="utf-8") as handle:  # "x": fails if the file exists
                 nbformat.write(nb, handle)
-        except FileExistsError:
+        except FileExistsError:  # written meanwhile by someone else: theirs stays
             continue
         written.append(copy)
     return written
