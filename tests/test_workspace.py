@@ -237,3 +237,13 @@ def test_a_later_run_with_every_lesson_present_reads_nothing(tmp_path, monkeypat
     monkeypatch.setattr(workspace, "kernel_metadata", lambda: pytest.fail("looked up the kernel"))
     monkeypatch.setattr(nbformat, "read", lambda *a, **k: pytest.fail("read a notebook"))
     assert copy_lessons(source, mine) == []
+
+
+def test_lora_course_lab_imports_nothing_slow_before_its_first_line():
+    """`lora-course lab` builds only its own parser; nbformat, Jupyter and the grader load after it has spoken."""
+    import subprocess
+    code = ("import sys; from lora_course.cli.main import build_parser; build_parser('lab'); "
+            "print(sorted(m for m in ('nbformat', 'jupyter_client', 'jupyter_core', 'numpy', 'lora_course.grading')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout
