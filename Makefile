@@ -17,30 +17,39 @@ help:
 	@echo "make notebooks  regenerate notebooks/ from solutions/ and re-execute both"
 	@echo "make bench-widgets  time every widget in the browser: input change to output, p50 and p95 (goal 100 ms)"
 
+# Quiet by default: one line per install phase, then pip's own progress bars (a download bar for each file
+# over 512 kB that is not in pip's cache, one bar for the installation); everything pip says goes to PIP_LOG.
+PIP_LOG := $(VENV)/pip.log
+PIP     := $(BIN)/python -m pip --quiet --log $(PIP_LOG) install --progress-bar on
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required, found " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+	@echo "[1/3] creating the virtual environment $(VENV)/"
+	@$(PYTHON) -m venv $(VENV)
 
 $(LAB_STAMP): pyproject.toml | $(BIN)/python
-	@echo "Installing the course and JupyterLab into $(VENV)/ (the first time takes a few minutes)"
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e .
+	@echo "[2/3] updating pip (pip's log: $(PIP_LOG))"
+	@$(PIP) --upgrade pip
+	@echo "[3/3] installing the course and JupyterLab into $(VENV)/ (the first time takes a few minutes)"
+	@$(PIP) -e .
 	@touch $@
 
 $(TEST_STAMP): $(LAB_STAMP)
-	$(BIN)/python -m pip install -e '.[test]'
+	@echo "[+] installing the test tools (pytest, nbval, playwright, nbgrader) into $(VENV)/"
+	@$(PIP) -e '.[test]'
 	@touch $@
 
 $(TORCH_STAMP): pyproject.toml $(TEST_STAMP)
-	$(BIN)/python -m pip install -e '.[test,torch]'
+	@echo "[+] installing the [torch] extra (PyTorch CPU wheel, PEFT) into $(VENV)/"
+	@$(PIP) -e '.[test,torch]'
 	@touch $@
 
 lab: $(LAB_STAMP)
-	$(BIN)/lora-course lab --port=$(PORT)
+	@$(BIN)/lora-course lab --port=$(PORT)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=5
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=10
 
 # Appendix 06 only: tests/torch/ and notebooks 06 (conftest.py collects them only with --torch).
 test-torch: $(TORCH_STAMP)

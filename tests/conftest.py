@@ -8,10 +8,36 @@ settings.register_profile("course", deadline=None, derandomize=True, print_blob=
 settings.load_profile("course")
 
 
+# Files that take longest (measured with --durations on two workers): they start first, so that none of
+# them is left running alone while the other worker idles. `make test` runs xdist with --dist loadfile
+# --no-loadscope-reorder, which hands out files in this order (xdist's default reorders them by test count,
+# which put the nbgrader file, with few but slow tests, last).
+SLOW_FIRST = (
+    "tests/test_nbgrader.py",
+    "tests/test_grading_lessons.py",
+    "tests/test_grading_hostile.py",
+    "tests/test_answer_keys.py",
+    "tests/test_grading_tasks.py",
+    "solutions/03_targets_and_rank.ipynb",
+    "notebooks/03_targets_and_rank.ipynb",
+    "tests/test_cli.py",
+    "tests/test_setup.py",
+)
+BROWSER = "tests/browser/"
+BROWSER_SLOW_FIRST = ("tests/browser/test_jupyterlab.py", "tests/browser/test_open_unmodified.py")
+
+
+def run_order(nodeid: str) -> tuple[int, int]:
+    """(group, rank): the slow files first, slowest first; then the rest as collected; the browser last."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith(BROWSER):
+        return 2, BROWSER_SLOW_FIRST.index(path) if path in BROWSER_SLOW_FIRST else len(BROWSER_SLOW_FIRST)
+    return (0, SLOW_FIRST.index(path)) if path in SLOW_FIRST else (1, 0)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Run the browser tests last. Playwright's sync API keeps an event loop running in the main thread
-    for as long as its session-scoped browser lives; nbclient and the grader called while that loop runs
-    must fall back to worker-thread loops (one such run hung once). With the browser last, nothing else
-    runs beside it."""
-    browser = [item for item in items if "tests/browser/" in item.nodeid]
-    items[:] = [item for item in items if "tests/browser/" not in item.nodeid] + browser
+    """Start the slowest files first, and run the browser tests last. Playwright's sync API keeps an event
+    loop running in the main thread for as long as its session-scoped browser lives; nbclient and the
+    grader called while that loop runs must fall back to worker-thread loops (one such run hung once).
+    With the browser last, nothing else runs beside it (the sort is stable: a file's tests keep their order)."""
+    items.sort(key=lambda item: run_order(item.nodeid))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 import importlib
 import types
 from pathlib import Path
@@ -36,6 +37,35 @@ def imported(path: Path) -> set[str]:
     return found
 
 
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, at the top or inside a function.
+
+    ``from lora_course.x import y`` is an edge to ``lora_course.x.y`` when that is a module, else to
+    ``lora_course.x``.
+    """
+    known = modules()
+    graph = {}
+    for name, path in known.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lora_course"):
+                subs = {f"{node.module}.{a.name}" for a in node.names} & set(known)
+                targets |= subs or {node.module}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name.startswith("lora_course")}
+        graph[name] = targets - {name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a closed path [a, b, ..., a], or None when it has none."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as err:
+        return list(reversed(err.args[1]))
+    return None
+
+
 def part(module: str) -> str:
     """The layer a module belongs to: 'maths' or its subpackage ('toy', 'lessons', 'feedback', ...)."""
     rest = module.split(".")[1:]
@@ -66,6 +96,24 @@ def test_imports_run_one_way(name):
     mine = part(name)
     bad = sorted(m for m in imported(modules()[name]) if part(m) != mine and part(m) not in ALLOWED[mine])
     assert not bad, f"{name} ({mine}) imports {bad}; docs/architecture.md allows {mine} only {sorted(ALLOWED[mine])}"
+
+
+def test_no_import_cycle_anywhere_in_the_package():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, f"import cycle: {' -> '.join(cycle)}; move what both need into a third module"
+
+
+def test_the_cycle_check_finds_a_cycle_and_accepts_a_chain():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    cycle = find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}})
+    assert cycle[0] == cycle[-1] and set(cycle) == {"a", "b", "c"}
+    assert find_cycle({"x": {"x"}}) == ["x", "x"]
+
+
+def test_the_graph_sees_imports_inside_functions_and_from_package_imports():
+    graph = import_graph()
+    assert "lora_course.torch_bridge.bench_cli" in graph["lora_course.cli.bench"]  # imported inside run()
+    assert "lora_course.torch_bridge.bench" in graph["lora_course.torch_bridge.bench_report"]
 
 
 @pytest.mark.parametrize("name", sorted(modules()))

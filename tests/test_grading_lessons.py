@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from fencing import requires_fence
+from former_ids import former_map, with_former_ids
 
 from lora_course.cli.main import main
 from lora_course.grading.items import items_from_solution
@@ -21,6 +22,8 @@ from lora_course.grading.items import items_from_solution
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
 PROJECT = "05_project.ipynb"
+# Lessons handed in by student "former_ids": the solutions as a course version before the cell renames had them.
+FORMER_ID_LESSONS = ("02_reparameterization.ipynb", "04_merging_and_deployment.ipynb")
 
 
 
@@ -117,6 +120,11 @@ def graded(tmp_path_factory):
             c.source = lora_cell.source
     (subs / "partial").mkdir()
     nbformat.write(partial, subs / "partial" / PROJECT)
+    (subs / "former_ids").mkdir()
+    for lesson in FORMER_ID_LESSONS:
+        old, renamed = with_former_ids(nbformat.read(SOLUTIONS / lesson, as_version=4), former_map(lesson))
+        assert renamed > 0
+        nbformat.write(old, subs / "former_ids" / lesson)
     out = tmp / "grades.csv"
     assert main(["grade", str(subs), "--out", str(out), "--feedback", str(tmp / "fb"), "--jobs", "2",
                  "--timeout", "120", "--no-progress"]) == 0
@@ -184,3 +192,13 @@ def test_the_reference_standing_in_for_the_lora_class_scores_zero_on_its_tasks(g
 def test_the_solution_is_not_flagged_for_reference_use(graded):
     _, feedback = graded
     assert "reference used" not in (feedback / "solution.md").read_text()
+
+
+def test_solutions_with_the_former_cell_ids_grade_as_with_todays(graded):
+    rows, _ = graded
+    row, today = rows["former_ids"], rows["solution"]
+    items = [i for lesson in FORMER_ID_LESSONS
+             for i in items_from_solution(nbformat.read(SOLUTIONS / lesson, as_version=4), lesson)]
+    assert [i for i in items if i.kind != "manual"], "these lessons have auto-graded items"
+    assert {i.grade_id: row[i.grade_id] for i in items} == {i.grade_id: today[i.grade_id] for i in items}
+    assert all(row[i.grade_id] == f"{i.points:g}" for i in items if i.kind != "manual")

@@ -63,7 +63,21 @@ def test_make_lab_runs_lora_course_lab():
     recipe = subprocess.run(["make", "-n", "--no-print-directory", "lab", "PORT=8899"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
     assert recipe.stdout.splitlines()[-1].endswith("lora-course lab --port=8899"), recipe.stdout
-    assert "[test]" not in recipe.stdout and "--quiet" not in recipe.stdout, "lab installs no test tools, loudly"
+    assert "[test]" not in recipe.stdout, "lab installs no test tools"
+
+
+def test_make_lab_installs_quietly_with_pips_progress_bar_and_a_log(tmp_path):
+    """A fresh `make lab` (dry run into an empty venv folder): one line per phase, pip quiet with its own
+    progress bar and its full log in a file."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    recipe = subprocess.run(["make", "-n", "--no-print-directory", "lab", f"VENV={tmp_path / 'venv'}"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    phases = [line for line in recipe.splitlines() if line.startswith("echo \"[")]
+    assert [p.split("]")[0] for p in phases] == ['echo "[1/3', 'echo "[2/3', 'echo "[3/3'], recipe
+    installs = [line for line in recipe.splitlines() if " -m pip " in line]
+    assert len(installs) == 2 and all("--quiet --log" in line and "install --progress-bar on" in line
+                                      for line in installs), recipe
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -81,9 +95,10 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def test_lora_course_lab_serves_the_students_copy_and_ends_with_the_url(tmp_path):
+def test_lora_course_lab_serves_the_students_copy_and_a_second_run_reuses_it(tmp_path):
     """Run `lora-course lab` with this interpreter (no .venv or make needed) and ask the server for its
-    status with the URL it printed: its last line, the only one a student has to read."""
+    status with the URL it printed: its last line, the only one a student has to read. A second run on the
+    same folder prints that URL and exits at once, starting no second server."""
     workspace = tmp_path / "my-notebooks"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
     command = [sys.executable, "-m", "lora_course.cli.main", "lab", "--port", "8960", "--workspace", str(workspace),
@@ -105,9 +120,43 @@ def test_lora_course_lab_serves_the_students_copy_and_ends_with_the_url(tmp_path
         with urllib.request.urlopen(url.replace("/lab?", "/api/status?"), timeout=10) as response:
             assert "started" in json.load(response)
         lines = out.read_text().splitlines()
-        assert lines[-1].endswith(url) and len(lines) == 2, lines  # "copied 6 new lessons ...", then the URL
+        assert lines[0].startswith("lora-course lab: checking"), lines  # said before any slow import
         lessons = sorted(p.name for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
+        assert lines[1].startswith(f"copied {len(lessons)} new lesson(s)"), lines
+        assert lines[-1].startswith("JupyterLab is ready") and lines[-1].endswith(url), lines
         assert sorted(p.name for p in workspace.glob("*.ipynb")) == lessons
+        state = json.loads((workspace / ".lora-course-lab.json").read_text())
+        assert state["port"] == int(url.split(":")[2].split("/")[0])
+
+        second = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=120)
+        assert second.returncode == 0, second.stdout + second.stderr
+        last = second.stdout.splitlines()[-1]
+        assert last.startswith("JupyterLab already serves") and last.endswith(url), second.stdout
+        assert f"(pid {state['pid']})" in last, last
+        assert "starting JupyterLab" not in second.stdout, "a second server was started"
     finally:
         _stop(proc)
     assert proc.returncode == 0, out.read_text()
+    assert not (workspace / ".lora-course-lab.json").exists(), "a stopped server's record is removed"
+
+
+def test_the_editable_install_is_a_plain_path_entry_without_setuptools_warning():
+    """With the checkout named as the package root (pyproject's package-dir), setuptools writes a .pth
+    with the checkout's path; the import-hook mode it uses otherwise prints a boxed "Editable installation"
+    warning on every install."""
+    site = Path(lora_course.__file__).resolve().parent.parent
+    hooks = [p for p in map(Path, sys.path) if p.is_dir() for p in p.glob("__editable__*lora_course*finder.py")]
+    assert not hooks, f"setuptools installed an import hook (re-run `make lab` after changing pyproject.toml): {hooks}"
+    pth = [p for p in map(Path, sys.path) if p.is_dir() for p in p.glob("__editable__*lora_course*.pth")]
+    assert pth and Path(pth[0].read_text().strip()).resolve() == site == ROOT, pth
+
+
+def test_licences_are_files_named_in_pyproject_and_readme():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE", "LICENSE-content"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    content = (ROOT / "LICENSE-content").read_text()
+    assert "CC BY 4.0" in content and "creativecommons.org/licenses/by/4.0/legalcode" in content
+    readme = (ROOT / "README.md").read_text()
+    assert "LICENSE-content" in readme and "CC BY 4.0" in readme and "MIT" in readme

@@ -33,4 +33,4 @@ def test_lessons_do_not_import_torch():
 def test_bench_cli_imports_torch_only_for_the_torch_backend():
     source = (ROOT / "lora_course" / "cli" / "bench.py").read_text()
     assert "import torch" not in source
-    assert "from lora_course.torch_bridge.bench import" in source  # the hook, inside run()
+    assert "from lora_course.torch_bridge.bench_cli import" in source  # the hook, inside run()

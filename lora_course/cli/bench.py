@@ -100,7 +100,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.backend == "torch":
-        from lora_course.torch_bridge.bench import run as run_torch
+        from lora_course.torch_bridge.bench_cli import run as run_torch
         return run_torch(args)
     if args.quick:
         for key, value in QUICK.items():

@@ -19,11 +19,19 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, listing: bool = False) -> argparse.ArgumentParser:
+    """Every subcommand's parser, or only ``only``'s (so ``lora-course lab`` imports only what lab needs
+    and says what it is doing within a second); with ``listing``, the subcommands' names and help alone,
+    nothing imported (for ``--help`` and ``--version``)."""
     parser = argparse.ArgumentParser(prog="lora-course", description="LoRA from Scratch: course tools.")
     parser.add_argument("--version", action="version", version=f"lora-course {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            continue
+        if listing:
+            sub.add_parser(name, help=help_text, description=help_text)
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as err:
@@ -37,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    first = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(first, listing=False) if first in SUBCOMMANDS else build_parser(listing=True)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()

@@ -10,7 +10,6 @@ opening it in JupyterLab does not mark it modified.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import secrets
@@ -19,10 +18,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-import nbformat
+from lora_course.support import lab_state
 
 WORKSPACE = "my-notebooks"
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
@@ -55,16 +53,21 @@ def copy_lessons(source: Path, target: Path, metadata: dict | None = None) -> li
     if not lessons:
         raise FileNotFoundError(f"source: expected lesson notebooks (NN_name.ipynb) in {source}, found none")
     target.mkdir(parents=True, exist_ok=True)
+    missing = [lesson for lesson in lessons if not (target / lesson.name).exists()]
+    if not missing:  # the usual later run: nothing to read, nothing to import
+        return []
+    import nbformat  # here, not at the top: `lora-course lab` prints its first line before this import
+
     metadata = kernel_metadata() if metadata is None else metadata
     written = []
-    for lesson in lessons:
+    for lesson in missing:
         copy = target / lesson.name
         nb = nbformat.read(lesson, as_version=4)
         nb.metadata.update(json.loads(json.dumps(metadata)))
         try:
             with open(copy, "x", encoding="utf-8") as handle:  # "x": fails if the file exists
                 nbformat.write(nb, handle)
-        except FileExistsError:
+        except FileExistsError:  # written meanwhile by someone else: theirs stays
             continue
         written.append(copy)
     return written
@@ -89,6 +92,16 @@ def choose_port(wanted: int, tries: int = 50) -> int:
     raise ValueError(f"port: expected a free port in {wanted}..{wanted + tries - 1}, found none")
 
 
+def busy_port_note(wanted: int, port: int) -> str | None:
+    """The line that names a skipped port and who holds it, or None when ``port`` is the one asked for."""
+    if port == wanted:
+        return None
+    owner = lab_state.port_owner(wanted)
+    held = f"in use by another program ({owner})" if owner else "in use by another program"
+    skipped = f"port {wanted} is" if port == wanted + 1 else f"ports {wanted}-{port - 1} are"
+    return f"{skipped} {held}; using {port}"
+
+
 def lab_command(workspace: Path, port: int, token: str) -> list[str]:
     """The ``jupyter lab`` command line serving ``workspace`` on 127.0.0.1 (``--allow-root`` as root)."""
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -97,14 +110,6 @@ def lab_command(workspace: Path, port: int, token: str) -> list[str]:
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # JupyterLab refuses root unless told
         command.append("--allow-root")
     return command
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return "started" in json.load(response)
-    except (OSError, ValueError, http.client.HTTPException):  # not up yet, or up but not answering yet
-        return False
 
 
 def _interrupt(signum, frame):  # SIGTERM (e.g. `kill`) stops the server as Ctrl-C does
@@ -120,42 +125,84 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for JupyterLab")
 
 
+def _shown(folder: Path, root: Path) -> str:
+    return f"{folder.relative_to(root)}/" if folder.is_relative_to(root) else f"{folder}/"
+
+
+def _start(workspace: Path, port: int, log_path: Path, timeout: float):
+    """Start JupyterLab on ``workspace``; (process, LabServer) once it answers, or (process, None)."""
+    token = secrets.token_hex(24)
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(lab_command(workspace, port, token), stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while (status := lab_state.server_status(port, token)) is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return proc, None
+            time.sleep(0.3)
+    except BaseException:  # Ctrl-C while it starts: stop it, leave no server behind
+        _stop(proc)
+        raise
+    return proc, lab_state.LabServer(proc.pid, port, token, str(status["started"]), str(workspace))
+
+
+def _say_waiting() -> None:
+    print("another lora-course lab is starting JupyterLab for this folder; waiting for it", flush=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run(args: argparse.Namespace) -> int:
-    """Copy new lessons into the workspace, start JupyterLab quietly, print the one URL to open."""
+    """Serve the workspace in JupyterLab, or point at the JupyterLab that already serves it; print its URL.
+
+    One server per folder: a live one (``lab_state.running_server``) is reused, never doubled.
+    """
     from lora_course.support.course_root import find_course_root
 
     signal.signal(signal.SIGTERM, _interrupt)
     root = find_course_root()
     workspace = (args.workspace or root / WORKSPACE).resolve()
+    print(f"lora-course lab: checking {_shown(workspace, root)} for new lessons and a running JupyterLab", flush=True)
     copied = copy_lessons(root / "notebooks", workspace)
     if copied:
-        where = workspace.relative_to(root) if workspace.is_relative_to(root) else workspace
-        print(f"copied {len(copied)} new lesson(s) into {where}/ ({', '.join(p.stem for p in copied)}); "
-              "your work there is never overwritten")
-    port, token = choose_port(args.port), secrets.token_hex(24)
+        print(f"copied {len(copied)} new lesson(s) into {_shown(workspace, root)} "
+              f"({', '.join(p.stem for p in copied)}); your work there is never overwritten", flush=True)
     log_path = (args.log or root / ".lab.log").resolve()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(lab_command(workspace, port, token), stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    with lab_state.workspace_lock(workspace, on_wait=_say_waiting):
+        running = lab_state.running_server(workspace)
+        if running is not None:
+            print(f"JupyterLab already serves {_shown(workspace, root)} (pid {running.pid}); not starting a second "
+                  f"one on the same notebooks. Open in your browser: {running.url}", flush=True)
+            return 0
+        port = choose_port(args.port)
+        note = busy_port_note(args.port, port)
+        if note:
+            print(note, flush=True)
+        print(f"starting JupyterLab on port {port} (its log: {_shown(log_path, root).rstrip('/')})", flush=True)
+        start = time.monotonic()
+        proc, server = _start(workspace, port, log_path, args.startup_timeout)
+        if server is None:
+            _stop(proc)
+            tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+            print("\n".join(tail), file=sys.stderr)
+            print(f"lora-course lab: error: JupyterLab did not start (full log: {log_path})", file=sys.stderr)
+            return 1
+        lab_state.write_state(workspace, server)
     try:
-        deadline = time.monotonic() + args.startup_timeout
-        while not _answers(f"http://127.0.0.1:{port}/api/status?token={token}"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
-                print("\n".join(tail), file=sys.stderr)
-                print(f"lora-course lab: error: JupyterLab did not start (full log: {log_path})", file=sys.stderr)
-                return 1
-            time.sleep(0.3)
-        print(f"JupyterLab is ready, open in your browser: http://127.0.0.1:{port}/lab?token={token}", flush=True)
+        print(f"JupyterLab is ready ({time.monotonic() - start:.0f} s), open in your browser: {server.url}", flush=True)
         proc.wait()
         return proc.returncode
     except KeyboardInterrupt:  # Ctrl-C: stop the server cleanly
         return 0
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
+        lab_state.clear_state(workspace, server)

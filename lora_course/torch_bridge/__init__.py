@@ -7,4 +7,5 @@ Nothing in the numpy lessons imports this package; it needs ``pip install -e '.[
 - ``lora_course.torch_bridge.agreement``: numpy vs hand-written torch vs PEFT, forward, gradients and merges.
 - ``lora_course.torch_bridge.bench``: the paper's Table 1 re-measured with torch (CUDA events on a GPU).
 - ``lora_course.torch_bridge.bench_report``: that measurement's report, Markdown table and findings.
+- ``lora_course.torch_bridge.bench_cli``: ``lora-course bench --backend torch``, the measurement then its report.
 """

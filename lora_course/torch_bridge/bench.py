@@ -17,8 +17,6 @@ variants (``lora_course.measure.timing``) and each variant is reported as its pe
 
 from __future__ import annotations
 
-import argparse
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -250,29 +248,3 @@ def table1(device: str | torch.device = "cpu", *, dtypes: tuple[str, ...] = ("fp
     finally:
         torch.set_num_threads(threads)
     return results
-
-
-def run(args: argparse.Namespace) -> int:
-    """``lora-course bench --backend torch [--device cuda]``."""
-    from lora_course.torch_bridge.bench_report import format_report  # the report imports this module
-
-    device = torch.device(getattr(args, "device", "cpu") or "cpu")
-    threads = getattr(args, "threads", 1)
-    quick = getattr(args, "quick", False)
-    kwargs = {"max_seconds": 0.5, "min_rounds": 5, "max_rounds": 20} if quick else {}
-    config = StackConfig(32, 2, 2) if quick and device.type == "cpu" else None
-    cases = ((2, 16), (1, 8), (1, 4)) if quick and device.type == "cpu" else None
-    start = time.perf_counter()
-    bar = None
-    if not getattr(args, "no_progress", True):
-        from tqdm.auto import tqdm
-        bar = tqdm(total=6, desc="timing", unit="case")
-    results = table1(device, config=config, cases=cases, seed=getattr(args, "seed", 0), r=getattr(args, "r", 4),
-                     cpu_threads=threads,
-                     progress=(lambda label: (bar.set_postfix_str(label), bar.update(1))) if bar else None, **kwargs)
-    if bar is not None:
-        bar.close()
-    used = config or (GPT2_MEDIUM_CONFIG if device.type == "cuda" else CPU_CONFIG)
-    print(format_report(results, device, used))
-    print(f"{time.perf_counter() - start:.1f} s in all")
-    return 0

@@ -9,7 +9,6 @@ the same W0, A, B and input as the hand-written torch layer and PEFT and reports
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,15 +18,9 @@ import numpy as np
 import torch
 from peft import LoraConfig, get_peft_model
 
+from lora_course.support.course_root import find_course_root
 from lora_course.torch_bridge.agreement import OneLinear, Row, _t, autograd_pass, compare, lora_layers
-
-# notebook -> {function: the id of the cell it is written in (found by its ``def`` if the cell was replaced)}
-TASKS = {
-    "02_reparameterization.ipynb": {"init_lora_factors": "l02-init-task",
-                                    "lora_layer_forward": "l02-forward-task",
-                                    "lora_layer_backward": "l02-backward-task"},
-    "04_merging_and_deployment.ipynb": {"merge_weight": "l04-merge-task"},
-}
+from lora_course.torch_bridge.task_cells import TASKS, find_task_cell, former_ids
 
 
 @dataclass
@@ -39,19 +32,13 @@ class StudentCode:
     problems: list[str] = field(default_factory=list)
 
 
-def _defines(source: str, name: str) -> bool:
+def _former_ids(notebook: str) -> dict[str, str]:
+    """Earlier ids of the lesson's cells, from the course's solution notebook ({} without a course folder)."""
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body)
-
-
-def _cell_for(cells: list, name: str, cell_id: str) -> dict | None:
-    by_id = [c for c in cells if c.get("id") == cell_id and c.get("cell_type") == "code"]
-    if by_id and _defines(by_id[0]["source"], name):
-        return by_id[0]
-    return next((c for c in cells if c.get("cell_type") == "code" and _defines(c["source"], name)), None)
+        root = find_course_root()
+    except FileNotFoundError:
+        return {}
+    return former_ids(root / "solutions" / notebook)
 
 
 def _load(out: StudentCode, path: Path, tasks: dict[str, str]) -> None:
@@ -65,8 +52,9 @@ def _load(out: StudentCode, path: Path, tasks: dict[str, str]) -> None:
     except Exception as err:   # nbformat raises several types for a file that is not a notebook
         out.problems.append(f"{notebook} could not be read as a notebook ({type(err).__name__})")
         return
+    former = _former_ids(notebook)
     for name, cell_id in tasks.items():
-        cell = _cell_for(cells, name, cell_id)
+        cell = find_task_cell(cells, name, cell_id, former)
         if cell is None:
             out.problems.append(f"{name}: no code cell of {notebook} defines it")
             continue

@@ -91,3 +91,22 @@ def test_missing_and_unreadable_notebooks_are_named(tmp_path):
     assert student_agreement(code) == []
     assert code.problems[0].startswith("no 02_reparameterization.ipynb beside this notebook")
     assert code.problems[1] == "04_merging_and_deployment.ipynb could not be read as a notebook (NotJSONError)"
+
+
+def test_a_copy_with_the_former_cell_ids_loads_the_task_cells_not_a_scratch_cell_above_them(tmp_path, monkeypatch):
+    """A student's copy from before the cells were renamed: every task cell carries its former id, and a
+    scratch cell above each defines the same function wrongly; the task cells are the ones compared."""
+    monkeypatch.syspath_prepend(str(ROOT / "tests"))
+    from former_ids import former_map, with_former_ids
+
+    folder = copy_lessons(tmp_path)
+    for lesson, tasks in TASKS.items():
+        nb, renamed = with_former_ids(nbformat.read(folder / lesson, as_version=4), former_map(lesson))
+        assert renamed >= len(tasks)
+        scratch = [nbformat.v4.new_code_cell(f"def {name}(*args):\n    return None\n") for name in tasks]
+        nb.cells = scratch + nb.cells
+        nbformat.write(nb, folder / lesson)
+    code = load_student_code(folder)
+    rows = student_agreement(code, seed=3)
+    assert code.problems == []
+    assert len(rows) == ALL_ROWS and all(row.agrees and row.max_abs < 1e-10 for row in rows), rows
