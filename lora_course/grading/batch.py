@@ -96,6 +96,11 @@ def _status_from_run(run: Execution) -> tuple[str, list[str]]:
     memory reason alone) even when a timeout came with it: a kernel tree squeezed against its memory limit
     also runs slowly, more so on a busy machine, so whether a timeout followed depends on the load, and the
     row must not (a rerun gives the same CSV)."""
+    if run.tampered:
+        return "error", ["tampering: the notebook installed an audit, trace or profile hook or reached into the "
+                         "interpreter's objects or memory, so the kernel was stopped"]
+    if run.disk_full:
+        return "error", ["disk: the notebook's files filled its job folder's size limit"]
     memory = [i for i, outs in enumerate(run.outputs) if any(o.get("ename") == "MemoryError" for o in outs)]
     memory_reason = []
     if memory or run.memory_limit:
@@ -175,6 +180,9 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         out.notes.append("the kernel made no progress for a while, so the notebook was run a second time")
         run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     out.status, out.reasons = _status_from_run(run)
+    out.notes += [f"refused: {w}" for w in run.refused_files]
+    for warning in run.refused_files:
+        print(f"warning: {student}: {warning}", file=sys.stderr)
 
     payloads: list[dict | None] = []
     for k, (data, error) in enumerate(zip(run.probe_payloads, run.probe_errors, strict=True)):

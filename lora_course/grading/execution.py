@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from lora_course.grading.cgroups import Tree
+from lora_course.grading.guard import TAMPER_EXIT
 from lora_course.grading.kernel import FencedKernelManager, launch_spec
 from lora_course.grading.settings import Limits, Sandbox
 
@@ -41,6 +42,9 @@ class Execution:
     timed_out_probes: list[int] = field(default_factory=list)
     cpu_seconds: float = 0.0
     stalled: bool = False
+    tampered: bool = False
+    disk_full: bool = False
+    refused_files: list[str] = field(default_factory=list)
 
 
 class _NotebookOver(Exception):
@@ -77,6 +81,9 @@ async def _supervise(task: asyncio.Task, km: AsyncKernelManager, tree: Tree, lim
     progress = (cpu0, wall0)
     while not task.done():
         await asyncio.wait({task}, timeout=0.1)
+        if _exit_status(km) is not None and not task.done():       # died (or stopped by the guard)
+            _abandon(task)
+            raise DeadKernelError("the kernel died")
         cpu, wall = tree.cpu_seconds(), time.monotonic()
         if cpu - progress[0] > 0.1:
             progress = (cpu, wall)
@@ -94,6 +101,12 @@ async def _supervise(task: asyncio.Task, km: AsyncKernelManager, tree: Tree, lim
             raise _NotebookOver
     task.result()
     return interrupted is not None
+
+
+def _exit_status(km: AsyncKernelManager) -> int | None:
+    """The kernel command's exit status once it has ended, else None."""
+    process = getattr(km.provisioner, "process", None) if km.provisioner is not None else None
+    return process.poll() if process is not None else None
 
 
 async def _interrupt(km: AsyncKernelManager, tree: Tree) -> None:
@@ -174,6 +187,11 @@ async def execute(sources: list[str], probes: list[tuple[str, str]], job: Path, 
             result.notebook_timeout = result.stalled = True
         except DeadKernelError:
             result.died = "the kernel died (killed by a resource limit, or crashed)"
+            for _ in range(50):                       # its exit status: the guard's means tampering
+                if _exit_status(km) is not None:
+                    break
+                await asyncio.sleep(0.1)
+            result.tampered = _exit_status(km) == TAMPER_EXIT
         except Exception as err:  # noqa: BLE001 - whatever went wrong, the batch goes on
             result.died = f"the kernel could not run the notebook: {type(err).__name__}: {err}"
         finally:

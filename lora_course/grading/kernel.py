@@ -13,6 +13,8 @@ from jupyter_client.manager import AsyncKernelManager
 from lora_course.grading.cgroups import Tree
 from lora_course.grading.settings import BWRAP, Sandbox
 
+KERNEL_MODULE = "lora_course.grading.guard"     # installs the audit hook and the probe's codec, then the kernel
+
 
 def kernel_env(home: Path) -> dict[str, str]:
     """The kernel's whole environment: nothing of the grader's (no tokens, no paths) is passed on."""
@@ -60,7 +62,7 @@ def launch_spec(sandbox: Sandbox, connection_file: str, run_dir: Path, work: Pat
         "ro": allowed_readonly(sandbox), "rw": [str(run_dir)], "stage": str(run_dir.parent / "stage"),
         "tmp_bytes": lim.tmp_mb * 1024 * 1024,
         "env": kernel_env(work), "cwd": str(work),
-        "command": [sys.executable, "-I", "-m", "ipykernel_launcher", "-f", connection_file],
+        "command": [sys.executable, "-I", "-m", KERNEL_MODULE, "-f", connection_file],
     }
 
 
@@ -78,5 +80,5 @@ class FencedKernelManager(AsyncKernelManager):
             return ["prlimit", f"--as={lim.memory_mb * 1024 * 1024}", f"--fsize={lim.file_mb * 1024 * 1024}",
                     f"--nproc={lim.processes}", "--core=0", "--", "env", "-i",
                     *(f"{k}={v}" for k, v in kernel_env(self.work).items()),
-                    sys.executable, "-I", "-m", "ipykernel_launcher", "-f", conn]
+                    sys.executable, "-I", "-m", KERNEL_MODULE, "-f", conn]
         return [sys.executable, "-I", "-m", "lora_course.grading.launch", str(self.spec_file)]

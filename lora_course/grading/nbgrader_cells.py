@@ -28,7 +28,8 @@ from pathlib import Path
 
 from lora_course.grading.batch import CHECKS_MODULE
 from lora_course.grading.items import GradedItem
-from lora_course.grading.probe import answers_probe, as_expression, project_probe, read_payload
+from lora_course.grading.guard import probe_runner
+from lora_course.grading.probe import answers_probe, project_probe, read_payload
 from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use
 
 GRADE_CELL_MARK = "# lora-course: nbgrader grade cell"   # the first line of every exported grade cell
@@ -45,11 +46,15 @@ def _probe(namespace: dict, build) -> dict | None:
     """Run one probe (``build(nonce, channel_dir)`` -> source) in ``namespace``; its payload, or None."""
     with tempfile.TemporaryDirectory(prefix="lora-nbgrader-") as channel:
         nonce = secrets.token_hex(16)
-        eval(compile(as_expression(build(nonce, channel)), "<lora-course probe>", "eval"), namespace)  # noqa: S307
+        error = ""
+        try:
+            probe_runner()(build(nonce, channel), namespace=namespace)
+        except Exception as err:  # noqa: BLE001 - a failed probe is a failed probe, whatever its file holds
+            error = f"{type(err).__name__}: {err}"
         path = Path(channel) / nonce
         data = path.read_bytes() if path.is_file() else None
     try:
-        return read_payload(data)
+        return read_payload(data, error)
     except ValueError:
         return None
 
