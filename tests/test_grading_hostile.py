@@ -419,7 +419,7 @@ def test_a_probe_is_bounded_by_the_same_limits(tmp_path):
     workroot = new_workroot()
     limits = Limits(cell_seconds=2, notebook_seconds=6, wall_factor=3)
     try:
-        run = run_in_sandbox(["x = 1"], [("n" * 32, "exec('while True: pass')")], workroot / "job", None,
+        run = run_in_sandbox(["x = 1"], [("n" * 32, "# CHANNEL /nowhere\nwhile True: pass")], workroot / "job", None,
                              Sandbox(limits=limits, uid=UID_BASE + 900))
     finally:
         shutil.rmtree(workroot)

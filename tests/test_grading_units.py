@@ -26,6 +26,7 @@ from lora_course.grading.probe import (
     encode_value,
     project_probe,
     read_payload,
+    verify,
 )
 from lora_course.grading.report import csv_rows, feedback_markdown, safe_filename
 from lora_course.grading.sandbox import Limits, Sandbox, allowed_readonly, launch_spec
@@ -237,8 +238,24 @@ def test_probes_compile_and_carry_no_answer():
 def run_probe(source: str, namespace: dict, tmp_path: Path) -> dict:
     from lora_course.grading.guard import probe_runner
 
-    probe_runner()(source.replace("CHANNEL_DIR", str(tmp_path)), namespace=dict(namespace))
-    return read_payload(next(tmp_path.iterdir()).read_bytes())
+    runner, key = probe_runner()
+    source = source.replace("CHANNEL_DIR", str(tmp_path))
+    runner(source, namespace=dict(namespace))
+    return read_payload(verify(next(tmp_path.iterdir()).read_bytes(), source, key))
+
+
+def test_only_what_the_runner_sealed_for_this_source_is_read(tmp_path):
+    from lora_course.grading.guard import probe_runner
+
+    runner, key = probe_runner()
+    source = answers_probe("78" * 16, ["x"], str(tmp_path))
+    runner(source, namespace={"x": 1})
+    data = (tmp_path / ("78" * 16)).read_bytes()
+    assert read_payload(verify(data, source, key))["values"] == {"x": 1}
+    forged = data.replace(b'"x": 1', b'"x": 96')
+    assert verify(forged, source, key) is None, "a rewritten answer"
+    assert verify(data, source + "\n", key) is None, "the answer of another probe"
+    assert verify(data.partition(b"\n")[2], source, key) is None, "an answer without its seal"
 
 
 def test_the_answers_probe_hands_back_values_it_can_read(tmp_path):
@@ -263,7 +280,7 @@ def test_the_probe_reports_hooked_tools_and_writes_only_once(tmp_path):
 
     from lora_course.grading.guard import probe_runner
 
-    runner = probe_runner()                       # the builtins and library functions of "before the notebook"
+    runner, key = probe_runner()                  # the builtins and library functions of "before the notebook"
     original, dumps = builtins.print, json_module.dumps
     builtins.print = lambda *a, **k: original(*a, **k)
     json_module.dumps = eval(compile("lambda *a, **k: '{}'", json_module.__file__, "eval"))  # noqa: S307
@@ -272,7 +289,7 @@ def test_the_probe_reports_hooked_tools_and_writes_only_once(tmp_path):
     finally:
         builtins.print, json_module.dumps = original, dumps
     with pytest.raises(ValueError, match="tampering: .*builtins.print.*json.dumps"):
-        read_payload((tmp_path / ("34" * 16)).read_bytes())
+        read_payload((tmp_path / ("34" * 16)).read_bytes().partition(b"\n")[2])
     (tmp_path / ("56" * 16)).write_text("planted")
     with pytest.raises(FileExistsError):          # O_EXCL: a file planted at the channel is never the answer
         runner(answers_probe("56" * 16, ["x"], str(tmp_path)), namespace={"x": 1})
@@ -399,8 +416,9 @@ def test_any_checks_module_goes_through_the_project_probe(tmp_path):
     from lora_course.grading.guard import probe_runner
 
     probe = project_probe("ab" * 16, "double", source, "lora_course", {"x": np.arange(3.0)}, str(tmp_path))
-    probe_runner()(probe, namespace={"f": lambda x: 2 * x})
-    payload = read_payload((tmp_path / ("ab" * 16)).read_bytes())
+    runner, key = probe_runner()
+    runner(probe, namespace={"f": lambda x: 2 * x})
+    payload = read_payload(verify((tmp_path / ("ab" * 16)).read_bytes(), probe, key))
     assert payload["check"] == "double" and decode_value(payload["data"]["y"]).tolist() == [0.0, 2.0, 4.0]
 
 
@@ -477,7 +495,7 @@ def test_the_probe_codec_is_answered_by_the_guard_before_any_other_search_functi
             "sys.stdout.write(open(os.path.join(d, 'ab' * 16)).read())")
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert read_payload(done.stdout.encode())["values"] == {"answer": 96}
+    assert read_payload(done.stdout.encode().partition(b"\n")[2])["values"] == {"answer": 96}
 
 
 def test_job_folders_copy_regular_files_only(tmp_path):

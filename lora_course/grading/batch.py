@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
 from lora_course.grading.items import GradedItem, items_from_solution
-from lora_course.grading.probe import answers_probe, as_expression, project_probe, read_payload
+from lora_course.grading.probe import answers_probe, project_probe, read_payload
 from lora_course.grading.sandbox import Execution, Sandbox, run_in_sandbox
 from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
 
@@ -164,7 +164,7 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     inputs = {gid: by_module[mod.__name__] for gid, mod in modules.items()}
     probes: list[tuple[str, str]] = []       # (nonce = channel file name, expression); a fresh nonce each
     nonce = secrets.token_hex(16)
-    probes.append((nonce, as_expression(answers_probe(nonce, answer_names, channel_dir))))
+    probes.append((nonce, answers_probe(nonce, answer_names, channel_dir)))
     for item in project:
         mod = modules[item.grade_id]
         # the kernel half alone when the checks module names one (it reads nothing the notebook can patch)
@@ -173,7 +173,7 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         source = project_probe(nonce, item.target, inspect.getsource(kernel), kernel.__package__,
                                inputs[item.grade_id],
                                channel_dir)
-        probes.append((nonce, as_expression(source)))
+        probes.append((nonce, source))
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     if run.stalled:        # no CPU used for a long while: a sleeping cell, or a message lost; one more try
         shutil.rmtree(job, ignore_errors=True)

@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import json
 import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from nbclient.exceptions import DeadKernelError
 from lora_course.grading.cgroups import Tree
 from lora_course.grading.guard import TAMPER_EXIT
 from lora_course.grading.kernel import FencedKernelManager, launch_spec
+from lora_course.grading.probe import as_expression, verify
 from lora_course.grading.settings import Limits, Sandbox
 
 CHANNEL_BYTES = 64_000_000
@@ -147,7 +149,9 @@ def read_channel(path: Path) -> bytes | None:
 
 async def execute(sources: list[str], probes: list[tuple[str, str]], job: Path, run: Path, work: Path,
                    sandbox: Sandbox, tree: Tree) -> Execution:
-    """Start the fenced kernel for job folder ``job``, run ``sources`` then each probe; returns what came back."""
+    """Start the fenced kernel for job folder ``job``, run ``sources`` then each probe ``(nonce, probe source)``
+    (sent as :func:`probe.as_expression`); returns what came back: for each probe, what its runner wrote and
+    sealed for that source (None otherwise) and its error ("" if it succeeded)."""
     lim = sandbox.limits
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
@@ -159,6 +163,12 @@ async def execute(sources: list[str], probes: list[tuple[str, str]], job: Path, 
     fd = os.open(job / "spec.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(spec, f)
+    key = secrets.token_bytes(32)             # the guard reads and removes it before any student code runs
+    fd = os.open(run / "guard.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    if sandbox.resolved() == "bwrap":
+        os.chown(run / "guard.key", sandbox.uid, sandbox.uid)
     client = _Client(nb, km=km, timeout=None, startup_timeout=300, allow_errors=True, record_timing=False,
                      shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
     result = Execution()
@@ -172,15 +182,20 @@ async def execute(sources: list[str], probes: list[tuple[str, str]], job: Path, 
                     task = asyncio.ensure_future(client.async_execute_cell(cell, index))
                     if await _supervise(task, km, tree, lim, budget):
                         result.timed_out_cells.append(index)
-                for index, (channel, expression) in enumerate(probes):
-                    task = asyncio.ensure_future(_probe(client, expression))
+                for index, (channel, source) in enumerate(probes):
+                    task = asyncio.ensure_future(_probe(client, as_expression(source)))
                     if await _supervise(task, km, tree, lim, budget):
                         result.timed_out_probes.append(index)
                     reply = task.result()
                     value = reply.get("user_expressions", {}).get("probe", {})
-                    result.probe_payloads.append(read_channel(run / "chan" / channel))
-                    result.probe_errors.append(f"{value.get('ename')}: {str(value.get('evalue'))[:200]}"
-                                               if value.get("status") == "error" else "")
+                    data = read_channel(run / "chan" / channel)
+                    sealed = verify(data, source, key)
+                    result.probe_payloads.append(sealed)
+                    error = (f"{value.get('ename')}: {str(value.get('evalue'))[:200]}"
+                             if value.get("status") != "ok" else "")
+                    if data is not None and sealed is None and not error:
+                        error = "its channel file was not written by the grader's probe"
+                    result.probe_errors.append(error)
         except (_NotebookOver, asyncio.TimeoutError):
             result.notebook_timeout = True
         except _Stalled:

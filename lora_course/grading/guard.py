@@ -26,6 +26,8 @@ import sys
 
 TAMPER_EXIT = 86
 PROBE_CODEC = "lora_course_probe_"
+SEAL_CODEC = "lora_course_seal"
+KEY_VARIABLE = "LORA_COURSE_GUARD_KEY"          # the path of the key file, read and removed by install()
 TAMPER_EVENTS = frozenset({
     "sys.addaudithook", "sys.settrace", "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
     "sys.monitoring.register_callback", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
@@ -43,11 +45,13 @@ def _tools() -> dict:
     import binascii
     import builtins
     import fractions
+    import hashlib
     import os
     from types import MappingProxyType
     tools = {"open": os.open, "write": os.write, "close": os.close, "b64": binascii.b2a_base64,
              "flags": os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, "Fraction": fractions.Fraction,
-             "builtins": builtins, "ndarray": None, "generic": None}
+             "builtins": builtins, "ndarray": None, "generic": None, "sha256": hashlib.sha256,
+             "blake2b": hashlib.blake2b}
     watched = []
     for name in ("json", "base64", "io"):
         module = __import__(name)
@@ -99,12 +103,20 @@ def _scalar(v, tools, _type=type, _float=float, _int=int, _repr=repr, _isinstanc
     return None
 
 
-def _quote(s, _ord=ord, _chr=chr, _hex=hex):
-    """A JSON string literal (C methods only: str.translate with a fixed table)."""
-    table = {c: "\\u%04x" % c for c in range(32)}
-    table.update({_ord('"'): '\\"', _ord("\\"): "\\\\"})
-    table.update({c: "?" for c in range(0xD800, 0xE000)})
-    return '"' + str.translate(s, table) + '"'
+def _quote_table():
+    from types import MappingProxyType
+    table = {c: f"\\u{c:04x}" for c in range(32)}
+    table.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+    table.update({c: "?" for c in range(0xD800, 0xE000)})            # lone surrogates are not UTF-8
+    return MappingProxyType(table)
+
+
+_QUOTE_TABLE = _quote_table()
+
+
+def _quote(s, _table=_QUOTE_TABLE, _translate=str.translate):
+    """A JSON string literal (C methods only: str.translate with a fixed, read-only table)."""
+    return '"' + _translate(s, _table) + '"'
 
 
 def _array(v, tools, _repr=repr, _len=len, _str=str):
@@ -147,39 +159,62 @@ def _json(obj, tools, _type=type, _dict=dict, _str=str, _tuple=tuple, _len=len):
     return _encode(obj, tools)
 
 
-def make_runner(trusted, tools, _getframe=sys._getframe, _compile=compile, _exec=exec, _dict=dict, _str=str,
-                _len=len, _hooks=_found_hooks, _json=_json):
-    """The probe runner: ``runner(source)`` runs a probe from probe.py and writes to the channel file named on
-    the source's first line (``# CHANNEL <path>``) two lines: the hooks found before the probe ran (a JSON list
-    that only this code writes, first), then the ``RESULT`` the probe left (JSON)."""
+def make_sealer(key: bytes, tools):
+    """``seal(frame)``: from the runner's ``frame``, write ``MAC\\n`` + its ``data`` to its ``channel`` file, where
+    MAC = keyed BLAKE2b over SHA-256(the probe's source) + data (verified by the grader: probe.verify)."""
+    def seal(frame, _key=key, _tools=tools):
+        local = frame.f_locals
+        source, channel, data = local["source"], local["channel"], local["data"]
+        digest = _tools["sha256"](source.encode("utf-8", "surrogatepass")).digest()
+        mac = _tools["blake2b"](digest + data, key=_key).hexdigest()
+        out = (mac + "\n").encode("ascii") + data
+        fd = _tools["open"](channel, _tools["flags"], 0o600)
+        try:
+            while out:
+                out = out[_tools["write"](fd, out):]
+        finally:
+            _tools["close"](fd)
+    return seal
+
+
+def make_runner(trusted, tools, seal=None, _getframe=sys._getframe, _compile=compile, _exec=exec, _dict=dict,
+                _str=str, _len=len, _hooks=_found_hooks, _json=_json):
+    """The probe runner: ``runner(source)`` runs a probe from probe.py, then has its answer sealed and written
+    to the channel file named on the source's first line (``# CHANNEL <path>``): the hooks found before the
+    probe ran (a JSON list that only this code writes, first line), then the ``RESULT`` the probe left (JSON).
+    ``seal`` None: the codec search function of :func:`install` seals it (it holds the key; nothing else does)."""
     def runner(source, errors="strict", namespace=None, _trusted=trusted, _tools=tools, _getframe=_getframe,
-               _compile=_compile, _exec=_exec, _dict=_dict, _str=_str, _len=_len, _hooks=_hooks, _json=_json):
+               _compile=_compile, _exec=_exec, _dict=_dict, _str=_str, _len=_len, _hooks=_hooks, _json=_json,
+               _seal=seal, _seal_name=SEAL_CODEC):
         first = source.partition("\n")[0]
         if not first.startswith("# CHANNEL "):
             raise ValueError("not a probe")
-        channel = first[len("# CHANNEL "):]
+        channel = first[len("# CHANNEL "):]   # noqa: F841 - the sealer reads it from this frame
         hooks = _hooks(_trusted, _tools)
         user_ns = namespace if namespace is not None else _getframe(1).f_globals
         scope = {"__builtins__": _dict(_trusted), "USER_NS": user_ns}
         _exec(_compile(source, "<lora-course probe>", "exec"), scope)
         result = scope.get("RESULT")
         head = "[" + ", ".join(['"' + h + '"' for h in hooks]) + "]\n"     # names of identifiers only
-        data = (head + _json(result if _type_is_dict(result) else {"part": "none"}, _tools)).encode("utf-8")
-        fd = _tools["open"](channel, _tools["flags"], 0o600)
-        try:
-            while data:
-                data = data[_tools["write"](fd, data):]
-        finally:
-            _tools["close"](fd)
+        data = (head + _json(result if _type_is_dict(result) else {"part": "none"}, _tools)).encode("utf-8")  # noqa: F841
+        if _seal is not None:
+            _seal(_getframe(0))
+        else:
+            try:
+                "".encode(_seal_name)           # the search function seals it, from this very frame
+            except Exception:  # noqa: BLE001, S110 - sealed before any later search function ran, or not at all
+                pass
         return b"", _len(source)
     return runner
 
 
 def probe_runner():
-    """A runner for a probe run in this process (nbgrader's grade cells), with the builtins of now."""
+    """``(runner, key)`` for a probe run in this process (nbgrader's grade cells), with the builtins of now."""
     import builtins
+    import os
     from types import MappingProxyType
-    return make_runner(MappingProxyType(dict(vars(builtins))), MappingProxyType(_tools()))
+    key, tools = os.urandom(32), MappingProxyType(_tools())
+    return make_runner(MappingProxyType(dict(vars(builtins))), tools, make_sealer(key, tools)), key
 
 
 def _type_is_dict(obj, _type=type, _dict=dict):
@@ -197,12 +232,27 @@ def install() -> None:
     from types import FunctionType, MappingProxyType
 
     ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE = 0
+    key_file = os.environ.pop(KEY_VARIABLE, "")
+    if key_file:
+        with open(key_file, "rb") as f:
+            key = f.read()
+        os.unlink(key_file)
+    else:
+        key = os.urandom(32)                  # nobody can check its answers: only for trying the guard out
     from _ctypes import _cast_addr, _memmove_addr, _memset_addr, _string_at_addr
     raw_calls = frozenset({_cast_addr, _memmove_addr, _memset_addr, _string_at_addr})
-    runner = make_runner(MappingProxyType(dict(vars(builtins))), MappingProxyType(_tools()))
+    tools = MappingProxyType(_tools())
+    runner = make_runner(MappingProxyType(dict(vars(builtins))), tools)
     info = codecs.CodecInfo(runner, runner, name="lora-course-probe")
+    sealer = make_sealer(key, tools)
 
-    def search(name, _prefix=PROBE_CODEC, _info=info):
+    def search(name, _prefix=PROBE_CODEC, _info=info, _seal_name=SEAL_CODEC, _getframe=sys._getframe,
+               _code=runner.__code__, _seal=sealer):
+        if name == _seal_name:
+            frame = _getframe(1)
+            if frame.f_code is _code:          # only the runner's own frame is sealed
+                _seal(frame)
+            return None
         return _info if name.startswith(_prefix) else None
 
     codecs.unregister(encodings.search_function)

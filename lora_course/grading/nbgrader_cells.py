@@ -27,9 +27,9 @@ import warnings
 from pathlib import Path
 
 from lora_course.grading.batch import CHECKS_MODULE
-from lora_course.grading.items import GradedItem
 from lora_course.grading.guard import probe_runner
-from lora_course.grading.probe import answers_probe, project_probe, read_payload
+from lora_course.grading.items import GradedItem
+from lora_course.grading.probe import answers_probe, project_probe, read_payload, verify
 from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use
 
 GRADE_CELL_MARK = "# lora-course: nbgrader grade cell"   # the first line of every exported grade cell
@@ -46,13 +46,14 @@ def _probe(namespace: dict, build) -> dict | None:
     """Run one probe (``build(nonce, channel_dir)`` -> source) in ``namespace``; its payload, or None."""
     with tempfile.TemporaryDirectory(prefix="lora-nbgrader-") as channel:
         nonce = secrets.token_hex(16)
-        error = ""
+        error, source = "", build(nonce, channel)
+        runner, key = probe_runner()
         try:
-            probe_runner()(build(nonce, channel), namespace=namespace)
+            runner(source, namespace=namespace)
         except Exception as err:  # noqa: BLE001 - a failed probe is a failed probe, whatever its file holds
             error = f"{type(err).__name__}: {err}"
         path = Path(channel) / nonce
-        data = path.read_bytes() if path.is_file() else None
+        data = verify(path.read_bytes(), source, key) if path.is_file() else None
     try:
         return read_payload(data, error)
     except ValueError:

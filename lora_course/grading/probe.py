@@ -23,6 +23,8 @@ what is collected. Inputs are chosen by the grader and sent in.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import math
@@ -136,6 +138,17 @@ except BaseException as err:
     encoded = json.dumps({k: encode_value(v) for k, v in inputs.items()})
     return _wrap(nonce, channel_dir, body, helpers=True, CHECK=check, SOURCE=module_source, PACKAGE=package,
                  INPUTS=encoded)
+
+
+def verify(data: bytes | None, source: str, key: bytes) -> bytes | None:
+    """What the guard's runner wrote for probe ``source``, without its MAC line; None if the file is absent or
+    was not written by the runner for this very source (a file planted or rewritten by student code)."""
+    if data is None:
+        return None
+    mac, newline, rest = data.partition(b"\n")
+    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
+    expected = hashlib.blake2b(digest + rest, key=key).hexdigest().encode("ascii")
+    return rest if newline and hmac.compare_digest(mac, expected) else None
 
 
 def read_payload(data: bytes | None, error: str = "") -> dict:
