@@ -269,9 +269,10 @@ def install() -> None:
             pass
         elif event == "object.__setattr__":
             target = args[0]
-            if _type(target) is _function:
-                bad = args[1] == "__code__" or (args[1] in ("__defaults__", "__kwdefaults__")
-                                                and target.__code__.co_filename == _file)
+            if _type(target) is _function:      # asyncio's types.coroutine changes only a code's flags
+                code = target.__code__
+                bad = code.co_filename == _file or (args[1] == "__code__" and (
+                    args[2].co_code != code.co_code or args[2].co_filename != code.co_filename))
             else:
                 bad = target in _paths or (_type(target) is _ptype and target.__module__ == "pathlib")
         elif event == "ctypes.call_function":
@@ -298,7 +299,10 @@ def install() -> None:
 
 
 def main() -> None:
+    """Install the guard, then run ipykernel in this process (without debugpy: its import sets a trace
+    function, and a grading kernel has no debugger)."""
     install()
+    sys.modules["debugpy"] = None                    # type: ignore[assignment] - import debugpy: ImportError
     import runpy
     sys.argv[0] = "ipykernel_launcher"
     runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)

@@ -54,7 +54,7 @@ def mount_job_folder(run: Path, sandbox: Sandbox) -> bool:
     if sandbox.resolved() != "bwrap":
         return False
     size = sandbox.limits.disk_mb * 1024 * 1024
-    options = f"size={size},mode=0700,uid={sandbox.uid},gid={sandbox.uid},nosuid,nodev".encode()
+    options = f"size={size},mode=0700,uid={sandbox.uid},gid={sandbox.uid}".encode()
     _libc_call("mount", b"lora-job", str(run).encode(), b"tmpfs", 0x2 | 0x4, options)    # MS_NOSUID | MS_NODEV
     return True
 
