@@ -192,7 +192,7 @@ import json, re
 FORGED = {"part": "answers", "values": {"answer_params": 96, "answer_scale": 4.0,
                                        "answer_shape": {"__tuple__": [8, 4]}}}
 def forge(text):
-    m = re.search(r"# CHANNEL (\S+)|CHANNEL = '([^']+)'", str(text))
+    m = re.search(r"# CHANNEL ([^\s\\]+)|CHANNEL = '([^']+)'", str(text))
     if m:
         try:
             with open(m.group(1) or m.group(2), "w") as f:
@@ -212,7 +212,7 @@ PROBE_ATTACKS = {
                            "def fake(expressions):\n    for text in expressions.values():\n        forge(text)\n"
                            "    return {k: {'status': 'ok', 'data': {'text/plain': 'None'}, 'metadata': {}} "
                            "for k in expressions}\nip.user_expressions = fake\n",
-    # plant the channel first, then let the real probe run: it fails on O_EXCL, the planted file is not read
+    # plant the channel first, then let the real probe run: its seal fails on O_EXCL, the planted file is not read
     "ae_channel_planted": FORGE + "ip = get_ipython()\nreal = ip.user_expressions\n"
                           "def first(expressions):\n    for text in expressions.values():\n        forge(text)\n"
                           "    return real(expressions)\nip.user_expressions = first\n",
@@ -229,8 +229,9 @@ PROBE_ATTACKS = {
     "ai_threading_profile": "import threading, sys\nthreading.setprofile(lambda *a: None)\n"
                             "sys.setprofile(lambda *a: None)\n",
     # the tools the probe writes with, replaced, even compiled under the library's own file name
-    "aj_json_same_file": FORGE + "import json\njson.dumps = eval(compile('lambda *a, **k: ' + repr(json.dumps(FORGED)), "
-                         "json.__file__, 'eval'))\n",
+    "aj_json_same_file": FORGE + "import json\nreal = json.dumps\n"
+                         "json.dumps = eval(compile('lambda obj, *a, **k: real(FORGED) if isinstance(obj, dict) and "
+                         "obj.get(\"part\") == \"answers\" else real(obj, *a, **k)', json.__file__, 'eval'))\n",
     # reach the grader's objects without a reference: the garbage collector, other threads' frames, raw memory
     "ak_gc_reach": "import gc\nfound = [o for o in gc.get_objects() if isinstance(o, dict) and 'USER_NS' in o]\n",
     "al_ctypes_memory": "import ctypes\nctypes.c_long.from_address(id(print)).value\n",
@@ -427,7 +428,7 @@ EXPECTED = {   # student -> (scores of toy-scale, toy-params, toy-why, toy-shape
     "ab_globals_global": (["0", "0", "", "0"], "ok", ""),
     "ac_builtins_dict": (["0", "0", "", "0"], "ok", ""),
     "ad_user_expressions": (["0", "0", "", "0"], "error", "not written by the grader's probe"),
-    "ae_channel_planted": (["0", "0", "", "0"], "error", "FileExistsError"),
+    "ae_channel_planted": (["0", "0", "", "0"], "error", "not written by the grader's probe"),
     "af_codec_hijack": (["0", "0", "", "0"], "ok", ""),
     "ag_audit_hook": (["0", "0", "", "0"], "error", "tampering"),
     "ah_hidden_settrace": (["0", "0", "", "0"], "error", "tampering"),
@@ -454,11 +455,13 @@ def test_hostile_batch(tmp_path, capsys):
     assert leftovers() == traces, "nothing of any student survives the batch"
 
     table = {student: (row[:4], row[-1]) for student, row in rows.items()}
+    wrong = {}
     for student, (scores, status, reason) in EXPECTED.items():
         row = rows.pop(student)
-        assert row[:-1] == [*scores, str(sum(int(s) for s in scores if s)), "8"], (student, row)
-        assert row[-1].split(":")[0] == status, (student, row[-1])
-        assert reason in row[-1], (student, row[-1])
+        if (row[:-1] != [*scores, str(sum(int(s) for s in scores if s)), "8"] or row[-1].split(":")[0] != status
+                or reason not in row[-1]):
+            wrong[student] = row
+    assert not wrong, json.dumps(wrong, ensure_ascii=False, indent=0)
     assert not rows, f"unexpected rows: {rows}"
     print(json.dumps(table, ensure_ascii=False, indent=0))
 

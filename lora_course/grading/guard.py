@@ -35,9 +35,8 @@ TAMPER_EVENTS = frozenset({
     "ctypes.PyObj_FromPtr",
 })
 RAW_SYMBOLS = ("Py", "_Py", "process_vm_", "ptrace", "mprotect", "memcpy", "memmove", "memset", "dlsym")
-IGNORED_BUILTINS = frozenset({"_", "__", "___", "exit", "quit", "help", "copyright", "credits", "license",
-                              "display", "get_ipython", "__IPYTHON__", "__builtins__", "__name__", "__doc__",
-                              "__package__", "__loader__", "__spec__", "__debug__", "__build_class__"})
+WATCHED_BUILTINS = ("exec", "eval", "compile", "open", "print", "__import__", "getattr", "isinstance", "type",
+                    "len", "dict", "list", "str", "repr")      # replaced: tampering (the probe no longer uses them)
 
 
 def _tools() -> dict:
@@ -66,12 +65,12 @@ def _tools() -> dict:
     return tools
 
 
-def _found_hooks(trusted, tools, _getattr=getattr, _ignored=IGNORED_BUILTINS, _vars=vars, _str=str):
+def _found_hooks(trusted, tools, _getattr=getattr, _watched=WATCHED_BUILTINS, _vars=vars, _str=str):
     """Builtins and library functions that are no longer the ones of before the notebook (names only)."""
     found = ()
     now = _vars(tools["builtins"])
-    for name in trusted:
-        if name not in _ignored and now.get(name) is not trusted[name]:
+    for name in _watched:
+        if now.get(name) is not trusted[name]:
             found += ("builtins." + name,)
     for name, module, snapshot in tools["watched"]:
         for attr in snapshot:

@@ -38,11 +38,23 @@ def verdict_outputs(grade_id: str, points: float, result: NotebookResult) -> lis
     return [nbformat.v4.new_output("error", ename="NotFullCredit", evalue=line, traceback=[line])]
 
 
-def solutions_folder() -> Path:
-    """The course's solutions/ beside the installed package (as ``lora-course grade`` uses without --solutions)."""
-    from lora_course.cli.grade import package_solutions
+def without_added_grade_cells(nb):
+    """A copy of ``nb`` without the grade cells the export added (``<cell id>-grade``): our grader judges the
+    items itself, and every other cell is matched to the solution by id as usual."""
+    copy = nbformat.from_dict(nb)
+    copy.cells = [c for c in nb.cells if not (c.get("id", "").endswith("-grade")
+                                              and c.metadata.get("nbgrader", {}).get("grade")
+                                              and not c.metadata.get("nbgrader", {}).get("solution"))]
+    return copy
 
-    found = package_solutions()
+
+def solutions_folder() -> Path:
+    """The course's solutions/ beside the installed package (as ``lora-course grade`` uses without --solutions;
+    never searched for from the working folder)."""
+    import lora_course
+
+    root = Path(lora_course.__file__).resolve().parent.parent
+    found = root / "solutions" if (root / "solutions").is_dir() and (root / "pyproject.toml").is_file() else None
     if found is None:
         raise FileNotFoundError("nbgrader autograde with LoraVerdicts: expected the lora_course package installed "
                                 "from a course checkout (with solutions/), found none")
@@ -60,7 +72,7 @@ class LoraVerdicts(Preprocessor):
         try:
             folder = scratch / student
             folder.mkdir()
-            nbformat.write(nb, folder / name)
+            nbformat.write(without_added_grade_cells(nb), folder / name)
             plan = load_plan(solutions_folder(), [name], Sandbox(), workroot)
             result = grade_notebook(plan, student, folder, name, workroot / "job")
         finally:
