@@ -56,8 +56,8 @@ FORGERS = {   # student -> a cell added after the first code cell of the untouch
     "forger_exec": "def exec(source, *args, **kwargs):\n    pass\n"
                    "def globals():\n    return {}\n",
 }
-# what each forger gets where the grade cells run in the student's kernel (nbgrader's Execute): full marks or 0
-IN_KERNEL = {"forger_silent": "zero", "forger_patch": "full", "forger_transform": "full", "forger_exec": "zero"}
+# what a forger gets where the grade cells run in the student's kernel (nbgrader's Execute): full marks or 0
+IN_KERNEL = {"forger_silent": "zero", "forger_patch": "full", "forger_transform": "full"}
 # lesson -> (the cell a typical mistake follows: id or source marker, the student's added cell)
 # (a grade cell scores its item where it stands, our grader after the whole notebook: lesson 04's in-place merge
 # goes right after the merge task, before every check that calls it, so both see the same functions)
@@ -130,9 +130,9 @@ def scores(tmp_path_factory):
     course, subs, plain = tmp / "course", tmp / "subs", tmp / "in_kernel"
     assert main(["nbgrader-export", str(course), "--root", str(ROOT)]) == 0
     submitted = {s: list(n) for s, n in SUBMITS.items()} | {f: [FORGED_LESSON] for f in FORGERS}
+    nbgrader(course, "generate_assignment", "lesson*")          # one nbgrader process for every lesson
     for notebook in LESSONS:
         assignment = assignment_name(notebook)
-        nbgrader(course, "generate_assignment", assignment)
         release = nbformat.read(course / "release" / assignment / notebook, as_version=4)
         for student, notebooks in submitted.items():
             if notebook in notebooks:
@@ -142,23 +142,23 @@ def scores(tmp_path_factory):
         nbformat.write(submission(nbformat.read(NOTEBOOKS / notebook, as_version=4), notebook, "partial"),
                        subs / "partial" / notebook)
     # the same course with nbgrader's own Execute: grade cells run in the student's kernel (lesson 01, forgers)
-    shutil.copytree(course / "source", plain / "source")
-    shutil.copytree(course / "release", plain / "release")
+    lesson = assignment_name(FORGED_LESSON)
+    shutil.copytree(course / "source" / lesson, plain / "source" / lesson)
     (plain / "nbgrader_config.py").write_text(IN_KERNEL_CONFIG)
     release = nbformat.read(course / "release" / assignment_name(FORGED_LESSON) / FORGED_LESSON, as_version=4)
-    for forger in FORGERS:
+    for forger in IN_KERNEL:
         submit(plain, release, FORGED_LESSON, forger)
     nbgrader(plain, "generate_assignment", assignment_name(FORGED_LESSON), "--force")
     # nbgrader on one core, our grader on the other, at the same time
     with ThreadPoolExecutor(1) as pool:
-        autograde = pool.submit(lambda: [nbgrader(course, "autograde", assignment_name(n)) for n in LESSONS])
+        autograde = pool.submit(nbgrader, course, "autograde", "lesson*")
         out = tmp / "grades.csv"
         assert main(["grade", str(subs), "--out", str(out), "--jobs", "1", "--timeout", "120", "--no-progress"]) == 0
         autograde.result()
     nbgrader(plain, "autograde", assignment_name(FORGED_LESSON))
     rows = list(csv.reader(out.open()))
     lora = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
-    in_kernel = gradebook_scores(plain, {f: [FORGED_LESSON] for f in FORGERS})
+    in_kernel = gradebook_scores(plain, {f: [FORGED_LESSON] for f in IN_KERNEL})
     return lora, gradebook_scores(course, submitted), course, in_kernel
 
 
@@ -196,11 +196,11 @@ def test_no_added_cell_forges_an_nbgrader_grade(scores, forger):
     assert got and not any(got.values()), got
 
 
-@pytest.mark.parametrize("forger", list(FORGERS))
+@pytest.mark.parametrize("forger", list(IN_KERNEL))
 def test_what_the_in_kernel_model_still_lets_through(scores, forger):
-    """With nbgrader's Execute (grade cells in the student's kernel) raising defeats a silenced cell and the
-    probe cannot be redirected; patching the helper or rewriting the grade cells still gives full marks, which
-    is why the export replaces Execute (the guide names these attacks)."""
+    """With nbgrader's Execute (grade cells in the student's kernel) raising defeats a silenced cell; patching
+    the helper or rewriting the grade cells still gives full marks, which is why the export replaces Execute
+    (the guide names these attacks)."""
     _, _, _, in_kernel = scores
     items = graded_items(FORGED_LESSON)
     got = [in_kernel[forger][i.grade_id] for i in items]
