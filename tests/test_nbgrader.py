@@ -230,3 +230,43 @@ def test_export_refuses_to_overwrite(tmp_path, capsys):
         assignment_name("project.ipynb")
     assert main(["nbgrader-export", str(tmp_path / "x"), "--root", str(ROOT), "--only", "3"]) == 2
     assert "expected two-digit lesson numbers such as 03, got ['3']" in capsys.readouterr().err
+
+
+def test_a_grade_cell_fails_loudly_unless_its_item_earned_every_point(capsys):
+    """In a kernel: a wrong or missing answer raises (nbgrader: 0), a right one prints its line (full credit)."""
+    from lora_course.feedback.answers import make_key
+    from lora_course.grading.nbgrader_cells import NotFullCredit, answer_score
+
+    key = make_key(96, "int")
+    assert answer_score({"answer_params": 96}, "params", "answer_params", key, points=2) is None
+    assert "params: 2 / 2 points (correct)" in capsys.readouterr().out
+    for namespace in ({"answer_params": 95}, {}, {"answer_params": 96, "exec": print, "globals": dict}):
+        if "exec" in namespace:      # names of the namespace the probe could have looked up change nothing
+            assert answer_score(namespace, "params", "answer_params", key, points=2) is None
+            continue
+        with pytest.raises(NotFullCredit, match="params: 0 / 2 points"):
+            answer_score(namespace, "params", "answer_params", key, points=2)
+
+
+def test_autograde_writes_each_verdict_as_the_grade_cells_only_output():
+    from lora_course.grading.batch import NotebookResult
+    from lora_course.grading.items import GradedItem
+    from lora_course.grading.nbgrader_verdicts import verdict_outputs
+    from lora_course.grading.verdict import ItemResult
+
+    item = GradedItem("01_x.ipynb", "x-params", 2, "auto", "c", target="answer_params")
+    right = NotebookResult("01_x.ipynb", results=[ItemResult(item, 2.0, "correct")])
+    wrong = NotebookResult("01_x.ipynb", results=[ItemResult(item, 0.0, "not yet", "answer_params = 95")])
+    assert [o["output_type"] for o in verdict_outputs("x-params", 2, right)] == ["stream"]
+    out = verdict_outputs("x-params", 2, wrong)
+    assert [o["output_type"] for o in out] == ["error"] and "0 / 2 points (not yet)" in out[0]["evalue"]
+    assert verdict_outputs("x-other", 1, right)[0]["output_type"] == "error", "an item not graded earns nothing"
+
+
+def test_the_exported_configuration_grades_in_the_sandbox(tmp_path):
+    assert main(["nbgrader-export", str(tmp_path), "--root", str(ROOT), "--only", "01"]) == 0
+    config = (tmp_path / "nbgrader_config.py").read_text()
+    namespace = {"get_config": lambda: __import__("traitlets.config", fromlist=["Config"]).Config()}
+    exec(compile(config, "nbgrader_config.py", "exec"), namespace)  # noqa: S102 - the file the export wrote
+    steps = [p.__name__ for p in namespace["c"].Autograde.autograde_preprocessors]
+    assert steps[0] == "LoraVerdicts" and "Execute" not in steps and "SaveAutoGrades" in steps

@@ -7,8 +7,10 @@ It does two things, then runs ``ipykernel_launcher`` in the same process:
    process at once (exit status ``TAMPER_EXIT``; the grader reports ``error: tampering``) on the events that
    let code watch or rewrite other code while it runs (``TAMPER_EVENTS``: a later audit hook, a trace or
    profile function, ``sys.monitoring``, the ``gc`` and ``sys._current_frames`` ways to objects and frames one
-   holds no reference to), a new ``__code__`` for any function, ctypes reads and writes of raw memory or of the
-   interpreter's C API, and opening ``/proc/<pid>/mem``. The process is made non-dumpable, so no other process
+   holds no reference to), a function given different code (or any change to this module's functions), ctypes
+   ``from_address``, ``string_at`` and symbols of the interpreter's C API, and opening ``/proc/<pid>/mem``.
+   (ctypes ``memmove``/``cast`` and function pointers made from integers raise no audit event in CPython
+   3.10-3.12: the guide says what that leaves.) The process is made non-dumpable, so no other process
    of the student's uid can read or write its memory. Nothing is recorded that student code could reset: the
    hook acts before the call it audits returns.
 2. **The probe's entry point, reached without any name.** The grader's probe is the expression
@@ -239,7 +241,7 @@ def install() -> None:
     else:
         key = os.urandom(32)                  # nobody can check its answers: only for trying the guard out
     from _ctypes import _cast_addr, _memmove_addr, _memset_addr, _string_at_addr
-    raw_calls = frozenset({_cast_addr, _memmove_addr, _memset_addr, _string_at_addr})
+    raw_calls = frozenset({_cast_addr, _memmove_addr, _memset_addr, _string_at_addr})   # where audited (3.12+)
     tools = MappingProxyType(_tools())
     runner = make_runner(MappingProxyType(dict(vars(builtins))), tools)
     info = codecs.CodecInfo(runner, runner, name="lora-course-probe")
