@@ -191,12 +191,12 @@ FORGE = r'''
 import json, re
 FORGED = {"part": "answers", "values": {"answer_params": 96, "answer_scale": 4.0,
                                        "answer_shape": {"__tuple__": [8, 4]}}}
-def forge(text):
-    m = re.search(r"# CHANNEL ([^\s\\]+)|CHANNEL = '([^']+)'", str(text))
+def forge(text):    # the channel of today's probe (sealed, hooks on the first line) or of the earlier one
+    m = re.search(r"# CHANNEL ([^\s\\]+)|CHANNEL = \\?'([^'\\]+)", str(text))
     if m:
         try:
             with open(m.group(1) or m.group(2), "w") as f:
-                f.write("[]\n" + json.dumps(FORGED))
+                f.write("[]\n" + json.dumps(FORGED) if m.group(1) else json.dumps(dict(FORGED, hooks=[])))
         except OSError:
             pass
 '''

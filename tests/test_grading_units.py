@@ -457,8 +457,10 @@ GUARDED = {   # what student code does after guard.install() -> whether the guar
     "open('/proc/self/mem', 'rb')": True,
     "import os; os.open(b'/proc/%d/mem' % os.getpid(), os.O_RDONLY)": True,
     "import codecs; info = codecs.lookup('lora_course_probe_x'); info.encode.__defaults__ = (1,) * 12": True,
-    # honest code: files, numpy, threads, fork, a libc call through ctypes, frames, audit events of its own
-    "import numpy, pathlib, tempfile, threading, os\n"
+    # honest code: files, numpy, matplotlib (pybind11 types set attributes while they are built), threads,
+    # fork, a libc call through ctypes, frames, audit events of its own
+    "import numpy, pathlib, tempfile, threading, os, matplotlib\nmatplotlib.use('Agg')\n"
+    "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
     "p = pathlib.Path(tempfile.mkdtemp()) / 'x'; p.write_text('1'); open(p).read()\n"
     "threading.Thread(target=len, args=[()]).start(); numpy.linalg.svd(numpy.ones((3, 3)))\n"
     "pid = os.fork()\nif pid == 0: os._exit(0)\nos.waitpid(pid, 0)\n"

@@ -270,3 +270,4 @@ def test_the_exported_configuration_grades_in_the_sandbox(tmp_path):
     exec(compile(config, "nbgrader_config.py", "exec"), namespace)  # noqa: S102 - the file the export wrote
     steps = [p.__name__ for p in namespace["c"].Autograde.autograde_preprocessors]
     assert steps[0] == "LoraVerdicts" and "Execute" not in steps and "SaveAutoGrades" in steps
+    assert namespace["c"].Autograde.autograde_preprocessors[0]().enabled, "nbconvert skips a disabled step"

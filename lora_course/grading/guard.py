@@ -241,7 +241,7 @@ def install() -> None:
     else:
         key = os.urandom(32)                  # nobody can check its answers: only for trying the guard out
     from _ctypes import _cast_addr, _memmove_addr, _memset_addr, _string_at_addr
-    raw_calls = frozenset({_cast_addr, _memmove_addr, _memset_addr, _string_at_addr})   # where audited (3.12+)
+    raw_calls = frozenset({_cast_addr, _memmove_addr, _memset_addr, _string_at_addr})   # where audited
     tools = MappingProxyType(_tools())
     runner = make_runner(MappingProxyType(dict(vars(builtins))), tools)
     info = codecs.CodecInfo(runner, runner, name="lora-course-probe")
@@ -261,10 +261,11 @@ def install() -> None:
     codecs.register(encodings.search_function)
     import pathlib
     path_types = (pathlib.PosixPath, pathlib.PurePosixPath, os.DirEntry)
+    path_classes = (*path_types, pathlib.PurePath, pathlib.Path)
 
     def hook(event, args, _events=TAMPER_EVENTS, _exit=os._exit, _write=os.write, _type=type, _str=str,
              _bytes=bytes, _int=int, _function=FunctionType, _raw=raw_calls, _symbols=RAW_SYMBOLS,
-             _file=__file__, _paths=path_types, _ptype=type):
+             _file=__file__, _paths=path_types, _path_classes=path_classes):
         bad = event in _events
         if bad:
             pass
@@ -274,8 +275,8 @@ def install() -> None:
                 code = target.__code__
                 bad = code.co_filename == _file or (args[1] == "__code__" and (
                     args[2].co_code != code.co_code or args[2].co_filename != code.co_filename))
-            else:
-                bad = target in _paths or (_type(target) is _ptype and target.__module__ == "pathlib")
+            else:                                 # a path class whose str() the "open" check below uses
+                bad = target in _path_classes
         elif event == "ctypes.call_function":
             bad = args[0] in _raw
         elif event == "ctypes.dlsym":

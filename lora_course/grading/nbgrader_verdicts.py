@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 from lora_course.grading.batch import NotebookResult, grade_notebook, load_plan, new_workroot
 from lora_course.grading.sandbox import Sandbox
@@ -63,6 +64,8 @@ def solutions_folder() -> Path:
 
 class LoraVerdicts(Preprocessor):
     """Grade the submitted notebook in our sandbox and write each grade cell's verdict as its output."""
+
+    enabled = Bool(True, help="nbconvert runs a preprocessor only when enabled").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
