@@ -186,6 +186,59 @@ print(json.dumps({"uid": os.getuid(), "seen": seen, "wrote": wrote, "net": net, 
 '''
 
 
+# --- the first interpreter's probe: redirected, raced, planted or hooked (each forges full marks if it works)
+FORGE = r'''
+import json, re
+FORGED = {"part": "answers", "values": {"answer_params": 96, "answer_scale": 4.0,
+                                       "answer_shape": {"__tuple__": [8, 4]}}}
+def forge(text):    # the channel of today's probe (sealed, hooks on the first line) or of the earlier one
+    m = re.search(r"# CHANNEL ([^\s\\]+)|CHANNEL = \\?'([^'\\]+)", str(text))
+    if m:
+        try:
+            with open(m.group(1) or m.group(2), "w") as f:
+                f.write("[]\n" + json.dumps(FORGED) if m.group(1) else json.dumps(dict(FORGED, hooks=[])))
+        except OSError:
+            pass
+'''
+PROBE_ATTACKS = {
+    # a name the probe could look up: exec, globals, __builtins__ of the notebook's namespace
+    "aa_exec_global": FORGE + "def exec(source, *args, **kwargs):\n    forge(source)\n",
+    "ab_globals_global": FORGE + "def globals():\n    return {'answer_params': 96, 'answer_scale': 4.0, "
+                         "'answer_shape': (8, 4)}\n",
+    "ac_builtins_dict": FORGE + "import builtins as _b\n__builtins__ = dict(vars(_b), exec=lambda s, *a: forge(s), "
+                        "eval=lambda s, *a: forge(s), globals=lambda: {'answer_params': 96})\n",
+    # the kernel's own request handling, patched: forge the channel and report success without running it
+    "ad_user_expressions": FORGE + "ip = get_ipython()\n"
+                           "def fake(expressions):\n    for text in expressions.values():\n        forge(text)\n"
+                           "    return {k: {'status': 'ok', 'data': {'text/plain': 'None'}, 'metadata': {}} "
+                           "for k in expressions}\nip.user_expressions = fake\n",
+    # plant the channel first, then let the real probe run: its seal fails on O_EXCL, the planted file is not read
+    "ae_channel_planted": FORGE + "ip = get_ipython()\nreal = ip.user_expressions\n"
+                          "def first(expressions):\n    for text in expressions.values():\n        forge(text)\n"
+                          "    return real(expressions)\nip.user_expressions = first\n",
+    # answer the probe's codec before the guard does (a search function, the standard library's codec cache)
+    "af_codec_hijack": FORGE + "import codecs, encodings\n"
+                       "info = codecs.CodecInfo(lambda s, e='strict': (forge(s), (b'', len(s)))[1], None)\n"
+                       "codecs.register(lambda name: info if name.startswith('lora_course') else None)\n"
+                       "encodings._cache['lora_course_probe_run'] = info\n",
+    # hooks that watch the probe run: an audit hook, a trace function hidden behind sys.gettrace, a profiler
+    "ag_audit_hook": FORGE + "import sys\nsys.addaudithook(lambda event, args: forge(args[0]) "
+                     "if event in ('compile', 'exec') else None)\n",
+    "ah_hidden_settrace": "import sys\ndef tracer(frame, event, arg):\n    return tracer\n"
+                          "sys.settrace(tracer)\nsys.gettrace = lambda: None\n",
+    "ai_threading_profile": "import threading, sys\nthreading.setprofile(lambda *a: None)\n"
+                            "sys.setprofile(lambda *a: None)\n",
+    # the tools the probe writes with, replaced, even compiled under the library's own file name
+    "aj_json_same_file": FORGE + "import json\nreal = json.dumps\n"
+                         "json.dumps = eval(compile('lambda obj, *a, **k: real(FORGED) if isinstance(obj, dict) and "
+                         "obj.get(\"part\") == \"answers\" else real(obj, *a, **k)', json.__file__, 'eval'))\n",
+    # reach the grader's objects without a reference: the garbage collector, other threads' frames, raw memory
+    "ak_gc_reach": "import gc\nfound = [o for o in gc.get_objects() if isinstance(o, dict) and 'USER_NS' in o]\n",
+    "al_ctypes_memory": "import ctypes\nctypes.c_long.from_address(id(print)).value\n",
+    "am_proc_mem": "import os\nos.open('/proc/%d/mem' % os.getpid(), os.O_RDONLY)\n",
+}
+
+
 def build(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     """A course with one solution notebook and a folder of crafted submissions (student -> what it tests)."""
     sol = toy_solution()
@@ -257,7 +310,15 @@ def build(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
         "韩梅": stub,
         "x_deep_json": b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
         "y_no_cell_ids": None,     # built below
+        # the probe needs no json module any more: breaking it breaks nothing the probe uses
         "z_probe_fails": added(sol, "params", "import sys\nsys.modules['json'] = None\n", "breaks"),
+        # bounds: a job folder of a limited size, a notebook that sleeps, a hard link to a file not the student's
+        "ba_fills_disk": added(sol, "setup", "blob = b'x' * 2 ** 24\nfor i in range(400):\n"
+                               "    open(f'blob{i}', 'wb').write(blob)\n", "disk"),
+        "bb_sleeps": added(sol, "setup", "import time\nfor _ in range(10 ** 6):\n    time.sleep(0.5)\n"
+                           "    sum(range(10 ** 5))\n", "sleep"),
+        "bc_hard_link": sol,
+        **{student: added(stub, "setup", attack, "attack") for student, attack in PROBE_ATTACKS.items()},
     }
     shuffled = with_answers(stub, chk="answer_scale = 4.0  # edited check cell",
                             params="answer_params = 4 * (16 + 8)")
@@ -285,6 +346,10 @@ def build(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     (subs / "a_solution" / "data.txt").write_text("helper data")
     (subs / "w_launcher" / "ipykernel_launcher.py").write_text("raise SystemExit('the student launcher ran')\n")
     (subs / "zz_link").symlink_to(subs / "a_solution")
+    outside = tmp_path / "not_the_students.txt"          # a file the student's uid could not read
+    outside.write_text("answer_params = 96")
+    outside.chmod(0o600)
+    os.link(outside, subs / "bc_hard_link" / "stolen.txt")
     return solutions, subs, {s: "" for s in crafted}
 
 
@@ -355,11 +420,28 @@ EXPECTED = {   # student -> (scores of toy-scale, toy-params, toy-why, toy-shape
     "韩梅": (["0", "0", "", "0"], "ok", ""),
     "x_deep_json": (["0", "0", "", "0"], "malformed", "nested too deeply"),
     "y_no_cell_ids": (["0", "0", "", "0"], "malformed", "without cell ids"),
-    "z_probe_fails": (["0", "0", "", "0"], "error", "answers could not be collected"),
+    "z_probe_fails": (["3", "2", "", "1"], "ok", ""),
+    "ba_fills_disk": (["0", "0", "", "0"], "error", "disk"),
+    "bb_sleeps": (["3", "2", "", "1"], "timeout", "interrupted"),
+    "bc_hard_link": (["3", "2", "", "1"], "ok", ""),
+    "aa_exec_global": (["0", "0", "", "0"], "ok", ""),
+    "ab_globals_global": (["0", "0", "", "0"], "ok", ""),
+    "ac_builtins_dict": (["0", "0", "", "0"], "ok", ""),
+    "ad_user_expressions": (["0", "0", "", "0"], "error", "not written by the grader's probe"),
+    "ae_channel_planted": (["0", "0", "", "0"], "error", "not written by the grader's probe"),
+    "af_codec_hijack": (["0", "0", "", "0"], "ok", ""),
+    "ag_audit_hook": (["0", "0", "", "0"], "error", "tampering"),
+    "ah_hidden_settrace": (["0", "0", "", "0"], "error", "tampering"),
+    "ai_threading_profile": (["0", "0", "", "0"], "error", "tampering"),
+    "aj_json_same_file": (["0", "0", "", "0"], "error", "tampering: student code hooked the tools"),
+    "ak_gc_reach": (["0", "0", "", "0"], "error", "tampering"),
+    "al_ctypes_memory": (["0", "0", "", "0"], "error", "tampering"),
+    "am_proc_mem": (["0", "0", "", "0"], "error", "tampering"),
 }
 
 
-RERUN = ("e_loop", "f_stubborn_loop", "g_memory_bomb", "m_kills_kernel", "u_fork_bomb", "v_children_memory")
+RERUN = ("e_loop", "f_stubborn_loop", "g_memory_bomb", "m_kills_kernel", "u_fork_bomb", "v_children_memory",
+         "ae_channel_planted", "ba_fills_disk", "bb_sleeps")
 
 
 def test_hostile_batch(tmp_path, capsys):
@@ -373,11 +455,13 @@ def test_hostile_batch(tmp_path, capsys):
     assert leftovers() == traces, "nothing of any student survives the batch"
 
     table = {student: (row[:4], row[-1]) for student, row in rows.items()}
+    wrong = {}
     for student, (scores, status, reason) in EXPECTED.items():
         row = rows.pop(student)
-        assert row[:-1] == [*scores, str(sum(int(s) for s in scores if s)), "8"], (student, row)
-        assert row[-1].split(":")[0] == status, (student, row[-1])
-        assert reason in row[-1], (student, row[-1])
+        if (row[:-1] != [*scores, str(sum(int(s) for s in scores if s)), "8"] or row[-1].split(":")[0] != status
+                or reason not in row[-1]):
+            wrong[student] = row
+    assert not wrong, json.dumps(wrong, ensure_ascii=False, indent=0)
     assert not rows, f"unexpected rows: {rows}"
     print(json.dumps(table, ensure_ascii=False, indent=0))
 
@@ -386,6 +470,7 @@ def test_hostile_batch(tmp_path, capsys):
     assert "| toy-params | 0 / 2 | not answered |" in feedback and "r (d + k)" in feedback
     assert "> *Your answer here.*" in feedback and "> So that B A = 0" in feedback
     assert "> So that B A = 0" in (fb / "a_solution.md").read_text()
+    assert "stolen.txt: a hard link" in (fb / "bc_hard_link.md").read_text(), "a refused file is named"
     names = sorted(p.name for p in fb.glob("*.md"))
     assert len(names) == len(EXPECTED) - 0 and len(set(names)) == len(names), names
     html = next(p for p in fb.glob("_img*.md")).read_text()
@@ -419,7 +504,7 @@ def test_a_probe_is_bounded_by_the_same_limits(tmp_path):
     workroot = new_workroot()
     limits = Limits(cell_seconds=2, notebook_seconds=6, wall_factor=3)
     try:
-        run = run_in_sandbox(["x = 1"], [("n" * 32, "exec('while True: pass')")], workroot / "job", None,
+        run = run_in_sandbox(["x = 1"], [("n" * 32, "# CHANNEL /nowhere\nwhile True: pass")], workroot / "job", None,
                              Sandbox(limits=limits, uid=UID_BASE + 900))
     finally:
         shutil.rmtree(workroot)

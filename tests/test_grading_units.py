@@ -26,6 +26,7 @@ from lora_course.grading.probe import (
     encode_value,
     project_probe,
     read_payload,
+    verify,
 )
 from lora_course.grading.report import csv_rows, feedback_markdown, safe_filename
 from lora_course.grading.sandbox import Limits, Sandbox, allowed_readonly, launch_spec
@@ -199,13 +200,30 @@ def stdout(text: str) -> list[dict]:
 
 
 def test_a_probe_answer_must_be_one_json_object_without_hooks():
-    assert read_payload(json.dumps({"part": "answers", "values": {"x": 1}, "hooks": []}).encode())["values"] == {"x": 1}
-    with pytest.raises(ValueError, match="wrote nothing .ImportError"):
-        read_payload(None, "ImportError: json")
+    assert read_payload(b'[]\n' + json.dumps({"part": "answers", "values": {"x": 1}}).encode())["values"] == {"x": 1}
+    with pytest.raises(ValueError, match="wrote nothing"):
+        read_payload(None)
     with pytest.raises(ValueError, match="not valid JSON"):
-        read_payload(b"[" * 100_000 + b"]" * 100_000)
+        read_payload(b"[]\n" + b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(ValueError, match="tampering: .*builtins.print"):
-        read_payload(json.dumps({"part": "answers", "values": {}, "hooks": ["builtins.print"]}).encode())
+        read_payload(b'["builtins.print"]\n' + json.dumps({"part": "answers", "values": {}}).encode())
+    with pytest.raises(ValueError, match="not valid JSON"):          # the runner's own first line is required
+        read_payload(json.dumps({"part": "answers", "values": {"x": 1}, "hooks": []}).encode())
+
+
+def test_a_failed_probe_is_failed_even_when_its_channel_file_exists():
+    good = b'[]\n' + json.dumps({"part": "answers", "values": {"x": 96}}).encode()
+    with pytest.raises(ValueError, match="the probe failed .FileExistsError"):
+        read_payload(good, "FileExistsError: [Errno 17] File exists")
+
+
+def test_the_probe_expression_looks_up_no_name():
+    import dis
+
+    code = compile(as_expression(answers_probe("ef" * 16, ["answer_a"], "/chan")), "probe", "eval")
+    ops = {i.opname for i in dis.get_instructions(code)}
+    assert not {"LOAD_NAME", "LOAD_GLOBAL", "LOAD_FAST", "LOAD_DEREF"} & ops, ops
+    assert code.co_names == ("encode",)
 
 
 def test_probes_compile_and_carry_no_answer():
@@ -214,35 +232,67 @@ def test_probes_compile_and_carry_no_answer():
     source = project_probe(nonce, "lora_init", "CHECKS = {}\n", "lora_course", {"X": np.ones((2, 2)), "r": 4}, "/c")
     compile(source, "probe", "exec")
     compile(as_expression(source), "probe", "eval")
-    assert f"/c/{nonce}" in source and "lc1:" not in source
+    assert source.startswith(f"# CHANNEL /c/{nonce}\n") and "lc1:" not in source
 
 
 def run_probe(source: str, namespace: dict, tmp_path: Path) -> dict:
-    exec(as_expression(source.replace("CHANNEL_DIR", str(tmp_path))), dict(namespace))
-    return read_payload(next(tmp_path.iterdir()).read_bytes())
+    from lora_course.grading.guard import probe_runner
+
+    runner, key = probe_runner()
+    source = source.replace("CHANNEL_DIR", str(tmp_path))
+    runner(source, namespace=dict(namespace))
+    return read_payload(verify(next(tmp_path.iterdir()).read_bytes(), source, key))
+
+
+def test_only_what_the_runner_sealed_for_this_source_is_read(tmp_path):
+    from lora_course.grading.guard import probe_runner
+
+    runner, key = probe_runner()
+    source = answers_probe("78" * 16, ["x"], str(tmp_path))
+    runner(source, namespace={"x": 1})
+    data = (tmp_path / ("78" * 16)).read_bytes()
+    assert read_payload(verify(data, source, key))["values"] == {"x": 1}
+    forged = data.replace(b'"x": 1', b'"x": 96')
+    assert verify(forged, source, key) is None, "a rewritten answer"
+    assert verify(data, source + "\n", key) is None, "the answer of another probe"
+    assert verify(data.partition(b"\n")[2], source, key) is None, "an answer without its seal"
 
 
 def test_the_answers_probe_hands_back_values_it_can_read(tmp_path):
-    namespace = {"answer_a": 3, "answer_b": (8, 4), "answer_c": lambda: 1}
-    payload = run_probe(answers_probe("12" * 16, ["answer_a", "answer_b", "answer_c", "answer_d"], "CHANNEL_DIR"),
-                        namespace, tmp_path)["values"]
+    class Lying(str):
+        def __eq__(self, other):
+            raise AssertionError("student code ran inside the probe")
+        __hash__ = str.__hash__
+
+    namespace = {"answer_a": 3, "answer_b": (8, 4), "answer_c": lambda: 1, "answer_e": np.arange(6.0).reshape(2, 3),
+                 "answer_f": np.float32(0.5), "exec": print, "globals": dict, Lying("answer_g"): 1}
+    names = ["answer_a", "answer_b", "answer_c", "answer_d", "answer_e", "answer_f", "answer_g"]
+    payload = run_probe(answers_probe("12" * 16, names, "CHANNEL_DIR"), namespace, tmp_path)["values"]
     assert decode_value(payload["answer_a"]) == 3 and decode_value(payload["answer_b"]) == (8, 4)
     assert payload["answer_c"] == {"__unsupported__": "function"} and payload["answer_d"] == {"__missing__": True}
+    assert decode_value(payload["answer_e"]).tolist() == [[0, 1, 2], [3, 4, 5]] and payload["answer_f"] == 0.5
+    assert payload["answer_g"] == {"__missing__": True}, "a key that is not an exact str is not an answer"
 
 
 def test_the_probe_reports_hooked_tools_and_writes_only_once(tmp_path):
     import builtins
+    import json as json_module
 
-    original = builtins.print
+    from lora_course.grading.guard import probe_runner
+
+    runner, key = probe_runner()                  # the builtins and library functions of "before the notebook"
+    original, dumps = builtins.print, json_module.dumps
     builtins.print = lambda *a, **k: original(*a, **k)
+    json_module.dumps = eval(compile("lambda *a, **k: '{}'", json_module.__file__, "eval"))  # noqa: S307
     try:
-        with pytest.raises(ValueError, match="tampering: .*builtins.print"):
-            run_probe(answers_probe("34" * 16, ["x"], "CHANNEL_DIR"), {"x": 1}, tmp_path)
+        runner(answers_probe("34" * 16, ["x"], str(tmp_path)), namespace={"x": 1})
     finally:
-        builtins.print = original
+        builtins.print, json_module.dumps = original, dumps
+    with pytest.raises(ValueError, match="tampering: .*builtins.print.*json.dumps"):
+        read_payload((tmp_path / ("34" * 16)).read_bytes().partition(b"\n")[2])
     (tmp_path / ("56" * 16)).write_text("planted")
     with pytest.raises(FileExistsError):          # O_EXCL: a file planted at the channel is never the answer
-        exec(as_expression(answers_probe("56" * 16, ["x"], str(tmp_path))), {"x": 1})
+        runner(answers_probe("56" * 16, ["x"], str(tmp_path)), namespace={"x": 1})
 
 
 # --------------------------------------------------------------------------------------------- verdict
@@ -346,7 +396,8 @@ def test_the_sandbox_sees_only_the_allow_list(tmp_path):
     spec = launch_spec(sandbox, "/j/run/connection.json", Path("/j/run"), Path("/j/run/work"),
                        Tree("t", sandbox.limits, use_cgroups=False))
     assert spec["uid"] == 70000 and spec["rw"] == ["/j/run"] and spec["rlimits"]["RLIMIT_AS"] == 2048 * 1024 * 1024
-    assert spec["command"][1:4] == ["-I", "-m", "ipykernel_launcher"], "-I: a planted ipykernel_launcher.py never runs"
+    assert spec["command"][1:4] == ["-I", "-m", "lora_course.grading.guard"], \
+        "-I: a planted ipykernel_launcher.py never runs; the guard starts first"
     assert set(spec["env"]) >= {"HOME", "PATH"} and not [k for k in spec["env"] if "TOKEN" in k]
     from lora_course.grading.launch import bwrap_argv
     argv = bwrap_argv(spec, {p: p for p in [*spec["ro"], *spec["rw"]]})
@@ -362,9 +413,12 @@ def test_student_seeds_are_stable_and_differ_between_students():
 def test_any_checks_module_goes_through_the_project_probe(tmp_path):
     source = ("class Double:\n    def collect(self, ns, inputs):\n        return {'y': ns['f'](inputs['x'])}\n"
               "CHECKS = {'double': Double()}\n")
+    from lora_course.grading.guard import probe_runner
+
     probe = project_probe("ab" * 16, "double", source, "lora_course", {"x": np.arange(3.0)}, str(tmp_path))
-    exec(as_expression(probe), {"f": lambda x: 2 * x})
-    payload = read_payload((tmp_path / ("ab" * 16)).read_bytes())
+    runner, key = probe_runner()
+    runner(probe, namespace={"f": lambda x: 2 * x})
+    payload = read_payload(verify((tmp_path / ("ab" * 16)).read_bytes(), probe, key))
     assert payload["check"] == "double" and decode_value(payload["data"]["y"]).tolist() == [0.0, 2.0, 4.0]
 
 
@@ -384,3 +438,100 @@ def test_hitting_the_memory_limit_names_the_status_even_with_a_timeout(run, stat
     assert (reasons[0].startswith(first) if first else reasons == []), reasons
     if run.memory_limit:      # the memory is the whole story: whether a timeout came with it depends on load
         assert len(reasons) == 1 and "memory limit" in reasons[0], reasons
+
+
+# --------------------------------------------------------------------------------------------- the kernel's guard
+
+GUARDED = {   # what student code does after guard.install() -> whether the guard stops the process
+    "sys.addaudithook(lambda e, a: None)": True,
+    "sys.settrace(lambda *a: None)": True,
+    "sys.setprofile(lambda *a: None)": True,
+    "import threading; threading.settrace(lambda *a: None); threading.Thread(target=len, args=[()]).start()": True,
+    "import gc; gc.get_objects()": True,
+    "import gc; gc.get_referrers(sys)": True,
+    "sys._current_frames()": True,
+    "def f(): pass\nf.__code__ = (lambda: 1).__code__": True,
+    "import ctypes; ctypes.c_long.from_address(id(1))": True,
+    "import ctypes; ctypes.string_at(id(1), 8)": True,
+    "import ctypes; ctypes.pythonapi.PyGILState_Ensure": True,
+    "open('/proc/self/mem', 'rb')": True,
+    "import os; os.open(b'/proc/%d/mem' % os.getpid(), os.O_RDONLY)": True,
+    "import codecs; info = codecs.lookup('lora_course_probe_x'); info.encode.__defaults__ = (1,) * 12": True,
+    # honest code: files, numpy, matplotlib (pybind11 types set attributes while they are built), threads,
+    # fork, a libc call through ctypes, frames, audit events of its own
+    "import numpy, pathlib, tempfile, threading, os, matplotlib\nmatplotlib.use('Agg')\n"
+    "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+    "p = pathlib.Path(tempfile.mkdtemp()) / 'x'; p.write_text('1'); open(p).read()\n"
+    "threading.Thread(target=len, args=[()]).start(); numpy.linalg.svd(numpy.ones((3, 3)))\n"
+    "pid = os.fork()\nif pid == 0: os._exit(0)\nos.waitpid(pid, 0)\n"
+    "import ctypes; ctypes.CDLL(None).getpid(); sys._getframe(0).f_locals; sys.audit('my.event', 1)": False,
+}
+
+
+@pytest.mark.parametrize("code", list(GUARDED))
+def test_the_guard_stops_the_kernel_on_hooks_and_raw_memory(code):
+    import subprocess
+
+    from lora_course.grading.guard import TAMPER_EXIT
+
+    done = subprocess.run([sys.executable, "-I", "-c", "import sys\nfrom lora_course.grading import guard\n"
+                           f"guard.install()\n{code}\nprint('survived')"], capture_output=True, text=True,
+                          timeout=60)
+    if GUARDED[code]:
+        assert done.returncode == TAMPER_EXIT and "tampering: audit event" in done.stderr, (done.returncode,
+                                                                                            done.stderr[-500:])
+    else:
+        assert done.returncode == 0 and "survived" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_probe_codec_is_answered_by_the_guard_before_any_other_search_function():
+    import subprocess
+
+    code = ("import codecs, encodings, sys, tempfile, os\nfrom lora_course.grading import guard, probe\n"
+            "guard.install()\n"
+            "codecs.register(lambda name: 1 / 0)\n"                              # a later search function
+            "encodings._cache['lora_course_probe_run'] = codecs.lookup('latin-1')\n"   # the stdlib's own cache
+            "answer = 96\nexec = globals = print\n"
+            "d = tempfile.mkdtemp()\n"
+            "eval(probe.as_expression(probe.answers_probe('ab' * 16, ['answer'], d)))\n"
+            "sys.stdout.write(open(os.path.join(d, 'ab' * 16)).read())")
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert read_payload(done.stdout.encode().partition(b"\n")[2])["values"] == {"answer": 96}
+
+
+def test_job_folders_copy_regular_files_only(tmp_path):
+    import os
+
+    from lora_course.grading.sandbox import copy_submission
+
+    src, work = tmp_path / "sub", tmp_path / "work"
+    src.mkdir()
+    work.mkdir()
+    (src / "data.txt").write_text("mine")
+    secret = tmp_path / "secret"
+    secret.write_text("not yours")
+    os.link(secret, src / "linked.txt")                # a hard link: st_nlink 2
+    (src / "sym.txt").symlink_to(secret)
+    os.mkfifo(src / "pipe")
+    warnings = copy_submission(src, work)
+    assert sorted(p.name for p in work.iterdir()) == ["data.txt"]
+    assert any("linked.txt: a hard link" in w for w in warnings) and any("pipe: not a regular file" in w
+                                                                           for w in warnings)
+    assert any("sym.txt: a symbolic link" in w for w in warnings)
+
+
+def test_the_wall_clock_backstop_is_a_small_multiple_of_the_cpu_limit():
+    lim = Limits()
+    assert lim.wall(lim.notebook_seconds) <= 600 and lim.wall(lim.cell_seconds) <= 3 * lim.cell_seconds
+    assert Limits(notebook_seconds=1200).wall(1200) == 1200, "never below the CPU limit itself"
+    assert Limits(cell_seconds=5).wall(5) == 20
+
+
+@pytest.mark.parametrize("run, reason", [
+    (Execution(outputs=[[]], tampered=True, died="the kernel died", memory_limit=True), "tampering"),
+    (Execution(outputs=[[]], disk_full=True, timed_out_cells=[0]), "disk"),
+])
+def test_tampering_and_a_full_disk_are_errors_of_their_own(run, reason):
+    status, reasons = _status_from_run(run)
+    assert status == "error" and len(reasons) == 1 and reasons[0].startswith(reason), reasons

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
 from lora_course.grading.items import GradedItem, items_from_solution
-from lora_course.grading.probe import answers_probe, as_expression, project_probe, read_payload
+from lora_course.grading.probe import answers_probe, project_probe, read_payload
 from lora_course.grading.sandbox import Execution, Sandbox, run_in_sandbox
 from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
 
@@ -96,6 +96,11 @@ def _status_from_run(run: Execution) -> tuple[str, list[str]]:
     memory reason alone) even when a timeout came with it: a kernel tree squeezed against its memory limit
     also runs slowly, more so on a busy machine, so whether a timeout followed depends on the load, and the
     row must not (a rerun gives the same CSV)."""
+    if run.tampered:
+        return "error", ["tampering: the notebook installed an audit, trace or profile hook or reached into the "
+                         "interpreter's objects or memory, so the kernel was stopped"]
+    if run.disk_full:
+        return "error", ["disk: the notebook's files filled its job folder's size limit"]
     memory = [i for i, outs in enumerate(run.outputs) if any(o.get("ename") == "MemoryError" for o in outs)]
     memory_reason = []
     if memory or run.memory_limit:
@@ -159,7 +164,7 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     inputs = {gid: by_module[mod.__name__] for gid, mod in modules.items()}
     probes: list[tuple[str, str]] = []       # (nonce = channel file name, expression); a fresh nonce each
     nonce = secrets.token_hex(16)
-    probes.append((nonce, as_expression(answers_probe(nonce, answer_names, channel_dir))))
+    probes.append((nonce, answers_probe(nonce, answer_names, channel_dir)))
     for item in project:
         mod = modules[item.grade_id]
         # the kernel half alone when the checks module names one (it reads nothing the notebook can patch)
@@ -168,13 +173,16 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         source = project_probe(nonce, item.target, inspect.getsource(kernel), kernel.__package__,
                                inputs[item.grade_id],
                                channel_dir)
-        probes.append((nonce, as_expression(source)))
+        probes.append((nonce, source))
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     if run.stalled:        # no CPU used for a long while: a sleeping cell, or a message lost; one more try
         shutil.rmtree(job, ignore_errors=True)
         out.notes.append("the kernel made no progress for a while, so the notebook was run a second time")
         run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     out.status, out.reasons = _status_from_run(run)
+    out.notes += [f"refused: {w}" for w in run.refused_files]
+    for warning in run.refused_files:
+        print(f"warning: {student}: {warning}", file=sys.stderr)
 
     payloads: list[dict | None] = []
     for k, (data, error) in enumerate(zip(run.probe_payloads, run.probe_errors, strict=True)):

@@ -14,6 +14,7 @@ from pathlib import Path
 from lora_course.grading.settings import Limits
 
 CONTROLLERS = ("memory", "pids", "cpuacct", "freezer")
+KERNEL_MODULE = b"lora_course.grading.guard"
 
 
 def _own_cgroups() -> dict[str, Path]:
@@ -98,13 +99,14 @@ class Tree:
         return _proc_tree_cpu(self.root_pid) if self.root_pid else 0.0
 
     def kernel_pid(self) -> int | None:
-        """The kernel's own process (the shallowest ``ipykernel_launcher`` below the launcher), host pid."""
+        """The kernel's own process (the shallowest ``lora_course.grading.guard`` or ``ipykernel_launcher``
+        below the launcher), host pid."""
         level = [self.root_pid] if self.root_pid else []
         for _ in range(6):
             for pid in level:
                 try:
                     argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                    if b"bwrap" not in argv[0] and b"ipykernel_launcher" in argv:
+                    if b"bwrap" not in argv[0] and (KERNEL_MODULE in argv or b"ipykernel_launcher" in argv):
                         return pid
                 except OSError:
                     pass

@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import json
 import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from lora_course.grading.cgroups import Tree
+from lora_course.grading.guard import TAMPER_EXIT
 from lora_course.grading.kernel import FencedKernelManager, launch_spec
+from lora_course.grading.probe import as_expression, verify
 from lora_course.grading.settings import Limits, Sandbox
 
 CHANNEL_BYTES = 64_000_000
@@ -41,6 +44,9 @@ class Execution:
     timed_out_probes: list[int] = field(default_factory=list)
     cpu_seconds: float = 0.0
     stalled: bool = False
+    tampered: bool = False
+    disk_full: bool = False
+    refused_files: list[str] = field(default_factory=list)
 
 
 class _NotebookOver(Exception):
@@ -77,6 +83,9 @@ async def _supervise(task: asyncio.Task, km: AsyncKernelManager, tree: Tree, lim
     progress = (cpu0, wall0)
     while not task.done():
         await asyncio.wait({task}, timeout=0.1)
+        if _exit_status(km) is not None and not task.done():       # died (or stopped by the guard)
+            _abandon(task)
+            raise DeadKernelError("the kernel died")
         cpu, wall = tree.cpu_seconds(), time.monotonic()
         if cpu - progress[0] > 0.1:
             progress = (cpu, wall)
@@ -94,6 +103,12 @@ async def _supervise(task: asyncio.Task, km: AsyncKernelManager, tree: Tree, lim
             raise _NotebookOver
     task.result()
     return interrupted is not None
+
+
+def _exit_status(km: AsyncKernelManager) -> int | None:
+    """The kernel command's exit status once it has ended, else None."""
+    process = getattr(km.provisioner, "process", None) if km.provisioner is not None else None
+    return process.poll() if process is not None else None
 
 
 async def _interrupt(km: AsyncKernelManager, tree: Tree) -> None:
@@ -134,7 +149,9 @@ def read_channel(path: Path) -> bytes | None:
 
 async def execute(sources: list[str], probes: list[tuple[str, str]], job: Path, run: Path, work: Path,
                    sandbox: Sandbox, tree: Tree) -> Execution:
-    """Start the fenced kernel for job folder ``job``, run ``sources`` then each probe; returns what came back."""
+    """Start the fenced kernel for job folder ``job``, run ``sources`` then each probe ``(nonce, probe source)``
+    (sent as :func:`probe.as_expression`); returns what came back: for each probe, what its runner wrote and
+    sealed for that source (None otherwise) and its error ("" if it succeeded)."""
     lim = sandbox.limits
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
@@ -146,6 +163,12 @@ async def execute(sources: list[str], probes: list[tuple[str, str]], job: Path, 
     fd = os.open(job / "spec.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(spec, f)
+    key = secrets.token_bytes(32)             # the guard reads and removes it before any student code runs
+    fd = os.open(run / "guard.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    if sandbox.resolved() == "bwrap":
+        os.chown(run / "guard.key", sandbox.uid, sandbox.uid)
     client = _Client(nb, km=km, timeout=None, startup_timeout=300, allow_errors=True, record_timing=False,
                      shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
     result = Execution()
@@ -159,21 +182,32 @@ async def execute(sources: list[str], probes: list[tuple[str, str]], job: Path, 
                     task = asyncio.ensure_future(client.async_execute_cell(cell, index))
                     if await _supervise(task, km, tree, lim, budget):
                         result.timed_out_cells.append(index)
-                for index, (channel, expression) in enumerate(probes):
-                    task = asyncio.ensure_future(_probe(client, expression))
+                for index, (channel, source) in enumerate(probes):
+                    task = asyncio.ensure_future(_probe(client, as_expression(source)))
                     if await _supervise(task, km, tree, lim, budget):
                         result.timed_out_probes.append(index)
                     reply = task.result()
                     value = reply.get("user_expressions", {}).get("probe", {})
-                    result.probe_payloads.append(read_channel(run / "chan" / channel))
-                    result.probe_errors.append(f"{value.get('ename')}: {str(value.get('evalue'))[:200]}"
-                                               if value.get("status") == "error" else "")
+                    data = read_channel(run / "chan" / channel)
+                    sealed = verify(data, source, key)
+                    result.probe_payloads.append(sealed)
+                    # the exception's name only: its message may hold the job folder or the nonce, and a
+                    # rerun must give the same CSV
+                    error = str(value.get("ename", "no reply"))[:100] if value.get("status") != "ok" else ""
+                    if data is not None and sealed is None and not error:
+                        error = "its channel file was not written by the grader's probe"
+                    result.probe_errors.append(error)
         except (_NotebookOver, asyncio.TimeoutError):
             result.notebook_timeout = True
         except _Stalled:
             result.notebook_timeout = result.stalled = True
         except DeadKernelError:
             result.died = "the kernel died (killed by a resource limit, or crashed)"
+            for _ in range(50):                       # its exit status: the guard's means tampering
+                if _exit_status(km) is not None:
+                    break
+                await asyncio.sleep(0.1)
+            result.tampered = _exit_status(km) == TAMPER_EXIT
         except Exception as err:  # noqa: BLE001 - whatever went wrong, the batch goes on
             result.died = f"the kernel could not run the notebook: {type(err).__name__}: {err}"
         finally:

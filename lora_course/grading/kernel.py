@@ -11,7 +11,10 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from lora_course.grading.cgroups import Tree
+from lora_course.grading.guard import KEY_VARIABLE
 from lora_course.grading.settings import BWRAP, Sandbox
+
+KERNEL_MODULE = "lora_course.grading.guard"     # installs the audit hook and the probe's codec, then the kernel
 
 
 def kernel_env(home: Path) -> dict[str, str]:
@@ -23,6 +26,7 @@ def kernel_env(home: Path) -> dict[str, str]:
         "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_PLATFORM_DIRS": "1", "PYTHONHASHSEED": "0",
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        KEY_VARIABLE: str(home.parent / "guard.key"),      # the guard reads and removes it at start
     }
 
 
@@ -60,7 +64,7 @@ def launch_spec(sandbox: Sandbox, connection_file: str, run_dir: Path, work: Pat
         "ro": allowed_readonly(sandbox), "rw": [str(run_dir)], "stage": str(run_dir.parent / "stage"),
         "tmp_bytes": lim.tmp_mb * 1024 * 1024,
         "env": kernel_env(work), "cwd": str(work),
-        "command": [sys.executable, "-I", "-m", "ipykernel_launcher", "-f", connection_file],
+        "command": [sys.executable, "-I", "-m", KERNEL_MODULE, "-f", connection_file],
     }
 
 
@@ -78,5 +82,5 @@ class FencedKernelManager(AsyncKernelManager):
             return ["prlimit", f"--as={lim.memory_mb * 1024 * 1024}", f"--fsize={lim.file_mb * 1024 * 1024}",
                     f"--nproc={lim.processes}", "--core=0", "--", "env", "-i",
                     *(f"{k}={v}" for k, v in kernel_env(self.work).items()),
-                    sys.executable, "-I", "-m", "ipykernel_launcher", "-f", conn]
+                    sys.executable, "-I", "-m", KERNEL_MODULE, "-f", conn]
         return [sys.executable, "-I", "-m", "lora_course.grading.launch", str(self.spec_file)]

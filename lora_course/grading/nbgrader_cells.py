@@ -1,11 +1,17 @@
-"""What an exported nbgrader grade cell runs: our grader's own verdict, computed in the notebook's kernel.
+"""What an exported nbgrader grade cell runs when it runs in a kernel: our grader's verdict, computed there.
+
+Under the exported ``nbgrader_config.py`` autograde does not run grade cells at all (``nbgrader_verdicts``:
+each verdict comes from ``lora-course grade``'s sandbox). These functions serve a grade cell run in a kernel:
+nbgrader's ``Execute`` where an instructor's configuration keeps it, or a student trying their notebook.
 
 ``lora-course nbgrader-export`` writes grade cells that call :func:`answer_score` or :func:`project_score`
 with ``globals()``. Each runs the very probe ``lora-course grade`` sends (``grading.probe``: the answers probe,
 or a project check's ``collect`` from a fresh copy of its module's source), reads its answer back through
 ``read_payload`` and judges it with ``grading.verdict`` (``judge_auto``, ``judge_project``,
-``refuse_reference_use``), then prints one feedback line and returns the points as a float, the cell's last
-value, which nbgrader takes as the cell's score (partial credit, ``nbgrader.utils.determine_grade``).
+``refuse_reference_use``), then prints one feedback line and raises :class:`NotFullCredit` unless the item
+earned all its points: nbgrader gives full credit to a grade cell without an error, so a cell must fail
+loudly (a line such as ``get_ipython().ast_node_interactivity = 'none'``, which hides a cell's value, changes
+nothing). Every item is all-or-nothing.
 
 Differences from ``lora-course grade``, by design: the checks run inside the student's kernel, so nbgrader's
 trust model applies (student code can patch anything the cell uses); a cell is scored where it stands, not
@@ -27,8 +33,9 @@ import warnings
 from pathlib import Path
 
 from lora_course.grading.batch import CHECKS_MODULE
+from lora_course.grading.guard import probe_runner
 from lora_course.grading.items import GradedItem
-from lora_course.grading.probe import answers_probe, as_expression, project_probe, read_payload
+from lora_course.grading.probe import answers_probe, project_probe, read_payload, verify
 from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use
 
 GRADE_CELL_MARK = "# lora-course: nbgrader grade cell"   # the first line of every exported grade cell
@@ -45,11 +52,16 @@ def _probe(namespace: dict, build) -> dict | None:
     """Run one probe (``build(nonce, channel_dir)`` -> source) in ``namespace``; its payload, or None."""
     with tempfile.TemporaryDirectory(prefix="lora-nbgrader-") as channel:
         nonce = secrets.token_hex(16)
-        eval(compile(as_expression(build(nonce, channel)), "<lora-course probe>", "eval"), namespace)  # noqa: S307
+        error, source = "", build(nonce, channel)
+        runner, key = probe_runner()
+        try:
+            runner(source, namespace=namespace)
+        except Exception as err:  # noqa: BLE001 - a failed probe is a failed probe, whatever its file holds
+            error = f"{type(err).__name__}: {err}"
         path = Path(channel) / nonce
-        data = path.read_bytes() if path.is_file() else None
+        data = verify(path.read_bytes(), source, key) if path.is_file() else None
     try:
-        return read_payload(data)
+        return read_payload(data, error)
     except ValueError:
         return None
 
@@ -68,12 +80,19 @@ def _executed_cells(instructor: str) -> tuple[list[str], list[str]]:
     return history, origins
 
 
-def _report(result: ItemResult) -> float:
+class NotFullCredit(AssertionError):
+    """Raised by a grade cell whose item did not earn all its points (nbgrader then gives the cell 0)."""
+
+
+def _report(result: ItemResult) -> None:
+    """Print the verdict's line; raise NotFullCredit unless the item earned all its points."""
     score = float(result.score or 0.0)
     detail = "; ".join(part for part in (result.message, result.hint and f"hint: {result.hint}") if part)
-    print(f"{result.item.grade_id}: {score:g} / {result.item.points:g} points ({result.result})"
-          + (f": {detail[:500]}" if detail else ""))
-    return score
+    line = (f"{result.item.grade_id}: {score:g} / {result.item.points:g} points ({result.result})"
+            + (f": {detail[:500]}" if detail else ""))
+    print(line)
+    if not score >= result.item.points:
+        raise NotFullCredit(line)
 
 
 def _checked(namespace: dict, grade_id: str, points: float) -> None:
@@ -94,8 +113,8 @@ def _quiet():
 
 
 def answer_score(namespace: dict, grade_id: str, answer: str, key: str, points: float, hint: str = "",
-                 mistakes: dict[str, str] | None = None) -> float:
-    """Points for an auto item: the answer variable ``answer`` of ``namespace`` judged against ``key``."""
+                 mistakes: dict[str, str] | None = None) -> None:
+    """Judge an auto item (the answer variable ``answer`` of ``namespace`` against ``key``); raises unless correct."""
     _checked(namespace, grade_id, points)
     if not isinstance(answer, str) or not answer.isidentifier():
         raise ValueError(f"answer: expected the answer variable's name, got {answer!r}")
@@ -105,12 +124,13 @@ def answer_score(namespace: dict, grade_id: str, answer: str, key: str, points: 
         payload = _probe(namespace, lambda nonce, channel: answers_probe(nonce, [answer], channel))
         values = payload.get("values") if payload and payload.get("part") == "answers" else None
         result = judge_auto(item, values if isinstance(values, dict) else None)
-    return _report(result)
+    _report(result)
 
 
 def project_score(namespace: dict, grade_id: str, check: str, points: float, checks_module: str = "",
-                  reference: tuple[str, ...] = (), instructor: str = "") -> float:
-    """Points for a project item: ``CHECKS[check]`` of ``checks_module`` collected here, judged as our grader does."""
+                  reference: tuple[str, ...] = (), instructor: str = "") -> None:
+    """Judge a project item (``CHECKS[check]`` of ``checks_module`` collected here, as our grader does); raises
+    unless it passed."""
     _checked(namespace, grade_id, points)
     module_name = checks_module or CHECKS_MODULE
     if not module_name.startswith("lora_course."):
@@ -130,4 +150,4 @@ def project_score(namespace: dict, grade_id: str, check: str, points: float, che
         if item.reference:
             sources, origins = _executed_cells(instructor)
             result = refuse_reference_use([result], sources, origins, checks)[0]
-    return _report(result)
+    _report(result)

@@ -13,7 +13,10 @@ tagged ``raises-exception``) with the answer cells' solutions put back, and ``nb
 - a project item's check cell: a locked ``grade`` cell that calls ``grading.nbgrader_cells.project_score``;
 - every other cell: ``locked``.
 
-A grade cell's last value is the points our grader gives the item; nbgrader takes it as the cell's score.
+Under the exported ``nbgrader_config.py`` autograde never runs these cells: ``grading.nbgrader_verdicts.LoraVerdicts``
+grades the submission in our sandbox and writes each grade cell's verdict as its output. Run in a kernel (nbgrader's
+``Execute``, or a student trying their notebook) a grade cell prints one feedback line and **raises** unless the
+item earned all its points (no output and no error is nbgrader's full credit; every item is all-or-nothing).
 """
 
 from __future__ import annotations
@@ -30,8 +33,17 @@ from lora_course.grading.nbgrader_cells import GRADE_CELL_MARK, source_digest
 
 CONFIG = '''"""nbgrader settings written by `lora-course nbgrader-export` (edit freely: it is never overwritten)."""
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+
+from lora_course.grading.nbgrader_verdicts import LoraVerdicts
+
 c = get_config()  # noqa: F821 - nbgrader provides get_config
-# Lesson cells train small models and time code: allow each cell up to five minutes under autograde.
+# autograde never runs a submission in nbgrader's own kernel: LoraVerdicts (in place of nbgrader's Execute)
+# grades it in lora-course grade's sandbox and writes each grade cell's verdict (guide, sections 5 and 6).
+c.Autograde.autograde_preprocessors = [LoraVerdicts, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# Without LoraVerdicts (nbgrader's Execute instead), grade cells run in the student's kernel: see the guide.
 c.Execute.timeout = 300
 '''
 
@@ -57,8 +69,8 @@ def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, locked:
 
 
 def grade_source(item: GradedItem, instructor: str = "") -> str:
-    """The code of an item's grade cell: a call whose value is the points ``lora-course grade`` would give."""
-    head = f"{GRADE_CELL_MARK} ({item.grade_id}: its value is the score)\n"
+    """The code of an item's grade cell: a call that prints the verdict and raises unless it is full credit."""
+    head = f"{GRADE_CELL_MARK} ({item.grade_id}: raises unless the item earned its points)\n"
     if item.kind == "auto":
         return (head + "from lora_course.grading.nbgrader_cells import answer_score\n\n"
                 f"answer_score(globals(), {item.grade_id!r}, {item.target!r}, {item.key!r}, points={item.points!r},\n"

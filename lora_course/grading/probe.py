@@ -3,13 +3,16 @@
 Each probe has its own nonce, drawn by the grader when the probe is sent. It is not run as a cell:
 the grader evaluates it through ``user_expressions`` of a silent execute request, so IPython's input
 transformers, cell events (``pre_run_cell``...), display hooks and the ``print`` the student may have
-wrapped never see it. The probe writes its JSON answer to ``<channel folder>/<nonce>``, created with
-``O_EXCL | O_NOFOLLOW`` in a folder the kernel may create files in but not list: stdout is not read at
-all, and nothing printed or written earlier can be taken for an answer. Before reading anything the
-probe looks for tools the student could have hooked (a trace or profile function, replaced builtins,
-``json``/``numpy`` functions that are not theirs); if it finds one the grader rejects the probe.
-Values travel as JSON (numbers, strings, tuples) and arrays as ``.npy`` bytes in base64, read back
-with ``np.load(allow_pickle=False)``: nothing from the kernel is ever unpickled or executed by the
+wrapped never see it. The expression looks up no name (``as_expression``: a string literal and ``str.encode``
+with the codec guard.py registered before any student code), and the guard's runner runs the probe with the
+builtins of before the notebook, encodes the ``RESULT`` it leaves with C-level tools (no ``json``, ``base64``
+or ``numpy`` function the student could replace) and writes it to ``<channel folder>/<nonce>``, created with
+``O_EXCL | O_NOFOLLOW`` in a folder the kernel may create files in but not list. The file's first line is
+the list of replaced builtins and library functions the runner found before the probe ran; any means
+tampering. The grader reads a file only for a probe that succeeded (``read_payload``): a failed probe is a
+failed probe even if a file with its name exists. Hooks that watch code run (audit, trace, profile) stop the
+kernel (guard.py). Values travel as JSON (numbers, strings, tuples) and arrays as ``.npy`` bytes in base64,
+read back with ``np.load(allow_pickle=False)``: nothing from the kernel is ever unpickled or executed by the
 grader, and the grader judges it in its own process.
 
 Project checks run from a fresh copy of the checks module's source (any module with ``CHECKS[name]
@@ -20,6 +23,8 @@ what is collected. Inputs are chosen by the grader and sent in.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import math
@@ -27,72 +32,21 @@ from typing import Any
 
 import numpy as np
 
+from lora_course.grading.guard import PROBE_CODEC
+
 MAX_ARRAY_ELEMENTS = 2_000_000
 MAX_LINE_CHARS = 64_000_000
 _CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
-# Runs inside the kernel, wrapped in a function so that it leaves no names behind.
+# Runs inside the kernel (through guard.make_runner's runner): decodes the grader's inputs.
 _KERNEL_HELPERS = r'''
-import base64, io, json, os, sys, types
-from fractions import Fraction
+import base64, io, json, sys, types
 import numpy as np
-
-def encode(value, depth=0):
-    kind = type(value)
-    if value is None or kind in (bool, str):
-        return value if kind is not str else value[:10000]
-    if kind is int:
-        return value if abs(value) < 2 ** 63 else float(value)
-    if kind is float:
-        return value
-    if kind is Fraction:
-        return f"{value.numerator}/{value.denominator}"
-    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-        return encode(value.item(), depth)
-    if kind in (tuple, list) and depth == 0 and len(value) <= 1000:
-        return {"__tuple__": [encode(v, 1) for v in value]}
-    if kind is np.ndarray and value.dtype.kind in "biuf" and value.size <= MAX_ARRAY_ELEMENTS:
-        buf = io.BytesIO()
-        np.save(buf, value, allow_pickle=False)
-        return {"__ndarray__": base64.b64encode(buf.getvalue()).decode("ascii")}
-    return {"__unsupported__": kind.__name__[:100]}
 
 def decode(value):
     if isinstance(value, dict) and "__ndarray__" in value:
         return np.load(io.BytesIO(base64.b64decode(value["__ndarray__"])), allow_pickle=False)
     return value
-
-def hooks():
-    import builtins
-    found = []
-    if sys.gettrace() is not None or sys.getprofile() is not None:
-        found.append("a trace or profile function")
-    import threading
-    if getattr(threading, "_trace_hook", None) or getattr(threading, "_profile_hook", None):
-        found.append("a thread trace hook")
-    for name in ("exec", "compile", "open", "print", "__import__", "getattr", "isinstance", "type", "len",
-                 "dict", "list", "str", "repr"):
-        if type(getattr(builtins, name)).__name__ not in ("builtin_function_or_method", "type"):
-            found.append(f"builtins.{name}")
-    for module, names in ((json, ("dumps",)), (base64, ("b64encode",)), (np, ("save", "asarray"))):
-        for name in names:
-            fn = getattr(module, name, None)
-            code = getattr(getattr(fn, "__code__", None), "co_filename", None)
-            if code is None and type(fn).__module__.split(".")[0] in ("builtins", "numpy"):
-                continue                      # a C function (numpy's dispatchers too)
-            if module.__name__.split(".")[0] not in str(code).replace("\\", "/"):
-                found.append(f"{module.__name__}.{name}")
-    return found
-
-def emit(payload):
-    payload = dict(payload, hooks=HOOKS)
-    data = json.dumps(payload).encode()
-    fd = os.open(CHANNEL, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-    finally:
-        os.close(fd)
 '''
 
 
@@ -128,35 +82,34 @@ def decode_value(value: Any) -> Any:
     raise ValueError(f"unexpected value in the probe's answer: {str(value)[:100]}")
 
 
-def _wrap(nonce: str, channel_dir: str, body: str, **constants: Any) -> str:
-    consts = "".join(f"    {name} = {value!r}\n" for name, value in constants.items())
-    helpers = "".join(f"    {line}\n" for line in _KERNEL_HELPERS.strip("\n").split("\n"))
-    main = "".join(f"    {line}\n" for line in body.strip("\n").split("\n"))
+def _wrap(nonce: str, channel_dir: str, body: str, helpers: bool = False, **constants: Any) -> str:
+    """The probe's source: ``# CHANNEL <file>`` (read by the runner before anything runs), constants, body."""
+    consts = "".join(f"{name} = {value!r}\n" for name, value in constants.items())
     channel = f"{channel_dir.rstrip('/')}/{nonce}"
-    return (f"def probe():\n    USER_NS = _lora_course_user_ns\n    NONCE = {nonce!r}\n    CHANNEL = {channel!r}\n"
-            f"    MAX_ARRAY_ELEMENTS = {MAX_ARRAY_ELEMENTS}\n"
-            f"{consts}{helpers}    HOOKS = hooks()\n{main}probe()\n")
+    return (f"# CHANNEL {channel}\nNONCE = {nonce!r}\nMAX_ARRAY_ELEMENTS = {MAX_ARRAY_ELEMENTS}\n{consts}"
+            f"{_KERNEL_HELPERS if helpers else ''}\n{body.strip()}\n")
 
 
-def as_expression(source: str, user_ns_name: str = "_lora_course_user_ns") -> str:
-    """The probe as one expression for ``user_expressions``: runs ``source`` in a namespace of its own,
-    with the kernel's user namespace passed in (so it leaves no names behind)."""
-    return f"exec({source!r}, {{'__builtins__': __builtins__, {user_ns_name!r}: globals()}})"
+def as_expression(source: str) -> str:
+    """The probe as one expression for ``user_expressions`` that looks up no name: a string literal and
+    ``str.encode`` with the codec that guard.py registered first, whose runner runs ``source``."""
+    return f"{source!r}.encode({PROBE_CODEC + 'run'!r})"
 
 
 def answers_probe(nonce: str, names: list[str], channel_dir: str) -> str:
-    """Probe source that hands back the values of the named answer variables (``__missing__`` if undefined)."""
+    """Probe source that hands back the values of the named answer variables (``__missing__`` if undefined).
+
+    It reads the namespace with ``dict.items`` and compares exact ``str`` keys only, so no student code
+    (a key's ``__eq__``, a dict subclass's ``__getitem__``) runs while it reads."""
     body = '''
-ns = USER_NS
-out = {}
-for name in NAMES:
-    try:
-        out[name] = encode(ns[name]) if name in ns else {"__missing__": True}
-    except Exception as err:
-        out[name] = {"__unsupported__": type(err).__name__}
-emit({"part": "answers", "values": out})
+found = {}
+for key, value in dict.items(USER_NS):
+    if type(key) is str and key in NAMES and key not in found:
+        found[key] = value
+RESULT = {"part": "answers", "values": {name: ("__value__", found[name]) if name in found
+                                          else {"__missing__": True} for name in NAMES}}
 '''
-    return _wrap(nonce, channel_dir, body, NAMES=list(names))
+    return _wrap(nonce, channel_dir, body, NAMES=tuple(names))
 
 
 def project_probe(nonce: str, check: str, module_source: str, package: str, inputs: dict,
@@ -175,30 +128,49 @@ finally:
 inputs = {key: decode(value) for key, value in json.loads(INPUTS).items()}
 try:
     data = module.CHECKS[CHECK].collect(ns, inputs)
-    payload = {key: encode(value) for key, value in dict(data).items()}
-    emit({"part": "project", "check": CHECK, "data": payload})
+    RESULT = {"part": "project", "check": CHECK,
+              "data": {str(key): ("__value__", value) for key, value in dict(data).items()}}
 except NotImplementedError as err:
-    emit({"part": "project", "check": CHECK, "error": f"not implemented yet ({str(err)[:300]})"})
+    RESULT = {"part": "project", "check": CHECK, "error": f"not implemented yet ({str(err)[:300]})"}
 except BaseException as err:
-    emit({"part": "project", "check": CHECK, "error": f"your code raised {type(err).__name__}: {str(err)[:300]}"})
+    RESULT = {"part": "project", "check": CHECK, "error": f"your code raised {type(err).__name__}: {str(err)[:300]}"}
 '''
     encoded = json.dumps({k: encode_value(v) for k, v in inputs.items()})
-    return _wrap(nonce, channel_dir, body, CHECK=check, SOURCE=module_source, PACKAGE=package, INPUTS=encoded)
+    return _wrap(nonce, channel_dir, body, helpers=True, CHECK=check, SOURCE=module_source, PACKAGE=package,
+                 INPUTS=encoded)
+
+
+def verify(data: bytes | None, source: str, key: bytes) -> bytes | None:
+    """What the guard's runner wrote for probe ``source``, without its MAC line; None if the file is absent or
+    was not written by the runner for this very source (a file planted or rewritten by student code)."""
+    if data is None:
+        return None
+    mac, newline, rest = data.partition(b"\n")
+    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
+    expected = hashlib.blake2b(digest + rest, key=key).hexdigest().encode("ascii")
+    return rest if newline and hmac.compare_digest(mac, expected) else None
 
 
 def read_payload(data: bytes | None, error: str = "") -> dict:
-    """The JSON object a probe wrote to its channel file; raises ValueError if absent, unreadable or hooked."""
+    """The JSON object a probe's runner wrote to its channel file (after its first line, the hooks it found);
+    raises ValueError if the probe failed (``error``: its error, even when the file exists), if the file is
+    absent or unreadable, or if hooks were found."""
+    if error:
+        raise ValueError(f"the probe failed ({error})")
     if data is None:
-        raise ValueError("the probe wrote nothing" + (f" ({error})" if error else ""))
+        raise ValueError("the probe wrote nothing")
     if len(data) > MAX_LINE_CHARS:
         raise ValueError(f"the probe's answer is longer than {MAX_LINE_CHARS} bytes")
+    head, newline, body = data.partition(b"\n")
     try:
-        payload = json.loads(data.decode("utf-8"), parse_constant=_CONSTANTS.__getitem__)
+        hooks = json.loads(head.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8"), parse_constant=_CONSTANTS.__getitem__)
     except (UnicodeDecodeError, ValueError, KeyError, RecursionError):
         raise ValueError("the probe's answer is not valid JSON") from None
+    if not newline or not isinstance(hooks, list):
+        raise ValueError("the probe's answer has no list of hooks on its first line")
     if not isinstance(payload, dict):
         raise ValueError("the probe's answer is not a JSON object")
-    hooks = payload.get("hooks")
     if hooks:
         shown = ", ".join(str(h)[:60] for h in hooks[:5]) if isinstance(hooks, list) else "?"
         raise ValueError(f"tampering: student code hooked the tools the probe uses ({shown})")

@@ -24,9 +24,11 @@ settings.py (``Limits``, ``Sandbox``, ``bwrap_works``), cgroups.py (``Tree``), k
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import secrets
 import shutil
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,25 +41,87 @@ __all__ = ["Execution", "Limits", "Sandbox", "Tree", "allowed_readonly", "bwrap_
            "prepare_job", "run_in_sandbox"]
 
 
-def prepare_job(job: Path, files_from: Path | None, sandbox: Sandbox) -> tuple[Path, Path]:
-    """Make ``job`` (root's: the launch spec), ``job/run`` (the kernel's: sockets, connection file), ``run/work``
-    (a copy of the submission's regular files) and ``run/chan`` (probe channel: others may create, not list)."""
+def _libc_call(name: str, *args) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def mount_job_folder(run: Path, sandbox: Sandbox) -> bool:
+    """Mount a tmpfs of ``disk_mb`` on ``run`` (owned by the student's uid) where the grader is root with
+    isolation bwrap: whatever the kernel writes in its job folder then ends at that size (ENOSPC)."""
+    if sandbox.resolved() != "bwrap":
+        return False
+    size = sandbox.limits.disk_mb * 1024 * 1024
+    options = f"size={size},mode=0700,uid={sandbox.uid},gid={sandbox.uid}".encode()
+    _libc_call("mount", b"lora-job", str(run).encode(), b"tmpfs", 0x2 | 0x4, options)    # MS_NOSUID | MS_NODEV
+    return True
+
+
+def unmount_job_folder(run: Path) -> None:
+    """Detach the job folder's tmpfs (lazily: nothing of the kernel is left to hold it by then)."""
+    try:
+        _libc_call("umount2", str(run).encode(), 2)                                       # MNT_DETACH
+    except OSError:
+        pass
+
+
+def disk_full(run: Path) -> bool:
+    """Whether the job folder's tmpfs is (nearly) full: less than 1 MiB left."""
+    try:
+        st = os.statvfs(run)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1024 * 1024
+
+
+def copy_submission(files_from: Path, work: Path) -> list[str]:
+    """Copy the submission's regular files (at most 200 MB) into ``work``; returns a warning for each file
+    refused: links, hard links (``st_nlink > 1``: perhaps to a file the student could not read), devices,
+    FIFOs and sockets are never copied. Each file is opened once without following links, and checked on
+    that open file."""
+    warnings, budget = [], 200 * 1024 * 1024
+    for src in sorted(Path(files_from).rglob("*")):
+        rel = src.relative_to(files_from)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if src.is_symlink():
+            warnings.append(f"{rel}: a symbolic link, not copied")
+            continue
+        if src.is_dir():
+            (work / rel).mkdir(parents=True, exist_ok=True)
+            continue
+        try:
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as err:
+            warnings.append(f"{rel}: could not be opened ({err.strerror}), not copied")
+            continue
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                warnings.append(f"{rel}: not a regular file, not copied")
+            elif st.st_nlink > 1:
+                warnings.append(f"{rel}: a hard link ({st.st_nlink} names for one file), not copied")
+            elif st.st_size <= budget:
+                budget -= st.st_size
+                (work / rel).parent.mkdir(parents=True, exist_ok=True)
+                with open(work / rel, "xb") as out:
+                    shutil.copyfileobj(f, out)
+    return warnings
+
+
+def prepare_job(job: Path, files_from: Path | None, sandbox: Sandbox) -> tuple[Path, Path, list[str]]:
+    """Make ``job`` (root's: the launch spec), ``job/run`` (the kernel's: sockets, connection file; a tmpfs of
+    ``disk_mb`` where the grader is root), ``run/work`` (a copy of the submission's regular files) and
+    ``run/chan`` (probe channel: others may create, not list). Returns them and the warnings of the copy."""
     job.mkdir(mode=0o711)
     run = job / "run"
+    run.mkdir()
+    mount_job_folder(run, sandbox)
     work = run / "work"
-    work.mkdir(parents=True)
-    if files_from is not None:
-        budget = 200 * 1024 * 1024
-        for src in sorted(Path(files_from).rglob("*")):
-            rel = src.relative_to(files_from)
-            if src.is_symlink() or any(part.startswith(".") for part in rel.parts):
-                continue
-            if src.is_dir():
-                (work / rel).mkdir(parents=True, exist_ok=True)
-            elif src.is_file() and src.stat().st_size <= budget:
-                budget -= src.stat().st_size
-                (work / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, work / rel, follow_symlinks=False)
+    work.mkdir()
+    warnings = copy_submission(files_from, work) if files_from is not None else []
     if sandbox.resolved() == "bwrap":
         for path in (run, *run.rglob("*")):
             os.chown(path, sandbox.uid, sandbox.uid, follow_symlinks=False)
@@ -65,7 +129,7 @@ def prepare_job(job: Path, files_from: Path | None, sandbox: Sandbox) -> tuple[P
     chan = run / "chan"
     chan.mkdir()
     chan.chmod(0o733)
-    return run, work
+    return run, work, warnings
 
 
 def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path, files_from: Path | None,
@@ -75,7 +139,11 @@ def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path,
     ``job`` is created here; the kernel's cgroups are removed and every process it left is killed before
     this returns.
     """
-    run, work = prepare_job(job, files_from, sandbox)
+    try:
+        run, work, warnings = prepare_job(job, files_from, sandbox)
+    except BaseException:
+        unmount_job_folder(job / "run")
+        raise
     tree = Tree(f"lora-grade-{os.getpid()}-{secrets.token_hex(4)}", sandbox.limits,
                 use_cgroups=sandbox.resolved() == "bwrap")
     coroutine = execute(sources, probes, job, run, work, sandbox, tree)
@@ -83,10 +151,15 @@ def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path,
         try:
             asyncio.get_running_loop()
         except RuntimeError:              # the usual case: no event loop in this thread
-            return asyncio.run(coroutine)
-        # Called from inside a running loop (Jupyter, or a test session that drives a browser):
-        # give the kernel its own loop in a worker thread.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, coroutine).result()
+            result = asyncio.run(coroutine)
+        else:
+            # Called from inside a running loop (Jupyter, or a test session that drives a browser):
+            # give the kernel its own loop in a worker thread.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                result = pool.submit(asyncio.run, coroutine).result()
     finally:
         tree.destroy(uid=sandbox.uid if sandbox.resolved() == "bwrap" else None)
+        full = disk_full(run) if sandbox.resolved() == "bwrap" else False
+        unmount_job_folder(run)
+    result.disk_full, result.refused_files = full, warnings
+    return result

@@ -17,10 +17,13 @@ BWRAP = "/usr/bin/bwrap"
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-cell and per-notebook CPU seconds (whole kernel tree), wall-clock backstops, and memory/process caps.
+    """Per-cell and per-notebook CPU seconds (whole kernel tree), wall-clock backstops, memory/process caps,
+    and the size of the job folder (``disk_mb``: a tmpfs of that size, where the grader runs as root).
 
-    ``wall_factor``: a cell (or the notebook) may take this many times its CPU limit in wall-clock time,
-    plus 30 s, before it is stopped anyway (a cell that sleeps uses no CPU).
+    The wall-clock backstop of a cell (or the notebook) is ``wall_factor`` times its CPU limit plus 10 s,
+    capped at ``max_wall_seconds`` but never below the CPU limit itself: at the defaults 130 s a cell and
+    600 s (10 minutes) a notebook, so a notebook that sleeps, using a little CPU now and then, holds a worker
+    for at most 10 minutes.
     """
 
     cell_seconds: float = 60.0
@@ -29,17 +32,20 @@ class Limits:
     file_mb: int = 64
     processes: int = 256
     tmp_mb: int = 256
-    wall_factor: float = 10.0
+    wall_factor: float = 2.0
+    disk_mb: int = 512
+    max_wall_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         for name in ("cell_seconds", "notebook_seconds", "memory_mb", "file_mb", "processes", "tmp_mb",
-                     "wall_factor"):
+                     "wall_factor", "disk_mb", "max_wall_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name}: expected a number > 0, got {value!r}")
 
     def wall(self, cpu_seconds: float) -> float:
-        return self.wall_factor * cpu_seconds + 30
+        """The wall-clock backstop for a CPU limit of ``cpu_seconds``."""
+        return max(cpu_seconds, min(self.wall_factor * cpu_seconds + 10, self.max_wall_seconds))
 
 
 def bwrap_works(as_uid: int | None = None) -> bool:
