@@ -66,9 +66,11 @@ def _collect_dora(ns: dict, inputs: dict) -> dict:
     magnitude = get(ns, "dora_magnitude_init")(W0)
     merged = get(ns, "dora_merged_weight")
     W = merged(W0, A, B, m, float(inputs["scale"]))
-    W_start = merged(W0, A, np.zeros_like(B), floats(magnitude), float(inputs["scale"]))
-    return {"m": floats(magnitude), "W": floats(W), "W_start": floats(W_start), "W0_after": floats(W0),
-            "A_after": floats(A), "B_after": floats(B), "m_after": floats(m)}
+    data = {"m": floats(magnitude), "W": floats(W), "W0_after": floats(W0), "A_after": floats(A),
+            "B_after": floats(B), "m_after": floats(m)}
+    if data["m"].shape == (W0.shape[0],):                   # the start from the student's own m, where it fits
+        data["W_start"] = floats(merged(floats(inputs["W0"]), A, np.zeros_like(B), data["m"], float(inputs["scale"])))
+    return data
 
 
 def _collect_pissa(ns: dict, inputs: dict) -> dict:
@@ -241,7 +243,7 @@ def _judge_levels(data: dict, inputs: dict) -> Outcome:
     }
     same("levels", got, want, "8 positive quantiles Phi^-1(linspace(offset, 0.5, 9)[:-1]), 7 negative ones, "
          "0, sorted and divided by the largest (offset = 0.9677083)", atol=1e-6, variants=variants,
-         factors={"divide by the largest level, so that the levels run from -1 to 1": float(1 / want.max())})
+         factors={"divide by the largest level, so that the levels run from -1 to 1": ppf(0.9677083)})
     return Outcome(True, "the 16 NF4 levels: quantiles of N(0, 1), an exact 0, from -1 to 1")
 
 
@@ -285,7 +287,11 @@ def _judge_dequantize(data: dict, inputs: dict) -> Outcome:
     same("W", array(data, "W"), want, "W = levels[codes] * absmax of each block, reshaped to shape", atol=1e-10,
          variants={
              "the block's absmax is missing: multiply levels[codes] by it": levels[codes].reshape(6, 12),
-             "the codes index a uniform grid: look them up in levels": (codes / 15 * 2 - 1) * per_block,
+             "the codes index a uniform grid: look them up in levels": ((codes / 15 * 2 - 1) * per_block).reshape(6, 12),
+             "np.tile repeats the whole absmax vector; each block's absmax must repeat block times (np.repeat)":
+                 (levels[codes] * np.tile(absmax, block)[:72]).reshape(6, 12),
+             "the result is filled column by column: reshape in row-major (C) order":
+                 (levels[codes] * per_block[:72]).reshape((6, 12), order="F"),
              "the absmax is applied per column, not per block of consecutive entries":
                  (levels[codes].reshape(6, 12).T * np.repeat(absmax, block)[:72].reshape(12, 6)).T,
          })
