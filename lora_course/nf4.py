@@ -28,6 +28,7 @@ from lora_course.validation import (
     check_number,
     check_open_interval,
     check_positive_int,
+    check_sequence,
     check_shape,
 )
 
@@ -81,8 +82,8 @@ def dequantize_blockwise(codes: np.ndarray, absmax: np.ndarray, levels: np.ndarr
     """The float64 weight of ``shape`` that (codes, absmax) stand for: levels[code] * absmax of its block."""
     levels = _check_levels(levels)
     block = check_positive_int("block", block)
-    if not isinstance(shape, tuple) or not all(isinstance(s, int) and s > 0 for s in shape):
-        raise InputError(f"shape: expected a tuple of positive integers, got {shape!r}")
+    shape = tuple(check_positive_int(f"shape[{i}]", s) for i, s in enumerate(check_sequence("shape", shape,
+                                                                                            min_len=1)))
     size = int(np.prod(shape))
     codes = as_array("codes", codes, ndim=1)
     check_shape("codes", codes, (size,), f"= (prod(shape),) = ({size},)")
@@ -111,6 +112,8 @@ def double_quantize(absmax: np.ndarray, block: int = 256) -> tuple[np.ndarray, n
 def double_dequantize(codes: np.ndarray, scales: np.ndarray, mean: float, block: int = 256) -> np.ndarray:
     """The block constants that ``double_quantize`` stored: codes * scale of their block + mean, shape (n,)."""
     codes = as_array("codes", codes, ndim=1, allow_empty=False)
+    if codes.dtype.kind not in "iu":
+        raise InputError(f"codes: expected integer codes (int8), got dtype {codes.dtype}")
     block = check_positive_int("block", block)
     scales = as_array("scales", scales, ndim=1)
     n_blocks = -(-codes.size // block)

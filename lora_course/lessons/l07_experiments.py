@@ -15,7 +15,7 @@ from lora_course.lessons.l02_toy_regression import ToyTask, make_task, train_lor
 from lora_course.lessons.l07_training import nf4_base, steps_to, train_adapter
 from lora_course.measure.verdicts import Claim, claim, mean_interval
 from lora_course.nf4 import dequantize_blockwise, quantize_blockwise
-from lora_course.validation import check_number, check_positive_int, check_rng, check_sequence
+from lora_course.validation import check_int, check_number, check_positive_int, check_rng, check_sequence
 
 TARGET = 0.01          # "reached": the loss is down to 1 % of its start
 STEPS = 300
@@ -48,26 +48,29 @@ def rescaled_rows_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: in
 
 def _seeds(seeds) -> list[int]:
     out = check_sequence("seeds", seeds, min_len=2)
-    return [check_positive_int(f"seeds[{i}]", s + 1) - 1 for i, s in enumerate(out)]
+    return [check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(out)]
 
 
-def rslora_experiment(seeds=(0, 1, 2, 3, 4), low: int = 2, high: int = 32, alpha: float = 4.0) -> dict:
+def rslora_experiment(seeds=(0, 1, 2, 3, 4), low: int = 2, high: int = 32, alpha: float = 4.0,
+                      steps: int = STEPS) -> dict:
     """Steps to 1 % at rank ``high`` over rank ``low`` (SGD, lr 0.1) per scaling, and Adam's high-rank steps
     with alpha / sqrt(r) over alpha / r. Returns the ratios per seed and three claims."""
-    seeds = _seeds(seeds)
+    seeds, steps = _seeds(seeds), check_positive_int("steps", steps)
+    low, high = check_positive_int("low", low, 32), check_positive_int("high", high, 32)
+    alpha = check_number("alpha", alpha, minimum=0)
     ratios = {"sgd alpha/r": [], "sgd alpha/sqrt(r)": [], "adam sqrt/plain": []}
     for seed in tqdm(seeds, desc="rsLoRA runs (seeds)"):
         task = make_task(np.random.default_rng(seed), d=32, k=32, n=128, true_rank=1)
 
-        def steps(r, scaling, opt, lr):
-            run = train_lora(task, r, np.random.default_rng(1000 + seed), steps=STEPS, lr=lr, alpha=alpha,
+        def count(r, scaling, opt, lr, task=task, seed=seed):
+            run = train_lora(task, r, np.random.default_rng(1000 + seed), steps=steps, lr=lr, alpha=alpha,
                              scaling=scaling, init_std=1 / np.sqrt(32), optimizer=opt)
             return steps_to(run.losses, TARGET)
 
         for name, scaling in (("sgd alpha/r", "alpha_over_r"), ("sgd alpha/sqrt(r)", "alpha_over_sqrt_r")):
-            ratios[name].append(steps(high, scaling, "sgd", 0.1) / steps(low, scaling, "sgd", 0.1))
-        ratios["adam sqrt/plain"].append(steps(high, "alpha_over_sqrt_r", "adam", 0.003)
-                                         / steps(high, "alpha_over_r", "adam", 0.003))
+            ratios[name].append(count(high, scaling, "sgd", 0.1) / count(low, scaling, "sgd", 0.1))
+        ratios["adam sqrt/plain"].append(count(high, "alpha_over_sqrt_r", "adam", 0.003)
+                                         / count(high, "alpha_over_r", "adam", 0.003))
     claims = [
         claim(f"SGD, alpha / r: rank {high} needs more than twice the steps of rank {low}",
               mean_interval(ratios["sgd alpha/r"]), "above", 2.0, unit="x"),
@@ -79,32 +82,32 @@ def rslora_experiment(seeds=(0, 1, 2, 3, 4), low: int = 2, high: int = 32, alpha
     return {"ratios": {key: np.array(v) for key, v in ratios.items()}, "claims": claims}
 
 
-def dora_experiment(seeds=(0, 1, 2, 3, 4), r: int = 2) -> dict:
+def dora_experiment(seeds=(0, 1, 2, 3, 4), r: int = 2, steps: int = STEPS) -> dict:
     """Final loss of DoRA over LoRA (rank r, Adam) on the rescaled-rows target, per seed, and the claim."""
-    seeds = _seeds(seeds)
+    seeds, steps, r = _seeds(seeds), check_positive_int("steps", steps), check_positive_int("r", r, 32)
     ratios = []
     for seed in tqdm(seeds, desc="DoRA vs LoRA (seeds)"):
         task = rescaled_rows_task(np.random.default_rng(seed))
-        final = {m: train_adapter(task, m, r, np.random.default_rng(1000 + seed), steps=STEPS).losses[-1]
+        final = {m: train_adapter(task, m, r, np.random.default_rng(1000 + seed), steps=steps).losses[-1]
                  for m in ("lora", "dora")}
         ratios.append(final["dora"] / final["lora"])
-    log_ratio = np.log10(np.array(ratios))
+    log_ratio = np.log10(np.maximum(np.array(ratios), 1e-300))
     c = claim(f"rank {r}, rows rescaled: DoRA's final loss is below a tenth of LoRA's (log10 of the ratio < -1)",
               mean_interval(log_ratio), "below", -1.0)
     return {"log10_ratio": log_ratio, "claims": [c]}
 
 
-def pissa_experiment(seeds=(0, 1, 2, 3, 4), r: int = 2) -> dict:
+def pissa_experiment(seeds=(0, 1, 2, 3, 4), r: int = 2, steps: int = STEPS) -> dict:
     """Steps to 1 % of PiSSA over LoRA (Adam, rank r) on a principal-direction target and on a random one."""
-    seeds = _seeds(seeds)
+    seeds, steps, r = _seeds(seeds), check_positive_int("steps", steps), check_positive_int("r", r, 32)
     ratios = {"principal": [], "random": []}
     for seed in tqdm(seeds, desc="PiSSA vs LoRA (seeds)"):
         tasks = {"principal": principal_task(np.random.default_rng(seed), r=r),
                  "random": make_task(np.random.default_rng(seed), d=32, k=32, n=128, true_rank=r)}
         for name, task in tasks.items():
-            steps = {m: steps_to(train_adapter(task, m, r, np.random.default_rng(1000 + seed), steps=STEPS).losses,
-                                 TARGET) for m in ("lora", "pissa")}
-            ratios[name].append(steps["pissa"] / steps["lora"])
+            counts = {m: steps_to(train_adapter(task, m, r, np.random.default_rng(1000 + seed), steps=steps).losses,
+                                  TARGET) for m in ("lora", "pissa")}
+            ratios[name].append(counts["pissa"] / counts["lora"])
     claims = [claim("change along W0's top singular directions: PiSSA needs fewer steps than LoRA",
                     mean_interval(ratios["principal"]), "below", 1.0, unit="x"),
               claim("random low-rank change: PiSSA needs fewer steps than LoRA",
@@ -112,22 +115,24 @@ def pissa_experiment(seeds=(0, 1, 2, 3, 4), r: int = 2) -> dict:
     return {"ratios": {key: np.array(v) for key, v in ratios.items()}, "claims": claims}
 
 
-def loraplus_experiment(seeds=(0, 1, 2, 3, 4), ratios=(2.0, 4.0, 8.0, 16.0), r: int = 4, lr: float = 0.003) -> dict:
+def loraplus_experiment(seeds=(0, 1, 2, 3, 4), ratios=(2.0, 4.0, 8.0, 16.0), r: int = 4, lr: float = 0.003,
+                        steps: int = STEPS) -> dict:
     """Steps to 1 % with lr_B = ratio * lr over plain LoRA's (ratio 1), Adam, per seed; one claim per ratio."""
-    seeds = _seeds(seeds)
+    seeds, steps, r = _seeds(seeds), check_positive_int("steps", steps), check_positive_int("r", r, 32)
+    lr = check_number("lr", lr, minimum=0)
     ratios = [check_number(f"ratios[{i}]", x, minimum=0) for i, x in enumerate(check_sequence("ratios", ratios,
                                                                                                 min_len=1))]
     rel = {lam: [] for lam in ratios}
     for seed in tqdm(seeds, desc="LoRA+ ratios (seeds)"):
         task = make_task(np.random.default_rng(seed), d=32, k=32, n=128, true_rank=2)
 
-        def steps(lam):
-            run = train_adapter(task, "lora", r, np.random.default_rng(1000 + seed), steps=STEPS, lr=lr, ratio=lam)
+        def count(lam, task=task, seed=seed):
+            run = train_adapter(task, "lora", r, np.random.default_rng(1000 + seed), steps=steps, lr=lr, ratio=lam)
             return steps_to(run.losses, TARGET)
 
-        base = steps(1.0)
+        base = count(1.0)
         for lam in ratios:
-            rel[lam].append(steps(lam) / base)
+            rel[lam].append(count(lam) / base)
     claims = [claim(f"LoRA+ with ratio {lam:g} needs fewer steps than plain LoRA", mean_interval(rel[lam]),
                     "below", 1.0, unit="x") for lam in ratios]
     return {"relative_steps": {lam: np.array(v) for lam, v in rel.items()}, "claims": claims}
@@ -135,7 +140,8 @@ def loraplus_experiment(seeds=(0, 1, 2, 3, 4), ratios=(2.0, 4.0, 8.0, 16.0), r: 
 
 def nf4_experiment(seeds=(0, 1, 2, 3, 4), shape=(256, 256), block: int = 64) -> dict:
     """RMS error of NF4 over a uniform 16-level absmax grid on Gaussian weights, per seed, and the claim."""
-    seeds = _seeds(seeds)
+    seeds, block = _seeds(seeds), check_positive_int("block", block)
+    shape = tuple(check_positive_int(f"shape[{i}]", n) for i, n in enumerate(check_sequence("shape", shape, min_len=1)))
     levels_uniform = np.linspace(-1.0, 1.0, 16)
     ratios = []
     for seed in tqdm(seeds, desc="NF4 vs uniform 4-bit (seeds)"):

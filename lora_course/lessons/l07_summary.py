@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from lora_course.nf4 import bits_per_parameter
-from lora_course.validation import check_mapping, check_positive_int
+from lora_course.validation import check_instance, check_mapping, check_positive_int, check_sequence
 
 # What each paper reports, with where (read from the papers; the lesson prints them beside its own verdicts).
 PAPER_REPORTS = {
-    "LoRA": "Hu et al. 2021 (arXiv:2106.09685), Table 4: GPT-3 175B with 4.7M trainable parameters matches or "
-            "beats full fine-tuning",
+    "LoRA": "Hu et al. 2021 (arXiv:2106.09685), Table 4: GPT-3 175B with 4.7M trainable parameters, results on "
+            "par with full fine-tuning",
     "rsLoRA": "Kalajdzievski 2023 (arXiv:2312.03732), Section 3 (Theorem 3.2) and Section 4: with alpha / r "
               "larger ranks learn no better; alpha / sqrt(r) lets a larger rank buy a lower loss",
     "DoRA": "Liu et al. 2024 (arXiv:2402.09353), Section 5, Table 1: above LoRA on commonsense reasoning "
@@ -59,10 +59,11 @@ def summary_rows(verdicts: dict[str, str], d: int = 4096, k: int = 4096, r: int 
 
 def format_summary(rows: list[SummaryRow]) -> str:
     """The table as aligned text: the measured columns, then each paper's report on its own line."""
-    head = f"{'variant':17s} {'trainable':>10s} {'base MB':>8s}  {'inference':60s} this run's toy verdict(s)"
+    rows = [check_instance(f"rows[{i}]", row, SummaryRow) for i, row in enumerate(check_sequence("rows", rows))]
+    head = f"{'variant':17s} {'trainable':>10s} {'base MB':>8s}  {'inference':78s} this run's toy verdict(s)"
     lines = [head, "-" * len(head)]
     for row in rows:
-        lines.append(f"{row.variant:17s} {row.trainable:>10,d} {row.base_bytes / 1e6:>8.1f}  {row.inference:60s} "
+        lines.append(f"{row.variant:17s} {row.trainable:>10,d} {row.base_bytes / 1e6:>8.1f}  {row.inference:78s} "
                      f"{row.verdict}")
     lines.append("")
     lines += [f"{row.variant}: {row.paper}" for row in rows]

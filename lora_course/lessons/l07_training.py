@@ -18,13 +18,14 @@ from lora_course.lessons.l02_toy_regression import ToyTask, mse_loss
 from lora_course.nf4 import dequantize_blockwise, nf4_levels, quantize_blockwise
 from lora_course.pissa import pissa_init
 from lora_course.validation import (
-    InputError,
+    as_array,
     check_choice,
     check_instance,
     check_number,
     check_positive_int,
     check_rank,
     check_rng,
+    check_shape,
 )
 
 METHODS = ("lora", "dora", "pissa")
@@ -40,6 +41,7 @@ class FamilyRun(NamedTuple):
 
 def nf4_base(W0: np.ndarray, block: int = 64) -> np.ndarray:
     """W0 stored as NF4 with block-wise absmax and read back: the frozen base QLoRA computes with."""
+    W0 = as_array("W0", W0, ndim=2, allow_empty=False)
     levels = nf4_levels()
     codes, absmax = quantize_blockwise(W0, levels, block)
     return dequantize_blockwise(codes, absmax, levels, W0.shape, block)
@@ -59,9 +61,8 @@ def train_adapter(task: ToyTask, method: str, r: int, rng: np.random.Generator, 
     ratio = check_number("ratio", ratio, minimum=0)
     init_std = check_number("init_std", init_std, minimum=0)
     scale = scale_factor(r, alpha, rslora=rslora)
-    W0 = task.W0 if base is None else np.asarray(base, dtype=float)
-    if W0.shape != (d, k):
-        raise InputError(f"base: expected shape {(d, k)} like task.W0, got {W0.shape}")
+    W0 = task.W0 if base is None else as_array("base", base, ndim=2)
+    check_shape("base", W0, (d, k), "like task.W0")
     if method == "pissa":
         A, B, W0 = pissa_init(W0, r, scale)                                  # W0 becomes W_res
     else:
@@ -99,9 +100,7 @@ def train_adapter(task: ToyTask, method: str, r: int, rng: np.random.Generator, 
 
 def steps_to(losses: np.ndarray, fraction: float) -> int:
     """The first step whose loss is at most ``fraction`` of the start; len(losses) if never (a capped count)."""
-    losses = np.asarray(losses, dtype=float)
-    if losses.ndim != 1 or losses.size == 0:
-        raise InputError(f"losses: expected a non-empty 1-D curve, got shape {losses.shape}")
+    losses = as_array("losses", losses, ndim=1, allow_empty=False)
     fraction = check_number("fraction", fraction, minimum=0)
     hit = np.nonzero(losses <= fraction * losses[0])[0]
     return int(hit[0]) if hit.size else int(losses.size)

@@ -287,8 +287,9 @@ def _judge_dequantize(data: dict, inputs: dict) -> Outcome:
     same("W", array(data, "W"), want, "W = levels[codes] * absmax of each block, reshaped to shape", atol=1e-10,
          variants={
              "the block's absmax is missing: multiply levels[codes] by it": levels[codes].reshape(6, 12),
-             "the codes index a uniform grid: look them up in levels": ((codes / 15 * 2 - 1) * per_block).reshape(6, 12),
-             "np.tile repeats the whole absmax vector; each block's absmax must repeat block times (np.repeat)":
+             "the codes index a uniform grid: look them up in levels":
+                 ((codes / 15 * 2 - 1) * per_block).reshape(6, 12),
+             "np.tile repeats the whole absmax vector; each block's absmax must repeat `block` times (np.repeat)":
                  (levels[codes] * np.tile(absmax, block)[:72]).reshape(6, 12),
              "the result is filled column by column: reshape in row-major (C) order":
                  (levels[codes] * per_block[:72]).reshape((6, 12), order="F"),
