@@ -157,12 +157,10 @@ def _judge_pissa(data: dict, inputs: dict) -> Outcome:
     if A.shape == (r, W0.shape[0]) or B.shape == (W0.shape[1], r):
         fail(f"A has shape {A.shape} and B {B.shape}: U and V are swapped",
              "A (r, k) comes from the rows of V^T (input side), B (d, r) from the columns of U (output side)")
-    if A.shape != A_ref.shape:
-        fail(f"A: expected shape (r, k) = {A_ref.shape}, got {A.shape}", "A = sqrt(S_r / scale)[:, None] * Vt[:r]")
-    if B.shape != B_ref.shape:
-        fail(f"B: expected shape (d, r) = {B_ref.shape}, got {B.shape}", "B = U[:, :r] * sqrt(S_r / scale)")
-    if W_res.shape != W0.shape:
-        fail(f"W_res: expected shape (d, k) = {W0.shape}, got {W_res.shape}", "W_res = W0 - scale * B @ A")
+    for name, got, want, how in (("A", A, A_ref, "sqrt(S_r / scale)[:, None] * Vt[:r]"), ("W_res", W_res, W0,
+                                 "W0 - scale B A"), ("B", B, B_ref, "U[:, :r] * sqrt(S_r / scale)")):
+        if got.shape != want.shape:
+            fail(f"{name}: expected shape {want.shape}, got {got.shape}", f"{name} = {how}")
     U, S, Vt = np.linalg.svd(W0, full_matrices=False)
     top = (U[:, :r] * S[:r]) @ Vt[:r]                                       # best rank-r part
     low = (U[:, -r:] * S[-r:]) @ Vt[-r:]
@@ -203,8 +201,8 @@ def _judge_loraplus(data: dict, inputs: dict) -> Outcome:
 
     A, B, dA, dB = (np.asarray(inputs[key], float) for key in ("A", "B", "dA", "dB"))
     lr, ratio = float(inputs["lr"]), float(inputs["ratio"])
-    for name, before in (("A", A), ("B", B)):
-        unchanged(name, before, array(data, f"{name}_after"), FROZEN_HINT)
+    unchanged("A", A, array(data, "A_after"), FROZEN_HINT)
+    unchanged("B", B, array(data, "B_after"), FROZEN_HINT)
     A_want, B_want = loraplus_sgd_step(A, B, dA, dB, lr, ratio)
     A_got, B_got = array(data, "A_new"), array(data, "B_new")
     if A_got.shape == B_want.shape and B_got.shape == A_want.shape and A_want.shape != B_want.shape:
