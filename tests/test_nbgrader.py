@@ -32,7 +32,7 @@ from lora_course.grading.nbgrader_export import ExportError, assignment_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
-LESSONS = [p.name for p in sorted(SOLUTIONS.glob("0[0-5]_*.ipynb"))]
+LESSONS = [p.name for p in sorted(SOLUTIONS.glob("0[0-57]_*.ipynb"))]
 STUDENTS = ("correct", "untouched", "partial")
 # lesson -> (the cell a typical mistake follows: id or source marker, the student's added cell)
 # (a grade cell scores its item where it stands, our grader after the whole notebook: lesson 04's in-place merge
