@@ -311,7 +311,7 @@ CHECKS: dict[str, Check] = check_table((
               ('lora_course.pissa.pissa_init', 'lora_course.lowrank.factorize', 'lora_course.lowrank.best_rank_r')),
     "loraplus": (('loraplus_sgd_step',),
                  ('lora_course.loraplus.loraplus_sgd_step', 'lora_course.loraplus.loraplus_learning_rates')),
-    "nf4_levels": (('normal_float_levels',), ('lora_course.nf4.nf4_levels', 'lora_course.nf4.NF4_PUBLISHED')),
+    "nf4_levels": (('normal_float_levels',), ('lora_course.nf4.nf4_levels',)),
     "nf4_quantize": (('nf4_quantize',), ('lora_course.nf4.quantize_blockwise',)),
     "nf4_dequantize": (('nf4_dequantize',), ('lora_course.nf4.dequantize_blockwise',)),
 })
