@@ -1,4 +1,5 @@
-"""The task check cells of lessons 01-04 and 07 are graded items with metadata the grader and the reference detection use."""
+"""The task check cells of lessons 01-04 and 07 are graded items with metadata the grader and the reference
+detection use."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The package's own implementation cannot stand in for a task of lessons 01-04 and 07: the notebook's check refuses it."""
+"""The package's own implementation cannot stand in for a task of lessons 01-04 and 07: the notebook's check
+refuses it."""
 
 from __future__ import annotations
 

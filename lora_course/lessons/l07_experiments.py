@@ -9,7 +9,7 @@ of magnitudes only, which DoRA's m represents exactly and a low-rank LoRA cannot
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text progress on stderr: a stored notebook keeps no widget state for it
 
 from lora_course.lessons.l02_toy_regression import ToyTask, make_task, train_lora
 from lora_course.lessons.l07_training import nf4_base, steps_to, train_adapter
