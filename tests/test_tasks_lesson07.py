@@ -169,7 +169,7 @@ LEVEL_MISTAKES = {
 @pytest.mark.parametrize("mistake", LEVEL_MISTAKES)
 def test_nf4_level_mistakes_are_named(solution, mistake):
     fn, words = LEVEL_MISTAKES[mistake]
-    assert_caught(L, "nf4_levels", {**solution, "normal_float_levels": fn}, words)
+    assert_caught(L, "nf4_levels", {**solution, "normal_float_levels": lambda offset=0.9677083: fn()}, words)
 
 
 # ------------------------------------------------------------------------------------------------ NF4 codes
@@ -224,3 +224,8 @@ DEQUANTIZE_MISTAKES = {"no_absmax": "absmax is missing", "uniform": "uniform gri
 def test_nf4_dequantize_mistakes_are_named(solution, mistake):
     assert_caught(L, "nf4_dequantize", {**solution, "nf4_dequantize": _dequantize(mistake)},
                   DEQUANTIZE_MISTAKES[mistake])
+
+
+def test_a_typed_in_table_fails_the_levels_check(solution):
+    typed_in = lambda offset=0.9677083: np.array(NF4_PUBLISHED)       # noqa: E731
+    assert_caught(L, "nf4_levels", {**solution, "normal_float_levels": typed_in}, "offset argument")

@@ -35,8 +35,7 @@ from lora_course.feedback.tasks.common import (
 )
 
 FROZEN_HINT = "W0, A, B and the gradients are inputs: compute new arrays, never write into them"
-# The published NF4 table (QLoRA, Appendix E): the levels handed to the quantisation tasks.
-NF4_TABLE = (
+NF4_TABLE = (  # the published NF4 table (QLoRA, Appendix E), handed to the quantisation tasks
     -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
     -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
     0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
@@ -46,12 +45,10 @@ NF4_TABLE = (
 def make_inputs(seed: int) -> dict:
     """Inputs of the checks, drawn from ``seed``. d = 5 != k = 7, so a norm over the wrong axis has the wrong
     shape; scale = 2, so a forgotten scale shows; block = 8 on a (6, 12) weight gives 9 blocks."""
-    rng = np.random.default_rng([check_seed(seed), 7])
-    d, k, r = 5, 7, 2
-    U, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    V, _ = np.linalg.qr(rng.normal(size=(k, k)))
+    rng, (d, k, r) = np.random.default_rng([check_seed(seed), 7]), (5, 7, 2)
+    (U, _), (V, _) = np.linalg.qr(rng.normal(size=(d, d))), np.linalg.qr(rng.normal(size=(k, k)))
     S = np.array([5.0, 3.0, 2.0, 1.0, 0.5])                          # well separated singular values
-    return {"seed": int(seed), "scale": 2.0, "r": r,
+    return {"seed": int(seed), "scale": 2.0, "r": r, "offset": 0.99,
             "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
             "m": rng.uniform(0.5, 2.0, size=d), "W0_svd": (U * S) @ V[:, :d].T,
             "dA": rng.normal(size=(r, k)), "dB": rng.normal(size=(d, r)), "lr": 0.1, "ratio": 4.0,
@@ -87,7 +84,8 @@ def _collect_loraplus(ns: dict, inputs: dict) -> dict:
 
 
 def _collect_levels(ns: dict, inputs: dict) -> dict:
-    return {"levels": floats(get(ns, "normal_float_levels")())}
+    levels = get(ns, "normal_float_levels")
+    return {"levels": floats(levels()), "levels_other": floats(levels(offset=float(inputs["offset"])))}
 
 
 def _collect_quantize(ns: dict, inputs: dict) -> dict:
@@ -201,8 +199,8 @@ def _judge_loraplus(data: dict, inputs: dict) -> Outcome:
 
     A, B, dA, dB = (np.asarray(inputs[key], float) for key in ("A", "B", "dA", "dB"))
     lr, ratio = float(inputs["lr"]), float(inputs["ratio"])
-    unchanged("A", A, array(data, "A_after"), FROZEN_HINT)
-    unchanged("B", B, array(data, "B_after"), FROZEN_HINT)
+    for name, before in (("A", A), ("B", B)):
+        unchanged(name, before, array(data, f"{name}_after"), FROZEN_HINT)
     A_want, B_want = loraplus_sgd_step(A, B, dA, dB, lr, ratio)
     A_got, B_got = array(data, "A_new"), array(data, "B_new")
     if A_got.shape == B_want.shape and B_got.shape == A_want.shape and A_want.shape != B_want.shape:
@@ -242,6 +240,8 @@ def _judge_levels(data: dict, inputs: dict) -> Outcome:
     same("levels", got, want, "8 positive quantiles Phi^-1(linspace(offset, 0.5, 9)[:-1]), 7 negative ones, "
          "0, sorted and divided by the largest (offset = 0.9677083)", atol=1e-6, variants=variants,
          factors={"divide by the largest level, so that the levels run from -1 to 1": ppf(0.9677083)})
+    same("levels with another offset", array(data, "levels_other"), nf4_levels(float(inputs["offset"])),
+         "compute the levels from the offset argument (a typed-in table answers one offset only)", atol=1e-6)
     return Outcome(True, "the 16 NF4 levels: quantiles of N(0, 1), an exact 0, from -1 to 1")
 
 
