@@ -63,6 +63,10 @@ def pissa_factors(W0, r, scale):
     A, B, _ = _pissa(W0, r, scale)
     return A, B, W0                                      # mistake: the frozen weight keeps the top r part too
 '''),
+    "t07_nf4_uniform": (L07, "l07-nf4-levels-task", '''
+def normal_float_levels(offset=0.9677083):
+    return np.linspace(-1.0, 1.0, 16)                    # mistake: a uniform grid, not normal quantiles
+'''),
 }
 L07_ITEMS = ["07-task-dora", "07-task-pissa", "07-task-loraplus", "07-task-nf4-levels", "07-task-nf4-quantize",
              "07-task-nf4-dequantize", "07-apply-rslora-scale", "07-apply-nf4-bits"]
@@ -77,11 +81,13 @@ EXPECTED = {   # student -> (items lost, items kept)
     "t02_partial": (["02-task-backward", "02-task-numerical-gradient", "02-apply-new-scale"], ["02-task-forward"]),
     "t07_dora_columns": (["07-task-dora"], [g for g in L07_ITEMS if g != "07-task-dora"]),
     "t07_pissa_no_residual": (["07-task-pissa"], [g for g in L07_ITEMS if g != "07-task-pissa"]),
+    "t07_nf4_uniform": (["07-task-nf4-levels"], [g for g in L07_ITEMS if g != "07-task-nf4-levels"]),
 }
 HINTS = {"t01_squares": ["square root"], "t02_divided_by_n": ["do not divide by n"],
          "t04_broadcast_in_place": ["broadcasting instead of gathering", "in place"],
          "t02_reference": ["own implementation"], "t02_partial": ["not implemented"],
-         "t07_dora_columns": ["wrong axis"], "t07_pissa_no_residual": ["without the residual"]}
+         "t07_dora_columns": ["wrong axis"], "t07_pissa_no_residual": ["without the residual"],
+         "t07_nf4_uniform": ["uniform grid"]}
 
 
 def _copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
