@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import lora_course.analysis as AN
+import lora_course.dora as DO
 import lora_course.gradcheck as G
 import lora_course.layer as L
 import lora_course.lessons.l00_overhead as LO
@@ -59,13 +60,19 @@ import lora_course.lessons.l04_cost_model as CM
 import lora_course.lessons.l04_drift as DR
 import lora_course.lessons.l04_latency as LA
 import lora_course.lessons.l05_project as PD
+import lora_course.lessons.l07_experiments as FX
+import lora_course.lessons.l07_summary as FS
+import lora_course.lessons.l07_training as FT
+import lora_course.loraplus as LP
 import lora_course.lowrank as LR
 import lora_course.measure.allocator as AL
 import lora_course.measure.blas_threads as BT
 import lora_course.measure.timing as TI
 import lora_course.measure.verdicts as VD
 import lora_course.multi_lora as ML
+import lora_course.nf4 as NF
 import lora_course.paper as P
+import lora_course.pissa as PI
 import lora_course.support.live as LV
 import lora_course.support.plotting as PL
 import lora_course.support.svg_axes as SA
@@ -1244,3 +1251,116 @@ def known_cases() -> list[tuple[str, str, Callable, str, object]]:
          "dH", lambda g: all(same(a, b) for a, b in zip(g, L.linear_lora_backward(xs(k=4), L.linear_lora_forward(
              xs(), w0(), *factors(), 0.5)[1]), strict=True))),
     ]
+
+
+# ------------------------------------------------------------------ lesson 07: LoRA's descendants
+MODULES.update({"dora": DO, "pissa": PI, "nf4": NF, "loraplus": LP, "l07_training": FT, "l07_experiments": FX,
+                "l07_summary": FS})
+RECORDS |= {"l07_training.FamilyRun", "l07_summary.SummaryRow"}
+NONE_IS_VALID |= {("l07_training.train_adapter", "alpha"), ("l07_training.train_adapter", "base")}
+
+
+def family_specs() -> dict[str, Spec]:
+    """Specs of lesson 07's modules (DoRA, PiSSA, NF4, LoRA+ and the lesson's training, experiments, summary)."""
+    S = Spec
+
+    def dora_args():
+        g = rng()
+        W0 = g.normal(size=(4, 3))
+        return {"W0": W0, "A": g.normal(size=(2, 3)), "B": g.normal(size=(4, 2)), "m": DO.dora_magnitude(W0),
+                "scale": 0.5}
+
+    def dora_cache():
+        return DO.dora_forward(xs(), **dora_args())[1]
+
+    def levels():
+        return NF.nf4_levels()
+
+    def task():
+        return TR.make_task(rng(), d=6, k=5, n=8)
+
+    def verdicts():
+        return {"rsLoRA": "holds", "DoRA": "holds", "PiSSA": "holds", "LoRA+": "holds", "QLoRA (NF4 base)": "holds"}
+
+    return {
+        "dora.dora_magnitude": S(DO.dora_magnitude, lambda: {"W0": w0()}, {"W0": "free"}),
+        "dora.dora_weight": S(DO.dora_weight, dora_args,
+                              {"W0": "array", "A": "array", "B": "array", "m": "array", "scale": "scale"}),
+        "dora.dora_forward": S(DO.dora_forward, lambda: {"X": xs(), **dora_args()},
+                               {"X": "array+batch", "W0": "array", "A": "array", "B": "array", "m": "array",
+                                "scale": "scale"}),
+        "dora.dora_backward": S(DO.dora_backward, lambda: {"dH": xs(k=4), "cache": dora_cache(), "detach_norm": True},
+                                {"dH": "grad", "cache": "cache", "detach_norm": "bool"}),
+        "pissa.canonical_signs": S(PI.canonical_signs, lambda: {"A": factors()[0], "B": factors()[1]},
+                                   {"A": "free", "B": "array"}),
+        "pissa.pissa_init": S(PI.pissa_init, lambda: {"W0": w0(), "r": 2, "scale": 2.0},
+                              {"W0": "free", "r": "rank", "scale": "pos"}),
+        "nf4.nf4_levels": S(NF.nf4_levels, lambda: {"offset": 0.9677083}, {"offset": "pos"}),
+        "nf4.quantize_blockwise": S(NF.quantize_blockwise, lambda: {"W": w0(), "levels": levels(), "block": 4},
+                                    {"W": "anynd", "levels": "free", "block": "int"}),
+        "nf4.dequantize_blockwise": S(NF.dequantize_blockwise,
+                                      lambda: {"codes": np.arange(12) % 16, "absmax": np.array([1.0, 2.0, 0.5]),
+                                               "levels": levels(), "shape": (4, 3), "block": 4},
+                                      {"codes": "ints", "absmax": "array", "levels": "free", "shape": "seq",
+                                       "block": "int"}),
+        "nf4.double_quantize": S(NF.double_quantize, lambda: {"absmax": np.linspace(0.1, 1.0, 10), "block": 4},
+                                 {"absmax": "free", "block": "int"}),
+        "nf4.double_dequantize": S(NF.double_dequantize,
+                                   lambda: {"codes": np.arange(10) - 5, "scales": np.array([0.1, 0.2, 0.3]),
+                                            "mean": 0.5, "block": 4},
+                                   {"codes": "ints", "scales": "array", "mean": "scale", "block": "int"}),
+        "nf4.bits_per_parameter": S(NF.bits_per_parameter, lambda: {"block": 64, "double": True, "block2": 256},
+                                    {"block": "int", "double": "bool", "block2": "int"}),
+        "loraplus.loraplus_learning_rates": S(LP.loraplus_learning_rates, lambda: {"lr": 0.1, "ratio": 16.0},
+                                              {"lr": "pos", "ratio": "pos"}),
+        "loraplus.loraplus_sgd_step": S(LP.loraplus_sgd_step,
+                                        lambda: {"A": factors()[0], "B": factors()[1], "dA": factors()[0] * 2,
+                                                 "dB": factors()[1] * 2, "lr": 0.1, "ratio": 4.0},
+                                        {"A": "array", "B": "array", "dA": "grad", "dB": "grad", "lr": "pos",
+                                         "ratio": "pos"}),
+        "l07_training.nf4_base": S(FT.nf4_base, lambda: {"W0": w0(), "block": 4}, {"W0": "free", "block": "int"}),
+        "l07_training.train_adapter": S(FT.train_adapter,
+                                        lambda: {"task": task(), "method": "dora", "r": 2, "rng": rng(), "steps": 3,
+                                                 "lr": 0.01, "ratio": 2.0, "alpha": 2.0, "rslora": False,
+                                                 "init_std": 0.1, "base": task().W0 + 0.0},
+                                        {"task": "obj", "method": "choice", "r": "rank", "rng": "rng", "steps": "int",
+                                         "lr": "pos", "ratio": "pos", "alpha": "pos", "rslora": "bool",
+                                         "init_std": "pos", "base": "array"}),
+        "l07_training.steps_to": S(FT.steps_to, lambda: {"losses": np.array([1.0, 0.5, 0.005]), "fraction": 0.01},
+                                   {"losses": "free", "fraction": "pos"}),
+        "l07_experiments.principal_task": S(FX.principal_task,
+                                            lambda: {"rng": rng(), "d": 6, "k": 5, "n": 8, "r": 2, "boost": 0.5},
+                                            {"rng": "rng", "d": "int", "k": "int", "n": "int", "r": "int",
+                                             "boost": "scale"}),
+        "l07_experiments.rescaled_rows_task": S(FX.rescaled_rows_task,
+                                                lambda: {"rng": rng(), "d": 6, "k": 5, "n": 8, "spread": 0.5},
+                                                {"rng": "rng", "d": "int", "k": "int", "n": "int", "spread": "pos"}),
+        "l07_experiments.rslora_experiment": S(FX.rslora_experiment,
+                                               lambda: {"seeds": (0, 1), "low": 2, "high": 8, "alpha": 4.0,
+                                                        "steps": 3},
+                                               {"seeds": "seq", "low": "int", "high": "int", "alpha": "pos",
+                                                "steps": "int"}),
+        "l07_experiments.dora_experiment": S(FX.dora_experiment, lambda: {"seeds": (0, 1), "r": 2, "steps": 3},
+                                             {"seeds": "seq", "r": "int", "steps": "int"}),
+        "l07_experiments.pissa_experiment": S(FX.pissa_experiment, lambda: {"seeds": (0, 1), "r": 2, "steps": 3},
+                                              {"seeds": "seq", "r": "int", "steps": "int"}),
+        "l07_experiments.loraplus_experiment": S(FX.loraplus_experiment,
+                                                 lambda: {"seeds": (0, 1), "ratios": (2.0,), "r": 2, "lr": 0.003,
+                                                          "steps": 3},
+                                                 {"seeds": "seq", "ratios": "seq", "r": "int", "lr": "pos",
+                                                  "steps": "int"}),
+        "l07_experiments.nf4_experiment": S(FX.nf4_experiment, lambda: {"seeds": (0, 1), "shape": (8, 8), "block": 16},
+                                            {"seeds": "seq", "shape": "seq", "block": "int"}),
+        "l07_experiments.verdict_of": S(FX.verdict_of, lambda: {"claims": [a_claim()]}, {"claims": "seq"}),
+        "l07_summary.summary_rows": S(FS.summary_rows, lambda: {"verdicts": verdicts(), "d": 64, "k": 32, "r": 4},
+                                      {"verdicts": "map", "d": "int", "k": "int", "r": "int"}),
+        "l07_summary.format_summary": S(FS.format_summary, lambda: {"rows": FS.summary_rows(verdicts())},
+                                        {"rows": "seq"}),
+    }
+
+
+_core_specs = specs
+
+
+def specs() -> dict[str, Spec]:  # noqa: F811 - the course's specs plus lesson 07's block above
+    return {**_core_specs(), **family_specs()}

@@ -22,6 +22,7 @@ from lora_course.grading.items import items_from_solution
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
 L01, L02, L04 = "01_rank.ipynb", "02_reparameterization.ipynb", "04_merging_and_deployment.ipynb"
+L07 = "07_lora_family.ipynb"
 
 pytestmark = requires_fence
 
@@ -51,7 +52,24 @@ def merge_weight(W0, A, B, scale):
     W0 += scale * B @ A                                  # mistake: the frozen weight changes in place
     return W0
 '''),
+    "t07_dora_columns": (L07, "l07-dora-task", '''
+def dora_merged_weight(W0, A, B, m, scale):
+    V = W0 + scale * (B @ A)
+    return m[:, None] * V / np.linalg.norm(V, axis=0, keepdims=True)   # mistake: one norm per column
+'''),
+    "t07_pissa_no_residual": (L07, "l07-pissa-task", '''
+_pissa = pissa_factors
+def pissa_factors(W0, r, scale):
+    A, B, _ = _pissa(W0, r, scale)
+    return A, B, W0                                      # mistake: the frozen weight keeps the top r part too
+'''),
+    "t07_nf4_uniform": (L07, "l07-nf4-levels-task", '''
+def normal_float_levels(offset=0.9677083):
+    return np.linspace(-1.0, 1.0, 16)                    # mistake: a uniform grid, not normal quantiles
+'''),
 }
+L07_ITEMS = ["07-task-dora", "07-task-pissa", "07-task-loraplus", "07-task-nf4-levels", "07-task-nf4-quantize",
+             "07-task-nf4-dequantize", "07-apply-rslora-scale", "07-apply-nf4-bits"]
 EXPECTED = {   # student -> (items lost, items kept)
     "t01_squares": (["01-task-svd"], ["01-task-factor", "01-task-errors", "01-apply-full"]),
     "t02_divided_by_n": (["02-task-backward"], ["02-task-forward", "02-task-numerical-gradient", "02-apply-new-scale"]),
@@ -61,10 +79,15 @@ EXPECTED = {   # student -> (items lost, items kept)
     "t04_broadcast_in_place": (["04-task-gathered", "04-task-merge"],
                                ["04-task-unmerge", "04-task-switch", "04-apply-numbers-loaded"]),
     "t02_partial": (["02-task-backward", "02-task-numerical-gradient", "02-apply-new-scale"], ["02-task-forward"]),
+    "t07_dora_columns": (["07-task-dora"], [g for g in L07_ITEMS if g != "07-task-dora"]),
+    "t07_pissa_no_residual": (["07-task-pissa"], [g for g in L07_ITEMS if g != "07-task-pissa"]),
+    "t07_nf4_uniform": (["07-task-nf4-levels"], [g for g in L07_ITEMS if g != "07-task-nf4-levels"]),
 }
 HINTS = {"t01_squares": ["square root"], "t02_divided_by_n": ["do not divide by n"],
          "t04_broadcast_in_place": ["broadcasting instead of gathering", "in place"],
-         "t02_reference": ["own implementation"], "t02_partial": ["not implemented"]}
+         "t02_reference": ["own implementation"], "t02_partial": ["not implemented"],
+         "t07_dora_columns": ["wrong axis"], "t07_pissa_no_residual": ["without the residual"],
+         "t07_nf4_uniform": ["uniform grid"]}
 
 
 def _copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -102,7 +125,7 @@ def graded(tmp_path_factory):
 
 
 def test_task_items_carry_their_checks_module():
-    for notebook in (L01, L02, L04):
+    for notebook in (L01, L02, L04, L07):
         tasks = [i for i in items(notebook) if i.grade_id.split("-")[1] == "task"]
         assert len(tasks) >= 2 and all(i.kind == "project" for i in tasks)
         assert {i.checks_module for i in tasks} == {f"lora_course.feedback.tasks.lesson{notebook[:2]}"}

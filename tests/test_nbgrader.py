@@ -37,7 +37,7 @@ from lora_course.grading.nbgrader_export import ExportError, assignment_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
-LESSONS = [p.name for p in sorted(SOLUTIONS.glob("0[0-5]_*.ipynb"))]
+LESSONS = [p.name for p in sorted(SOLUTIONS.glob("0[0-57]_*.ipynb"))]
 STUDENTS = ("correct", "untouched", "partial")
 # which students submit which lessons (nbgrader runs one kernel per submitted notebook: the slow part)
 SUBMITS = {"correct": LESSONS, "partial": LESSONS,

@@ -1,4 +1,5 @@
-"""The task check cells of lessons 01-04 are graded items with metadata the grader and the reference detection use."""
+"""The task check cells of lessons 01-04 and 07 are graded items with metadata the grader and the reference
+detection use."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from lora_course.grading.items import ItemError, items_from_solution
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = sorted(p.name for p in (ROOT / "solutions").glob("0[1-4]_*.ipynb"))
+LESSONS = sorted(p.name for p in (ROOT / "solutions").glob("0[1-47]_*.ipynb"))
 
 
 def _resolve(path: str):

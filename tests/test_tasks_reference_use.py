@@ -1,12 +1,13 @@
-"""The package's own implementation cannot stand in for a task of lessons 01-04: the notebook's check refuses it."""
+"""The package's own implementation cannot stand in for a task of lessons 01-04 and 07: the notebook's check
+refuses it."""
 
 from __future__ import annotations
 
 import pytest
 from task_helpers import task_functions
 
-from lora_course import gradcheck, layer, lowrank, merge, multi_lora
-from lora_course.feedback.tasks import lesson01, lesson02, lesson04
+from lora_course import dora, gradcheck, layer, lowrank, merge, multi_lora, nf4, pissa
+from lora_course.feedback.tasks import lesson01, lesson02, lesson04, lesson07
 from lora_course.feedback.tasks.common import evaluate
 
 CASES = [
@@ -18,6 +19,9 @@ CASES = [
     (lesson02, "02_reparameterization.ipynb", "numerical_gradient", "numerical_gradient", gradcheck.numerical_gradient),
     (lesson04, "04_merging_and_deployment.ipynb", "merge", "merge_weight", None),
     (lesson04, "04_merging_and_deployment.ipynb", "gathered", "gathered_forward", multi_lora.gathered),
+    (lesson07, "07_lora_family.ipynb", "dora", "dora_merged_weight", dora.dora_weight),
+    (lesson07, "07_lora_family.ipynb", "pissa", "pissa_factors", lambda W0, r, scale: pissa.pissa_init(W0, r, scale)),
+    (lesson07, "07_lora_family.ipynb", "nf4_levels", "normal_float_levels", nf4.nf4_levels),
 ]
 
 
