@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from former_ids import former_map, with_former_ids
 from nbgrader.api import Gradebook
 from test_grading_lessons import MISTAKES as PROJECT_MISTAKES
 from test_grading_lessons import with_cell_after
@@ -33,7 +34,7 @@ from test_grading_tasks import MISTAKES as TASK_MISTAKES
 
 from lora_course.cli.main import main
 from lora_course.grading.items import answer_cell_ids, items_from_solution
-from lora_course.grading.nbgrader_export import ExportError, assignment_name
+from lora_course.grading.nbgrader_export import ExportError, assignment_name, nbgrader_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
@@ -271,3 +272,17 @@ def test_the_exported_configuration_grades_in_the_sandbox(tmp_path):
     steps = [p.__name__ for p in namespace["c"].Autograde.autograde_preprocessors]
     assert steps[0] == "LoraVerdicts" and "Execute" not in steps and "SaveAutoGrades" in steps
     assert namespace["c"].Autograde.autograde_preprocessors[0]().enabled, "nbconvert skips a disabled step"
+
+
+@pytest.mark.parametrize("lesson", ["01_rank.ipynb", "05_project.ipynb"])
+def test_a_renamed_cell_keeps_its_nbgrader_name(lesson):
+    """nbgrader matches submissions to the gradebook by each cell's ``nbgrader.grade_id``: the export names a
+    cell after its first id, so the names are the same whether the solution carries today's or former ids."""
+    solution = nbformat.read(SOLUTIONS / lesson, as_version=4)
+    old, renamed = with_former_ids(solution, former_map(lesson))
+    assert renamed > 0
+    names = [c.metadata["nbgrader"]["grade_id"] for c in nbgrader_source(solution, lesson).cells]
+    old_names = [c.metadata["nbgrader"]["grade_id"] for c in nbgrader_source(old, lesson).cells]
+    assert names == old_names
+    former = set(former_map(lesson))
+    assert any(n.split("-", 1)[1] in former for n in names if n.startswith(("answer-", "cell-")))

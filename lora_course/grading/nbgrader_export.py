@@ -28,7 +28,7 @@ import nbformat
 
 from lora_course.authoring.safe_write import check_parents, make_folder
 from lora_course.authoring.student import BEGIN_HIDDEN, student_version
-from lora_course.grading.items import GradedItem, answer_cell_ids, items_from_solution
+from lora_course.grading.items import GradedItem, answer_cell_ids, former_cell_ids, items_from_solution
 from lora_course.grading.nbgrader_cells import GRADE_CELL_MARK, source_digest
 
 CONFIG = '''"""nbgrader settings written by `lora-course nbgrader-export` (edit freely: it is never overwritten)."""
@@ -93,6 +93,11 @@ def nbgrader_source(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
     items = {item.cell_id: item for item in items_from_solution(solution, name)}
     answers = answer_cell_ids(solution)
     by_id = {cell["id"]: cell for cell in solution.cells}
+    # nbgrader matches a submission to its gradebook by these names, so they keep the cell's first id: an
+    # assignment generated before a cell was renamed still autogrades after the course is updated.
+    first_id = {}
+    for old, new in sorted(former_cell_ids(solution).items()):
+        first_id.setdefault(new, old)
     nb = student_version(solution, name)
     cells, graded = [], []                      # graded: (cell, item) whose source is written last
     for cell in nb.cells:
@@ -105,8 +110,9 @@ def nbgrader_source(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
             if item is not None and item.kind == "project":
                 raise ExportError(f"{where}: expected a project check cell without solution markers")
             manual = item is not None and item.kind == "manual"
-            cell.metadata["nbgrader"] = _meta(item.grade_id if manual else f"answer-{cid}", solution=True,
-                                              grade=manual, points=item.points if manual else None)
+            answer_name = item.grade_id if manual else f"answer-{first_id.get(cid, cid)}"
+            cell.metadata["nbgrader"] = _meta(answer_name, solution=True, grade=manual,
+                                              points=item.points if manual else None)
             cells.append(cell)
             if item is not None and item.kind == "auto":
                 extra = nbformat.v4.new_code_cell(id=f"{cid}-grade"[-64:])
@@ -120,7 +126,7 @@ def nbgrader_source(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
             cells.append(cell)
             graded.append((cell, item))
         else:
-            cell.metadata["nbgrader"] = _meta(f"cell-{cid}", locked=True)
+            cell.metadata["nbgrader"] = _meta(f"cell-{first_id.get(cid, cid)}", locked=True)
             cells.append(cell)
     ids = [c["id"] for c in cells]
     if len(set(ids)) != len(ids):
