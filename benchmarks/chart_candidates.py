@@ -48,7 +48,8 @@ LESSONS = ("l02", "l03")
 CANDIDATES = {"bqplot": ["bqplot"], "plotly": ["plotly", "anywidget"]}
 QUIET_MS = 250
 # What must be on the page once a widget has drawn its data (a plotly figure without traces is blank).
-DRAWN = {"svg": ".lc-bench-out svg", "bqplot": ".lc-bench-out .bqplot .mark", "plotly": ".lc-bench-out .js-plotly-plot .trace"}
+DRAWN = {"svg": ".lc-bench-out svg", "bqplot": ".lc-bench-out .bqplot svg",
+         "plotly": ".lc-bench-out .js-plotly-plot .trace"}
 
 JS_ARM = """
 (name) => {
