@@ -15,7 +15,8 @@ load change on the shared machine falls on every candidate alike. Ratios to the 
 bootstrap interval over rounds. A benchmark, not a test: it never fails on a time.
 
 Run: `.venv/bin/python benchmarks/chart_candidates.py [--rounds 8] [--changes 4] [--install-cost]`
-(bqplot, plotly and anywidget must be importable for the browser part).
+(the browser part needs `pip install bqplot plotly anywidget` in the venv first; none of them is a dependency of
+the course).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def install_cost() -> list[dict]:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--log", str(Path(tmp) / "pip.log")]
         subprocess.run([*pip, "-e", str(ROOT)], check=True, stderr=subprocess.DEVNULL)
+        print(f"a venv with the course: {size_mb(venv):.0f} MB", flush=True)
         for name, packages in CANDIDATES.items():
             before = size_mb(venv)
             listed = set(_dists(venv))
@@ -165,7 +167,7 @@ def ratio_interval(rounds_a: list[list[float]], rounds_b: list[list[float]], q: 
     return point, float(np.percentile(boots, 5)), float(np.percentile(boots, 95))
 
 
-def browser_run(rounds: int, changes: int, timeout_s: float) -> dict:
+def browser_run(rounds: int, changes: int, timeout_s: float, lessons: tuple[str, ...] = LESSONS) -> dict:
     executable = find_chromium()
     if executable is None:
         raise SystemExit("no Chromium found (set LORA_COURSE_CHROMIUM or install /usr/bin/chromium)")
@@ -180,20 +182,21 @@ def browser_run(rounds: int, changes: int, timeout_s: float) -> dict:
             browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             open_lab(page, lab)
-            for lesson in LESSONS:       # one notebook per lesson: one plotly FigureWidget per page
+            for lesson in lessons:       # one notebook per lesson: one plotly FigureWidget per page
                 path, widgets = write_notebook(folder, log_path, lesson)
                 names += widgets
                 notebook = LabNotebook(page, lab, path, ncells=len(widgets) + 1)
                 notebook.open()
                 notebook.run_all(set(), 600)
-                for name in widgets:
+                for cell, name in enumerate(widgets, start=1):
                     samples[name], missed[name] = [], 0
                     try:
                         page.locator(f".lc-bench-{name} {DRAWN[name.split('-')[0]]}").first.wait_for(
-                            state="visible", timeout=30_000)
+                            state="visible", timeout=120_000)
                         rendered[name] = True
                     except Exception:   # Playwright's TimeoutError
                         rendered[name] = False
+                        print(f"{name} did not draw; its cell shows: {notebook.output_texts(cell)}"[:2000])
                 live = [n for n in widgets if rendered[n]]
                 shuffle = random.Random(0)
                 for k in range(rounds):
@@ -207,7 +210,7 @@ def browser_run(rounds: int, changes: int, timeout_s: float) -> dict:
                 notebook.close()
             browser.close()
         kernel = {name: [] for name in names}
-        for line in log_path.read_text().splitlines():
+        for line in (log_path.read_text() if log_path.exists() else "").splitlines():
             row = json.loads(line)
             kernel[row["panel"]].append(row["ms"])
     return {"names": names, "samples": samples, "missed": missed, "rendered": rendered, "kernel": kernel,
@@ -242,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for one output change")
     parser.add_argument("--install-cost", action="store_true", help="also time installing each candidate")
     parser.add_argument("--no-browser", action="store_true", help="only the install cost")
+    parser.add_argument("--lessons", nargs="+", choices=LESSONS, default=list(LESSONS), help="widgets to time")
     args = parser.parse_args(argv)
     if args.install_cost:
         for row in install_cost():
@@ -250,8 +254,15 @@ def main(argv: list[str] | None = None) -> int:
             for line in row["labextensions"]:
                 print(f"         labextension: {line}")
     if not args.no_browser:
+        import importlib.util
+
+        missing = [m for m in ("bqplot", "plotly", "anywidget") if importlib.util.find_spec(m) is None]
+        if missing:
+            print(f"expected bqplot, plotly and anywidget in this venv, missing {missing}: "
+                  f"{Path(sys.executable).name} -m pip install bqplot plotly anywidget")
+            return 2
         print("labextensions in this venv:", *_labextensions(), sep="\n  ")
-        run = browser_run(args.rounds, args.changes, args.timeout)
+        run = browser_run(args.rounds, args.changes, args.timeout, tuple(args.lessons))
         report(run, args.rounds, args.changes)
     return 0
 

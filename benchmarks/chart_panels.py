@@ -116,7 +116,7 @@ def svg_l02(data, log_path):
         charts = []
         for metric, title in zip(("frobenius", "progress"), _titles(optimizer, alpha), strict=True):
             series = []
-            for s, color in zip(SCALINGS, PALETTE, strict=True):
+            for s, color in zip(SCALINGS, PALETTE[:len(SCALINGS)], strict=True):
                 values = curves[s][metric]
                 series += [Series(RANKS, values, color, dash=dashes[s]),
                            Series([r], [values[i]], color, line=False, marker=6, edge="black")]
@@ -198,7 +198,7 @@ def plotly_l02(data, log_path):
 
     base = make_subplots(rows=1, cols=2, subplot_titles=_titles("sgd", 4))
     for col, metric in enumerate(("frobenius", "progress"), start=1):
-        for s, color in zip(SCALINGS, PALETTE, strict=True):
+        for s, color in zip(SCALINGS, PALETTE[:len(SCALINGS)], strict=True):
             base.add_trace(go.Scatter(x=RANKS, y=np.ones(len(RANKS)), mode="lines", showlegend=False,
                                       line={"color": color, "dash": PLOTLY_DASH[s]}), row=1, col=col)
         base.add_trace(go.Scatter(x=[1] * 3, y=[1] * 3, mode="markers", showlegend=False,
