@@ -222,7 +222,7 @@ def report(run: dict, rounds: int, changes: int) -> None:
     print(f"\n{os.cpu_count()} CPUs; 1-minute load average {loads[:, 0].min():.1f}-{loads[:, 0].max():.1f} "
           f"(median {np.median(loads[:, 0]):.1f}) over the run; {rounds} interleaved rounds x {changes} changes "
           f"per control")
-    print(f"{'widget':12s} {'renders':>7} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'p95 / svg (90% CI)':>22} "
+    print(f"{'widget':12s} {'renders':>7} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'p95 / svg (90% CI)':>35} "
           f"{'kernel p50':>10} {'kernel p95':>10}")
     for name in run["names"]:
         flat = sum(run["samples"][name], [])
@@ -231,11 +231,12 @@ def report(run: dict, rounds: int, changes: int) -> None:
         paired = run["samples"].get(base) and len(run["samples"][base]) == len(run["samples"][name])
         if name != base and flat and paired:
             p, lo, hi = ratio_interval(run["samples"][name], run["samples"][base], 95)
-            ratio = f"{p:.2f} ({lo:.2f}-{hi:.2f})"
+            word = "svg faster" if lo > 1 else ("svg slower" if hi < 1 else "not resolved")
+            ratio = f"{p:.2f} ({lo:.2f}-{hi:.2f}) {word}"
         k = run["kernel"][name]
         miss = f"  ({run['missed'][name]} without output)" if run["missed"][name] else ""
         print(f"{name:12s} {'yes' if run['rendered'][name] else 'NO':>7} {len(flat):>4} {percentile(flat, 50):>7.0f} "
-              f"{percentile(flat, 95):>7.0f} {ratio:>22} {percentile(k, 50):>10.1f} {percentile(k, 95):>10.1f}{miss}")
+              f"{percentile(flat, 95):>7.0f} {ratio:>35} {percentile(k, 50):>10.1f} {percentile(k, 95):>10.1f}{miss}")
 
 
 def main(argv: list[str] | None = None) -> int:
