@@ -2,8 +2,12 @@
 
 For each library: what installing it into the course's venv costs (``--install-cost``: seconds and MB, every
 candidate installed into a throwaway venv that holds the course), whether its JupyterLab extension is
-prebuilt (``jupyter labextension list``, no ``jupyter lab build``) and renders, and, in one JupyterLab page
-driven by headless Chromium as ``tests/browser`` does, the six widgets of ``benchmarks/chart_panels.py``:
+prebuilt (``jupyter labextension list``, no ``jupyter lab build``), and, in one JupyterLab page driven by
+headless Chromium as ``tests/browser`` does, with one notebook per lesson holding its three widgets (plotly
+draws only one FigureWidget per notebook reliably: see ``chart_panels``), the six widgets of
+``benchmarks/chart_panels.py``:
+
+- renders: the widget drew its data within 120 s (an SVG, a bqplot figure, a plotly figure with a trace);
 
 - input -> redrawn output: from the input event (arrow key on a slider, click on a toggle or a checkbox) to
   the animation frame after the last change of the widget's output (the output counts as redrawn once it has
@@ -56,7 +60,7 @@ JS_ARM = """
 (name) => {
   const root = document.querySelector(`.lc-bench-${name}`);
   const out = root.querySelector('.lc-bench-out');
-  const st = window.__lcBench = {t0: null, tMut: null, tFrame: null};
+  window.__lcBench = {t0: null, tMut: null, tFrame: null};
   if (window.__lcObs) window.__lcObs.disconnect();
   window.__lcObs = new MutationObserver(() => {
     const s = window.__lcBench;
