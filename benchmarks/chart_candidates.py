@@ -236,6 +236,8 @@ def report(run: dict, rounds: int, changes: int) -> None:
         if name != base and flat and paired:
             p, lo, hi = ratio_interval(run["samples"][name], run["samples"][base], 95)
             word = "svg faster" if lo > 1 else ("svg slower" if hi < 1 else "not resolved")
+            if len(run["samples"][name]) < 3:          # an interval over one or two rounds says nothing
+                word = "too few rounds"
             ratio = f"{p:.2f} ({lo:.2f}-{hi:.2f}) {word}"
         k = run["kernel"][name]
         miss = f"  ({run['missed'][name]} without output)" if run["missed"][name] else ""
