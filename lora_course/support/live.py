@@ -6,7 +6,9 @@ re-rasterises and ships per ``draw_idle``) still about 1.1 s, because Agg redraw
 (``benchmarks/plot_candidates.py``). Writing the SVG of our few lines and bars, with heatmaps as one inline
 PNG of one pixel per entry, takes a few milliseconds; the browser draws it, and ipywidgets sends only the
 new ``value`` of one widget, so no output is cleared and nothing on the page moves. No new dependency and no
-JupyterLab extension beyond ipywidgets' own.
+JupyterLab extension beyond ipywidgets' own. Against bqplot and plotly's ``FigureWidget`` on lessons 02 and 03
+neither library was faster from input to redrawn output (ours was faster on lesson 02's charts), and both
+add to the install (docs/architecture.md, "Why these charts"; ``benchmarks/chart_candidates.py``).
 
 Every chart (``lora_course.support.svg_charts``, framed by ``svg_axes``, coloured by ``svg_colormap``) has
 fixed axes (limits, ticks, units) and a fixed legend given by the caller, so an update changes only the marks.
