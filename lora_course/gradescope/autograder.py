@@ -3,7 +3,8 @@
 Gradescope's contract: the zip's files are in ``/autograder/source``, the student's files in
 ``/autograder/submission``, and ``/autograder/results/results.json`` must exist when ``run_autograder`` exits. Here:
 
-1. read the export's settings and the lesson's solution notebook (``source/lora_gradescope.json``, ``source/solution/``);
+1. make ``source/`` root's alone, then read the export's settings and the lesson's solution notebook
+   (``source/lora_gradescope.json``, ``source/solution/``);
 2. find exactly one notebook in the submission (none, two, or a link: one failed test that says so);
 3. pick the isolation (isolation.py; an explicit mode the container refuses: one failed test, never a weaker mode);
 4. grade it in a child process (step.py), as a fresh unprivileged uid unless the kernels get bwrap and uids of
@@ -139,6 +140,8 @@ def run_step(job: dict, iso: Isolation, wall: float) -> tuple[dict | None, str]:
 
 def grade(root: Path, started: float) -> dict:
     """results.json's content for the submission under ``root`` (the /autograder tree)."""
+    if os.geteuid() == 0:
+        (root / "source").chmod(0o700)       # the rubric: root's alone, whatever uid the grading drops to
     config = json.loads((root / "source" / CONFIG).read_text(encoding="utf-8"))
     name, visibility = config["notebook"], config.get("visibility", "visible")
     solution_text = (root / "source" / "solution" / name).read_text(encoding="utf-8")

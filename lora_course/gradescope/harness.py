@@ -1,15 +1,16 @@
 """Try an autograder zip on this machine the way Gradescope's documented contract runs it (``lora-course
 gradescope-run ZIP SUBMISSION_DIR``). It emulates the contract; it is not Gradescope.
 
-A throwaway folder becomes ``/autograder`` inside a bubblewrap sandbox (``--ro-bind / /``: the rest of this
-machine is read-only there; private ``/tmp``, ``/proc`` and PID namespace): the zip is unpacked in
+A throwaway folder becomes ``/autograder`` inside a bubblewrap sandbox (every other top-level folder of this
+machine is bound read-only there; a private ``/tmp``): the zip is unpacked in
 ``/autograder/source``, ``run_autograder`` copied to ``/autograder``, the submission copied to
-``/autograder/submission``. ``setup.sh`` runs first (as root, network allowed, pip's cache shared and writable),
+``/autograder/submission``; ``/root`` is empty, and this machine's Python (the one the export was made with) comes
+first on ``PATH``, where Gradescope's image gets it from ``apt-get``. ``setup.sh`` runs first (as root, network allowed, pip's cache shared and writable),
 then ``run_autograder`` with the network unshared, and ``/autograder/results/results.json`` is read back.
 
-``container``: ``docker`` (the default) keeps only Docker's default capabilities, so root cannot make the
-namespaces bubblewrap needs, as in a Gradescope container; ``privileged`` keeps all of root's capabilities and
-the machine's cgroups, as on an instructor's own machine.
+``container``: ``docker`` (the default) keeps only Docker's default capabilities and gives a PID namespace of its
+own, so root cannot make the namespaces bubblewrap needs, as in a Gradescope container; ``privileged`` keeps all
+of root's capabilities, this machine's ``/proc``, ``/dev`` and cgroups, as on an instructor's own machine.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -62,14 +64,35 @@ def unpack(zip_path: Path, source: Path) -> None:
             raise ValueError(f"ZIP: expected {required} at the zip's root (Gradescope's layout), found none")
 
 
+def machine_read_only() -> list[str]:
+    """bwrap arguments that show each top-level folder of this machine read-only (links as links), so that the
+    sandbox's own root can still hold /autograder."""
+    argv: list[str] = []
+    for entry in sorted(Path("/").iterdir()):
+        if entry.name in ("proc", "dev", "tmp", "root", "autograder"):
+            continue
+        if entry.is_symlink():
+            argv += ["--symlink", str(entry.readlink()), str(entry)]
+        elif entry.is_dir():
+            argv += ["--ro-bind", str(entry), str(entry)]
+    return argv
+
+
 def sandbox_argv(tree: Path, container: str, network: bool, pip_cache: Path | None) -> list[str]:
     """bwrap's argv for one phase: ``tree`` bound at /autograder, the rest of the machine read-only."""
     if container not in CONTAINERS:
         raise ValueError(f"container: expected one of {CONTAINERS}, got {container!r}")
-    argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--bind", str(tree), "/autograder", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--die-with-parent", "--chdir", "/autograder", "--clearenv", "--setenv", "PATH", PATH,
-            "--setenv", "HOME", "/root", "--setenv", "LANG", "C.UTF-8"]
+    python = Path(sys.base_prefix).resolve()
+    folders = [p for p in reversed(python.parents) if Path("/root") in p.parents]   # readable by every uid
+    # docker: a PID namespace with its own /proc, as a container has. privileged: this machine's /proc and /dev,
+    # so that bubblewrap inside may mount a proc of its own (a bwrap-made /proc has read-only parts that forbid it)
+    kernel_files = (["--dev", "/dev", "--proc", "/proc", "--unshare-pid"] if container == "docker"
+                    else ["--dev-bind", "/dev", "/dev", "--bind", "/proc", "/proc"])
+    argv = [BWRAP, *machine_read_only(), *kernel_files, "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/root",
+            *(a for p in folders for a in ("--perms", "0755", "--dir", str(p))),
+            "--ro-bind", str(python), str(python), "--bind", str(tree), "/autograder", "--unshare-ipc",
+            "--unshare-uts", "--die-with-parent", "--chdir", "/autograder", "--clearenv",
+            "--setenv", "PATH", f"{python}/bin:{PATH}", "--setenv", "HOME", "/root", "--setenv", "LANG", "C.UTF-8"]
     if container == "docker":
         argv += ["--cap-drop", "ALL"]
         for cap in DOCKER_CAPS:
