@@ -28,7 +28,8 @@ def default_pip_cache() -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lora_course.gradescope.harness import BWRAP, run as run_harness
+    from lora_course.gradescope.harness import BWRAP
+    from lora_course.gradescope.harness import run as run_harness
 
     if not args.zip.is_file():
         raise FileNotFoundError(f"ZIP: expected an autograder.zip file, got {args.zip}")

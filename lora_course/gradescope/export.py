@@ -5,7 +5,8 @@
 - ``setup.sh`` and ``run_autograder`` (scripts.py);
 - ``wheels/lora_course-<version>-py3-none-any.whl``: the course at the exported version, built with
   ``pip wheel --no-deps`` from a copy of the package (nothing is written into the course folder);
-- ``requirements.txt``: every distribution the course needs, at the exact version installed where it was exported;
+- ``requirements.txt``: every distribution grading needs (the course's requirements but JupyterLab, and ipykernel),
+  each at the exact version installed where it was exported;
 - ``solution/NN_name.ipynb``: the rubric (points, keys, checks), which the student's kernel can never read;
 - ``lora_gradescope.json``: the lesson, the grader's limits, the isolation asked for, the visibility of results.
 
@@ -79,32 +80,45 @@ def graded_lessons(solutions: Path, only: list[str] | None = None) -> list[Path]
     return [p for p in found if items_from_solution(nbformat.read(p, as_version=4), p.name)]
 
 
-def pinned_requirements(dist: str = DIST) -> list[str]:
-    """``name==version`` for every distribution ``dist`` needs here, transitively (markers evaluated for this
-    interpreter, extras followed), sorted; ``dist`` itself is left out."""
+GRADING_ONLY = {"skip": ("jupyterlab",), "add": ("ipykernel",)}   # the students' editor out, the kernel in
+
+
+def pinned_requirements(dist: str = DIST, skip: tuple[str, ...] = GRADING_ONLY["skip"],
+                        add: tuple[str, ...] = GRADING_ONLY["add"]) -> list[str]:
+    """``name==version`` of what grading with ``dist`` needs here: its requirements except ``skip`` (JupyterLab,
+    which grading never starts), plus ``add`` (ipykernel, the kernel the grader starts), transitively (markers
+    evaluated for this interpreter, extras followed), at the versions installed here; sorted."""
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    pins: dict[str, str] = {}
-    todo = [(dist, frozenset())]
-    done: set[tuple[str, frozenset]] = set()
-    while todo:
-        name, extras = todo.pop()
-        if (name, extras) in done:
-            continue
-        done.add((name, extras))
+    def installed(name: str) -> metadata.Distribution:
         try:
-            found = metadata.distribution(name)
+            return metadata.distribution(name)
         except metadata.PackageNotFoundError:
-            raise FileNotFoundError(f"{name} is required by {dist} but is not installed here") from None
-        key = canonicalize_name(found.metadata["Name"])
-        if key != canonicalize_name(dist):
-            pins[key] = found.version
+            raise FileNotFoundError(f"{name} is required to grade with {dist} but is not installed here") from None
+
+    def needs(found: metadata.Distribution, extras: frozenset) -> list[tuple[str, frozenset]]:
+        out = []
         for line in found.requires or []:
             req = Requirement(line)
             if req.marker and not any(req.marker.evaluate({"extra": e}) for e in (extras or {""})):
                 continue
-            todo.append((req.name, frozenset(req.extras)))
+            out.append((req.name, frozenset(req.extras)))
+        return out
+
+    skipped = {canonicalize_name(n) for n in skip}
+    todo = [r for r in needs(installed(dist), frozenset()) if canonicalize_name(r[0]) not in skipped]
+    todo += [(name, frozenset()) for name in add]
+    pins: dict[str, str] = {}
+    done: set[tuple[str, frozenset]] = set()
+    while todo:
+        name, extras = todo.pop()
+        if (canonicalize_name(name), extras) in done:
+            continue
+        done.add((canonicalize_name(name), extras))
+        found = installed(name)
+        pins[canonicalize_name(found.metadata["Name"])] = found.version
+        todo += needs(found, extras)
     return [f"{name}=={version}" for name, version in sorted(pins.items())]
 
 

@@ -1,12 +1,13 @@
 """Try an autograder zip on this machine the way Gradescope's documented contract runs it (``lora-course
 gradescope-run ZIP SUBMISSION_DIR``). It emulates the contract; it is not Gradescope.
 
-A throwaway folder becomes ``/autograder`` inside a bubblewrap sandbox (every other top-level folder of this
-machine is bound read-only there; a private ``/tmp``): the zip is unpacked in
+A throwaway folder becomes ``/autograder`` inside a bubblewrap sandbox, where every other top-level folder of
+this machine is bound read-only, ``/tmp`` is private and ``/root`` empty. The zip is unpacked in
 ``/autograder/source``, ``run_autograder`` copied to ``/autograder``, the submission copied to
-``/autograder/submission``; ``/root`` is empty, and this machine's Python (the one the export was made with) comes
-first on ``PATH``, where Gradescope's image gets it from ``apt-get``. ``setup.sh`` runs first (as root, network allowed, pip's cache shared and writable),
-then ``run_autograder`` with the network unshared, and ``/autograder/results/results.json`` is read back.
+``/autograder/submission``. This machine's Python (the one the export was made with) comes first on ``PATH``, where
+Gradescope's image gets it from ``apt-get``. ``setup.sh`` runs first (as root, network allowed, pip's cache shared
+and writable), then ``run_autograder`` with the network unshared, and ``/autograder/results/results.json`` is read
+back.
 
 ``container``: ``docker`` (the default) keeps only Docker's default capabilities and gives a PID namespace of its
 own, so root cannot make the namespaces bubblewrap needs, as in a Gradescope container; ``privileged`` keeps all

@@ -10,7 +10,8 @@ SETUP = """#!/usr/bin/env bash
 # Written by `lora-course gradescope-export` (lora-course {version}, {notebook}).
 # Gradescope runs this once, as root, when it builds the autograder's image: it installs Python {python},
 # bubblewrap (used when the container allows it), and the course in a virtual environment at {venv}:
-# the exact versions of requirements.txt, then the course's own wheel from this zip (never from an index).
+# the exact versions of requirements.txt (what grading needs; JupyterLab, the students' editor, is left out),
+# then the course's own wheel from this zip, without dependencies and never from an index.
 set -euo pipefail
 HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 PY=python{python}
