@@ -15,9 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notebook-timeout", type=float, default=None, metavar="S",
                         help="per-notebook limit, CPU seconds (default 10 x --timeout)")
     parser.add_argument("--memory-mb", type=int, default=2048, help="memory limit of the kernel (default 2048)")
-    parser.add_argument("--wall", type=float, default=1200, metavar="S",
-                        help="wall-clock limit of one submission's grading; set Gradescope's autograder timeout "
-                             "above it (default 1200)")
+    parser.add_argument("--wall", type=float, default=540, metavar="S",
+                        help="wall-clock limit of one submission's grading, so that results.json is written before "
+                             "Gradescope's own timeout (10 minutes unless raised) stops the container (default 540)")
     parser.add_argument("--isolation", choices=("auto", "bwrap", "user", "none"), default="auto",
                         help="auto (default): the strongest the container allows, named in results.json; an "
                              "explicit mode the container refuses fails the submission's grading with that reason")

@@ -168,7 +168,7 @@ def grade(root: Path, started: float) -> dict:
     job = {"notebook": name, "folder": str(folder), "isolation": iso.mode, "kernel_uid": kernel_uid,
            "seed": int(config.get("seed", 0)), "limits": config["limits"], "solution": solution_text}
     try:
-        report, why = run_step(job, iso, float(config.get("wall_seconds", 1200)))
+        report, why = run_step(job, iso, float(config.get("wall_seconds", 540)))
     finally:
         shutil.rmtree(folder.parent, ignore_errors=True)
     if report is None:

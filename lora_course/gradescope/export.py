@@ -48,7 +48,7 @@ class Settings:
     cell_seconds: float = 60.0
     notebook_seconds: float = 600.0
     memory_mb: int = 2048
-    wall_seconds: float = 1200.0
+    wall_seconds: float = 540.0
     isolation: str = "auto"
     visibility: str = "visible"
     seed: int = 0
