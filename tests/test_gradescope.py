@@ -233,6 +233,15 @@ def test_export_choices_are_checked():
             Settings(**bad)
 
 
+def test_export_never_replaces_a_file_it_did_not_write(tmp_path):
+    target = tmp_path / "lesson05" / "autograder.zip"
+    target.parent.mkdir()
+    target.write_text("my notes")
+    with pytest.raises(ValueError, match="expected a zip written by this command"):
+        export(ROOT, tmp_path, only=["05"])
+    assert target.read_text() == "my notes"
+
+
 # ---------------------------------------------------------------------------------------------- results
 
 def test_feedback_text_is_plain_and_points_stay_in_range():

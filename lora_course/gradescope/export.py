@@ -171,22 +171,38 @@ def write_zip(path: Path, solution: Path, wheel: Path, requirements: list[str], 
     return path
 
 
+def ours(path: Path) -> bool:
+    """Whether ``path`` is a regular file and an autograder zip this command wrote (it holds our settings file)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return CONFIG in zf.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
 def export(course: Path, out: Path, only: list[str] | None = None, settings: Settings | None = None) -> list[Path]:
     """Write ``out/lessonNN/autograder.zip`` for each graded lesson of ``course/solutions``; the zips' paths.
 
-    An existing zip is replaced (it is this command's own output); anything else in ``out`` is left alone.
+    An existing zip of this command is replaced; any other file in its place is refused (ValueError), and
+    nothing else in ``out`` is touched.
     """
     settings = settings or Settings()
     lessons = graded_lessons(Path(course) / "solutions", only)
     if not lessons:
         raise ValueError(f"no graded lesson to export in {course / 'solutions'} (--only {only})")
+    targets = {solution: Path(out) / f"lesson{solution.name[:2]}" / "autograder.zip" for solution in lessons}
+    for target in targets.values():                 # every refusal before any work
+        check_parents(target)
+        if target.exists() and not ours(target):
+            raise ValueError(f"{target}: expected a zip written by this command (it is replaced), found another "
+                             "file; move it away or choose another OUT")
     requirements = pinned_requirements()
     written = []
     with tempfile.TemporaryDirectory(prefix="lora-gradescope-export-") as tmp:
         wheel = build_wheel(Path(course), Path(tmp))
-        for solution in lessons:
-            target = Path(out) / f"lesson{solution.name[:2]}" / "autograder.zip"
-            check_parents(target)
+        for solution, target in targets.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             written.append(write_zip(target, solution, wheel, requirements, settings))
     return written
