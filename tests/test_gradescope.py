@@ -23,6 +23,9 @@ import jsonschema
 import nbformat
 import pytest
 from fencing import requires_fence
+from test_grading_hostile import EXPECTED as HOSTILE_EXPECTED
+from test_grading_hostile import NAME as TOY
+from test_grading_hostile import build as build_hostile
 from test_grading_lessons import MISTAKES as PROJECT_MISTAKES
 from test_grading_lessons import REFERENCE_USE, with_cell_after
 from test_grading_tasks import MISTAKES as TASK_MISTAKES
@@ -325,6 +328,27 @@ def test_an_isolation_the_container_refuses_is_never_a_silent_downgrade(tree, zi
     assert len(content["tests"]) == 1 and content["score"] == 0
     assert "isolation bwrap" in content["tests"][0]["output"] and "setting of the assignment" in \
         content["tests"][0]["output"]
+
+
+# the grader's own hostile fixtures that forge, read or leave traces: through the container (isolation none) too
+HOSTILE_IN_CONTAINER = ("a_solution", "j_monkeypatch", "k_fake_result", "l_reads_solutions", "n_writes_submission",
+                        "p_print_hook", "q_ipython_hooks", "r_settrace", "s_reads_elsewhere", "t_leaves_traces")
+
+
+def test_the_graders_hostile_fixtures_keep_their_honest_scores_in_the_container(tree, zips, tmp_path):
+    solutions, subs, _ = build_hostile(tmp_path)
+    use_lesson(tree, zips["02"], notebook=TOY, limits={"cell_seconds": 5, "notebook_seconds": 15, "memory_mb": 1536})
+    (tree / "source" / "solution" / LESSONS["02"]).unlink()
+    shutil.copy(solutions / TOY, tree / "source" / "solution" / TOY)
+    toy_items = items_from_solution(nbformat.read(solutions / TOY, as_version=4), TOY)
+    for student in HOSTILE_IN_CONTAINER:
+        content, seconds, log = harness.grade(tree, subs / student, "docker")
+        assert content is not None, log[-3000:]
+        validate(content)
+        scores, status, _ = HOSTILE_EXPECTED[student]
+        expected = dict(zip(["toy-scale", "toy-params", "toy-why", "toy-shape"], scores, strict=True))
+        assert by_item(content) == {i.grade_id: expected[i.grade_id] for i in toy_items}, (student, content)
+        assert f"Status: {status}" in content["output"] and "isolation none" in content["output"], student
 
 
 # ---------------------------------------------------------------------------------------------- cheap path

@@ -1,9 +1,9 @@
 """Try an autograder zip on this machine the way Gradescope's documented contract runs it (``lora-course
 gradescope-run ZIP SUBMISSION_DIR``). It emulates the contract; it is not Gradescope.
 
-A throwaway folder becomes ``/autograder`` inside a bubblewrap sandbox, where every other top-level folder of
-this machine is bound read-only, ``/tmp`` is private and ``/root`` empty. The zip is unpacked in
-``/autograder/source``, ``run_autograder`` copied to ``/autograder``, the submission copied to
+A throwaway folder becomes ``/autograder`` inside a bubblewrap sandbox, where this machine's system folders are
+bound read-only, ``/tmp`` is private, ``/root`` empty, and homes and the course checkout do not exist. The zip
+is unpacked in ``/autograder/source``, ``run_autograder`` copied to ``/autograder``, the submission copied to
 ``/autograder/submission``. This machine's Python (the one the export was made with) comes first on ``PATH``, where
 Gradescope's image gets it from ``apt-get``. ``setup.sh`` runs first (as root, network allowed, pip's cache shared
 and writable), then ``run_autograder`` with the network unshared, and ``/autograder/results/results.json`` is read
@@ -65,17 +65,23 @@ def unpack(zip_path: Path, source: Path) -> None:
             raise ValueError(f"ZIP: expected {required} at the zip's root (Gradescope's layout), found none")
 
 
+SYSTEM = ("usr", "etc", "var", "opt", "bin", "sbin", "lib", "lib32", "lib64", "sys", "run", "boot")
+
+
 def machine_read_only() -> list[str]:
-    """bwrap arguments that show each top-level folder of this machine read-only (links as links), so that the
-    sandbox's own root can still hold /autograder."""
+    """bwrap arguments that show this machine's system folders (``SYSTEM``) read-only, links as links, and
+    nothing else of it: no homes, no mounts, no course checkout (one inside a system folder is covered by an
+    empty folder), as a Gradescope container has none of them."""
     argv: list[str] = []
-    for entry in sorted(Path("/").iterdir()):
-        if entry.name in ("proc", "dev", "tmp", "root", "autograder"):
-            continue
+    for name in SYSTEM:
+        entry = Path("/") / name
         if entry.is_symlink():
             argv += ["--symlink", str(entry.readlink()), str(entry)]
         elif entry.is_dir():
             argv += ["--ro-bind", str(entry), str(entry)]
+    checkout = Path(__file__).resolve().parents[2]
+    if len(checkout.parts) > 2 and checkout.parts[1] in SYSTEM:
+        argv += ["--tmpfs", str(checkout)]
     return argv
 
 
