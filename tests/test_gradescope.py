@@ -296,7 +296,7 @@ def test_where_the_container_allows_bubblewrap_it_is_used(tree, zips, tmp_path):
 
 def test_a_hostile_notebook_neither_reads_the_rubric_nor_forges_results(tree, zips, tmp_path):
     name = LESSONS["05"]
-    target = next(i for i in items(name) if i.kind == "auto")
+    target = [i for i in items(name) if i.kind == "auto"][-1]       # no later answer is computed from it
     source = HOSTILE.replace("NOTEBOOK", name) + f"\n{target.target} = forward_seen\n"
     nb = notebook_with_cell(name, target.cell_id, source)
     content = through_harness(tree, zips, "05", {name: nb}, tmp_path)
