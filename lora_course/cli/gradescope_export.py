@@ -34,7 +34,14 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(cell_seconds=args.timeout, notebook_seconds=args.notebook_timeout or 10 * args.timeout,
                         memory_mb=args.memory_mb, wall_seconds=args.wall, isolation=args.isolation,
                         visibility=args.visibility, seed=args.seed)
-    for path in export(root, args.out, only=args.only, settings=settings):
+    import sys
+
+    try:
+        written = export(root, args.out, only=args.only, settings=settings)
+    except RuntimeError as err:                   # pip wheel failed: its output says why
+        print(f"lora-course gradescope-export: error: {err}", file=sys.stderr)
+        return 1
+    for path in written:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     print("next: upload each zip as the autograder of a Gradescope programming assignment; try one first with "
           "lora-course gradescope-run ZIP SUBMISSION_DIR")

@@ -39,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"the harness needs bubblewrap at {BWRAP} (Debian/Ubuntu package bubblewrap)")
     print("emulating Gradescope's documented autograder contract on this machine (this is not Gradescope)",
           file=sys.stderr)
-    result = run_harness(args.zip, args.submission, args.container, args.pip_cache or default_pip_cache(), args.keep)
+    try:
+        result = run_harness(args.zip, args.submission, args.container, args.pip_cache or default_pip_cache(),
+                             args.keep)
+    except RuntimeError as err:                   # setup.sh failed: its output's end says why
+        print(f"lora-course gradescope-run: error: {err}", file=sys.stderr)
+        return 1
     if result.results is None:
         print(result.log[-4000:], file=sys.stderr)
         print("lora-course gradescope-run: error: run_autograder wrote no results.json", file=sys.stderr)
