@@ -240,6 +240,16 @@ def test_export_choices_are_checked():
             Settings(**bad)
 
 
+def test_the_commands_say_what_they_expected(tmp_path, capsys):
+    assert main(["gradescope-run", str(tmp_path / "none.zip"), str(tmp_path)]) == 2
+    assert "ZIP: expected an autograder.zip file" in capsys.readouterr().err
+    (tmp_path / "a.zip").write_bytes(b"")
+    assert main(["gradescope-run", str(tmp_path / "a.zip"), str(tmp_path / "missing")]) == 2
+    assert "SUBMISSION_DIR: expected a folder" in capsys.readouterr().err
+    assert main(["gradescope-export", str(tmp_path), "--only", "5"]) == 2
+    assert "--only: expected two-digit lesson numbers" in capsys.readouterr().err
+
+
 def test_export_never_replaces_a_file_it_did_not_write(tmp_path):
     target = tmp_path / "lesson05" / "autograder.zip"
     target.parent.mkdir()
