@@ -250,6 +250,19 @@ def test_the_commands_say_what_they_expected(tmp_path, capsys):
     assert "--only: expected two-digit lesson numbers" in capsys.readouterr().err
 
 
+def test_each_student_gets_inputs_of_their_own_that_a_regrade_keeps(tmp_path):
+    from lora_course.gradescope.autograder import submitter
+
+    assert submitter(tmp_path) == "submission"                       # no metadata: the local harness
+    names = []
+    for ids in ([111], [222], [222], [333, 111]):
+        (tmp_path / "submission_metadata.json").write_text(json.dumps({"users": [{"id": i} for i in ids]}))
+        names.append(submitter(tmp_path))
+    assert names[1] == names[2] and len(set(names)) == 3 and all(n.startswith("student-") for n in names)
+    (tmp_path / "submission_metadata.json").write_text("{not json")
+    assert submitter(tmp_path) == "submission"
+
+
 def test_export_never_replaces_a_file_it_did_not_write(tmp_path):
     target = tmp_path / "lesson05" / "autograder.zip"
     target.parent.mkdir()

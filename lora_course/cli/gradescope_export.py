@@ -23,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "explicit mode the container refuses fails the submission's grading with that reason")
     parser.add_argument("--visibility", choices=("visible", "after_due_date", "after_published", "hidden"),
                         default="visible", help="when students see the results on Gradescope (default visible)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the project and task checks' inputs (0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="base seed of the project and task checks' inputs; each student's come from it and "
+                             "their Gradescope user id (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ Gradescope's contract: the zip's files are in ``/autograder/source``, the studen
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -81,10 +82,22 @@ def kill_uid(uid: int) -> int:
     return killed
 
 
-def stage_submission(notebook: Path, name: str, owner: int | None) -> Path:
-    """A private copy of the submitted notebook at ``<tmp>/submission/<name>`` that ``owner`` may read."""
+def submitter(root: Path) -> str:
+    """A name for the submitter(s), from the user ids in Gradescope's ``submission_metadata.json`` (a hash, so the
+    project checks' inputs differ between students and stay the same when a submission is regraded);
+    ``submission`` when there is no metadata (the local harness)."""
+    try:
+        meta = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
+        ids = sorted(str(user["id"]) for user in meta["users"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "submission"
+    return "student-" + hashlib.sha256(",".join(ids).encode()).hexdigest()[:16] if ids else "submission"
+
+
+def stage_submission(notebook: Path, name: str, owner: int | None, student: str = "submission") -> Path:
+    """A private copy of the submitted notebook at ``<tmp>/<student>/<name>`` that ``owner`` may read."""
     tmp = Path(tempfile.mkdtemp(prefix="lora-gradescope-"))
-    folder = tmp / "submission"
+    folder = tmp / student
     folder.mkdir()
     shutil.copyfile(notebook, folder / name, follow_symlinks=False)
     if owner is not None:
@@ -163,7 +176,7 @@ def grade(root: Path, started: float) -> dict:
         return failed(why)
     if notebook.name != name:
         header.append(f"Your file {notebook.name} was graded as {name}.")
-    folder = stage_submission(notebook, name, iso.step_uid)
+    folder = stage_submission(notebook, name, iso.step_uid, submitter(root))
     kernel_uid = 100_000_000 + secrets.randbelow(1_000_000) * 1000 if iso.mode == "bwrap" else 61000
     job = {"notebook": name, "folder": str(folder), "isolation": iso.mode, "kernel_uid": kernel_uid,
            "seed": int(config.get("seed", 0)), "limits": config["limits"], "solution": solution_text}
