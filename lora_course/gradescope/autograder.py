@@ -168,8 +168,7 @@ def grade(root: Path, started: float) -> dict:
         iso = detect(config.get("isolation", "auto"))
     except IsolationUnavailable as err:
         return failed(f"The autograder could not grade this submission: {err}. This is a setting of the "
-                      "assignment, not a problem with your notebook; your instructor has been told (autograder "
-                      "output).")
+                      "assignment, not a problem with your notebook: please tell your instructor.")
     header.append(iso.describe() + ".")
     notebook, why = find_notebook(root / "submission")
     if notebook is None:
@@ -222,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     print(content["output"])
     for test in content["tests"]:
         print(f"  {test['score']:g} / {test['max_score']:g}  {test['name']}")
+        if test.get("status") == "failed":
+            print("      " + test["output"].replace("\n", "\n      "))
     return 0
 
 
