@@ -86,8 +86,9 @@ ALLOWED = {
     "authoring": {"maths"},
     "grading": {"maths", "feedback", "authoring", "lessons", "root"},
     "torch_bridge": {"maths", "toy", "lessons", "measure", "support", "feedback"},
+    "gradescope": {"grading", "authoring", "root"},
     "cli": {"maths", "toy", "lessons", "measure", "support", "feedback", "authoring", "grading", "torch_bridge",
-            "root"},
+            "gradescope", "root"},
     "root": set(),
 }
 

@@ -15,6 +15,9 @@ SUBCOMMANDS = {
     "reproduce": ("lora_course.cli.reproduce", "run lesson 03's full target/rank experiment and save figures"),
     "grade": ("lora_course.cli.grade", "grade a folder of student submissions into a CSV"),
     "nbgrader-export": ("lora_course.cli.nbgrader_export", "write an nbgrader source folder from solutions/"),
+    "gradescope-export": ("lora_course.cli.gradescope_export", "write one Gradescope autograder zip per lesson"),
+    "gradescope-run": ("lora_course.cli.gradescope_run",
+                       "run an autograder zip on one submission as Gradescope's contract does (an emulation)"),
     "lab": ("lora_course.support.workspace", "copy new lessons into my-notebooks/ and serve it in JupyterLab"),
 }
 
