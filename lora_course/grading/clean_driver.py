@@ -28,6 +28,9 @@ STATE = {"phase": "driver", "names": [], "check": None, "seq": 0}
 ATTEMPTS, HOOKS, COMPILED = [], [], []
 CHAN, MODULES, PACKAGES, DROPPED = -1, {}, set(), {}
 np = None
+LAST_OPEN = [""]
+TRUSTED = tuple({os.path.realpath(p) + "/" for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} |
+                {p + "/" for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {"/usr/"})
 
 
 def student_names(frames):
@@ -62,11 +65,13 @@ def audit(event, args):
         if event not in HOOKS and len(HOOKS) < 20:
             HOOKS.append(event)
     elif event in ("marshal.loads", "marshal.load"):
-        attempt("rebuild", "code loaded with marshal")
+        importing = any(c.co_filename.startswith("<frozen importlib") for c in stack()[:4])
+        if not (importing and LAST_OPEN[0].startswith(TRUSTED)):       # a .pyc of Python or the environment
+            attempt("rebuild", "code loaded with marshal")
     elif event == "code.__new__":
         attempt("rebuild", "a code object built at run time (types.CodeType)")
     elif event == "open" and args and isinstance(args[0], (str, bytes)):
-        path = os.fsdecode(args[0])
+        path = LAST_OPEN[0] = os.fsdecode(args[0])
         if "lora_course" in path and path.endswith((".py", ".pyc", ".pyi")):
             attempt("read", path)
     elif event == "compile" and args and isinstance(args[0], (str, bytes)) and len(COMPILED) < 50:
