@@ -74,8 +74,12 @@ def audit(event, args):
         path = LAST_OPEN[0] = os.fsdecode(args[0])
         if "lora_course" in path and path.endswith((".py", ".pyc", ".pyi")):
             attempt("read", path)
-    elif event == "compile" and args and isinstance(args[0], (str, bytes)) and len(COMPILED) < 50:
-        COMPILED.append(os.fsdecode(args[0])[:200_000] if isinstance(args[0], bytes) else args[0][:200_000])
+    elif event == "compile" and args and isinstance(args[0], (str, bytes)) and len(args[0]) >= 80:
+        text = os.fsdecode(args[0]) if isinstance(args[0], bytes) else args[0]
+        if len(COMPILED) >= 200 or sum(len(c["text"]) for c in COMPILED) + len(text) > 8_000_000:
+            attempt("rebuild", "more code compiled at run time than the grader reads")
+        else:
+            COMPILED.append({"text": text, "names": student_names(stack())})
 
 
 def denied(module, name=""):
@@ -214,6 +218,7 @@ def main() -> None:
         errors = [statements] if isinstance(statements, str) else []
         for code, names in statements if not errors else ():
             STATE["names"] = names
+            before, seen, texts = {k: id(v) for k, v in namespace.items()}, len(ATTEMPTS), len(COMPILED)
             try:
                 exec(code, namespace)
             except KeyboardInterrupt:
@@ -221,6 +226,10 @@ def main() -> None:
                 break
             except BaseException as err:  # noqa: BLE001 - the student's statement failed; the next one still runs
                 errors.append(describe(err))
+            finally:                          # an attempt by a statement that binds nothing (exec(...)) belongs
+                changed = sorted(k for k, v in namespace.items() if before.get(k) != id(v))   # to what it bound
+                for entry in ATTEMPTS[seen:] + COMPILED[texts:]:
+                    entry["names"] = entry["names"] or changed
         STATE["names"] = []
         frame("cell", index=index, errors=errors[:5])
     for check in request["checks"]:

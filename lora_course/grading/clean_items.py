@@ -80,14 +80,15 @@ def _relates(target: str, references: tuple[str, ...]) -> bool:
 
 def concerned(attempt: dict, item: GradedItem, task_names) -> bool:
     """Whether one recorded attempt takes ``item``'s points: it reached for the item's reference, from the task's
-    own objects (or, unattributed, while its check ran); rebuilt or read code concerns every item with a reference."""
+    own objects (or, unattributed, while its check ran); code rebuilt or read from the package concerns the task
+    objects it defined, or every item with a reference when that cannot be told."""
     if not item.reference:
         return False
+    names = set(attempt.get("names") or ())
     if attempt.get("kind") in ("rebuild", "read"):
-        return True
+        return bool(names & set(task_names)) if names else True
     if not _relates(str(attempt.get("target", "")), item.reference):
         return False
-    names = set(attempt.get("names") or ())
     return bool(names & set(task_names)) if names else attempt.get("check") == item.target
 
 
@@ -95,10 +96,11 @@ def _rebuilt_from_text(results: list[CleanResult], item: GradedItem, refs: dict[
     """Text compiled at run time (exec of a hidden string) that is a copy of the item's reference."""
     out = []
     for result in results:
-        for text in result.compiled:
-            score, name = closest(text, refs)
+        for entry in result.compiled:
+            score, name = closest(str(entry.get("text", "")), refs)
             if score >= FLAG:
-                out.append({"kind": "rebuild", "target": f"code compiled at run time, {score:.2f} like {name}"})
+                out.append({"kind": "rebuild", "target": f"code compiled at run time, {score:.2f} like {name}",
+                            "names": entry.get("names") or []})
     return out
 
 

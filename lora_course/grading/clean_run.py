@@ -43,7 +43,7 @@ class CleanResult:
     payloads: dict[str, dict] = field(default_factory=dict)
     attempts: list[dict] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
-    compiled: list[str] = field(default_factory=list)
+    compiled: list[dict] = field(default_factory=list)       # {"text", "names"}: text compiled at run time
     cell_errors: dict[str, list[str]] = field(default_factory=dict)
     timed_out: list[str] = field(default_factory=list)
     problem: str = ""                  # the run ended early (killed, budget, died)
@@ -185,7 +185,7 @@ def _supervise(proc: subprocess.Popen, tree: Tree, sandbox: Sandbox, steps: list
             elif kind == "end":
                 result.attempts = [a for a in msg.get("attempts", []) if isinstance(a, dict)][:100]
                 result.hooks = [str(h)[:80] for h in msg.get("hooks", [])][:20]
-                result.compiled = [str(c) for c in msg.get("compiled", [])][:50]
+                result.compiled = [c for c in msg.get("compiled", []) if isinstance(c, dict)][:200]
             step += 1
             cpu0 = wall0 = None
             interrupted = None
