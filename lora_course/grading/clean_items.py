@@ -24,7 +24,7 @@ from lora_course.feedback.reference_use import findings_for, static_findings
 from lora_course.grading.clean_run import CleanResult, request_line, run_clean
 from lora_course.grading.collect_source import collect_source
 from lora_course.grading.items import GradedItem
-from lora_course.grading.similarity import FLAG, closest, reference_sources, similarity, task_source
+from lora_course.grading.similarity import FLAG, closest, parts, reference_sources, similarity, task_source
 from lora_course.grading.student_view import NOT_AVAILABLE, build_view
 from lora_course.grading.verdict import ItemResult
 
@@ -97,7 +97,8 @@ def _rebuilt_from_text(results: list[CleanResult], item: GradedItem, refs: dict[
     out = []
     for result in results:
         for entry in result.compiled:
-            score, name = closest(str(entry.get("text", "")), refs)
+            score, name = max((closest(part, refs) for part in parts(str(entry.get("text", "")))),
+                              default=(0.0, ""))
             if score >= FLAG:
                 out.append({"kind": "rebuild", "target": f"code compiled at run time, {score:.2f} like {name}",
                             "names": entry.get("names") or []})
@@ -121,7 +122,8 @@ def apply_rules(results: list[ItemResult], outcome: CleanOutcome, tables: dict[s
         task_names = getattr(table.get(item.target), "task_names", ())
         refs = reference_sources(item.reference) if item.reference else {}
         hits = [a for a in attempts + _rebuilt_from_text(outcome.results, item, refs) if concerned(a, item, task_names)]
-        check_attempts = [a for a in attempts if a.get("check") == item.target]
+        related = [a for a in attempts if a.get("check") == item.target or a.get("kind") in ("rebuild", "read")
+                   or _relates(str(a.get("target", "")), item.reference)] if item.reference else []
         if tampered:
             result = ItemResult(item, 0.0, "tampering", "student code hooked or wrote to the clean interpreter's "
                                 "channel", "")
@@ -129,8 +131,8 @@ def apply_rules(results: list[ItemResult], outcome: CleanOutcome, tables: dict[s
             tried = "; ".join(sorted({str(a.get("target"))[:120] for a in hits}))[:300]
             result = ItemResult(item, 0.0, "reference used", "the package's own implementation stands in for your "
                                 f"work: {NOT_AVAILABLE} (tried: {tried})", OWN)
-        elif result.score == 0 and check_attempts:
-            tried = "; ".join(sorted({str(a.get("target"))[:120] for a in check_attempts}))[:200]
+        elif result.score == 0 and related:
+            tried = "; ".join(sorted({str(a.get("target"))[:120] for a in related}))[:200]
             result = ItemResult(item, 0.0, result.result, f"{result.message} ({NOT_AVAILABLE}; tried: {tried})"[:600],
                                 result.hint or OWN)
         out.append(result)

@@ -95,6 +95,16 @@ def task_source(cells: list[str], task_names) -> str:
     return "\n\n".join(wanted or every)
 
 
+def parts(source: str) -> list[str]:
+    """``source`` itself and each of its top-level functions and classes (a pasted one hides in a long text)."""
+    out = [source]
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return out
+    return out + [ast.unparse(s) for s in tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))][:200]
+
+
 def closest(source: str, references: dict[str, str]) -> tuple[float, str]:
     """The highest similarity of ``source`` to any reference, and that reference's name ((0, '') if none)."""
     best = (0.0, "")

@@ -39,7 +39,7 @@ FORBIDDEN = ("lora_course.layer", "lora_course.merge", "lora_course.multi_lora",
              "lora_course.analysis", "lora_course.grading", "lora_course.feedback", "lora_course.cli",
              "lora_course.authoring", "lora_course.torch_bridge")
 ALLOWED = ("lora_course.feedback.answers",)          # check(...) of the auto answers: keys, no reference
-PARTIAL_OK = ("lora_course.layer",)                  # modules whose non-reference helpers may be handed out
+PARTIAL_OK = {"lora_course.layer": ("scale_factor",)}   # helpers of a reference module that a lesson hands out
 NOT_AVAILABLE = "the package's reference is not available while grading; write your own"
 
 
@@ -94,7 +94,8 @@ class _Builder:
         if name == "*":
             return self.module_ok(module)
         dotted = f"{module}.{name}"
-        if dotted in self.refs or (_under(module, FORBIDDEN) and not _under(module, ALLOWED + PARTIAL_OK)):
+        if dotted in self.refs or (_under(module, FORBIDDEN) and not _under(module, ALLOWED)
+                                   and name not in PARTIAL_OK.get(module, ())):
             return False
         if module_exists(dotted) and is_package(module):
             return self.module_ok(dotted)

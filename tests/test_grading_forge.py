@@ -1,0 +1,138 @@
+"""``lora-course grade`` against attempts to forge implement-it grades (real kernels, a few minutes with --jobs 2).
+
+The fixtures (tests/forge_fixtures.py) reach for the package's reference in every way we know, try to change what
+the clean interpreter sees from cells added after the answers, tamper with it from an answer cell, or are honest
+students whose code looks unusual (a helper named like the package's ``lora_forward``, einsum, a pasted copy).
+Each must get exactly its honest score; the same input graded twice gives the same CSV byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from fencing import requires_fence
+from forge_fixtures import FIXTURES, ITEMS, LORA, NAME, solution, submission
+
+from lora_course.cli.main import main
+from lora_course.feedback.reference_use import static_findings
+from lora_course.grading.collect_source import collect_source
+from lora_course.grading.similarity import FLAG, similarity
+from lora_course.grading.student_view import build_view
+
+pytestmark = requires_fence
+RERUN = ("r_walrus_list", "n_marshal_blob", "t_channel", "h_own_lora_forward", "h_pasted_copy")
+
+
+def grade(solutions: Path, subs: Path, out: Path, *extra: str) -> dict[str, dict[str, str]]:
+    assert main(["grade", str(subs), "--solutions", str(solutions), "--out", str(out), "--jobs", "2",
+                 "--timeout", "30", "--no-progress", *extra]) == 0
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    return {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("forge")
+    solutions, subs = tmp / "solutions", tmp / "subs"
+    solutions.mkdir()
+    nbformat.write(solution(), solutions / NAME)
+    for student, (_, answers, added, *_rest) in FIXTURES.items():
+        (subs / student).mkdir(parents=True)
+        nbformat.write(submission(answers, added), subs / student / NAME)
+    rows = grade(solutions, subs, tmp / "grades.csv", "--feedback", str(tmp / "fb"))
+    again = tmp / "again"
+    for student in RERUN:
+        (again / student).mkdir(parents=True)
+        (again / student / NAME).write_bytes((subs / student / NAME).read_bytes())
+    grade(solutions, again, tmp / "again.csv")
+    return rows, tmp
+
+
+@pytest.mark.parametrize("student", sorted(FIXTURES))
+def test_each_submission_gets_its_honest_score(graded, student):
+    rows, tmp = graded
+    kind, _, _, lora, forward, status, words = FIXTURES[student]
+    row = rows[student]
+    got = [row[g] for g in ITEMS]
+    assert got == [f"{p:g}" for p in (*lora, forward)], (student, kind, got, row["status"])
+    if status is not None:
+        assert row["status"].split(":")[0] == status, (student, row["status"])
+    text = (tmp / "fb" / f"{student}.md").read_text(encoding="utf-8")
+    assert all(w in text for w in words), (student, words, text[-3000:])
+
+
+def test_the_table_of_fixture_classes(graded):
+    """The closing note's table: per class, how many fixtures, how many forged (more points than honest), how many
+    honest students over-penalised (fewer points than honest)."""
+    rows, _ = graded
+    table: dict[str, list[int]] = {}
+    for student, (kind, _, _, lora, forward, *_) in FIXTURES.items():
+        got = sum(float(rows[student][g]) for g in ITEMS)
+        entry = table.setdefault(kind, [0, 0, 0])
+        entry[0] += 1
+        entry[1] += got > sum(lora) + forward
+        entry[2] += got < sum(lora) + forward
+    print(json.dumps(table, indent=0))
+    assert sum(e[0] for e in table.values()) >= 30
+    assert all(e[1] == 0 and e[2] == 0 for e in table.values()), table
+
+
+def test_the_same_input_graded_twice_gives_the_same_csv(graded):
+    _, tmp = graded
+    first = (tmp / "grades.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    expected = "".join([first[0], *(line for line in first[1:] if line.split(",")[0] in RERUN)])
+    assert (tmp / "again.csv").read_bytes() == expected.encode("utf-8")
+
+
+def test_an_honest_helper_named_like_the_package_s_is_not_flagged_by_the_static_scan(graded):
+    _, tmp = graded
+    assert "static scan" not in (tmp / "fb" / "h_own_lora_forward.md").read_text(encoding="utf-8")
+    assert "static scan" in (tmp / "fb" / "r_walrus_list.md").read_text(encoding="utf-8")
+
+
+def test_the_view_holds_no_reference_and_the_collect_source_no_judge():
+    """What the clean interpreter is given: no module that is or imports a reference, no judge."""
+    view = build_view(solution(), [], [LORA, "scale_factor(4, 8.0)\nPackageLoRA"], [("lora_course.lessons.l05_project",
+                                                                         "FrozenNetwork")])
+    assert "lora_course.lessons.l05_project" in view.modules and "lora_course.validation" in view.modules
+    assert not any(m.startswith(("lora_course.feedback.project", "lora_course.grading", "lora_course.lowrank",
+                                 "lora_course.merge", "lora_course.multi_lora", "lora_course.analysis"))
+                   for m in view.modules)
+    layer = view.modules["lora_course.layer"]            # scale_factor only, handed out with the setup
+    assert "def scale_factor" in layer and "class LoRA" not in layer and "def lora_forward" not in layer
+    assert view.dropped["PackageLoRA"] == "lora_course.layer.LoRA"
+    for module in ("lora_course.feedback.project.checks", "lora_course.feedback.tasks.lesson02"):
+        source, _ = collect_source(module)
+        assert "judge" not in source and "lora_course.layer" not in source and "linear_lora_forward" not in source
+
+
+def test_the_static_scan_drops_an_alias_the_student_rebinds():
+    setup = "from lora_course.layer import lora_forward, LoRA"
+    uses = "class LoRA:\n    def forward(self, x):\n        return lora_forward(x, self.A, self.B, self.scale)\n"
+    refs = ["lora_course.layer.LoRA", "lora_course.layer.lora_forward"]
+    assert static_findings([(setup, False), (uses, True)], refs, ["LoRA"])
+    for binding in ("def lora_forward(x, A, B, s):\n    return x, None", "class lora_forward:\n    pass",
+                    "lora_forward = None", "for lora_forward in [None]:\n    pass",
+                    "with open(__file__) as lora_forward:\n    pass", "import numpy as lora_forward",
+                    "from math import sqrt as lora_forward"):
+        assert static_findings([(setup, False), (binding + "\n" + uses, True)], refs, ["LoRA"]) == [], binding
+
+
+HONEST = {   # task -> own solutions written independently, in different styles (calibrate similarity.FLAG)
+    "lora_course.layer.LoRA": [LORA, FIXTURES["h_own_lora_forward"][1]["lora-task"],
+                               FIXTURES["h_unusual_style"][1]["lora-task"].replace("%load_ext autoreload", "")],
+}
+
+
+def test_the_similarity_flag_sits_between_honest_solutions_and_pasted_copies():
+    from lora_course.grading.similarity import reference_sources
+    for ref, honest in HONEST.items():
+        source = reference_sources([ref])[ref]
+        assert all(similarity(h, source) < FLAG - 0.2 for h in honest), [similarity(h, source) for h in honest]
+        pasted = re.sub(r"\bx\b", "inputs", source).replace("\n\n", "\n    # my own comment\n\n")
+        assert similarity(pasted, source) >= FLAG
