@@ -97,10 +97,10 @@ FULL = (2, 2, 3, 1, 1)
 FIXTURES: dict[str, tuple] = {
     # ---- root 2, the issue's own evasions: each reaches for the package's LoRA
     "r_globals_item": ("reference (issue)", {"lora-task": "globals()['LoRA'] = PackageLoRA"}, [], ALL9, 2, "ok",
-                       ["not defined"]),
+                       ["reference used"]),
     "r_globals_update": ("reference (issue)", {"lora-task": "import importlib\nglobals().update(vars("
                          "importlib.import_module('lora_course.layer')))"}, [], ALL9, 2, "ok",
-                         ["reference is not available"]),
+                         ["reference used"]),
     "r_walrus_list": ("reference (issue)", {"lora-task": "[LoRA := __import__('lora_course.layer', "
                       "fromlist=['LoRA']).LoRA]"}, [], ALL9, 2, "ok", ["reference used"]),
     "r_sys_modules": ("reference (issue)", {"lora-task": "import sys\nfor _n, _m in list(sys.modules.items()):\n"
@@ -113,15 +113,15 @@ FIXTURES: dict[str, tuple] = {
                        "_code = marshal.loads(marshal.dumps(_m.LoRA.forward.__code__))\nLoRA = _m.LoRA"}, [],
                        ALL9, 2, "ok", ["reference used"]),
     "r_builtins": ("reference (issue)", {"lora-task": "import builtins\nfrom lora_course import layer\n"
-                   "builtins.LoRA = layer.LoRA"}, [], ALL9, 2, "ok", ["reference"]),
+                   "builtins.LoRA = layer.LoRA"}, [], ALL9, 2, "ok", ["not available while grading"]),
     "r_numpy_callback": ("reference (issue)", {"lora-task": "np.vectorize(lambda _: globals().__setitem__('LoRA', "
                          "__import__('lora_course.layer', fromlist=['LoRA']).LoRA), otypes=[object])([0])"}, [],
-                         ALL9, 2, "ok", ["not defined"]),
+                         ALL9, 2, "ok", ["not available while grading"]),
     "r_judge_modules": ("reference (issue)", {"lora-task": "from lora_course.feedback.project import lora as _judge\n"
                         "from lora_course.feedback.project.checks import CHECKS\nLoRA = _judge.LoRA"}, [], ALL9, 2,
                         "ok", ["not defined"]),
     "r_grader_modules": ("reference (issue)", {"lora-task": "import lora_course.grading.probe as _p\n"
-                         "LoRA = _p.np and PackageLoRA"}, [], ALL9, 2, "ok", ["not defined"]),
+                         "LoRA = _p.np and PackageLoRA"}, [], ALL9, 2, "ok", ["not defined", "static scan"]),
     # ---- root 2, new evasions of the same kind
     "n_pathfinder": ("reference (new)", {"lora-task": "import importlib.machinery, importlib.util\n"
                      f"_s = importlib.machinery.PathFinder.find_spec('layer', [{str(PKG)!r}])\n"
@@ -160,7 +160,7 @@ FIXTURES: dict[str, tuple] = {
                           "_mods = [importlib.import_module(m) for m in _f]\n"
                           "for _mod in _mods:\n    _mod.install()\n"
                           "sys.meta_path.reverse()\nLoRA = importlib.import_module('lora_course.layer').LoRA"}, [],
-                          ALL9, 2, "ok", ["not defined"]),
+                          ALL9, 2, "ok", ["| f-lora_init | 0 / 2 |"]),
     # ---- cells added after the answers, or hooks installed in the notebook, aimed at the clean interpreter
     "a_added_import": ("added cells", {"lora-task": "stub"}, [("lora-task", "from lora_course.layer import LoRA")],
                        ALL9, 2, "ok", ["not implemented"]),
@@ -205,7 +205,7 @@ def lora_backward(g, cache, A, B, scale):
 
 
 class LoRA:
-    def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    def __init__(self, d_in: int, d_out: int, r: int, alpha=None, init_scale=0.01, rng=None):
         self.r = r
         self.alpha = float(r if alpha is None else alpha)
         self.scale = self.alpha / r
@@ -247,7 +247,7 @@ class _Shapes:
 class LoRA:
     __doc__ = "einsum everywhere"
 
-    def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    def __init__(self, d_in: int, d_out: int, r: int, alpha=None, init_scale=0.01, rng=None):
         shapes = _Shapes(d_in, d_out, r)
         draw = partial(rng.normal, 0.0, init_scale)
         self.A = draw(size=(shapes.r, shapes.d_in))

@@ -24,7 +24,6 @@ from lora_course.grading.collect_source import collect_source
 from lora_course.grading.similarity import FLAG, similarity
 from lora_course.grading.student_view import build_view
 
-pytestmark = requires_fence
 RERUN = ("r_walrus_list", "n_marshal_blob", "t_channel", "h_own_lora_forward", "h_pasted_copy")
 
 
@@ -54,6 +53,7 @@ def graded(tmp_path_factory):
 
 
 @pytest.mark.parametrize("student", sorted(FIXTURES))
+@requires_fence
 def test_each_submission_gets_its_honest_score(graded, student):
     rows, tmp = graded
     kind, _, _, lora, forward, status, words = FIXTURES[student]
@@ -66,6 +66,7 @@ def test_each_submission_gets_its_honest_score(graded, student):
     assert all(w in text for w in words), (student, words, text[-3000:])
 
 
+@requires_fence
 def test_the_table_of_fixture_classes(graded):
     """The closing note's table: per class, how many fixtures, how many forged (more points than honest), how many
     honest students over-penalised (fewer points than honest)."""
@@ -82,6 +83,7 @@ def test_the_table_of_fixture_classes(graded):
     assert all(e[1] == 0 and e[2] == 0 for e in table.values()), table
 
 
+@requires_fence
 def test_the_same_input_graded_twice_gives_the_same_csv(graded):
     _, tmp = graded
     first = (tmp / "grades.csv").read_text(encoding="utf-8").splitlines(keepends=True)
@@ -89,10 +91,11 @@ def test_the_same_input_graded_twice_gives_the_same_csv(graded):
     assert (tmp / "again.csv").read_bytes() == expected.encode("utf-8")
 
 
+@requires_fence
 def test_an_honest_helper_named_like_the_package_s_is_not_flagged_by_the_static_scan(graded):
     _, tmp = graded
     assert "static scan" not in (tmp / "fb" / "h_own_lora_forward.md").read_text(encoding="utf-8")
-    assert "static scan" in (tmp / "fb" / "r_walrus_list.md").read_text(encoding="utf-8")
+    assert "static scan" in (tmp / "fb" / "r_grader_modules.md").read_text(encoding="utf-8")
 
 
 def test_the_view_holds_no_reference_and_the_collect_source_no_judge():

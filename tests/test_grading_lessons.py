@@ -26,7 +26,8 @@ PROJECT = "05_project.ipynb"
 
 pytestmark = requires_fence
 
-# Each typical mistake is a student cell placed after the solution's cell that defines the name.
+# Each typical mistake is written in the student's own answer cell, after the solution's code that defines the name
+# (implement-it items are graded from the answer cells alone: a cell added after them does not count).
 MISTAKES = {
     "b_random": ("class LoRA", '''
 _init = LoRA.__init__
@@ -85,10 +86,10 @@ LORA_CHECKS = ["05-lora_init", "05-lora_forward", "05-lora_backward", "05-lora_u
 
 
 def with_cell_after(nb: nbformat.NotebookNode, marker: str, source: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose answer cell holding ``marker`` ends with ``source``."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     index = next(i for i, c in enumerate(nb.cells) if marker in c.source)
-    new = nbformat.v4.new_code_cell(source.strip())
-    nb.cells.insert(index + 1, new)
+    nb.cells[index].source += "\n\n" + source.strip() + "\n"
     return nb
 
 

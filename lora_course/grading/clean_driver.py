@@ -24,7 +24,7 @@ import sys
 _write = os.write
 NOT_AVAILABLE = "the package's reference is not available while grading; write your own"
 MAX_ELEMENTS = 2_000_000
-STATE = {"phase": "driver", "names": [], "check": None, "seq": 0}
+STATE = {"phase": "driver", "names": [], "check": None, "cell": None, "seq": 0}
 ATTEMPTS, HOOKS, COMPILED = [], [], []
 CHAN, MODULES, PACKAGES, DROPPED = -1, {}, set(), {}
 np = None
@@ -53,7 +53,8 @@ def stack():
 def attempt(kind, target, names=None):
     if STATE["phase"] in ("cells", "collect") and len(ATTEMPTS) < 100:
         names = student_names(stack()) if names is None else names
-        entry = {"kind": kind, "target": str(target)[:300], "names": names, "check": STATE["check"]}
+        entry = {"kind": kind, "target": str(target)[:300], "names": names, "check": STATE["check"],
+                 "cell": STATE["cell"]}
         if entry not in ATTEMPTS:
             ATTEMPTS.append(entry)
 
@@ -215,6 +216,7 @@ def main() -> None:
     frame("ready")
     STATE["phase"] = "cells"
     for index, statements in enumerate(compiled):
+        STATE["cell"] = request["cells"][index][0]
         errors = [statements] if isinstance(statements, str) else []
         for code, names in statements if not errors else ():
             STATE["names"] = names
@@ -230,7 +232,7 @@ def main() -> None:
                 changed = sorted(k for k, v in namespace.items() if before.get(k) != id(v))   # to what it bound
                 for entry in ATTEMPTS[seen:] + COMPILED[texts:]:
                     entry["names"] = entry["names"] or changed
-        STATE["names"] = []
+        STATE["names"], STATE["cell"] = [], None
         frame("cell", index=index, errors=errors[:5])
     for check in request["checks"]:
         name = check["name"]

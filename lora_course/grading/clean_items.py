@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,13 +41,14 @@ class CleanOutcome:
     results: list[CleanResult] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     status: str = "ok"
+    cell_names: dict[str, set[str]] = field(default_factory=dict)   # answer cell id -> the names it defines
 
 
 def run_project_items(solution: nbformat.NotebookNode, items, project: list[GradedItem],
                       modules: dict[str, ModuleType], inputs: dict[str, dict], cells: list[tuple[str, str]],
                       job: Path, sandbox) -> CleanOutcome:
     """One clean interpreter per checks module of the notebook's project items (one per lesson in practice)."""
-    out = CleanOutcome()
+    out = CleanOutcome(cell_names=cell_names(solution, cells))
     groups: dict[str, list[GradedItem]] = {}
     for item in project:
         groups.setdefault(modules[item.grade_id].__name__, []).append(item)
@@ -74,22 +76,45 @@ def run_project_items(solution: nbformat.NotebookNode, items, project: list[Grad
     return out
 
 
+def cell_names(solution: nbformat.NotebookNode, cells: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """Answer cell id -> the top-level names its solution version and its submitted version define: what a
+    statement of that cell that binds nothing itself (``exec(...)``) was there to provide."""
+    given = {c.get("id"): c.source for c in solution.cells}
+    out: dict[str, set[str]] = {}
+    for cid, source in cells:
+        names: set[str] = set()
+        for text in (given.get(cid, ""), source):
+            try:
+                tree = ast.parse("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in text.split("\n")))
+            except (SyntaxError, ValueError):
+                continue
+            for stmt in tree.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(stmt.name)
+                elif isinstance(stmt, ast.Assign):
+                    names |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+        out[cid] = names
+    return out
+
+
 def _relates(target: str, references: tuple[str, ...]) -> bool:
     return any(target == r or r.startswith(target + ".") or target.startswith(r + ".") for r in references)
 
 
-def concerned(attempt: dict, item: GradedItem, task_names) -> bool:
+def concerned(attempt: dict, item: GradedItem, task_names, cells: dict[str, set[str]] | None = None) -> bool:
     """Whether one recorded attempt takes ``item``'s points: it reached for the item's reference, from the task's
     own objects (or, unattributed, while its check ran); code rebuilt or read from the package concerns the task
     objects it defined, or every item with a reference when that cannot be told."""
     if not item.reference:
         return False
-    names = set(attempt.get("names") or ())
+    names = set(attempt.get("names") or ()) or set((cells or {}).get(attempt.get("cell"), ()))
     if attempt.get("kind") in ("rebuild", "read"):
         return bool(names & set(task_names)) if names else True
     if not _relates(str(attempt.get("target", "")), item.reference):
         return False
-    return bool(names & set(task_names)) if names else attempt.get("check") == item.target
+    if names:
+        return bool(names & set(task_names))
+    return attempt.get("check") in (None, item.target)         # unattributed: a cell's statement, or this check
 
 
 def _rebuilt_from_text(results: list[CleanResult], item: GradedItem, refs: dict[str, str]) -> list[dict]:
@@ -108,22 +133,30 @@ def _rebuilt_from_text(results: list[CleanResult], item: GradedItem, refs: dict[
 def apply_rules(results: list[ItemResult], outcome: CleanOutcome, tables: dict[str, dict],
                 cells: list[tuple[str, str]], sources: list[str], origins: list[str]) -> tuple[list[ItemResult],
                                                                                             list[str]]:
-    """The reference and tampering rules on judged results; returns them and the instructor's signal notes."""
+    """The reference and tampering rules on judged results; returns them and the instructor's signal notes.
+
+    An item is "reference used" when an attempt concerns it (see ``concerned``), or when the static scan of the
+    answer cells says the task's own names lean on its reference and the clean run saw an attempt at that
+    reference (the scan follows aliases such as ``_l = lora_course.layer; LoRA = _l.LoRA``; alone it is a signal).
+    """
     attempts = [a for r in outcome.results for a in r.attempts]
     tampered = any(r.tampered or r.hooks for r in outcome.results)
     answer_sources = [s for _, s in cells]
-    out, notes = [], []
+    static = static_reasons(results, tables, sources, origins)
+    out, notes, similar = [], [], {}
     for result in results:
         item = result.item
         if item.kind != "project":
             out.append(result)
             continue
-        table = tables.get(item.grade_id, {})
-        task_names = getattr(table.get(item.target), "task_names", ())
+        task_names = getattr(tables.get(item.grade_id, {}).get(item.target), "task_names", ())
         refs = reference_sources(item.reference) if item.reference else {}
-        hits = [a for a in attempts + _rebuilt_from_text(outcome.results, item, refs) if concerned(a, item, task_names)]
+        hits = [a for a in attempts + _rebuilt_from_text(outcome.results, item, refs)
+                if concerned(a, item, task_names, outcome.cell_names)]
         related = [a for a in attempts if a.get("check") == item.target or a.get("kind") in ("rebuild", "read")
                    or _relates(str(a.get("target", "")), item.reference)] if item.reference else []
+        if static.get(item.grade_id) and related:
+            hits += [{"target": reason} for reason in static[item.grade_id]]
         if tampered:
             result = ItemResult(item, 0.0, "tampering", "student code hooked or wrote to the clean interpreter's "
                                 "channel", "")
@@ -139,27 +172,31 @@ def apply_rules(results: list[ItemResult], outcome: CleanOutcome, tables: dict[s
         if refs:
             score, name = closest(task_source(answer_sources, task_names), refs)
             flag = " FLAGGED: compare by hand" if score >= FLAG else ""
-            notes.append(f"similarity to the reference, {item.grade_id}: {score:.2f} (closest: {name}){flag}")
-    notes += static_signal(results, tables, sources, origins)
+            similar.setdefault(f"{', '.join(task_names) or '?'}: {score:.2f} (closest: {name or '-'}){flag}",
+                               []).append(item.grade_id)
+        notes += [f"static scan (a signal only), {item.grade_id}: {reason}"[:400]
+                  for reason in static.get(item.grade_id, [])]
+    notes = [f"similarity to the reference ({', '.join(ids)}), {text}" for text, ids in similar.items()] + notes
     return out, notes
 
 
-def static_signal(results: list[ItemResult], tables: dict[str, dict], sources: list[str],
-                  origins: list[str]) -> list[str]:
-    """The static reference scan's findings, as notes (a signal: the clean interpreter decides)."""
+def static_reasons(results: list[ItemResult], tables: dict[str, dict], sources: list[str],
+                   origins: list[str]) -> dict[str, list[str]]:
+    """Per item (grade id), the static reference scan's findings on the answer cells' task names."""
     flagged = [r.item for r in results if r.item.kind == "project" and r.item.reference]
     if not flagged:
-        return []
-    cells = [(src, origin in ("answer", "added")) for src, origin in zip(sources, origins, strict=True)]
+        return {}
+    cells = [(src, origin == "answer") for src, origin in zip(sources, origins, strict=True)]
     names = {n for i in flagged for n in getattr(tables.get(i.grade_id, {}).get(i.target), "task_names", ())}
     findings = static_findings(cells, sorted({r for i in flagged for r in i.reference}), names)
-    notes = []
+    out = {}
     for item in flagged:
         task_names = getattr(tables.get(item.grade_id, {}).get(item.target), "task_names", ())
-        for reason in findings_for([f for f in findings if any(ref in f.reason for ref in item.reference)
-                                    or "dynamic" in f.reason], task_names):
-            notes.append(f"static scan (a signal only), {item.grade_id}: {reason}"[:400])
-    return sorted(set(notes))
+        reasons = findings_for([f for f in findings if any(ref in f.reason for ref in item.reference)
+                                or "dynamic" in f.reason], task_names)
+        if reasons:
+            out[item.grade_id] = reasons
+    return out
 
 
-__all__ = ["CleanOutcome", "apply_rules", "concerned", "run_project_items", "similarity", "static_signal"]
+__all__ = ["CleanOutcome", "apply_rules", "concerned", "run_project_items", "similarity", "static_reasons"]

@@ -80,19 +80,17 @@ def reference_sources(references) -> dict[str, str]:
 
 
 def task_source(cells: list[str], task_names) -> str:
-    """The top-level definitions of ``task_names`` in the student's answer cells (all definitions if none match)."""
-    wanted, every = [], []
+    """The top-level definitions of ``task_names`` in the student's answer cells ('' if none)."""
+    wanted = []
     for source in cells:
         try:
             tree = ast.parse("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.split("\n")))
         except (SyntaxError, ValueError):
             continue
         for stmt in tree.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                every.append(ast.unparse(stmt))
-                if stmt.name in set(task_names):
-                    wanted.append(ast.unparse(stmt))
-    return "\n\n".join(wanted or every)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name in set(task_names):
+                wanted.append(ast.unparse(stmt))
+    return "\n\n".join(wanted)
 
 
 def parts(source: str) -> list[str]:

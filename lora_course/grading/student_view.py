@@ -239,5 +239,6 @@ def build_view(solution: nbformat.NotebookNode, items, answer_sources: list[str]
                 lines.append(f"import {module}" + (f" as {alias}" if alias != module.split(".")[0] else ""))
             elif alias != PACKAGE:
                 dropped[alias] = f"{module}.{name}" if name else module
+    builder.module_ok(PACKAGE)                         # the package itself (its version) is always there
     modules, packages = builder.view()
     return View(modules, packages, "\n".join(lines) + "\n", dropped)
