@@ -177,6 +177,11 @@ def apply_rules(results: list[ItemResult], outcome: CleanOutcome, tables: dict[s
         notes += [f"static scan (a signal only), {item.grade_id}: {reason}"[:400]
                   for reason in static.get(item.grade_id, [])]
     notes = [f"similarity to the reference ({', '.join(ids)}), {text}" for text, ids in similar.items()] + notes
+    tasks = {n for r in results if r.item.kind == "project"
+             for n in getattr(tables.get(r.item.grade_id, {}).get(r.item.target), "task_names", ())}
+    errors = {(cid, e) for r in outcome.results for cid, errs in r.cell_errors.items() for e in errs
+              if outcome.cell_names.get(cid, set()) & tasks}          # the task cells' errors, not the auto answers
+    notes += [f"answer cell {cid}, run alone after the lesson's setup: {e}"[:300] for cid, e in sorted(errors)]
     return out, notes
 
 
