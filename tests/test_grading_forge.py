@@ -234,3 +234,31 @@ def test_a_check_that_runs_forever_is_stopped_at_the_per_cell_limit_in_the_clean
     assert [row[g] for g in ITEMS] == ["2", "0", "0", "1", "1", "2"], row
     assert row["status"].startswith("timeout"), row["status"]
     assert "timeout" in (tmp_path / "fb" / "loops.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("notebook", ["01_rank.ipynb", "02_reparameterization.ipynb", "03_targets_and_rank.ipynb",
+                                      "04_merging_and_deployment.ipynb", "05_project.ipynb"])
+def test_every_lesson_s_checks_and_view_can_be_built_without_a_reference(notebook):
+    """Each lesson's collect source has no judge and no package import at its top; its view holds none of the
+    lesson's references (a module of the view neither defines nor imports one)."""
+    import ast
+    import importlib
+
+    from lora_course.grading.items import answer_cell_ids, items_from_solution
+    from lora_course.grading.source_closure import package_imports
+    nb = nbformat.read(Path(__file__).resolve().parent.parent / "solutions" / notebook, as_version=4)
+    items = items_from_solution(nb, notebook)
+    modules = {i.checks_module or "lora_course.feedback.project.checks" for i in items if i.kind == "project"}
+    refs = {r for i in items for r in i.reference}
+    answers = [c.source for c in nb.cells if c.get("id") in answer_cell_ids(nb) and c.cell_type == "code"]
+    for module in modules:
+        source, needs = collect_source(module)
+        table = importlib.import_module(module).CHECKS
+        assert "def judge" not in source and "def _judge" not in source
+        assert set(table) <= set(compile(source, module, "exec").co_names) | set(source.split("'"))
+        view = build_view(nb, items, answers, list(needs))
+        for name, text in view.modules.items():
+            tree = ast.parse(text)
+            defined = {f"{name}.{s.name}" for s in tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))}
+            imported = {f"{m}.{n}" for m, n, _ in package_imports(tree, name)}
+            assert not (defined | imported) & refs, (name, (defined | imported) & refs)
