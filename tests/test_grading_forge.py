@@ -262,3 +262,18 @@ def test_every_lesson_s_checks_and_view_can_be_built_without_a_reference(noteboo
             defined = {f"{name}.{s.name}" for s in tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))}
             imported = {f"{m}.{n}" for m, n, _ in package_imports(tree, name)}
             assert not (defined | imported) & refs, (name, (defined | imported) & refs)
+
+
+@requires_fence
+def test_the_package_stays_hidden_when_the_course_folder_is_allowed(tmp_path):
+    """``--allow`` of a folder that holds the package (the course checkout) still leaves its files out of the clean
+    interpreter's sight: an empty tmpfs covers them."""
+    solutions, subs = tmp_path / "solutions", tmp_path / "subs"
+    solutions.mkdir()
+    nbformat.write(solution(), solutions / NAME)
+    for student in ("n_open_source", "h_solution"):
+        (subs / student).mkdir(parents=True)
+        nbformat.write(submission(FIXTURES[student][1], FIXTURES[student][2]), subs / student / NAME)
+    rows = grade(solutions, subs, tmp_path / "grades.csv", "--allow", str(Path(__file__).resolve().parent.parent))
+    assert [rows["n_open_source"][g] for g in ITEMS] == ["0", "0", "0", "0", "0", "2"]
+    assert [rows["h_solution"][g] for g in ITEMS] == ["2", "2", "3", "1", "1", "2"]
