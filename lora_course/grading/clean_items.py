@@ -73,6 +73,7 @@ def run_project_items(solution: nbformat.NotebookNode, items, project: list[Grad
         elif result.timed_out:
             out.status = "timeout"
             out.reasons.append(f"{len(result.timed_out)} check(s) ran past the per-cell limit in the clean interpreter")
+    out.reasons = list(dict.fromkeys(out.reasons))          # one line per cause, not one per interpreter
     return out
 
 
