@@ -26,7 +26,7 @@ L07 = "07_lora_family.ipynb"
 
 pytestmark = requires_fence
 
-# student -> (notebook, the solution's task cell to follow, the student's cell that redefines the function)
+# student -> (notebook, the solution's task cell, what the student's answer cell adds after the solution's code)
 MISTAKES = {
     "t01_squares": (L01, "l01-svd-task", '''
 def svd_by_eig(M):
@@ -105,7 +105,7 @@ def graded(tmp_path_factory):
     for student, (notebook, after, source) in MISTAKES.items():
         nb = _copy(nbformat.read(SOLUTIONS / notebook, as_version=4))
         index = [c.get("id") for c in nb.cells].index(after)
-        nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source.strip()))
+        nb.cells[index].source += "\n\n" + source.strip() + "\n"      # in the answer cell: graded alone
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / notebook)
     # partial: the untouched lesson 02 with only the forward task filled in (from the solution, by cell id)

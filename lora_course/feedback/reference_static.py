@@ -99,7 +99,10 @@ class _Static:
         return None
 
     def bind(self, stmt: ast.stmt) -> None:
-        """Record the aliases an import or assignment creates."""
+        """Record the aliases an import or assignment creates; a name the student binds otherwise (``def``,
+        ``class``, assignment, ``for``, ``with``, another import) is theirs and no longer an alias."""
+        for name in _rebound(stmt):
+            self.aliases.pop(name, None)
         if isinstance(stmt, ast.Import):
             for a in stmt.names:
                 if a.name.startswith(PACKAGE):
@@ -146,8 +149,9 @@ class _Static:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.tainted:
                 reasons.append(f"calls {node.id}, which {self.tainted[node.id]}")
-            if not isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
-                continue
+            if not isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)) or \
+                    isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
+                continue                          # a name being bound (for x in, with as x) is not a use
             path = self.path(node)
             if path == _DYNAMIC:
                 reasons.append("looks up the course package dynamically (importlib, __import__, sys.modules, "
@@ -155,6 +159,32 @@ class _Static:
             elif path and (ref := is_reference(path, self.refs)):
                 reasons.append(f"uses {ref}" + (f" (as {ast.unparse(node)[:60]})" if ast.unparse(node) != ref else ""))
         return reasons
+
+
+def _rebound(stmt: ast.AST) -> set[str]:
+    """Names a statement binds at its own level (compound statements' bodies included, function bodies not)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
+    targets: list[ast.AST] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+        targets = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    names |= {n.target.id for n in ast.walk(stmt) if isinstance(n, ast.NamedExpr) and
+              not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    for field in ("body", "orelse", "finalbody", "handlers"):
+        for child in getattr(stmt, field, []) or []:
+            if isinstance(child, ast.ExceptHandler):
+                names |= {child.name} if child.name else set()
+                names |= {n for c in child.body for n in _rebound(c)}
+            elif isinstance(child, ast.stmt):
+                names |= _rebound(child)
+    return names
 
 
 def _dotted(node: ast.AST) -> str:

@@ -32,6 +32,7 @@ class Assembled:
 
     sources: list[str] = field(default_factory=list)
     origins: list[str] = field(default_factory=list)   # "instructor", "answer" or "added"
+    answer_ids: dict[int, str] = field(default_factory=dict)   # index in sources -> the answer cell's id
     markdown_answers: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -105,6 +106,7 @@ def assemble(solution: nbformat.NotebookNode, submission: nbformat.NotebookNode,
             elif answers[cid] == "markdown":
                 out.markdown_answers[cid] = sub.source
             else:
+                out.answer_ids[len(out.sources)] = cid
                 out.sources.append(sub.source)
                 out.origins.append("answer")
         elif cell.cell_type == "code":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import secrets
 import shutil
 import sys
@@ -22,10 +21,11 @@ import nbformat
 from tqdm import tqdm
 
 from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
+from lora_course.grading.clean_items import apply_rules, run_project_items
 from lora_course.grading.items import GradedItem, items_from_solution
-from lora_course.grading.probe import answers_probe, project_probe, read_payload
+from lora_course.grading.probe import answers_probe, read_payload
 from lora_course.grading.sandbox import Execution, Sandbox, run_in_sandbox
-from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, refuse_reference_use, zero
+from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, zero
 
 STATUSES = ("ok", "missing", "error", "timeout", "malformed")   # worst last
 CHECKS_MODULE = "lora_course.feedback.project.checks"
@@ -165,15 +165,6 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     probes: list[tuple[str, str]] = []       # (nonce = channel file name, expression); a fresh nonce each
     nonce = secrets.token_hex(16)
     probes.append((nonce, answers_probe(nonce, answer_names, channel_dir)))
-    for item in project:
-        mod = modules[item.grade_id]
-        # the kernel half alone when the checks module names one (it reads nothing the notebook can patch)
-        kernel = importlib.import_module(getattr(mod, "COLLECT_MODULE", mod.__name__))
-        nonce = secrets.token_hex(16)
-        source = project_probe(nonce, item.target, inspect.getsource(kernel), kernel.__package__,
-                               inputs[item.grade_id],
-                               channel_dir)
-        probes.append((nonce, source))
     run = run_in_sandbox(assembled.sources, probes, job, folder, plan.sandbox)
     if run.stalled:        # no CPU used for a long while: a sleeping cell, or a message lost; one more try
         shutil.rmtree(job, ignore_errors=True)
@@ -185,8 +176,8 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         print(f"warning: {student}: {warning}", file=sys.stderr)
 
     payloads: list[dict | None] = []
-    for k, (data, error) in enumerate(zip(run.probe_payloads, run.probe_errors, strict=True)):
-        what = "the answers" if k == 0 else f"check {project[k - 1].target}"
+    for data, error in zip(run.probe_payloads, run.probe_errors, strict=True):
+        what = "the answers"
         try:
             payloads.append(read_payload(data, error))
         except ValueError as err:
@@ -199,8 +190,14 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         out.reasons.append("the checks could not all be collected")
     payloads += [None] * (len(probes) - len(payloads))
     values = payloads[0].get("values") if payloads[0] and payloads[0].get("part") == "answers" else None
-    by_check = {item.grade_id: p for item, p in zip(project, payloads[1:], strict=True)
-                if p and p.get("part") == "project" and p.get("check") == item.target}
+    # implement-it items: the answer cells alone, in a second interpreter where the reference does not exist
+    cells = [(assembled.answer_ids[i], src) for i, src in enumerate(assembled.sources) if i in assembled.answer_ids]
+    clean = run_project_items(solution, items, project, modules, inputs, cells, job, plan.sandbox) if project \
+        else None
+    by_check = clean.payloads if clean else {}
+    if clean and clean.reasons:
+        out.status = max(out.status, clean.status, key=STATUSES.index)
+        out.reasons += clean.reasons
     for item in items:
         if item.kind == "auto":
             out.results.append(judge_auto(item, values if isinstance(values, dict) else None))
@@ -210,11 +207,10 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         else:
             out.results.append(zero(item, "") if item.cell_id in out.markdown_answers
                                else ItemResult(item, None, "to grade by hand", "no answer found"))
-    # --- issue 13: the package's reference cannot stand in for the student's work (decided here, from source)
-    # the task names come from the checks module of the notebook's own items (one module per lesson)
-    table = next(iter(modules.values()), None) or checks or importlib.import_module(plan.checks_module)
-    out.results = refuse_reference_use(out.results, assembled.sources, assembled.origins, table)
-    # --- end issue 13
+    if clean:
+        tables = {gid: getattr(mod, "CHECKS", {}) for gid, mod in modules.items()}
+        out.results, signals = apply_rules(out.results, clean, tables, cells, assembled.sources, assembled.origins)
+        out.notes += signals
     return out
 
 

@@ -57,6 +57,8 @@ def bwrap_argv(spec: dict, sources: dict[str, str]) -> list[str]:
         args += ["--ro-bind", sources[path], path]
     for path in spec["rw"]:
         args += ["--bind", sources[path], path]
+    for path in spec.get("masks", []):          # an empty tmpfs over a folder that must not be seen (clean_run.py)
+        args += ["--tmpfs", path]
     args.append("--clearenv")
     for key, value in spec["env"].items():
         args += ["--setenv", key, value]
@@ -75,7 +77,8 @@ def main(argv: list[str]) -> None:
     sources = {path: path for path in [*spec["ro"], *spec["rw"]]}
     if uid is not None and os.geteuid() == 0:
         sources.update(stage(spec["ro"], spec["stage"]))
-        os.chown(spec["connection_file"], uid, uid, follow_symlinks=False)
+        if spec["connection_file"]:
+            os.chown(spec["connection_file"], uid, uid, follow_symlinks=False)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
