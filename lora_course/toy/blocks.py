@@ -33,6 +33,7 @@ from lora_course.validation import (
     check_choice,
     check_instance,
     check_mapping,
+    check_named,
     check_number,
     check_positive_int,
     check_rank,
@@ -239,7 +240,9 @@ def merge_stack(blocks: list[dict[str, np.ndarray]], loras: list[dict[str, Adapt
     if len(loras) != len(blocks):
         raise InputError(f"loras: expected one dict per block ({len(blocks)}), got {len(loras)}")
     merged = []
-    for p, layer in zip(blocks, loras, strict=True):
+    for i, (p, layer) in enumerate(zip(blocks, loras, strict=True)):
+        check_mapping(f"blocks[{i}]", p)
+        check_named(f"loras[{i}]", layer, [t for t in "qkvo" if f"W{t}" in p])
         q = dict(p)
         for t, ad in layer.items():
             q[f"W{t}"] = merge(p[f"W{t}"], ad)
