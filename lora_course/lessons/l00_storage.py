@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 from lora_course.lowrank import lora_param_count
 from lora_course.paper import BERT_BASE, GPT2_MEDIUM, GPT3
-from lora_course.validation import InputError, check_instance, check_number, check_positive_int, check_sequence
 from lora_course.support.units import human_bytes, human_count
+from lora_course.validation import InputError, check_instance, check_number, check_positive_int, check_sequence
 
 
 @dataclass(frozen=True)

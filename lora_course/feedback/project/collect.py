@@ -243,7 +243,8 @@ def _train_fresh(ns: dict, inputs: dict, task: str, net, epochs: int):
     lora_1, lora_2 = _fresh_pair(ns, inputs)
     head = _head(inputs, _rng(inputs, 3))
     call("train_task", _get(ns, "train_task"), _floats(inputs[f"task_{task}_X_train"]),
-         _floats(inputs[f"task_{task}_y_train"]), net, lora_1, lora_2, head, epochs=epochs, lr=float(inputs["train_lr"]))
+         _floats(inputs[f"task_{task}_y_train"]), net, lora_1, lora_2, head, epochs=epochs,
+         lr=float(inputs["train_lr"]))
     return lora_1, lora_2, head
 
 

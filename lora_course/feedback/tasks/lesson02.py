@@ -138,7 +138,7 @@ def _judge_forward(data: dict, inputs: dict) -> Outcome:
         f"scale = alpha / r: you used alpha (here {alpha:g} instead of {s:g})": frozen + alpha * branch,
         "the scale alpha / r is missing": frozen + branch,
         f"r is A.shape[0] (the rank, {r}); you divided alpha by A.shape[1] = k": frozen + alpha / A.shape[1] * branch,
-        f"r is A.shape[0], the rank; you divided alpha by B.shape[0] = d": frozen + alpha / B.shape[0] * branch,
+        "r is A.shape[0], the rank; you divided alpha by B.shape[0] = d": frozen + alpha / B.shape[0] * branch,
         "the scale is r / alpha, upside down: scale = alpha / r": frozen + (r / alpha) * branch,
         "the scale is applied twice": frozen + s * s * branch,
         f"scale = alpha / r, not 1 / r (here {s:g}, not {1 / r:.3g})": frozen + branch / r,
