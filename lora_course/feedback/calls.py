@@ -210,8 +210,10 @@ def _loops_in(fn, namespace: dict, seen: set) -> list[str]:
             callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             if callee in _PER_ITEM:
                 found.append(f"{callee}(...) in {fn.__name__}, which calls Python once per item")
-            elif isinstance(node.func, ast.Name) and inspect.isfunction(namespace.get(callee)):
-                found += _loops_in(namespace[callee], namespace, seen)
+            elif isinstance(node.func, ast.Name):
+                helper = namespace.get(callee, fn.__globals__.get(callee))
+                if inspect.isfunction(helper) and _is_students(helper.__code__.co_filename):
+                    found += _loops_in(helper, namespace, seen)
     return found
 
 

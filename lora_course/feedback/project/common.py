@@ -98,9 +98,10 @@ def array(data: dict, key: str) -> np.ndarray:
 
 
 def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 1e-8,
-         factors: dict[str, float] | None = None) -> None:
-    """Fail unless ``got`` equals ``want`` (shape and values); diagnose transposes and constant factors."""
-    _same(name, got, want, hint, atol, factors, expected="the reference",
+         factors: dict[str, float] | None = None, variants: dict[str, np.ndarray] | None = None) -> None:
+    """Fail unless ``got`` equals ``want`` (shape and values); diagnose transposes, constant factors and known
+    wrong results (``variants``: hint -> array)."""
+    _same(name, got, want, hint, atol, factors, variants, expected="the reference",
           transposed=(" (values match after transposing)",
                       "transpose it: {name} must have the shape of the matrix it belongs to"))
 
