@@ -355,7 +355,7 @@ def _lesson05(sol: dict) -> list[Mistake]:
         train(*args, **kwargs)
 
     def train_ignores_lr(X, y, net, l1, l2, head, epochs=300, lr=0.3):
-        return train(X, y, net, l1, l2, head, epochs=epochs, lr=0.0)
+        return train(X, y, net, l1, l2, head, epochs=epochs, lr=0.05)        # a learning rate of its own
 
     def merge_none(net, lora_1, lora_2):
         merge(net, lora_1, lora_2)
@@ -436,7 +436,8 @@ def _lesson05(sol: dict) -> list[Mistake]:
         Mistake(L, "exact_backprop", "returns (grad_h2, dA), two values", "adapted_backward", returns_with_dA,
                 "not a numpy array"),
         Mistake(L, "exact_backprop", "returns Python lists", "adapted_backward", as_lists(bwd), "not a numpy array"),
-        Mistake(L, "frozen_unchanged", "train_task writes to the frozen W2", "train_task", writes_frozen, "never write"),
+        Mistake(L, "frozen_unchanged", "train_task writes to the frozen W2", "train_task", writes_frozen,
+                "never write"),
         Mistake(L, "train_step", "the head is never updated", "train_task", head_not_trained, "head"),
         Mistake(L, "accuracy_task_a", "train_task ignores epochs", "train_task", epochs_ignored, "epochs"),
         Mistake(L, "train_step", "returns the last loss only (a float)", "train_task", last_loss_only,
@@ -469,7 +470,7 @@ def _lesson05(sol: dict) -> list[Mistake]:
         Mistake(L, "exact_backprop", "an error in the student's own line", "adapted_backward", shape_error, "line"),
         Mistake(L, "train_step", "train_task forgot `return` (no losses)", "train_task", train_none,
                 "returns nothing"),
-        Mistake(L, "train_step", "train_task ignores lr", "train_task", train_ignores_lr, "lr"),
+        Mistake(L, "train_step", "train_task ignores lr", "train_task", train_ignores_lr, "the lr argument"),
         Mistake(L, "train_step", "a loop that never ends", "train_task", never_returns, "did not return within"),
         Mistake(L, "merge_equivalence", "merge_network forgot `return`", "merge_network", merge_none,
                 "returns nothing"),

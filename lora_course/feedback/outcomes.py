@@ -198,11 +198,11 @@ def reference_outcome(check: Check, namespace: dict) -> Outcome | None:
 def evaluate(checks: dict[str, Check], make_inputs: Callable[[int], dict], name: str, namespace: dict,
              seed: int = 0, fill_hint: str = FILL_HINT, shapes_hint: str = SHAPES_HINT) -> Outcome:
     """collect + judge for one check, without printing; the package's reference may not stand in (checked first)."""
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace: expected the notebook's globals() (a dict), got {type(namespace).__name__}")
     refused = reference_outcome(check_name(checks, name), namespace)
     if refused is not None:
         return refused
-    if not isinstance(namespace, dict):
-        raise TypeError(f"namespace: expected the notebook's globals() (a dict), got {type(namespace).__name__}")
     inputs = make_inputs(seed)
     try:
         data = collect_safely(checks, name, namespace, inputs, fill_hint)

@@ -18,7 +18,7 @@ def _round_sig(x: float, figures: int) -> float:
     return float(f"{x:.{figures}g}") if x else 0.0
 
 
-def scaled(n: float, units: tuple[str, ...], step: float = 1000.0, figures: int = FIGURES,
+def _scaled(n: float, units: tuple[str, ...], step: float = 1000.0, figures: int = FIGURES,
            whole_first: bool = False, sep: str = "") -> str:
     """``n`` >= 0 in the largest unit of ``units`` (each ``step`` times the one before) that keeps it >= 1,
     decided after rounding to ``figures`` significant figures; ``whole_first`` shows the first unit as a whole
@@ -38,7 +38,7 @@ def scaled(n: float, units: tuple[str, ...], step: float = 1000.0, figures: int 
 def human_bytes(n: float) -> str:
     """Decimal units as the paper uses them: 350 GB, 37.7 MB; 999.6 bytes is '1 kB', never '1000 B'."""
     check_number("n", n, minimum=0, strict=False, what="a finite number of bytes")
-    return scaled(n, ("B", "kB", "MB", "GB", "TB", "PB"), whole_first=True, sep=" ")
+    return _scaled(n, ("B", "kB", "MB", "GB", "TB", "PB"), whole_first=True, sep=" ")
 
 
 def human_count(n: float) -> str:
@@ -46,4 +46,4 @@ def human_count(n: float) -> str:
     check_number("n", n, minimum=0, strict=False, what="a finite count")
     if n < 1000 and not math.isclose(_round_sig(float(n), FIGURES), 1000):
         return f"{_round_sig(float(n), FIGURES):.{FIGURES}g}"
-    return scaled(n, ("", "k", "M", "B", "T"))
+    return _scaled(n, ("", "k", "M", "B", "T"))
