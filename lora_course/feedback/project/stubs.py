@@ -21,7 +21,7 @@ def _stub_name(err: BaseException) -> str:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     qualname = getattr(tb.tb_frame.f_code, "co_qualname", "") if tb is not None else ""
-    return qualname or (frames[-1].name if frames else "a task")
+    return (qualname or (frames[-1].name if frames else "a task")).rsplit("<locals>.", 1)[-1]
 
 
 def skipped_line(err: BaseException) -> str | None:
