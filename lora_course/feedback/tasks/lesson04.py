@@ -45,13 +45,13 @@ def make_inputs(seed: int) -> dict:
     if np.array_equal(perm, np.arange(n_tasks)):
         perm = np.roll(perm, 1)                    # ids must differ from "row i uses adapter i"
     ids = np.concatenate([perm, perm[[1, 2, 0]], perm, perm[[2, 0]]])  # every task present, not all rows alike
-    return {"seed": int(seed), "scale": 2.0,
+    return {"seed": int(seed), "scale": 1.5,
             "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
             "W": rng.normal(size=(d, k)),
-            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.0,
+            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.5,
             "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": 0.5,
             "A_stack": rng.normal(size=(n_tasks, r, k)), "B_stack": rng.normal(size=(n_tasks, d, r)),
-            "scales": np.array([0.5, 2.0, 3.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
+            "scales": np.array([0.5, 2.5, 4.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
 
 
 # ----------------------------------------------------------------------------- student side (collect)
