@@ -1463,8 +1463,8 @@ def class_cases() -> list[tuple[str, str, str, Callable, object, object]]:
 
 def _none_lora():
     class LoRA:
-        def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
-            self.A, self.B, self.scale = np.zeros((r, d_in)), np.zeros((d_out, r)), 1.0
+        def __init__(self, k, d, rank, **options):
+            self.A, self.B, self.scale = np.zeros((rank, k)), np.zeros((d, rank)), 1.0
 
         def forward(self, x):
             self.last = x

@@ -276,10 +276,11 @@ def _lesson05(sol: dict) -> list[Mistake]:
     base = sol["LoRA"]
 
     def init_with(**changes):
-        def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
-            base.__init__(self, d_in, d_out, r, alpha=alpha, init_scale=init_scale, rng=rng)
+        def __init__(self, k, d, rank, **options):
+            base.__init__(self, k, d, rank, **options)
             for key, value in changes.items():
-                setattr(self, key, value(self, d_in, d_out, r, alpha, init_scale, rng))
+                setattr(self, key, value(self, k, d, rank, options.get("alpha"), options.get("init_scale", 0.01),
+                                         options.get("rng")))
         return __init__
 
     def backward_with(factor_dA=1.0, transpose=False, store=True, n_divide=False):
@@ -302,7 +303,8 @@ def _lesson05(sol: dict) -> list[Mistake]:
         base.forward(self, x)
 
     def ascent(self, lr):
-        self.A, self.B = self.A + lr * self.dA, self.B + lr * self.dB
+        for name in ("A", "B"):
+            setattr(self, name, getattr(self, name) + lr * getattr(self, "d" + name))      # up the gradient
 
     def delta_none(self):
         base.get_merged_delta(self)
