@@ -1365,6 +1365,13 @@ def class_cases() -> list[tuple[str, str, str, Callable, object, object]]:
          "loras[0]", REJECT),
         (C, "blocks.merge_stack", "a block that is not a dict", lambda: BL.merge_stack([[1, 2]], loras), "blocks[0]",
          REJECT),
+        (C, "blocks.adapter_forward", "a misspelt layer-norm gain 'ln.gamma'",
+         lambda: BL.adapter_forward(X8, {**_bottleneck(), "ln.gamma": np.ones(8), "ln.b": np.zeros(8)}), "module",
+         REJECT),
+        (C, "blocks.adapter_forward", "a layer-norm gain without its shift",
+         lambda: BL.adapter_forward(X8, {**_bottleneck(), "ln.g": np.ones(8)}), "module", REJECT),
+        (C, "blocks.adapter_forward", "with its layer norm", lambda: BL.adapter_forward(
+            X8, {**_bottleneck(), "ln.g": np.ones(8), "ln.b": np.zeros(8)}), "module", lambda H: H.shape == (4, 8)),
         (C, "validation.check_named", "an integer key", lambda: V.check_named("params", {0: 1}, ["a"]), "params",
          REJECT),
     ]
@@ -1405,6 +1412,12 @@ def class_cases() -> list[tuple[str, str, str, Callable, object, object]]:
          "adapters[0]", REJECT),
         (C, "merge.merge", "nested lists for W0", lambda: M.merge(w0().tolist(), ad), "W0",
          lambda W: np.allclose(W, M.merge(w0(), ad))),
+        (C, "blocks.BlockStack.extra_params", "plain tuples for the LoRA pairs",
+         lambda: BL.BlockStack(stack_cfg(), "lora", blocks, [{t: tuple(a) for t, a in loras[0].items()}]).extra_params,
+         "loras", lambda n: n == BL.BlockStack(stack_cfg(), "lora", blocks, loras).extra_params),
+        (C, "drift.switching_drift", "plain tuples for the adapters",
+         lambda: DR.switching_drift(w0(), plain, [1, 3], rng()), "adapters",
+         lambda got: same(got, DR.switching_drift(w0(), [adapter(0), adapter(1)], [1, 3], rng()))),
     ]
     C = "transposed weights"
     out += [
@@ -1459,6 +1472,11 @@ def class_cases() -> list[tuple[str, str, str, Callable, object, object]]:
          _fails_naming("returns nothing")),
     ]
     return out
+
+
+def _bottleneck() -> dict[str, np.ndarray]:
+    g = rng()
+    return {"down": g.normal(size=(3, 8)), "b_down": np.zeros(3), "up": g.normal(size=(8, 3)), "b_up": np.zeros(8)}
 
 
 def _none_lora():
