@@ -100,7 +100,7 @@ def gathered(W0: np.ndarray, stacked: tuple[np.ndarray, np.ndarray, np.ndarray],
 
     Z[i] = A[t_i] x_i (n, r) and delta[i] = scale[t_i] B[t_i] Z[i] (n, d): two batched products.
     """
-    if not isinstance(stacked, tuple) or len(stacked) != 3:
+    if not isinstance(stacked, (tuple, list)) or len(stacked) != 3:
         raise InputError(f"stacked: expected the (A, B, scales) tuple of stack_adapters, got {type(stacked).__name__}")
     A = as_float_array("stacked[0]", stacked[0], ndim=3)
     B = as_float_array("stacked[1]", stacked[1], ndim=3)

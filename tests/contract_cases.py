@@ -1412,6 +1412,9 @@ def class_cases() -> list[tuple[str, str, str, Callable, object, object]]:
          "adapters[0]", REJECT),
         (C, "merge.merge", "nested lists for W0", lambda: M.merge(w0().tolist(), ad), "W0",
          lambda W: np.allclose(W, M.merge(w0(), ad))),
+        (C, "multi_lora.gathered", "the stacked factors as a list", lambda: ML.gathered(
+            w0(), list(ref_stack), xs(), np.array([0, 1, 1, 0, 1])), "stacked",
+         lambda H: same(H, ML.gathered(w0(), ref_stack, xs(), np.array([0, 1, 1, 0, 1])))),
         (C, "blocks.BlockStack.extra_params", "plain tuples for the LoRA pairs",
          lambda: BL.BlockStack(stack_cfg(), "lora", blocks, [{t: tuple(a) for t, a in loras[0].items()}]).extra_params,
          "loras", lambda n: n == BL.BlockStack(stack_cfg(), "lora", blocks, loras).extra_params),
