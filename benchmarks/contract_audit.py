@@ -8,7 +8,8 @@ Outcomes: clear error (ValueError / TypeError / KeyError whose message starts wi
 correct result (an equivalent input, e.g. a list for an array, gives the same answer), obscure error (any
 other exception: numpy or Python internals, or a message that names no parameter), silent accept (a bad
 input gives a result), wrong result (an equivalent input gives a different answer). The cases and bad values
-are in tests/contract_cases.py; the issue's concrete cases (known answers) are counted too.
+are in tests/contract_cases.py; the issue's concrete cases (known answers) are counted too, and so are the cases
+of each contract class (``contract_cases.class_cases()``), reported by class with the class's rule.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import contract_cases as cc  # noqa: E402
 
 OUTCOMES = ("clear error", "correct result", "obscure error", "silent accept", "wrong result")
+RULES = {
+    "named arrays": "a dict of named arrays is checked against the names the model has (validation.check_named): "
+                    "an unknown name, a missing layer prefix or an A without its B is refused by name",
+    "no broadcasting": "every bias and weight has its exact shape (check_shape); a (1,) bias never stands in for "
+                       "(d,) through broadcasting",
+    "plain tuples and lists": "an (A, B, scale) tuple or list is an adapter (check_adapter returns the checked "
+                              "three, no .A is read), nested lists are arrays",
+    "transposed weights": "a shape that is the transpose of the expected one is reported as such (check_shape)",
+    "unit boundaries": "one helper (lora_course.support.units) rounds first, then picks the unit: 999.6 B is 1 kB, "
+                       "999,999 is 1M",
+    "feedback inputs": "a check diagnoses before judging (feedback.calls): None returned, lists, ragged arrays, "
+                       "tuples of the wrong length, non-functions, and a namespace that is not a dict",
+}
 
 
 def _message(err: BaseException) -> str:
@@ -82,7 +96,16 @@ def audit() -> tuple[collections.Counter, list[tuple[str, str, str, str, str]], 
         outcome, detail = classify(thunk, param, want)
         counts[outcome] += 1
         rows.append((name, param, label, outcome, detail))
+    for cls, name, label, thunk, param, want in (cc.class_cases() if hasattr(cc, "class_cases") else []):
+        functions.add(name)
+        outcome, detail = classify(thunk, param, want)
+        counts[outcome] += 1
+        rows.append((name, param, label, outcome, detail))
+        CLASS_COUNTS[cls][outcome] += 1
     return counts, rows, functions
+
+
+CLASS_COUNTS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'module':<20}" + "".join(f"{o.split()[0]:>9}" for o in OUTCOMES))
     for module, c in by_module.items():
         print(f"{module:<20}" + "".join(f"{c[o]:>9}" for o in OUTCOMES))
+    if CLASS_COUNTS:
+        print(f"\n{'contract class':<24}" + "".join(f"{o.split()[0]:>9}" for o in OUTCOMES))
+        for cls, c in CLASS_COUNTS.items():
+            print(f"{cls:<24}" + "".join(f"{c[o]:>9}" for o in OUTCOMES))
+        print("\nrules:")
+        for cls in CLASS_COUNTS:
+            print(f"  {cls}: {RULES.get(cls, '')}")
     if args.show:
         wanted = ("obscure error", "silent accept", "wrong result") if args.show == "bad" else (args.show,)
         for name, param, label, outcome, detail in rows:

@@ -80,19 +80,18 @@ def loop_per_adapter(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray,
 def stack_adapters(adapters: Sequence[Adapter]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A (n_tasks, r_max, k), B (n_tasks, d, r_max), scales (n_tasks,); lower ranks are zero-padded,
     which changes nothing since padded rows of A meet padded columns of B."""
-    adapters = check_sequence("adapters", adapters, min_len=1)
-    for i, ad in enumerate(adapters):
-        check_adapter(f"adapters[{i}]", ad)
-    k, d = np.shape(adapters[0][0])[1], np.shape(adapters[0][1])[0]
-    r_max = max(ad.A.shape[0] for ad in adapters)
+    adapters = [check_adapter(f"adapters[{i}]", ad)
+                for i, ad in enumerate(check_sequence("adapters", adapters, min_len=1))]
+    k, d = adapters[0][0].shape[1], adapters[0][1].shape[0]
+    r_max = max(A_i.shape[0] for A_i, _, _ in adapters)
     A = np.zeros((len(adapters), r_max, k))
     B = np.zeros((len(adapters), d, r_max))
-    for i, ad in enumerate(adapters):
-        check_shape(f"adapters[{i}].A", ad.A, (None, k), f"= (r, k) with k = {k} like adapters[0]")
-        r = ad.A.shape[0]
-        check_shape(f"adapters[{i}].B", ad.B, (d, r), f"= (d, r) with d = {d}, r = {r}")
-        A[i, :r], B[i, :, :r] = ad.A, ad.B
-    return A, B, np.array([ad.scale for ad in adapters], dtype=float)
+    for i, (A_i, B_i, _) in enumerate(adapters):
+        check_shape(f"adapters[{i}].A", A_i, (None, k), f"= (r, k) with k = {k} like adapters[0]")
+        r = A_i.shape[0]
+        check_shape(f"adapters[{i}].B", B_i, (d, r), f"= (d, r) with d = {d}, r = {r}")
+        A[i, :r], B[i, :, :r] = A_i, B_i
+    return A, B, np.array([scale for _, _, scale in adapters], dtype=float)
 
 
 def gathered(W0: np.ndarray, stacked: tuple[np.ndarray, np.ndarray, np.ndarray], X: np.ndarray,
@@ -101,7 +100,7 @@ def gathered(W0: np.ndarray, stacked: tuple[np.ndarray, np.ndarray, np.ndarray],
 
     Z[i] = A[t_i] x_i (n, r) and delta[i] = scale[t_i] B[t_i] Z[i] (n, d): two batched products.
     """
-    if not isinstance(stacked, tuple) or len(stacked) != 3:
+    if not isinstance(stacked, (tuple, list)) or len(stacked) != 3:
         raise InputError(f"stacked: expected the (A, B, scales) tuple of stack_adapters, got {type(stacked).__name__}")
     A = as_float_array("stacked[0]", stacked[0], ndim=3)
     B = as_float_array("stacked[1]", stacked[1], ndim=3)

@@ -90,7 +90,10 @@ def check_shape(name: str, x, expected: tuple, meaning: str = "") -> None:
         want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "")
         want += ")"
         extra = f" {meaning}" if meaning else ""
-        raise InputError(f"{name}: expected shape {want}{extra}, got {tuple(shape)}")
+        flipped = len(shape) == len(expected) >= 2 and shape[::-1] != shape and all(
+            e is None or e == s for e, s in zip(expected, shape[::-1], strict=True))
+        hint = f" (that is the transpose of the expected shape: pass {name}.T)" if flipped else ""
+        raise InputError(f"{name}: expected shape {want}{extra}, got {tuple(shape)}{hint}")
 
 
 def check_int(name: str, value, minimum: int | None = None, upper: int | None = None) -> int:
@@ -186,8 +189,9 @@ def check_callable(name: str, f) -> Callable:
 
 
 def check_adapter(name: str, adapter) -> tuple[np.ndarray, np.ndarray, float]:
-    """An adapter is (A (r, k), B (d, r), scale) with finite real entries; returns the three checked."""
-    if not isinstance(adapter, tuple) or len(adapter) != 3:
+    """An adapter is (A (r, k), B (d, r), scale) with finite real entries: an ``Adapter``, or any tuple or list of
+    those three; returns the three checked (use them, not ``adapter.A``: a plain tuple has no ``.A``)."""
+    if not isinstance(adapter, (tuple, list)) or len(adapter) != 3:
         raise InputTypeError(f"{name}: expected an Adapter (A, B, scale), got {_describe(adapter)} "
                              f"({type(adapter).__name__})")
     A = as_array(f"{name}.A", adapter[0], ndim=2)
@@ -242,4 +246,24 @@ def check_text(name: str, value, *, optional: bool = False) -> str | None:
     if not isinstance(value, str) and not (optional and value is None):
         want = "a string or None" if optional else "a string"
         raise InputTypeError(f"{name}: expected {want}, got {_describe(value)} ({type(value).__name__})")
+    return value
+
+
+def check_named(name: str, value, allowed: Iterable[str], *, pairs: tuple[str, str] | None = None) -> dict:
+    """A dict whose keys are all names the model has (``allowed``): an unknown key, a layer that does not exist or
+    a name without its prefix is refused by name, never ignored. ``pairs`` = (".A", ".B"): a key ending in one
+    suffix needs the key with the other (an adapter's A without its B)."""
+    value = check_mapping(name, value)
+    allowed = list(allowed)
+    unknown = [k for k in value if k not in allowed]
+    if unknown:
+        shown = ", ".join(repr(k) for k in allowed[:8]) + (", ..." if len(allowed) > 8 else "")
+        raise InputError(f"{name}: unknown key{'s' * (len(unknown) > 1)} {unknown[:5]}; expected names among "
+                         f"{shown} ({len(allowed)} in all)")
+    if pairs:
+        for key in value:
+            for have, want in (pairs, pairs[::-1]):
+                if key.endswith(have) and key[: -len(have)] + want not in value:
+                    raise InputError(f"{name}: {key!r} has no {key[: -len(have)] + want!r}: an adapter needs both "
+                                     f"its {pairs[0].strip('.')} and its {pairs[1].strip('.')}")
     return value

@@ -85,6 +85,11 @@ import lora_course.toy.blocks as BL
 import lora_course.toy.layernorm as LN
 import lora_course.toy.mlp as MLP
 import lora_course.toy.transformer as T
+
+try:                                         # absent from older versions (the audit's before count)
+    import lora_course.support.units as UN
+except ImportError:
+    UN = None
 import lora_course.validation as V
 
 M = sys.modules["lora_course.merge"]   # the package's __init__ re-exports a function named merge over it
@@ -130,7 +135,9 @@ MODULES = {
     "svg_charts": SC,
     "svg_colormap": SM,
     "versions": VS,
+    "units": UN,
 }
+MODULES = {label: module for label, module in MODULES.items() if module is not None}
 
 REJECT, SAME, EITHER = "reject", "same", "either"
 
@@ -635,7 +642,6 @@ def specs() -> dict[str, Spec]:
                                                               "n_layers": 2, "matrices_per_layer": 2, "r": 4},
                                    {"n_params": "pos", "n_tasks": "int", "d_model": "int", "n_layers": "int",
                                     "matrices_per_layer": "int", "r": "rank"}),
-        "storage.human_bytes": S(ST.human_bytes, lambda: {"n": 3.5e9}, {"n": "nonneg"}),
         "storage.storage_table": S(ST.storage_table, lambda: {"n_params": 1e6, "n_tasks": 3, "d_model": 64,
                                                               "n_layers": 2, "matrices_per_layer": 2, "r": 4,
                                                               "adapter_params": 1e4},
@@ -644,7 +650,6 @@ def specs() -> dict[str, Spec]:
         "storage.calculator_rows": S(ST.calculator_rows, lambda: {"model": "GPT-3 (175B)", "n_tasks": 3, "r": 4,
                                                                   "matrices_per_layer": 2},
                                      {"model": "choice", "n_tasks": "int", "r": "rank", "matrices_per_layer": "int"}),
-        "storage.human_count": S(ST.human_count, lambda: {"n": 18.9e6}, {"n": "nonneg"}),
         "storage.format_storage_table": S(ST.format_storage_table, lambda: {"rows": ST.storage_table(
                                               1e6, 3, 64, 2, 2, 4)}, {"rows": "seq"}),
         # update_size
@@ -985,6 +990,7 @@ def specs() -> dict[str, Spec]:
         "live.live_panel": S(live_panel_html, live_panel_args,
                              {"controls": "map", "render": "fn", "min_height": "text", "arrange": "seq"}),
     }
+    table.update(contract_class_specs(S))
     return {name: spec for name, spec in table.items() if spec.call is not None}   # older versions lack some
 
 
@@ -1364,3 +1370,243 @@ _core_specs = specs
 
 def specs() -> dict[str, Spec]:  # noqa: F811 - the course's specs plus lesson 07's block above
     return {**_core_specs(), **family_specs()}
+
+
+# ------------------------------------------------------------------ contract classes: named arrays, shapes that must
+# not broadcast, plain tuples for adapters, transposed weights, unit boundaries, the feedback checks' own inputs.
+# Each class has one rule, applied everywhere the class occurs; ``class_cases()`` holds cases written per class
+# (not the issue's examples), and ``benchmarks/contract_audit.py`` counts them by class.
+
+def contract_class_specs(S) -> dict[str, Spec]:
+    """Specs of the public functions these classes added."""
+    return {
+        "units.human_bytes": S(_v(UN, "human_bytes"), lambda: {"n": 3.5e9}, {"n": "nonneg"}),
+        "units.human_count": S(_v(UN, "human_count"), lambda: {"n": 18.9e6}, {"n": "nonneg"}),
+        "validation.check_named": S(_v(V, "check_named"), lambda: {"name": "adapters", "value": {"l0.q.A": 1},
+                                                                   "allowed": ["l0.q.A", "l0.q.B"]},
+                                    {"value": "map"}, names={"value": "adapters"}),
+        "transformer.adapter_names": S(_v(T, "adapter_names"), lambda: {"cfg": toy_cfg()}, {"cfg": "obj"}),
+        "transformer.check_adapters": S(_v(T, "check_adapters"), lambda: {"adapters": toy_model()[2],
+                                                                          "cfg": toy_cfg()},
+                                        {"adapters": "map", "cfg": "obj"}),
+        "transformer.param_shapes": S(_v(T, "param_shapes"), lambda: {"cfg": toy_cfg()}, {"cfg": "obj"}),
+    }
+
+
+CLASSES = ("named arrays", "no broadcasting", "plain tuples and lists", "transposed weights", "unit boundaries",
+           "feedback inputs")
+
+
+def _transposed_message(thunk) -> Callable[[], object]:
+    """A thunk that raises only a ValueError whose message says 'transpose' (anything else is obscure)."""
+    def run():
+        try:
+            thunk()
+        except ValueError as err:
+            if "transpose" in str(err):
+                raise
+            raise RuntimeError(f"the message does not say the weight is transposed: {err}") from None
+        return "accepted"
+    return run
+
+
+def _feedback_outcome(module, check: str, namespace, seed: int = 0):
+    from lora_course.feedback.tasks.common import evaluate
+    return evaluate(module.CHECKS, module.make_inputs, check, namespace, seed)
+
+
+def _fails_naming(words: str):
+    return lambda outcome: (not outcome.passed) and words.lower() in f"{outcome.message} {outcome.hint}".lower()
+
+
+def class_cases() -> list[tuple[str, str, str, Callable, object, object]]:
+    """(class, function, case, thunk, parameter, REJECT or a predicate the result must satisfy)."""
+    from lora_course.feedback.project import checks as project
+    from lora_course.feedback.tasks import lesson01, lesson02, lesson03, lesson04
+
+    cfg, params, adapters, tokens = toy_model()
+    two_layer = T.ToyConfig(vocab_size=7, seq_len=3, d_model=8, n_heads=2, n_layers=2, d_ff=8, n_classes=3)
+    A, B = adapters["l0.q.A"], adapters["l0.q.B"]
+    blocks, loras = BL.init_blocks(stack_cfg(), rng()), BL.init_qv_loras(stack_cfg(), 2, rng())
+    ad = adapter()
+    net = PD.make_network(rng())
+    X8 = xs(n=4, k=8)
+
+    def fwd(extra: dict, base=None):
+        return lambda: T.model_forward(params, tokens, cfg, {**(adapters if base is None else base), **extra})[0]
+
+    def with_param(key, value):
+        return lambda: T.model_forward({**params, key: value}, tokens, cfg, adapters)[0]
+
+    def head_with(**arrays):
+        def run():
+            h = PD.ClassificationHead(8, rng())
+            for k, v in arrays.items():
+                setattr(h, k, v)
+            return h.forward(X8)[0]
+        return run
+
+    def net_with(**arrays):
+        return lambda: PD.network_forward(X8, PD.FrozenNetwork(**{**net.arrays(), **arrays}))
+
+    def patched_net(**arrays):
+        def run():
+            n = net.copy()
+            for k, v in arrays.items():
+                setattr(n, k, v)
+            return PD.network_forward(X8, n)
+        return run
+
+    ref_stack = ML.stack_adapters([adapter(0), adapter(1)])
+    C = "named arrays"
+    out = [
+        (C, "transformer.model_forward", "adapter key of a layer that does not exist",
+         fwd({"l3.q.A": A, "l3.q.B": B}), "adapters", REJECT),
+        (C, "transformer.model_forward", "adapter key without its layer prefix", fwd({}, {"q.A": A, "q.B": B}),
+         "adapters", REJECT),
+        (C, "transformer.model_forward", "adapter of an unknown target 'x'", fwd({"l0.x.A": A, "l0.x.B": B}),
+         "adapters", REJECT),
+        (C, "transformer.model_forward", "A without its B", fwd({}, {"l0.v.A": A}), "adapters", REJECT),
+        (C, "transformer.model_forward", "B without its A", fwd({}, {"l0.v.B": B}), "adapters", REJECT),
+        (C, "transformer.model_forward", "lower-case key 'l0.Q.A'", fwd({"l0.Q.A": A, "l0.Q.B": B}), "adapters",
+         REJECT),
+        (C, "transformer.model_forward", "A of the wrong width", fwd({"l0.k.A": A[:, :-1], "l0.k.B": B}),
+         "l0.k.A", REJECT),
+        (C, "transformer.model_forward", "B of another rank than its A", fwd({"l0.k.A": A, "l0.k.B": B[:, :1]}),
+         "l0.k.B", REJECT),
+        (C, "transformer.check_adapters", "a second layer's key for a one-layer model",
+         lambda: T.check_adapters({"l1.q.A": A, "l1.q.B": B}, cfg), "adapters", REJECT),
+        (C, "transformer.check_adapters", "every layer of a two-layer model",
+         lambda: T.check_adapters(T.init_adapters(two_layer, ("q", "k", "v", "o"), 2, rng()), two_layer),
+         "adapters", lambda a: len(a) == 16),
+        (C, "blocks.merge_stack", "adapter for 'x', a weight the block does not have",
+         lambda: BL.merge_stack(blocks, [{"x": ad}]), "loras[0]", REJECT),
+        (C, "blocks.merge_stack", "key 'Wq' instead of 'q'", lambda: BL.merge_stack(blocks, [{"Wq": loras[0]["q"]}]),
+         "loras[0]", REJECT),
+        (C, "blocks.merge_stack", "a block that is not a dict", lambda: BL.merge_stack([[1, 2]], loras), "blocks[0]",
+         REJECT),
+        (C, "blocks.adapter_forward", "a misspelt layer-norm gain 'ln.gamma'",
+         lambda: BL.adapter_forward(X8, {**_bottleneck(), "ln.gamma": np.ones(8), "ln.b": np.zeros(8)}), "module",
+         REJECT),
+        (C, "blocks.adapter_forward", "a layer-norm gain without its shift",
+         lambda: BL.adapter_forward(X8, {**_bottleneck(), "ln.g": np.ones(8)}), "module", REJECT),
+        (C, "blocks.adapter_forward", "with its layer norm", lambda: BL.adapter_forward(
+            X8, {**_bottleneck(), "ln.g": np.ones(8), "ln.b": np.zeros(8)}), "module", lambda H: H.shape == (4, 8)),
+        (C, "validation.check_named", "an integer key", lambda: V.check_named("params", {0: 1}, ["a"]), "params",
+         REJECT),
+    ]
+    C = "no broadcasting"
+    out += [
+        (C, "transformer.model_forward", "a (1,) bias for the MLP", with_param("l0.b1", np.zeros(1)),
+         "params['l0.b1']", REJECT),
+        (C, "transformer.model_forward", "a (1,) final layer-norm gain", with_param("lnf.g", np.ones(1)),
+         "params['lnf.g']", REJECT),
+        (C, "transformer.model_forward", "a scalar head bias", with_param("head.b", np.float64(0.0)),
+         "params['head.b']", REJECT),
+        (C, "transformer.model_forward", "a (n_classes, 1) head bias", with_param("head.b", np.zeros((3, 1))),
+         "params['head.b']", REJECT),
+        (C, "project_data.network_forward", "a (1,) hidden bias b1", net_with(b1=np.zeros(1)), "b1", REJECT),
+        (C, "project_data.network_forward", "a (1,) output bias b2 set after construction",
+         patched_net(b2=np.zeros(1)), "net.b2", REJECT),
+        (C, "project_data.network_forward", "a (1,) hidden bias b1 set after construction",
+         patched_net(b1=np.zeros(1)), "net.b1", REJECT),
+        (C, "project_data.ClassificationHead.forward", "a (2,) head bias", head_with(b=np.zeros(2)), "head.b",
+         REJECT),
+        (C, "project_data.ClassificationHead.forward", "a (d,) head weight", head_with(W=np.zeros(8)), "head.W",
+         REJECT),
+        (C, "project_data.ClassificationHead.forward", "a (1,) head bias, as specified", head_with(b=np.zeros(1)),
+         "head.b", lambda logits: logits.shape == (4,)),
+    ]
+    C = "plain tuples and lists"
+    plain = [(a.A, a.B, a.scale) for a in (adapter(0), adapter(1))]
+    out += [
+        (C, "multi_lora.stack_adapters", "plain tuples", lambda: ML.stack_adapters(plain), "adapters",
+         lambda s: all(same(x, y) for x, y in zip(s, ref_stack, strict=True))),
+        (C, "multi_lora.stack_adapters", "plain lists", lambda: ML.stack_adapters([list(p) for p in plain]),
+         "adapters", lambda s: all(same(x, y) for x, y in zip(s, ref_stack, strict=True))),
+        (C, "merge.merge", "a plain list adapter", lambda: M.merge(w0(), [ad.A, ad.B, ad.scale]), "adapter",
+         lambda W: np.allclose(W, M.merge(w0(), ad))),
+        (C, "merge.switch", "plain tuples for both adapters", lambda: M.switch(w0(), tuple(ad), tuple(adapter(1))),
+         "old", lambda W: np.allclose(W, M.switch(w0(), ad, adapter(1)))),
+        (C, "multi_lora.stack_adapters", "a two-item tuple (no scale)", lambda: ML.stack_adapters([(ad.A, ad.B)]),
+         "adapters[0]", REJECT),
+        (C, "merge.merge", "nested lists for W0", lambda: M.merge(w0().tolist(), ad), "W0",
+         lambda W: np.allclose(W, M.merge(w0(), ad))),
+        (C, "multi_lora.gathered", "the stacked factors as a list", lambda: ML.gathered(
+            w0(), list(ref_stack), xs(), np.array([0, 1, 1, 0, 1])), "stacked",
+         lambda H: same(H, ML.gathered(w0(), ref_stack, xs(), np.array([0, 1, 1, 0, 1])))),
+        (C, "blocks.BlockStack.extra_params", "plain tuples for the LoRA pairs",
+         lambda: BL.BlockStack(stack_cfg(), "lora", blocks, [{t: tuple(a) for t, a in loras[0].items()}]).extra_params,
+         "loras", lambda n: n == BL.BlockStack(stack_cfg(), "lora", blocks, loras).extra_params),
+        (C, "drift.switching_drift", "plain tuples for the adapters",
+         lambda: DR.switching_drift(w0(), plain, [1, 3], rng()), "adapters",
+         lambda got: same(got, DR.switching_drift(w0(), [adapter(0), adapter(1)], [1, 3], rng()))),
+    ]
+    C = "transposed weights"
+    out += [
+        (C, "merge.merge", "W0 transposed", _transposed_message(lambda: M.merge(w0().T, ad)), "adapter", REJECT),
+        (C, "merge.merged_delta", "B transposed", _transposed_message(lambda: M.merged_delta(ad.A, ad.B.T, 0.5)), "B",
+         REJECT),
+        (C, "multi_lora.gathered", "X transposed",
+         _transposed_message(lambda: ML.gathered(w0(), ref_stack, xs().T, np.zeros(5, int))), "X", REJECT),
+        (C, "project_data.network_forward", "W2 transposed", _transposed_message(net_with(W2=net.W2.T.copy())), "W2",
+         REJECT),
+        (C, "transformer.model_forward", "the token embedding transposed",
+         _transposed_message(with_param("tok_emb", params["tok_emb"].T.copy())), "params['tok_emb']",
+         REJECT),
+    ]
+    C = "unit boundaries"
+    units = UN or ST
+
+    def shows(fn, n, text):
+        return (C, f"units.{fn.__name__}", f"{n!r} -> {text!r}", lambda: fn(n), "n", lambda got: got == text)
+
+    out += [shows(units.human_bytes, 999.5, "1 kB"), shows(units.human_bytes, 999_949.0, "1 MB"),
+            shows(units.human_bytes, 999_950_000.0, "1 GB"), shows(units.human_bytes, 1234.0, "1.23 kB"),
+            shows(units.human_bytes, 0.0, "0 B"), shows(units.human_count, 999.5, "1k"),
+            shows(units.human_count, 999_500_000, "1B"), shows(units.human_count, 99_950, "100k"),
+            shows(units.human_count, 1e15, "1,000T"), shows(units.human_count, 7, "7"),
+            (C, "units.human_bytes", "a negative size", lambda: units.human_bytes(-1.0), "n", REJECT),
+            (C, "units.human_count", "NaN", lambda: units.human_count(float("nan")), "n", REJECT)]
+    C = "feedback inputs"
+    from lora_course.feedback.tasks.common import evaluate as task_evaluate
+
+    def task(module, check, fn_name, fn, words):
+        return (C, f"feedback.{module.__name__.rsplit('.', 1)[1]}.{check}", f"{fn_name} {words}",
+                lambda: _feedback_outcome(module, check, {fn_name: fn}), "namespace", _fails_naming(words))
+
+    out += [
+        (C, "feedback.lesson02.forward", "namespace None",
+         lambda: task_evaluate(lesson02.CHECKS, lesson02.make_inputs, "forward", None), "namespace", REJECT),
+        (C, "feedback.project.lora_forward", "namespace None", lambda: project.evaluate("lora_forward", None),
+         "namespace", REJECT),
+        task(lesson01, "factor", "factor_rank_r", lambda M_, r: None, "returns nothing"),
+        task(lesson01, "errors", "rank_r_errors", lambda s: [[1.0, 2.0], [3.0]], "not a numpy array"),
+        task(lesson02, "numerical_gradient", "numerical_gradient", lambda f, x, h: np.zeros((4, 3)), "shape"),
+        task(lesson02, "init", "init_lora_factors", lambda d, k, r, std, g: (g.normal(0, std, (r, k)),),
+             "should return 2"),
+        task(lesson03, "adapted_qkv", "adapted_qkv", lambda X, W, ad, s: np.stack([X, X, X]), "single ndarray"),
+        task(lesson03, "phi", "subspace_similarity_phi", lambda A1, A2, i, j: "0.5", "not one number"),
+        task(lesson04, "merge", "merge_weight", lambda W0, A, B, s: np.array([W0, A], dtype=object), "dtype object"),
+        task(lesson04, "switch", "switch_weight", lambda W, o, n: W[:, :-1] + 0.0, "shape"),
+        task(lesson04, "gathered", "gathered_forward", 3.0, "not a function"),
+        (C, "feedback.project.lora_forward", "LoRA whose forward returns None",
+         lambda: project.evaluate("lora_forward", {"LoRA": _none_lora()}), "namespace",
+         _fails_naming("returns nothing")),
+    ]
+    return out
+
+
+def _bottleneck() -> dict[str, np.ndarray]:
+    g = rng()
+    return {"down": g.normal(size=(3, 8)), "b_down": np.zeros(3), "up": g.normal(size=(8, 3)), "b_up": np.zeros(8)}
+
+
+def _none_lora():
+    class LoRA:
+        def __init__(self, k, d, rank, **options):
+            self.A, self.B, self.scale = np.zeros((rank, k)), np.zeros((d, rank)), 1.0
+
+        def forward(self, x):
+            self.last = x
+    return LoRA

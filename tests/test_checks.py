@@ -2,6 +2,7 @@
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from lora_course.feedback.answers import (
@@ -40,12 +41,15 @@ def test_right_wrong_and_missing(value, form, right, wrong):
     assert evaluate(None, key) == MISSING
 
 
-def test_tolerance_is_about_half_a_unit_in_the_last_significant_figure():
-    key = make_key(18_874_368, "number", sig=3)
+def test_tolerance_is_half_a_unit_in_the_last_significant_figure():
+    key = make_key(18_874_368, "number", sig=3)            # 1.89e7 at 3 figures: [1.885e7, 1.895e7) is right
     assert evaluate(18.9e6, key) == CORRECT and evaluate(18.85e6, key) == CORRECT
+    assert evaluate(18.94e6, key) == CORRECT
     assert evaluate(18.8e6, key) == WRONG and evaluate(19.0e6, key) == WRONG
+    assert evaluate(18.84e6, key) == WRONG and evaluate(18.95e6, key) == WRONG, "0.6 of a unit off is wrong"
     boundary = make_key(10_849, "number", sig=3)          # rounds to 1.08e4
-    assert evaluate(10_851, boundary) == CORRECT, "a near miss across a rounding boundary still counts"
+    assert evaluate(10_851, boundary) == WRONG, "across the rounding boundary is more than half a unit away"
+    assert evaluate(10_849.9, boundary) == CORRECT
 
 
 def test_key_does_not_contain_the_answer():
@@ -93,7 +97,7 @@ def test_bad_keys():
 
 @pytest.mark.parametrize(("value", "form", "sig", "coarse", "finer"), [
     (0.00536, "percent", 3, ["0.54%", "0.5%", 0.54, "0.0054"], ["0.536%", "0.5360%", 0.005362, 0.53604]),
-    (37.748736, "number", 4, ["37.8", "37.7", 38], ["37.75", "37.749", 37.7487]),
+    (37.748736, "number", 4, ["37.7", 38, "40"], ["37.75", "37.749", 37.7487]),
     (18_874_368, "int", 3, ["18.9M", "19M", 18_900_000, "20M"], ["18,874,368", 18_874_368]),
     (10_800.0, "number", 3, ["11k", 11_000], ["10.8k", "10,800", 10_800.4]),
 ])
@@ -140,3 +144,36 @@ def test_known_mistakes_get_their_own_hint_and_stay_hashed(capsys):
 def test_keys_without_coarse_digests_still_work():
     key = "lc1:number:3:244a4bbe:" + make_key(6.0, salt="244a4bbe").split(":")[4]
     assert evaluate(6, key) == CORRECT and evaluate("6.1", key) == WRONG and evaluate(7, key) == WRONG
+
+
+def test_the_double_rounding_trap_is_wrong_and_named_never_too_coarse():
+    """37.748736 to four figures is 37.75; to three it is 37.7. 37.8 (37.75 rounded again) is the trap."""
+    key = make_key(37.748736, "number", 4)
+    trap = {make_key(37.8, "number", 4, coarse=False): "rounded twice"}
+    for answer in ("37.8", 37.8, "37.80", 37.80):
+        assert evaluate(answer, key) == WRONG, answer
+        assert diagnose(answer, key, "method", trap) == (WRONG, "rounded twice")
+    assert diagnose("37.7", key, "method", trap)[0] == COARSE
+
+
+def test_a_known_mistake_given_coarsely_is_named_before_too_coarse():
+    key = make_key(1.2345, "number", 4)
+    mistakes = {make_key(1.2, "number", 4, coarse=False): "the named slip"}
+    assert diagnose("1.2", key, "method", mistakes) == (WRONG, "the named slip")
+
+
+def test_a_fraction_prompt_refuses_a_bare_percentage_and_says_why():
+    key = make_key(0.005362, "fraction", 3)
+    for right in (0.00536, "0.536%", "0.5362%", 0.005362):
+        assert evaluate(right, key) == CORRECT, right
+    status, hint = diagnose(0.536, key, "method")
+    assert status == WRONG and "read as a fraction" in hint
+    assert diagnose("0.54%", key, "method")[0] == COARSE
+
+
+@pytest.mark.parametrize("answer", [(100.9, 3.9), (100.0, 3), (True, 3), ("100", "3"), 100, (100, 3, 0)])
+def test_a_shape_key_takes_only_integers(answer):
+    key = make_key((100, 3), "tuple")
+    assert evaluate(answer, key) != CORRECT
+    assert evaluate((100, 3), key) == CORRECT and evaluate([100, 3], key) == CORRECT
+    assert evaluate((np.int64(100), np.int32(3)), key) == CORRECT

@@ -177,3 +177,23 @@ def test_labels_must_be_in_range_and_one_dimensional():
     with pytest.raises(InputError, match=r"y: expected shape \(3,\)"):
         accuracy(logits, np.array([[0], [2], [1]]))
     assert accuracy(logits, np.array([0, 2, 1])) == 1.0
+
+
+# ---------------------------------------------------------------- contract classes (one rule per class)
+@pytest.mark.parametrize("case", cc.class_cases(), ids=lambda c: f"{c[0]}: {c[1]}: {c[2]}")
+def test_each_contract_class_holds_its_rule(case):
+    """Named arrays, shapes that must not broadcast, plain tuples, transposed weights, unit boundaries and the
+    feedback checks' own inputs: a clear error naming the parameter (TypeError / ValueError), or the right answer."""
+    cls, name, label, thunk, param, want = case
+    try:
+        result = thunk()
+    except (TypeError, ValueError) as err:
+        assert want == cc.REJECT, f"{name} ({label}): refused a valid input: {err}"
+        assert cc.message_names(str(err).strip("'"), param), f"{name} ({label}): the message names no {param}: {err}"
+        return
+    assert want != cc.REJECT, f"{name} ({label}): accepted, returned {result!r:.200}"
+    assert want(result), f"{name} ({label}): wrong result {result!r:.200}"
+
+
+def test_every_contract_class_has_cases():
+    assert {case[0] for case in cc.class_cases()} == set(cc.CLASSES)

@@ -35,9 +35,9 @@ def _definitions(path: Path) -> dict:
     """Exec only the imports, constant assignments, functions and classes of a notebook's code cells."""
     namespace: dict = {}
     for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        tree = ast.parse(cell.source)
+        if cell.cell_type != "code" or cell.source.startswith("%%"):
+            continue                                      # a cell magic's cell runs the student's code
+        tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.startswith("%")))
         keep = [node for node in tree.body
                 if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
                 or (isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.Tuple))

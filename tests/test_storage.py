@@ -75,7 +75,8 @@ def test_bad_input_names_expected_and_received():
 
 
 @pytest.mark.parametrize(("n", "text"), [(999, "999 B"), (1000, "1 kB"), (37_748_736, "37.7 MB"),
-                                         (3.5e13, "35 TB"), (2e18, "2e+03 PB")])
+                                         (3.5e13, "35 TB"), (2e18, "2,000 PB"),
+                                         (999.6, "1 kB"), (999_600, "1 MB"), (999.4, "999 B")])
 def test_human_bytes(n, text):
     assert human_bytes(n) == text
 

@@ -62,9 +62,9 @@ def _backward(dB_factor=1.0, dA_factor=1.0, frozen=1.0, branch=1.0, transpose_dB
 
 
 BACKWARD_MISTAKES = {
-    "divided_by_n": (_backward(dB_factor=1 / 5), "do not divide by n"),
+    "divided_by_n": (_backward(dB_factor=1 / 7), "do not divide by n"),     # n = 7 in the checks
     "dB_transposed": (_backward(transpose_dB=True), "transpose"),
-    "dA_scale_twice": (_backward(dA_factor=2.0), "applied twice"),     # s = 2 in the checks
+    "dA_scale_twice": (_backward(dA_factor=4.0), "applied twice"),     # s = 4 in the checks
     "dA_sign": (_backward(dA_factor=-1.0), "sign"),
     "dX_without_frozen_path": (_backward(frozen=0.0), "G W0 is missing"),
     "dX_without_branch": (_backward(branch=0.0), "G B A is missing"),

@@ -20,7 +20,7 @@ def _qkv(targets=("q", "v"), which=None, transpose_W=False, scale_on=True, froze
     def adapted_qkv(X, weights, adapters, scale):
         out = []
         for t in "qkv":
-            P = (X @ (weights[t] if transpose_W else weights[t].T)) if frozen else 0.0
+            P = (X @ (weights[t] if transpose_W else weights[t].T)) if frozen else np.zeros(X.shape)
             if t in which:
                 A, B = adapters[which[t]]
                 branch = X @ B @ A if b_first else X @ A.T @ B.T

@@ -2,22 +2,25 @@
 
 An answer key is ``lc1:<form>:<sig>:<salt>:<digest>[:<coarse>]``: a salted SHA-256 of the answer written
 to ``sig`` significant figures. ``check`` rounds the student's answer the same way and compares digests,
-so a notebook can say "correct" or "not yet" while holding only the key. The tolerance is about half a
-unit in the last significant figure (a little more next to a rounding boundary). Any answer given to
-``sig`` figures or more is judged at ``sig`` figures.
+so a notebook can say "correct" or "not yet" while holding only the key. The tolerance is half a unit in
+the last significant figure: an answer is right when it rounds, at ``sig`` figures, to what the exact value
+rounds to. Any answer given to ``sig`` figures or more is judged at ``sig`` figures.
 
-The optional ``coarse`` field holds salted digests of the answer at each coarser precision (1 to
-``sig - 1`` figures, from the exact value and from the ``sig``-figure value rounded again), so a right
-answer given with too few figures ("0.54%" when three figures are asked for 0.536 %) is told
-``too coarse`` instead of "not yet".
+The optional ``coarse`` field holds salted digests of the exact value rounded to each coarser precision
+(1 to ``sig - 1`` figures; never the ``sig``-figure value rounded a second time), so a right answer given
+with too few figures ("0.54%" when three figures are asked for 0.536 %) is told ``too coarse`` instead of
+"not yet", and only when rounding the exact value to the answer's own figures gives it: 37.748736 asked to
+four figures makes 37.7 too coarse, while 37.8 (the double rounding) stays wrong.
 
 Known mistakes are keys too: ``check(answer, key, hint=..., mistakes={mistake_key: hint})``, each
 mistake key made by ``make_key`` from the wrong value a typical slip produces (milliseconds never
-converted, a factor of 2, r instead of alpha / r). A wrong answer that matches one gets that hint.
+converted, a factor of 2, r instead of alpha / r). A wrong answer that matches one gets that hint, before
+any "too coarse" verdict (a known mistake is never "right as far as it goes").
 
 Forms: ``number`` (a value within rounding at ``sig`` figures), ``percent`` (a share, accepted as a
-fraction 0.0108, a percentage 1.08 or the string "1.08%"), ``int`` (exact integer; ``sig`` only bounds
-the coarse digests), ``tuple`` (a tuple of exact integers, e.g. a shape).
+fraction 0.0108, a percentage 1.08 or the string "1.08%"), ``fraction`` (a share whose prompt allows only a
+fraction 0.0108 or the string "1.08%": a bare 1.08 is wrong, and told so), ``int`` (exact integer; ``sig``
+only bounds the coarse digests), ``tuple`` (a tuple of integers, e.g. a shape; 100.9 is not an integer).
 
 This hides answers from reading, not from a determined search over candidate values; the grader
 (``lora-course grade``) does not trust these checks and recomputes everything outside the kernel.
@@ -31,11 +34,11 @@ import re
 import secrets
 from fractions import Fraction
 
-FORMS = ("number", "percent", "int", "tuple")
+FORMS = ("number", "percent", "fraction", "int", "tuple")
+SHARES = ("percent", "fraction")
 CORRECT, WRONG, MISSING, INVALID, COARSE = "correct", "not yet", "not answered", "invalid", "too coarse"
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _MAX_COARSE = 3          # int keys: coarse digests for 1 .. 3 figures (18.9M, 19M, 20M)
-_NUDGES = (0.0, -0.3, 0.3)
 
 
 def _digest(salt: str, text: str) -> str:
@@ -120,15 +123,9 @@ def _coarse_texts(value, form: str, sig: int) -> list[str]:
     if form == "int":
         value = float(round(value))
         levels = range(1, min(_mantissa_figures(str(int(abs(value)))) or 1, _MAX_COARSE + 1))
-        at_sig = value
     else:
         levels = range(1, sig)
-        at_sig = _half_up(value, sig)
-    texts = []
-    for p in levels:
-        for v in (value, _half_up(at_sig, p)):
-            texts.append(f"{p}|{_canonical(v, p)}")
-    return sorted(set(texts))
+    return sorted({f"{p}|{_canonical(_half_up(value, p), p)}" for p in levels})
 
 
 def make_key(value, form: str = "number", sig: int = 3, salt: str | None = None, coarse: bool = True) -> str:
@@ -157,7 +154,7 @@ def _text(value, form: str, sig: int) -> str:
         return ",".join(str(int(v)) for v in value)
     if form == "int":
         return str(int(round(float(value))))
-    return _canonical(float(value), sig)
+    return _rounded(float(value), sig)
 
 
 def _values(answer, form: str) -> list[float]:
@@ -167,22 +164,28 @@ def _values(answer, form: str) -> list[float]:
     return [value / 100] if percent else ([value, value / 100] if form == "percent" else [value])
 
 
-def _nudged(v: float, sig: int) -> list[str]:
-    # Nudging by 0.3 of a unit in the last figure accepts answers that round the other way near a
-    # rounding boundary, while an answer a whole unit off stays wrong.
-    unit = 10 ** (math.floor(math.log10(abs(v))) - sig + 1) if v else 0.0
-    return [_canonical(v + f * unit, sig) for f in _NUDGES]
+def _rounded(v: float, sig: int) -> str:
+    """``v`` at ``sig`` figures, rounded half away from zero (half a unit in the last figure either side)."""
+    return _canonical(_half_up(v, sig), sig)
+
+
+def _shape(answer) -> tuple[int, ...]:
+    """A tuple of integers (a shape); ValueError for anything else, 100.9 and True included."""
+    if not isinstance(answer, (tuple, list)):
+        raise ValueError(f"expected a tuple of integers such as (100, 3), got {type(answer).__name__}")
+    for v in answer:
+        if isinstance(v, bool) or not isinstance(v, int) and not type(v).__name__.startswith(("int", "uint")):
+            raise ValueError(f"expected a tuple of integers such as (100, 3), got the entry {v!r}")
+    return tuple(int(v) for v in answer)
 
 
 def _candidates(answer, form: str, sig: int) -> list[str]:
     if form == "tuple":
-        if not isinstance(answer, (tuple, list)):
-            raise ValueError(f"expected a tuple of integers such as (100, 3), got {type(answer).__name__}")
-        return [_text(answer, form, sig)]
+        return [_text(_shape(answer), form, sig)]
     values = _values(answer, form)
     if form == "int":
         return [_text(values[0], form, sig)] if float(values[0]).is_integer() else []
-    return [t for v in values for t in _nudged(v, sig)]
+    return [_rounded(v, sig) for v in values]
 
 
 def _split(key: str) -> tuple[str, str, int, str, str, set[str]]:
@@ -207,11 +210,7 @@ def _is_coarse(answer, form: str, sig: int, salt: str, coarse: set[str]) -> bool
     p = answer_figures(answer)
     if p is None or (form != "int" and p >= sig):
         return False
-    for v in _values(answer, form):
-        texts = [_canonical(v, p)] if form == "int" else _nudged(v, p)
-        if any(_digest(salt, f"{p}|{t}")[:8] in coarse for t in texts):
-            return True
-    return False
+    return any(_digest(salt, f"{p}|{_canonical(v, p)}")[:8] in coarse for v in _values(answer, form))
 
 
 def evaluate(answer, key: str) -> str:
@@ -229,18 +228,34 @@ def evaluate(answer, key: str) -> str:
         return INVALID
 
 
+def _bare_percentage(answer, key: str) -> bool:
+    """A ``fraction`` key answered with a bare number of percent (0.536 for 0.536 %)."""
+    _, form, sig, salt, digest, _ = _split(key)
+    if form != "fraction" or isinstance(answer, str) and answer.strip().endswith("%"):
+        return False
+    try:
+        return any(_digest(salt, _rounded(v / 100, sig)) == digest for v in _values(answer, form))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
 def diagnose(answer, key: str, hint: str = "", mistakes: dict[str, str] | None = None) -> tuple[str, str]:
-    """(status, hint to show): a known mistake's hint when the answer matches one, else ``hint``."""
+    """(status, hint to show): a known mistake's hint when the answer matches one (checked before "too
+    coarse", so a known mistake is never called right as far as it goes), else ``hint``."""
     status = evaluate(answer, key)
+    if status in (COARSE, WRONG):
+        for mistake_key, mistake_hint in (mistakes or {}).items():
+            if evaluate(answer, mistake_key) == CORRECT:
+                return WRONG, mistake_hint
+    if status == WRONG and _bare_percentage(answer, key):
+        return status, "a bare number is read as a fraction: write the share as a fraction (0.0123) or as a " \
+                       "string with a percent sign ('1.23%')"
     if status == COARSE:
         sig = _split(key)[2]
         figures = "the exact whole number" if _split(key)[1] == "int" else f"{sig} significant figures"
         return status, f"right as far as it goes, but the question asks for {figures}"
     if status != WRONG:
         return status, hint if status == INVALID else ""
-    for mistake_key, mistake_hint in (mistakes or {}).items():
-        if evaluate(answer, mistake_key) == CORRECT:
-            return status, mistake_hint
     return status, hint
 
 
@@ -253,7 +268,9 @@ def check(answer, key: str, hint: str = "", name: str = "answer", mistakes: dict
     elif status == MISSING:
         print(f"⏳ {name}: not answered yet (replace None with your answer).")
     elif status == INVALID:
-        print(f"⚠️ {name}: could not read {answer!r}; give a number (e.g. 0.25, '25%', '1.5M').")
+        wanted = "a tuple of whole numbers, e.g. (100, 3)" if _split(key)[1] == "tuple" else \
+            "a number (e.g. 0.25, '25%', '1.5M')"
+        print(f"⚠️ {name}: could not read {answer!r}; give {wanted}.")
     elif status == COARSE:
         print(f"🔍 {name}: too coarse: {shown}.")
     else:

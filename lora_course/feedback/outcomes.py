@@ -10,9 +10,11 @@ failed Outcome. The runners take the table of checks by name, so each checks mod
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from lora_course.feedback.calls import DIAGNOSIS, DIAGNOSIS_HINT, TIME_LIMIT_S, Diagnosis, guarded, raised
 
 NOT_IMPLEMENTED = "not implemented yet"
 FILL_HINT = "fill in the cell above, run it, then this check"
@@ -33,7 +35,8 @@ class Check:
     """One check: ``collect`` in the student kernel, ``judge`` in the grader.
 
     ``task_names`` are the student's objects the check calls; ``reference`` the package objects
-    (dotted names) that must not stand in for them (see ``lora_course.feedback.reference_use``).
+    (dotted names) that must not stand in for them (see ``lora_course.feedback.reference_use``);
+    ``time_limit`` the CPU seconds its collect may use (``lora_course.feedback.calls.guarded``).
     """
 
     name: str
@@ -42,6 +45,21 @@ class Check:
     judge: Callable[[dict[str, np.ndarray], dict], Outcome]
     task_names: tuple[str, ...] = ()
     reference: tuple[str, ...] = ()
+    time_limit: float | None = TIME_LIMIT_S
+
+
+class Stopped(KeyboardInterrupt):
+    """The stop button pressed during a check: IPython shows ``_render_traceback_``'s one line, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
+def guard(check: Check) -> Check:
+    """``check`` whose collect runs under its time limit and hands back every Diagnosis as data (idempotent)."""
+    if hasattr(check.collect, "__wrapped__"):
+        return check
+    return replace(check, collect=guarded(check.collect, check.time_limit))
 
 
 def check_seed(seed) -> int:
@@ -101,6 +119,8 @@ def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 
     for text, value in (variants or {}).items():
         if np.shape(value) == got.shape and np.allclose(got, value, rtol=1e-7, atol=atol):
             fail(f"{name}: matches a typical mistake", text)
+    if np.all(got == 0):
+        fail(f"{name}: every entry is 0", f"nothing reached the result; {hint}")
     denom = float(np.sum(want * want))
     if denom > 0:
         factor = float(np.sum(got * want) / denom)
@@ -135,18 +155,24 @@ def collect_safely(checks: dict[str, Check], name: str, namespace: dict, inputs:
     check = check_name(checks, name)
     try:
         return check.collect(namespace, inputs)
+    except Diagnosis as found:
+        return Outcome(False, found.message, found.hint)
     except NotImplementedError as err:
         detail = f" ({err})" if str(err) and str(err) != "fill in this part" else ""
         return Outcome(False, NOT_IMPLEMENTED + detail, fill_hint)
     except Exception as err:  # noqa: BLE001 - the student's code may raise anything; report it, never crash
-        return Outcome(False, f"your code raised {type(err).__name__}: {err}",
-                       "run the cell with the function on its own to see the traceback")
+        found = raised(name, err)
+        return Outcome(False, found.message, found.hint)
 
 
 def judge_safely(checks: dict[str, Check], name: str, data: dict, inputs: dict,
                  shapes_hint: str = SHAPES_HINT) -> Outcome:
     """Run a check's judge on collected data; malformed data gives a failed Outcome, not an exception."""
     check = check_name(checks, name)
+    if not isinstance(data, dict):
+        return Outcome(False, f"the check collected a {type(data).__name__}, not a dict of values", shapes_hint)
+    if DIAGNOSIS in data:
+        return Outcome(False, str(data[DIAGNOSIS]), str(data.get(DIAGNOSIS_HINT, "")))
     try:
         return check.judge(data, inputs)
     except Mismatch as mismatch:
@@ -172,11 +198,17 @@ def reference_outcome(check: Check, namespace: dict) -> Outcome | None:
 def evaluate(checks: dict[str, Check], make_inputs: Callable[[int], dict], name: str, namespace: dict,
              seed: int = 0, fill_hint: str = FILL_HINT, shapes_hint: str = SHAPES_HINT) -> Outcome:
     """collect + judge for one check, without printing; the package's reference may not stand in (checked first)."""
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace: expected the notebook's globals() (a dict), got {type(namespace).__name__}")
     refused = reference_outcome(check_name(checks, name), namespace)
     if refused is not None:
         return refused
     inputs = make_inputs(seed)
-    data = collect_safely(checks, name, namespace, inputs, fill_hint)
+    try:
+        data = collect_safely(checks, name, namespace, inputs, fill_hint)
+    except KeyboardInterrupt:
+        raise Stopped(f"stopped: the check {name!r} was interrupted (run it again once your function returns)") \
+            from None
     return data if isinstance(data, Outcome) else judge_safely(checks, name, data, inputs, shapes_hint)
 
 

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from lora_course.lowrank import lora_param_count
 from lora_course.paper import BERT_BASE, GPT2_MEDIUM, GPT3
+from lora_course.support.units import human_bytes, human_count
 from lora_course.validation import InputError, check_instance, check_number, check_positive_int, check_sequence
 
 
@@ -42,16 +43,6 @@ def storage_costs(n_params: float, n_tasks: int, d_model: int, n_layers: int, ma
     full = n_params * bytes_per_param
     lora = lora_params * bytes_per_param
     return StorageCosts(full, lora, n_tasks * full, full + n_tasks * lora, lora_params)
-
-
-def human_bytes(n: float) -> str:
-    """Decimal units as the paper uses them: 350 GB, 37.7 MB."""
-    check_number("n", n, minimum=0, strict=False, what="a finite number of bytes")
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if abs(n) < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}" if unit != "B" else f"{n:.0f} B"
-        n /= 1000
-    raise AssertionError("unreachable")
 
 
 # Shapes of a few models for the calculator. GPT-3, GPT-2 medium and BERT-base come from lora_course.paper;
@@ -98,15 +89,6 @@ def calculator_rows(model: str, n_tasks: int, r: int, matrices_per_layer: int) -
     shape = MODEL_PRESETS[model]
     return storage_table(shape["n_params"], n_tasks, int(shape["d_model"]), int(shape["n_layers"]),
                          matrices_per_layer, r)
-
-
-def human_count(n: float) -> str:
-    """Parameter counts the way papers write them: 18.9M, 175B, 98.3k."""
-    check_number("n", n, minimum=0, strict=False, what="a finite count")
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.3g}{unit}"
-    return f"{n:.3g}"
 
 
 def format_storage_table(rows: list[StorageRow]) -> str:

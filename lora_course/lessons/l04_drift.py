@@ -62,8 +62,8 @@ def switching_drift(W0: np.ndarray, adapters: Sequence[Adapter], checkpoints: Se
     adapters = check_sequence("adapters", adapters)
     if len(adapters) < 2:
         raise InputError(f"adapters: expected at least 2 adapters to switch between, got {len(adapters)}")
-    for i, ad in enumerate(adapters):
-        A, B, _ = check_adapter(f"adapters[{i}]", ad)
+    adapters = [Adapter(*check_adapter(f"adapters[{i}]", ad)) for i, ad in enumerate(adapters)]   # plain tuples too
+    for i, (A, B, _) in enumerate(adapters):
         check_shape(f"adapters[{i}].A", A, (None, W0.shape[1]), f"= (r, k) with k = W0.shape[1] = {W0.shape[1]}")
         check_shape(f"adapters[{i}].B", B, (W0.shape[0], None), f"= (d, r) with d = W0.shape[0] = {W0.shape[0]}")
     points = np.asarray(checkpoints) if not isinstance(checkpoints, (str, bytes)) else np.asarray([checkpoints])

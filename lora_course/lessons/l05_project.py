@@ -39,6 +39,14 @@ class FrozenNetwork:
     W2: np.ndarray
     b2: np.ndarray
 
+    def __post_init__(self) -> None:
+        W1, W2 = as_array("W1", self.W1, ndim=2), as_array("W2", self.W2, ndim=2)
+        d, d_ff = W1.shape
+        check_shape("W2", W2, (d_ff, d), f"= (d_ff, d) with W1 (d, d_ff) = {W1.shape}")
+        check_shape("b1", as_array("b1", self.b1, ndim=1), (d_ff,), f"= (d_ff,) with d_ff = {d_ff}; a bias must "
+                    "not rely on broadcasting")
+        check_shape("b2", as_array("b2", self.b2, ndim=1), (d,), f"= (d,) with d = {d}")
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The four arrays by name (views, not copies)."""
         return {"W1": self.W1, "b1": self.b1, "W2": self.W2, "b2": self.b2}
@@ -69,12 +77,16 @@ def hidden(X: np.ndarray, net: FrozenNetwork) -> np.ndarray:
     check_instance("net", net, FrozenNetwork)
     X = as_array("X", X, ndim=2)
     check_shape("X", X, (None, net.W1.shape[0]), f"= (n, d) with d = {net.W1.shape[0]}")
+    check_shape("net.b1", net.b1, net.W1.shape[1:], f"= (d_ff,) with d_ff = {net.W1.shape[1]}")
     return np.maximum(0.0, X @ net.W1 + net.b1)
 
 
 def network_forward(X: np.ndarray, net: FrozenNetwork) -> np.ndarray:
     """The frozen network (or a merged one: same shapes, same cost): X (n, d) -> out (n, d)."""
-    return hidden(X, net) @ net.W2 + net.b2
+    h1 = hidden(X, net)
+    check_shape("net.W2", net.W2, (h1.shape[1], None), f"= (d_ff, d) with d_ff = {h1.shape[1]}")
+    check_shape("net.b2", net.b2, net.W2.shape[1:], f"= (d,) with d = {net.W2.shape[1]}")
+    return h1 @ net.W2 + net.b2
 
 
 def label(task: str, X: np.ndarray) -> np.ndarray:
@@ -151,6 +163,8 @@ class ClassificationHead:
     def forward(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """out (n, d) -> logits (n,), cache = out."""
         out = as_array("out", out, ndim=2)
+        check_shape("head.W", self.W, (None, 1), "= (d, 1)")
+        check_shape("head.b", self.b, (1,), "= (1,), one bias for the one logit")
         check_shape("out", out, (None, self.W.shape[0]), f"= (n, d) with d = {self.W.shape[0]}")
         return (out @ self.W + self.b)[:, 0], out
 

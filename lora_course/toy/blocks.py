@@ -33,6 +33,7 @@ from lora_course.validation import (
     check_choice,
     check_instance,
     check_mapping,
+    check_named,
     check_number,
     check_positive_int,
     check_rank,
@@ -128,7 +129,8 @@ class BlockStack:
     @property
     def extra_params(self) -> int:
         """Numbers this variant adds to the frozen stack (0 for frozen and merged)."""
-        lora = sum(ad.n_params for layer in self.loras for ad in layer.values()) if self.variant == "lora" else 0
+        lora = sum(np.size(ad[0]) + np.size(ad[1]) for layer in self.loras for ad in layer.values()) \
+            if self.variant == "lora" else 0                   # (A, B, scale): an Adapter or a plain tuple
         return lora + sum(p.size for layer in self.adapters for mod in layer for p in mod.values())
 
     def forward(self, X: np.ndarray) -> np.ndarray:
@@ -149,6 +151,7 @@ def adapter_forward(H: np.ndarray, module: dict[str, np.ndarray]) -> np.ndarray:
     """
     H = as_real("H", H, ndim=2)
     check_mapping("module", module, ("down", "b_down", "up", "b_up"))
+    check_named("module", module, ("down", "b_down", "up", "b_up", "ln.g", "ln.b"), pairs=(".g", ".b"))
     D = H.shape[1]
     m = np.shape(module["down"])[0] if np.ndim(module["down"]) == 2 else -1
     for key, shape in (("down", (m, D)), ("b_down", (m,)), ("up", (D, m)), ("b_up", (D,))):
@@ -239,7 +242,9 @@ def merge_stack(blocks: list[dict[str, np.ndarray]], loras: list[dict[str, Adapt
     if len(loras) != len(blocks):
         raise InputError(f"loras: expected one dict per block ({len(blocks)}), got {len(loras)}")
     merged = []
-    for p, layer in zip(blocks, loras, strict=True):
+    for i, (p, layer) in enumerate(zip(blocks, loras, strict=True)):
+        check_mapping(f"blocks[{i}]", p)
+        check_named(f"loras[{i}]", layer, [t for t in "qkvo" if f"W{t}" in p])
         q = dict(p)
         for t, ad in layer.items():
             q[f"W{t}"] = merge(p[f"W{t}"], ad)

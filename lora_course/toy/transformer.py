@@ -27,6 +27,7 @@ from lora_course.validation import (
     check_instance,
     check_int,
     check_mapping,
+    check_named,
     check_number,
     check_positive_int,
     check_rng,
@@ -108,6 +109,19 @@ def init_adapters(cfg: ToyConfig, targets: tuple[str, ...], r: int, rng: np.rand
     return adapters
 
 
+def param_shapes(cfg: ToyConfig) -> dict[str, tuple[int, ...]]:
+    """The shape of every parameter ``init_params(cfg, ...)`` creates (a bias (1,) must not broadcast for (D,))."""
+    check_instance("cfg", cfg, ToyConfig)
+    D, F = cfg.d_model, cfg.d_ff
+    shapes = {"tok_emb": (cfg.vocab_size, D), "pos_emb": (cfg.seq_len, D)}
+    for i in range(cfg.n_layers):
+        n = layer_names(i)
+        shapes |= {n["ln1.g"]: (D,), n["ln1.b"]: (D,), n["ln2.g"]: (D,), n["ln2.b"]: (D,),
+                   **{n["W" + t]: (D, D) for t in TARGETS}, n["W1"]: (F, D), n["b1"]: (F,), n["W2"]: (D, F),
+                   n["b2"]: (D,)}
+    return shapes | {"lnf.g": (D,), "lnf.b": (D,), "head.W": (cfg.n_classes, D), "head.b": (cfg.n_classes,)}
+
+
 def _param_names(cfg: ToyConfig) -> list[str]:
     """Names of every parameter ``init_params(cfg, ...)`` creates, in its order."""
     check_instance("cfg", cfg, ToyConfig)
@@ -128,6 +142,25 @@ def n_params(arrays: dict[str, np.ndarray], names=None) -> int:
     return int(sum(arrays[k].size for k in (arrays if names is None else names)))
 
 
+def adapter_names(cfg: ToyConfig) -> list[str]:
+    """Every name an adapter dict may hold for ``cfg``: ``l{i}.{t}.A`` and ``l{i}.{t}.B`` per layer and target."""
+    check_instance("cfg", cfg, ToyConfig)
+    return [f"l{i}.{t}.{f}" for i in range(cfg.n_layers) for t in TARGETS for f in "AB"]
+
+
+def check_adapters(adapters, cfg: ToyConfig) -> dict[str, np.ndarray]:
+    """An adapter dict for ``cfg``: known names only, each A with its B, A (r, D) and B (D, r) of one rank."""
+    check_named("adapters", adapters, adapter_names(cfg), pairs=(".A", ".B"))
+    D = cfg.d_model
+    for key in adapters:
+        if key.endswith(".A"):
+            A = as_array(key, adapters[key], ndim=2)
+            B = as_array(key[:-2] + ".B", adapters[key[:-2] + ".B"], ndim=2)
+            check_shape(key, A, (None, D), f"= (r, d_model) with d_model = {D}")
+            check_shape(key[:-2] + ".B", B, (D, A.shape[0]), f"= (d_model, r) with r = {key}.shape[0]")
+    return adapters
+
+
 def _layer_loras(adapters: dict[str, np.ndarray], i: int, scale: float) -> dict[str, tuple]:
     return {t: (adapters[f"l{i}.{t}.A"], adapters[f"l{i}.{t}.B"], scale)
             for t in TARGETS if f"l{i}.{t}.A" in adapters}
@@ -138,9 +171,11 @@ def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyCon
     """tokens (N, T) ints in [0, vocab_size) -> logits (N, n_classes), cache."""
     check_instance("cfg", cfg, ToyConfig)
     check_mapping("params", params, _param_names(cfg))
+    for key, shape in param_shapes(cfg).items():
+        check_shape(f"params[{key!r}]", params[key], shape)
     check_scale(scale)
     if adapters is not None:
-        check_mapping("adapters", adapters)
+        check_adapters(adapters, cfg)
     tokens = np.asarray(tokens) if not isinstance(tokens, (str, bytes)) else np.asarray([[tokens]])
     if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
         raise InputError(f"tokens: expected a 2-D integer array (N, T), got dtype {tokens.dtype}, shape {tokens.shape}")

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lora_course.feedback.calls import Diagnosis, call, guarded, returned_array, returned_tuple
+
 FROZEN = ("W1", "b1", "W2", "b2")
 D_MODEL, D_FF = 8, 16
 
@@ -36,13 +38,36 @@ class Collector:
 
     name: str
     collect: Callable[[dict, dict], dict[str, np.ndarray]]
+    time_limit: float = 5.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "collect", guarded(self.collect, self.time_limit))
 
 
 def _get(namespace: dict, name: str):
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace: expected the notebook's globals() (a dict), got {type(namespace).__name__}")
     obj = namespace.get(name)
     if obj is None:
         raise NotImplementedError(f"{name} is not defined yet")
+    if not callable(obj):
+        raise Diagnosis(f"{name} is a {type(obj).__name__}, not a function or class", f"define {name} in its cell")
     return obj
+
+
+def _attr(obj, name: str, owner: str = "your LoRA") -> np.ndarray:
+    """``obj.name`` as a float copy; a Diagnosis if the attribute is missing, None or not a numeric array."""
+    value = getattr(obj, name, None)
+    if value is None:
+        raise Diagnosis(f"{owner} has no {name} (it is missing or None)",
+                        f"set self.{name} where the task says (an array, e.g. self.{name} = ...)")
+    return returned_array(f"{owner}'s {name}", value)
+
+
+def _pair(name: str, result) -> tuple[np.ndarray, object]:
+    """(array, cache) from a method that returns both."""
+    first, cache = returned_tuple(name, result, ("result", "cache"))
+    return returned_array(f"{name}'s first value", first), cache
 
 
 def _floats(x) -> np.ndarray:
@@ -54,7 +79,8 @@ def _raw(obj, name: str) -> np.ndarray:
     try:
         return _floats(vars(obj)[name])
     except (TypeError, KeyError):
-        raise ValueError(f"{type(obj).__name__} object has no array {name!r} of its own") from None
+        raise Diagnosis(f"{type(obj).__name__} object has no array {name!r} of its own",
+                        f"give it its own {name} array (set it in __init__)") from None
 
 
 def _network(ns: dict, inputs: dict):
@@ -82,7 +108,7 @@ def _rng(inputs: dict, offset: int) -> np.random.Generator:
 def _new_lora(namespace: dict, d_in: int, d_out: int, inputs: dict, rng: np.random.Generator,
               alpha: float | None, init_scale: float):
     cls = _get(namespace, "LoRA")
-    return cls(int(d_in), int(d_out), int(inputs["r"]), alpha=alpha, init_scale=init_scale, rng=rng)
+    return call("LoRA", cls, int(d_in), int(d_out), int(inputs["r"]), alpha=alpha, init_scale=init_scale, rng=rng)
 
 
 def _lora_with(namespace: dict, inputs: dict, A: np.ndarray, B: np.ndarray, alpha: float):
@@ -105,7 +131,7 @@ def _fresh_pair(namespace: dict, inputs: dict):
 
 
 def _pair_params(lora_1, lora_2, head=None) -> dict[str, np.ndarray]:
-    out = {"A1": _floats(lora_1.A), "B1": _floats(lora_1.B), "A2": _floats(lora_2.A), "B2": _floats(lora_2.B)}
+    out = {"A1": _attr(lora_1, "A"), "B1": _attr(lora_1, "B"), "A2": _attr(lora_2, "A"), "B2": _attr(lora_2, "B")}
     if head is not None:
         out.update(head_W=_raw(head, "W"), head_b=_raw(head, "b"))
     return out
@@ -123,74 +149,102 @@ def collect_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     cls = _get(ns, "LoRA")
     k, d, r = int(inputs["init_d_in"]), int(inputs["init_d_out"]), int(inputs["init_r"])
     s = float(inputs["init_scale"])
-    lora = cls(k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
-    again = cls(k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
-    default = cls(k, d, r, init_scale=s, rng=_rng(inputs, 0))
-    return {"A": _floats(lora.A), "B": _floats(lora.B), "scale": _floats(lora.scale),
-            "A_again": _floats(again.A), "scale_default_alpha": _floats(default.scale)}
+    lora = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
+    again = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
+    default = call("LoRA", cls, k, d, r, init_scale=s, rng=_rng(inputs, 0))
+    return {"A": _attr(lora, "A"), "B": _attr(lora, "B"), "scale": _number(lora, "scale"),
+            "A_again": _attr(again, "A"), "scale_default_alpha": _number(default, "scale")}
+
+
+def _number(obj, name: str) -> np.ndarray:
+    value = getattr(obj, name, None)
+    if value is None:
+        raise Diagnosis(f"your LoRA has no {name} (it is missing or None)", f"set self.{name} in __init__")
+    if isinstance(value, (bool, str, list, tuple)) or np.ndim(value) != 0:
+        raise Diagnosis(f"your LoRA's {name} is a {type(value).__name__}, not one number",
+                        f"self.{name} is a single float")
+    return _floats(value)
 
 
 def collect_forward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
-    delta, _ = lora.forward(_floats(inputs["X"]))
-    return {"delta": _floats(delta)}
+    delta, _ = _pair("LoRA.forward", call("LoRA.forward", lora.forward, _floats(inputs["X"])))
+    return {"delta": delta}
 
 
 def collect_backward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
-    _, cache = lora.forward(_floats(inputs["X"]))
-    dX = lora.backward(_floats(inputs["G"]), cache)
-    return {"dX": _floats(dX), "dA": _floats(lora.dA), "dB": _floats(lora.dB)}
+    _, cache = _pair("LoRA.forward", call("LoRA.forward", lora.forward, _floats(inputs["X"])))
+    dX = returned_array("LoRA.backward's result", call("LoRA.backward", lora.backward, _floats(inputs["G"]), cache))
+    return {"dX": dX, "dA": _attr(lora, "dA"), "dB": _attr(lora, "dB")}
 
 
 def collect_update(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
     lora.dA, lora.dB = _floats(inputs["dA"]), _floats(inputs["dB"])
-    lora.update(float(inputs["lr"]))
-    return {"A": _floats(lora.A), "B": _floats(lora.B)}
+    call("LoRA.update", lora.update, float(inputs["lr"]))
+    return {"A": _attr(lora, "A"), "B": _attr(lora, "B")}
 
 
 def collect_merged_delta(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora = _lora_with(ns, inputs, inputs["A"], inputs["B"], float(inputs["alpha"]))
-    return {"delta_W": _floats(lora.get_merged_delta())}
+    return {"delta_W": returned_array("get_merged_delta()", call("LoRA.get_merged_delta", lora.get_merged_delta))}
 
 
 def collect_zero_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora_1, lora_2 = _fresh_pair(ns, inputs)
-    out, _ = _get(ns, "adapted_forward")(_floats(inputs["X_net"]), _network(ns, inputs), lora_1, lora_2)
-    return {"out": _floats(out)}
+    out, _ = _forward(ns, inputs, _network(ns, inputs), lora_1, lora_2)
+    return {"out": out}
+
+
+def _forward(ns: dict, inputs: dict, net, lora_1, lora_2):
+    return _pair("adapted_forward", call("adapted_forward", _get(ns, "adapted_forward"), _floats(inputs["X_net"]),
+                                         net, lora_1, lora_2))
 
 
 def collect_adapted_forward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora_1, lora_2 = _pair_with(ns, inputs)
-    out, _ = _get(ns, "adapted_forward")(_floats(inputs["X_net"]), _network(ns, inputs), lora_1, lora_2)
-    return {"out": _floats(out)}
+    out, _ = _forward(ns, inputs, _network(ns, inputs), lora_1, lora_2)
+    return {"out": out}
 
 
 def collect_exact_backprop(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora_1, lora_2 = _pair_with(ns, inputs)
-    forward, backward = _get(ns, "adapted_forward"), _get(ns, "adapted_backward")
-    out, cache = forward(_floats(inputs["X_net"]), _network(ns, inputs), lora_1, lora_2)
-    grad_h2 = backward(_head_gradient(_floats(out), inputs), cache, lora_1, lora_2)
-    grads = {"grad_h2": _floats(grad_h2)}
+    backward = _get(ns, "adapted_backward")
+    out, cache = _forward(ns, inputs, _network(ns, inputs), lora_1, lora_2)
+    grad_h2 = call("adapted_backward", backward, _head_gradient(out, inputs), cache, lora_1, lora_2)
+    grads = {"grad_h2": returned_array("adapted_backward's result", grad_h2)}
     for name, lora in (("1", lora_1), ("2", lora_2)):
-        grads[f"dA{name}"], grads[f"dB{name}"] = _floats(lora.dA), _floats(lora.dB)
+        grads[f"dA{name}"], grads[f"dB{name}"] = _attr(lora, "dA", f"lora_{name}"), _attr(lora, "dB", f"lora_{name}")
     return grads
 
 
 def collect_train_step(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora_1, lora_2 = _pair_with(ns, inputs)
     head = _head(inputs)
-    losses = _get(ns, "train_task")(_floats(inputs["X_net"]), _floats(inputs["y_net"]), _network(ns, inputs),
-                                    lora_1, lora_2, head, epochs=1, lr=float(inputs["lr"]))
-    return {**_pair_params(lora_1, lora_2, head), "losses": _floats(losses)}
+    losses = call("train_task", _get(ns, "train_task"), _floats(inputs["X_net"]), _floats(inputs["y_net"]),
+                  _network(ns, inputs), lora_1, lora_2, head, epochs=1, lr=float(inputs["lr"]))
+    return {**_pair_params(lora_1, lora_2, head), "losses": _losses(losses)}
+
+
+def _losses(losses) -> np.ndarray:
+    """train_task's list of losses, as floats."""
+    if losses is None:
+        raise Diagnosis("your function returns nothing: train_task returned None",
+                        "return the list of losses, one per epoch (`return losses`)")
+    try:
+        return np.array(list(losses), dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise Diagnosis(f"train_task returned a {type(losses).__name__} that is not a list of numbers",
+                        "append float(loss) once per epoch and return the list") from None
 
 
 def _train_fresh(ns: dict, inputs: dict, task: str, net, epochs: int):
     lora_1, lora_2 = _fresh_pair(ns, inputs)
     head = _head(inputs, _rng(inputs, 3))
-    _get(ns, "train_task")(_floats(inputs[f"task_{task}_X_train"]), _floats(inputs[f"task_{task}_y_train"]), net,
-                           lora_1, lora_2, head, epochs=epochs, lr=float(inputs["train_lr"]))
+    call("train_task", _get(ns, "train_task"), _floats(inputs[f"task_{task}_X_train"]),
+         _floats(inputs[f"task_{task}_y_train"]), net, lora_1, lora_2, head, epochs=epochs,
+         lr=float(inputs["train_lr"]))
     return lora_1, lora_2, head
 
 
@@ -209,7 +263,10 @@ def collect_accuracy(task: str) -> Callable[[dict, dict], dict[str, np.ndarray]]
 def collect_merge(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     net = _network(ns, inputs)
     lora_1, lora_2 = _pair_with(ns, inputs)
-    merged = _get(ns, "merge_network")(net, lora_1, lora_2)
+    merged = call("merge_network", _get(ns, "merge_network"), net, lora_1, lora_2)
+    if merged is None:
+        raise Diagnosis("your function returns nothing: merge_network returned None",
+                        "return the new FrozenNetwork (`return FrozenNetwork(...)`)")
     data = {f"merged_{k}": v for k, v in _network_arrays(merged).items()}
     data.update({f"net_{k}": v for k, v in _network_arrays(net).items()})
     return data
@@ -233,10 +290,10 @@ CHECKS: dict[str, Collector] = {c.name: c for c in (
     Collector("zero_init", collect_zero_init),
     Collector("adapted_forward", collect_adapted_forward),
     Collector("exact_backprop", collect_exact_backprop),
-    Collector("train_step", collect_train_step),
-    Collector("frozen_unchanged", collect_frozen_unchanged),
-    Collector("accuracy_task_a", collect_accuracy("A")),
+    Collector("train_step", collect_train_step, 10.0),
+    Collector("frozen_unchanged", collect_frozen_unchanged, 30.0),
+    Collector("accuracy_task_a", collect_accuracy("A"), 90.0),
     Collector("merge_equivalence", collect_merge),
-    Collector("accuracy_task_b", collect_accuracy("B")),
-    Collector("no_interference", collect_no_interference),
+    Collector("accuracy_task_b", collect_accuracy("B"), 90.0),
+    Collector("no_interference", collect_no_interference, 180.0),
 )}

@@ -45,8 +45,9 @@ def make_inputs(seed: int) -> dict[str, np.ndarray | float | int]:
 
     return {
         "seed": seed, "net_seed": seed, "data_seed": seed + 1, "init_seed": 1000 + seed,
-        # one layer: k = d_in = 16, d = d_out = 8, alpha = 8 so scale = alpha / r = 2 (not 1, not alpha)
-        "d_in": d_ff, "d_out": d, "r": r, "alpha": 8.0,
+        # one layer: k = d_in = 16, d = d_out = 8, r = 4, n = 6, alpha = 12: scale = alpha / r = 3, not 1, not
+        # alpha, not alpha / d_out = 1.5 or alpha / d_in = 0.75 (all of them differ, none another's product)
+        "d_in": d_ff, "d_out": d, "r": r, "alpha": 12.0,
         "X": normal(n, d_ff), "A": normal(r, d_ff, std=0.5), "B": normal(d, r, std=0.5),
         "G": normal(n, d), "dA": normal(r, d_ff), "dB": normal(d, r), "lr": 0.1,
         # initialisation statistics need a bigger A: 6 x 96 = 576 draws
@@ -98,9 +99,10 @@ def array(data: dict, key: str) -> np.ndarray:
 
 
 def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 1e-8,
-         factors: dict[str, float] | None = None) -> None:
-    """Fail unless ``got`` equals ``want`` (shape and values); diagnose transposes and constant factors."""
-    _same(name, got, want, hint, atol, factors, expected="the reference",
+         factors: dict[str, float] | None = None, variants: dict[str, np.ndarray] | None = None) -> None:
+    """Fail unless ``got`` equals ``want`` (shape and values); diagnose transposes, constant factors and known
+    wrong results (``variants``: hint -> array)."""
+    _same(name, got, want, hint, atol, factors, variants, expected="the reference",
           transposed=(" (values match after transposing)",
                       "transpose it: {name} must have the shape of the matrix it belongs to"))
 

@@ -76,7 +76,10 @@ def judge_exact_backprop(data: dict, inputs: dict) -> Outcome:
     same("dA2", array(data, "dA2"), dA2, "lora_2.backward(grad_out, cache2)", factors=factors)
     same("dB2", array(data, "dB2"), dB2, "lora_2.backward(grad_out, cache2)", factors=factors)
     same("returned grad wrt h2", array(data, "grad_h2"), grad_h2,
-          "grad wrt h2 = grad_out + the gradient lora_2.backward returns")
+         "grad wrt h2 = grad_out + the gradient lora_2.backward returns",
+         variants={"the skip path is missing: out = h2 + delta2, so grad wrt h2 = grad_out + what lora_2.backward "
+                   "returns": dh2_via_2,
+                   "lora_2's branch is missing: grad wrt h2 = grad_out + what lora_2.backward returns": dout})
     same("dA1", got_dA1, dA1, "lora_1.backward(grad wrt h2, cache1)", factors=factors)
     same("dB1", got_dB1, dB1, "lora_1.backward(grad wrt h2, cache1)", factors=factors)
     return Outcome(True, "all four gradients match exact back-propagation through both adapters")

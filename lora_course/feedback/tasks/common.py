@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from lora_course.feedback.calls import Diagnosis, call, loops, returned_array, returned_number, returned_tuple
 from lora_course.feedback.outcomes import (
     NOT_IMPLEMENTED,
     Check,
@@ -24,13 +25,15 @@ from lora_course.feedback.outcomes import (
     evaluate,
     fail,
     format_outcome,
+    guard,
     judge_safely,
     same,
 )
 
-__all__ = ["NOT_IMPLEMENTED", "Check", "Mismatch", "Outcome", "array", "check_name", "check_seed", "check_table",
-           "collect_safely", "evaluate", "fail", "floats", "format_outcome", "get", "judge_safely", "lesson_runners",
-           "parts", "same", "unchanged", "with_references"]
+__all__ = ["NOT_IMPLEMENTED", "Check", "Diagnosis", "Mismatch", "Outcome", "array", "call", "check_name",
+           "check_seed", "check_table", "collect_safely", "evaluate", "fail", "floats", "format_outcome", "get",
+           "judge_safely", "lesson_runners", "loops", "out", "parts", "returned_number", "same", "unchanged",
+           "with_references"]
 
 
 def with_references(checks: dict[str, Check], tasks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
@@ -47,10 +50,19 @@ def with_references(checks: dict[str, Check], tasks: dict[str, tuple[tuple[str, 
 
 def get(namespace: dict, name: str):
     """The student's object ``name``; NotImplementedError (reported as "not implemented yet") if undefined."""
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace: expected the notebook's globals() (a dict), got {type(namespace).__name__}")
     obj = namespace.get(name)
     if obj is None:
         raise NotImplementedError(f"{name} is not defined yet: run its cell")
+    if not callable(obj):
+        raise Diagnosis(f"{name} is a {type(obj).__name__}, not a function", f"define it with `def {name}(...)`")
     return obj
+
+
+def out(value, name: str) -> np.ndarray:
+    """A value the student's function returned that must be a numeric numpy array, as a float copy."""
+    return returned_array(name, value)
 
 
 def floats(x) -> np.ndarray:
@@ -58,12 +70,11 @@ def floats(x) -> np.ndarray:
     return np.array(x, dtype=float)
 
 
-def parts(result, n: int, name: str) -> tuple:
-    """A returned tuple of ``n`` parts, or a TypeError naming the function and what it returned."""
-    if not isinstance(result, (tuple, list)) or len(result) != n:
-        got = f"a {type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
-        raise TypeError(f"{name} should return {n} values, returned {got}")
-    return tuple(result)
+def parts(result, names: tuple[str, ...], name: str) -> tuple[np.ndarray, ...]:
+    """A returned tuple of arrays named ``names`` (in the task's order), each a float copy; a Diagnosis for
+    nothing returned, a single value, the wrong number of values, or a part that is no numeric array."""
+    values = returned_tuple(name, result, names)
+    return tuple(returned_array(f"{name}'s {part}", v) for part, v in zip(names, values, strict=True))
 
 
 # ---------------------------------------------------------------------------------- grader side (judge)
@@ -81,7 +92,7 @@ def check_table(checks: tuple[Check, ...], tasks: dict[str, tuple[tuple[str, ...
                 ) -> dict[str, Check]:
     """A lesson's ``CHECKS``: ``checks`` by name, with each task's (task_names, reference) from ``tasks``
     (the student's own functions of each task, and the package objects that may not stand in for them)."""
-    return with_references({c.name: c for c in checks}, tasks)
+    return {name: guard(c) for name, c in with_references({c.name: c for c in checks}, tasks).items()}
 
 
 def lesson_runners(checks: dict[str, Check], make_inputs: Callable[[int], dict]

@@ -15,14 +15,17 @@ from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
     array,
+    call,
     check_seed,
     check_table,
     fail,
     floats,
     get,
     lesson_runners,
+    out,
     parts,
     same,
+    unchanged,
 )
 from lora_course.lowrank import approximation_errors, best_rank_r, singular_values
 
@@ -49,17 +52,21 @@ def make_inputs(seed: int) -> dict:
 # ----------------------------------------------------------------------------- student side (collect)
 
 def _collect_svd(ns: dict, inputs: dict) -> dict:
-    U, s, Vt = parts(get(ns, "svd_by_eig")(floats(inputs["M_svd"])), 3, "svd_by_eig")
-    return {"U": floats(U), "s": floats(s), "Vt": floats(Vt)}
+    M = floats(inputs["M_svd"])
+    U, s, Vt = parts(call("svd_by_eig", get(ns, "svd_by_eig"), M), ("U", "s", "Vt"), "svd_by_eig")
+    return {"U": U, "s": s, "Vt": Vt, "M_after": M}
 
 
 def _collect_factor(ns: dict, inputs: dict) -> dict:
-    B, A = parts(get(ns, "factor_rank_r")(floats(inputs["M_factor"]), int(inputs["r"])), 2, "factor_rank_r")
-    return {"B": floats(B), "A": floats(A)}
+    M = floats(inputs["M_factor"])
+    B, A = parts(call("factor_rank_r", get(ns, "factor_rank_r"), M, int(inputs["r"])), ("B", "A"), "factor_rank_r")
+    return {"B": B, "A": A, "M_after": M}
 
 
 def _collect_errors(ns: dict, inputs: dict) -> dict:
-    return {"errors": floats(get(ns, "rank_r_errors")(floats(inputs["s"])))}
+    s = floats(inputs["s"])
+    return {"errors": out(call("rank_r_errors", get(ns, "rank_r_errors"), s), "rank_r_errors's result"),
+            "s_after": s}
 
 
 # ---------------------------------------------------------------------------------- grader side (judge)
@@ -67,6 +74,7 @@ def _collect_errors(ns: dict, inputs: dict) -> dict:
 def _judge_svd(data: dict, inputs: dict) -> Outcome:
     M = np.asarray(inputs["M_svd"], float)
     d, k = M.shape
+    unchanged("M", M, array(data, "M_after"), "compute new arrays from M; never write into it")
     U, s, Vt = array(data, "U"), array(data, "s").ravel(), array(data, "Vt")
     s_ref = singular_values(M)
     if U.shape == (k, k) and Vt.shape in ((k, d), (d, k)):
@@ -114,6 +122,7 @@ def _judge_svd(data: dict, inputs: dict) -> Outcome:
 def _judge_factor(data: dict, inputs: dict) -> Outcome:
     M, r = np.asarray(inputs["M_factor"], float), int(inputs["r"])
     d, k = M.shape
+    unchanged("M", M, array(data, "M_after"), "compute new arrays from M; never write into it")
     B, A = array(data, "B"), array(data, "A")
     if B.shape == (r, k) and A.shape == (d, r):
         fail(f"the first value has shape {B.shape} and the second {A.shape}: you returned (A, B)",
@@ -142,7 +151,11 @@ def _judge_factor(data: dict, inputs: dict) -> Outcome:
 
 def _judge_errors(data: dict, inputs: dict) -> Outcome:
     s = np.asarray(inputs["s"], float)
-    got = array(data, "errors").ravel()
+    unchanged("s", s, array(data, "s_after"), "compute new arrays from s; never write into it (no s **= 2)")
+    got = array(data, "errors")
+    if got.ndim != 1:
+        fail(f"errors: expected a 1-d array of {s.size + 1} values, got shape {got.shape}",
+             "return one value per rank r = 0 .. k, as a flat array")
     k = s.size
 
     def tail(values: np.ndarray, start: int) -> np.ndarray:

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from lora_course.feedback.calls import returned_tuple
 from lora_course.feedback.outcomes import normal_draws
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
     array,
+    call,
     check_seed,
     check_table,
     fail,
     floats,
     get,
     lesson_runners,
+    out,
     parts,
     same,
     unchanged,
@@ -33,10 +36,11 @@ FROZEN_HINT = "W0, A and B are inputs: compute new arrays, never write into them
 
 
 def make_inputs(seed: int) -> dict:
-    """Inputs of the checks, drawn from ``seed``. r = 3 and alpha = 6, so a right scale is 2 (not 1, not 6)."""
+    """Inputs of the checks, drawn from ``seed``: n, d, k, r and alpha all differ and none is another's product
+    (n = 7, d = 5, k = 8, r = 3, alpha = 12), so alpha / r = 4 differs from alpha, 1 / r, alpha / k, alpha / d..."""
     rng = np.random.default_rng([check_seed(seed), 2])
-    n, d, k, r = 5, 4, 6, 3
-    return {"seed": int(seed), "alpha": 6.0,
+    n, d, k, r = 7, 5, 8, 3
+    return {"seed": int(seed), "alpha": 12.0,
             "X": rng.normal(size=(n, k)), "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)),
             "B": rng.normal(size=(d, r)), "G": rng.normal(size=(n, d)) / n,
             "x": rng.normal(size=(3, 4)), "C": rng.normal(size=(4, 5)), "D": rng.normal(size=(3, 5)), "h": 1e-5,
@@ -49,27 +53,32 @@ def make_inputs(seed: int) -> dict:
 def _collect_init(ns: dict, inputs: dict) -> dict:
     init = get(ns, "init_lora_factors")
     d, k, r, std = (int(inputs["init_d"]), int(inputs["init_k"]), int(inputs["init_r"]), float(inputs["init_std"]))
-    A, B = parts(init(d, k, r, std, np.random.default_rng(int(inputs["init_seed"]))), 2, "init_lora_factors")
-    A_again, _ = parts(init(d, k, r, std, np.random.default_rng(int(inputs["init_seed"]))), 2, "init_lora_factors")
-    return {"A": floats(A), "B": floats(B), "A_again": floats(A_again)}
+    A, B = parts(call("init_lora_factors", init, d, k, r, std, np.random.default_rng(int(inputs["init_seed"]))),
+                 ("A", "B"), "init_lora_factors")
+    A_again, _ = parts(call("init_lora_factors", init, d, k, r, std,
+                            np.random.default_rng(int(inputs["init_seed"]))), ("A", "B"), "init_lora_factors")
+    return {"A": A, "B": B, "A_again": A_again}
 
 
 def _forward(ns: dict, inputs: dict) -> tuple[tuple, dict]:
     X, W0, A, B = (floats(inputs[key]) for key in ("X", "W0", "A", "B"))
-    H, cache = parts(get(ns, "lora_layer_forward")(X, W0, A, B, float(inputs["alpha"])), 2, "lora_layer_forward")
+    result = call("lora_layer_forward", get(ns, "lora_layer_forward"), X, W0, A, B, float(inputs["alpha"]))
+    H, cache = returned_tuple("lora_layer_forward", result, ("H", "cache"))
+    H = out(H, "lora_layer_forward's H")
     after = {"X_after": floats(X), "W0_after": floats(W0), "A_after": floats(A), "B_after": floats(B)}
     return (H, cache), after
 
 
 def _collect_forward(ns: dict, inputs: dict) -> dict:
     (H, _), after = _forward(ns, inputs)
-    return {"H": floats(H), **after}
+    return {"H": H, **after}
 
 
 def _collect_backward(ns: dict, inputs: dict) -> dict:
     (_, cache), _ = _forward(ns, inputs)
-    dX, dA, dB = parts(get(ns, "lora_layer_backward")(floats(inputs["G"]), cache), 3, "lora_layer_backward")
-    return {"dX": floats(dX), "dA": floats(dA), "dB": floats(dB)}
+    result = call("lora_layer_backward", get(ns, "lora_layer_backward"), floats(inputs["G"]), cache)
+    dX, dA, dB = parts(result, ("dX", "dA", "dB"), "lora_layer_backward")
+    return {"dX": dX, "dA": dA, "dB": dB}
 
 
 def _collect_numerical(ns: dict, inputs: dict) -> dict:
@@ -78,8 +87,8 @@ def _collect_numerical(ns: dict, inputs: dict) -> dict:
     def f() -> float:
         return float(np.sum(D * np.tanh(x @ C)))
 
-    grad = get(ns, "numerical_gradient")(f, x, float(inputs["h"]))
-    return {"grad": floats(grad), "x_after": floats(x)}
+    grad = call("numerical_gradient", get(ns, "numerical_gradient"), f, x, float(inputs["h"]))
+    return {"grad": out(grad, "numerical_gradient's result"), "x_after": floats(x)}
 
 
 # ---------------------------------------------------------------------------------- grader side (judge)
@@ -128,6 +137,9 @@ def _judge_forward(data: dict, inputs: dict) -> Outcome:
     variants = {
         f"scale = alpha / r: you used alpha (here {alpha:g} instead of {s:g})": frozen + alpha * branch,
         "the scale alpha / r is missing": frozen + branch,
+        f"r is A.shape[0] (the rank, {r}); you divided alpha by A.shape[1] = k": frozen + alpha / A.shape[1] * branch,
+        "r is A.shape[0], the rank; you divided alpha by B.shape[0] = d": frozen + alpha / B.shape[0] * branch,
+        "the scale is r / alpha, upside down: scale = alpha / r": frozen + (r / alpha) * branch,
         "the scale is applied twice": frozen + s * s * branch,
         f"scale = alpha / r, not 1 / r (here {s:g}, not {1 / r:.3g})": frozen + branch / r,
         "the low-rank branch has the wrong sign: H = X W0^T + scale X A^T B^T": frozen - s * branch,
@@ -146,8 +158,16 @@ def _judge_backward(data: dict, inputs: dict) -> Outcome:
     dZ = s * G @ B                                                        # (n, r)
     dX, dA, dB = linear_lora_backward(G, linear_lora_forward(X, W0, A, B, s)[1])
     want = {"dB": dB, "dA": dA, "dX": dX}
+    order = ("dX", "dA", "dB")
+    got_shapes = [array(data, name).shape for name in order]
+    wanted = {want[name].shape: name for name in order}
+    if sorted(got_shapes) == sorted(wanted) and got_shapes != [want[name].shape for name in order]:
+        returned = ", ".join(wanted[shape] for shape in got_shapes)
+        fail(f"the values come back in the order ({returned}) (judged by their shapes {got_shapes})",
+             "return (dX, dA, dB) in that order: dX (n, k), dA (r, k), dB (d, r)")
     factors = {
         f"scale = alpha / r: you used alpha (a factor r = {r} too large)": float(r),
+        f"r is A.shape[0] (the rank, {r}); you divided alpha by A.shape[1] = k": r / A.shape[1],
         "the scale alpha / r is missing from this gradient": 1 / s,
         "the scale alpha / r is applied twice": s,
         "the sign is flipped": -1.0,
@@ -175,6 +195,10 @@ def _judge_numerical(data: dict, inputs: dict) -> Outcome:
     def f(z: np.ndarray) -> float:
         return float(np.sum(D * np.tanh(z @ C)))
 
+    if got.shape == want.shape and np.all(got == 0):
+        fail("grad is all zeros: f() never saw the nudged values",
+             "f() reads x itself: change x[i] in place (x[i] += h), call f(), then put x[i] back; nudging a copy "
+             "of x leaves f() unchanged")
     forward = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         z = x.copy()

@@ -16,8 +16,10 @@ import numpy as np
 from lora_course.analysis import subspace_similarity_grid
 from lora_course.feedback.tasks.common import (
     Check,
+    Diagnosis,
     Outcome,
     array,
+    call,
     check_seed,
     check_table,
     fail,
@@ -25,6 +27,7 @@ from lora_course.feedback.tasks.common import (
     get,
     lesson_runners,
     parts,
+    returned_number,
     same,
     unchanged,
 )
@@ -32,10 +35,11 @@ from lora_course.toy.attention import projection_forward
 
 
 def make_inputs(seed: int) -> dict:
-    """Inputs of the checks, drawn from ``seed``: a (2, 3, 4) batch, rank-2 adapters, and three A's for phi."""
+    """Inputs of the checks, drawn from ``seed``: a (3, 5, 7) batch, rank-2 adapters with scale 2.5 (N, T, D, r
+    and the scale all differ, none another's product), and three A's for phi."""
     rng = np.random.default_rng([check_seed(seed), 3])
-    N, T, D, r = 2, 3, 4, 2
-    out = {"seed": int(seed), "scale": 2.0, "X": rng.normal(size=(N, T, D))}
+    N, T, D, r = 3, 5, 7, 2
+    out = {"seed": int(seed), "scale": 2.5, "X": rng.normal(size=(N, T, D))}
     for t in "qkv":
         out[f"W{t}"] = rng.normal(size=(D, D))
     for t in "qv":
@@ -51,8 +55,9 @@ def _collect_qkv(ns: dict, inputs: dict) -> dict:
     X = floats(inputs["X"])
     weights = {t: floats(inputs[f"W{t}"]) for t in "qkv"}
     adapters = {t: (floats(inputs[f"A{t}"]), floats(inputs[f"B{t}"])) for t in "qv"}
-    Q, K, V = parts(get(ns, "adapted_qkv")(X, weights, adapters, float(inputs["scale"])), 3, "adapted_qkv")
-    out = {"Q": floats(Q), "K": floats(K), "V": floats(V)}
+    result = call("adapted_qkv", get(ns, "adapted_qkv"), X, weights, adapters, float(inputs["scale"]))
+    Q, K, V = parts(result, ("Q", "K", "V"), "adapted_qkv")
+    out = {"Q": Q, "K": K, "V": V, "X_after": X}
     out.update({f"W{t}_after": w for t, w in weights.items()})
     out.update({f"A{t}_after": adapters[t][0] for t in "qv"})
     out.update({f"B{t}_after": adapters[t][1] for t in "qv"})
@@ -60,8 +65,9 @@ def _collect_qkv(ns: dict, inputs: dict) -> dict:
 
 
 def _grid(phi, A1: np.ndarray, A2: np.ndarray) -> np.ndarray:
-    return np.array([[float(phi(floats(A1), floats(A2), i, j)) for j in range(1, A2.shape[0] + 1)]
-                     for i in range(1, A1.shape[0] + 1)])
+    return np.array([[returned_number("subspace_similarity_phi's result",
+                                      call("subspace_similarity_phi", phi, floats(A1), floats(A2), i, j))
+                      for j in range(1, A2.shape[0] + 1)] for i in range(1, A1.shape[0] + 1)])
 
 
 def _collect_phi(ns: dict, inputs: dict) -> dict:
@@ -69,10 +75,8 @@ def _collect_phi(ns: dict, inputs: dict) -> dict:
     out = {"grid_same_rank": _grid(phi, inputs["A1"], inputs["A3"])}
     try:
         out["grid"] = _grid(phi, inputs["A1"], inputs["A2"])
-    except NotImplementedError:
-        raise
-    except Exception:  # noqa: BLE001 - judged: the same-rank grid names the likely mistake first
-        out["raised_for_different_ranks"] = np.array(1.0)
+    except Diagnosis as found:                      # judged: the same-rank grid names the likely mistake first
+        out["raised_for_different_ranks"] = found.message
     return out
 
 
@@ -82,7 +86,7 @@ def _judge_qkv(data: dict, inputs: dict) -> Outcome:
     X, s = np.asarray(inputs["X"], float), float(inputs["scale"])
     W = {t: np.asarray(inputs[f"W{t}"], float) for t in "qkv"}
     AB = {t: (np.asarray(inputs[f"A{t}"], float), np.asarray(inputs[f"B{t}"], float)) for t in "qv"}
-    for name in ("Wq", "Wk", "Wv", "Aq", "Bq", "Av", "Bv"):
+    for name in ("X", "Wq", "Wk", "Wv", "Aq", "Bq", "Av", "Bv"):
         unchanged(name, inputs[name], array(data, f"{name}_after"),
                   "the frozen weights and the adapters are inputs: build new arrays, never write into them")
 
@@ -155,7 +159,7 @@ def _judge_phi(data: dict, inputs: dict) -> Outcome:
          "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j) with V = Vt.T from np.linalg.svd(A)", atol=1e-10,
          variants=variants)
     if "raised_for_different_ranks" in data:
-        fail("your function raised an error when A1 and A2 have different ranks (3 and 5)",
+        fail(f"with A1 and A2 of different ranks (3 and 5): {data['raised_for_different_ranks']}",
              "U_i is (k, i) for any rank: take the right-singular vectors, which live in the shared input space")
     same("phi for ranks 3 and 5", array(data, "grid"), subspace_similarity_grid(A1, inputs["A2"]),
          "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j)", atol=1e-10)

@@ -18,11 +18,15 @@ from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
     array,
+    call,
     check_seed,
     check_table,
+    fail,
     floats,
     get,
     lesson_runners,
+    loops,
+    out,
     same,
     unchanged,
 )
@@ -33,48 +37,77 @@ IN_PLACE_HINT = "build a new array (W0 + ...) instead of writing into the argume
 
 
 def make_inputs(seed: int) -> dict:
-    """Inputs of the checks, drawn from ``seed``: d = 5, k = 4, r = 2; three served adapters for six rows."""
+    """Inputs of the checks, drawn from ``seed``: d = 5, k = 7, r = 2; three served adapters for eleven rows
+    (d, k, r, the number of tasks and of rows all differ, none another's product)."""
     rng = np.random.default_rng([check_seed(seed), 4])
-    d, k, r, n_tasks, n = 5, 4, 2, 3, 6
+    d, k, r, n_tasks, n = 5, 7, 2, 3, 11
     perm = rng.permutation(n_tasks)
     if np.array_equal(perm, np.arange(n_tasks)):
         perm = np.roll(perm, 1)                    # ids must differ from "row i uses adapter i"
-    ids = np.concatenate([perm, perm[[1, 2, 0]]])  # every task present, not all rows alike
-    return {"seed": int(seed), "scale": 2.0,
+    ids = np.concatenate([perm, perm[[1, 2, 0]], perm, perm[[2, 0]]])  # every task present, not all rows alike
+    return {"seed": int(seed), "scale": 1.5,
             "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
             "W": rng.normal(size=(d, k)),
-            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.0,
+            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.5,
             "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": 0.5,
             "A_stack": rng.normal(size=(n_tasks, r, k)), "B_stack": rng.normal(size=(n_tasks, d, r)),
-            "scales": np.array([0.5, 2.0, 3.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
+            "scales": np.array([0.5, 2.5, 4.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
 
 
 # ----------------------------------------------------------------------------- student side (collect)
 
 def _collect_merge(ns: dict, inputs: dict) -> dict:
     W0, A, B = floats(inputs["W0"]), floats(inputs["A"]), floats(inputs["B"])
-    W = get(ns, "merge_weight")(W0, A, B, float(inputs["scale"]))
-    return {"W": floats(W), "W0_after": W0, "A_after": A, "B_after": B}
+    W = call("merge_weight", get(ns, "merge_weight"), W0, A, B, float(inputs["scale"]))
+    return {"W": out(W, "merge_weight's result"), "W0_after": W0, "A_after": A, "B_after": B}
 
 
 def _collect_unmerge(ns: dict, inputs: dict) -> dict:
     W, A, B = floats(inputs["W"]), floats(inputs["A"]), floats(inputs["B"])
-    W0 = get(ns, "unmerge_weight")(W, A, B, float(inputs["scale"]))
-    return {"W0": floats(W0), "W_after": W}
+    W0 = call("unmerge_weight", get(ns, "unmerge_weight"), W, A, B, float(inputs["scale"]))
+    return {"W0": out(W0, "unmerge_weight's result"), "W_after": W, "A_after": A, "B_after": B}
 
 
 def _collect_switch(ns: dict, inputs: dict) -> dict:
     W = floats(inputs["W"])
     old = (floats(inputs["A_old"]), floats(inputs["B_old"]), float(inputs["scale_old"]))
     new = (floats(inputs["A_new"]), floats(inputs["B_new"]), float(inputs["scale_new"]))
-    return {"W_new": floats(get(ns, "switch_weight")(W, old, new)), "W_after": W}
+    W_new = call("switch_weight", get(ns, "switch_weight"), W, old, new)
+    return {"W_new": out(W_new, "switch_weight's result"), "W_after": W}
+
+
+class _Watched(np.ndarray):
+    """An input array that records each time Python code takes a single row out of it or iterates over it
+    (a view or a result of it records nothing: only the array handed to the student's function does)."""
+
+    def __iter__(self):
+        if getattr(self, "taken", None) is not None:
+            self.taken.append("iter")
+        return super().__iter__()
+
+    def __getitem__(self, key):
+        single = isinstance(key, (int, np.integer)) or (isinstance(key, tuple) and key
+                                                        and isinstance(key[0], (int, np.integer)))
+        if single and getattr(self, "taken", None) is not None:
+            self.taken.append("row")
+        return super().__getitem__(key)
+
+
+def _watched(values: np.ndarray, taken: list) -> _Watched:
+    arr = np.array(values).view(_Watched)
+    arr.taken = taken
+    return arr
 
 
 def _collect_gathered(ns: dict, inputs: dict) -> dict:
-    args = [floats(inputs[key]) for key in ("W0", "A_stack", "B_stack", "scales", "X")]
-    ids = np.asarray(inputs["ids"]).astype(int)
-    H = get(ns, "gathered_forward")(*args, ids)
-    return {"H": floats(H), "A_stack_after": args[1], "B_stack_after": args[2]}
+    fn = get(ns, "gathered_forward")
+    args = [floats(inputs[key]) for key in ("W0", "A_stack", "B_stack", "scales")]
+    taken: list = []
+    X, ids = _watched(floats(inputs["X"]), taken), _watched(np.asarray(inputs["ids"]).astype(int), taken)
+    H = out(call("gathered_forward", fn, *args, X, ids), "gathered_forward's result")
+    rows = taken.count("row") + X.shape[0] * taken.count("iter")
+    return {"H": H, "A_stack_after": args[1], "B_stack_after": args[2], "loops": loops(fn, ns),
+            "rows_taken_one_by_one": np.array(rows)}
 
 
 # ---------------------------------------------------------------------------------- grader side (judge)
@@ -101,6 +134,8 @@ def _judge_unmerge(data: dict, inputs: dict) -> Outcome:
     W, A, B = _f(inputs, "W", "A", "B")
     s = float(inputs["scale"])
     unchanged("W", W, array(data, "W_after"), IN_PLACE_HINT)
+    unchanged("A", A, array(data, "A_after"), IN_PLACE_HINT)
+    unchanged("B", B, array(data, "B_after"), IN_PLACE_HINT)
     variants = {"unmerging subtracts the update: W0 = W - scale B A": W + s * B @ A,
                 "the scale is missing: W0 = W - scale B A": W - B @ A}
     same("W0", array(data, "W0"), unmerge(W, Adapter(A, B, s)), "W0 = W - scale * B @ A", atol=1e-12,
@@ -157,7 +192,15 @@ def _judge_gathered(data: dict, inputs: dict) -> Outcome:
     want = gathered(W0, (A, B, scales), X, ids)
     same("H", array(data, "H"), want, "row i: W0 x_i + scales[ids[i]] B_stack[ids[i]] A_stack[ids[i]] x_i",
          atol=1e-10, variants=variants)
-    return Outcome(True, "each row goes through W0 plus its own task's scaled B A, in one gathered pass")
+    found = str(data.get("loops", "") or "")
+    rows_one_by_one = int(np.asarray(data.get("rows_taken_one_by_one", 0)).sum())
+    if found or rows_one_by_one >= 2:
+        what = found or f"X or ids was read one row at a time ({rows_one_by_one} times)"
+        fail(f"the values are right, but the task asks for one gathered pass with no Python loop: {what}",
+             "gather every row's factors at once (A_stack[ids], B_stack[ids]) and apply them with np.einsum or "
+             "batched matmul; a loop over rows or tasks runs Python once per row")
+    return Outcome(True, "each row goes through W0 plus its own task's scaled B A, in one gathered pass "
+                         "(no Python loop)")
 
 
 # the package's merge, which may stand in for neither the student's merge_weight nor unmerge_weight

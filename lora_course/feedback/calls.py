@@ -1,0 +1,222 @@
+"""How a check calls the student's code, shared by every check's collect (in the kernel and in the grader).
+
+A student's function can fail before its maths is judged: it returns nothing, returns a list or a ragged
+list where an array is asked for, returns a tuple of the wrong length, raises, or never returns. Each of
+these becomes a ``Diagnosis`` (a message and a hint) here, on the collect side, and ``guarded`` turns it
+into plain data (``{"diagnosis": ..., "diagnosis_hint": ...}``) that travels like any collected value; the
+judge (``lora_course.feedback.outcomes.judge_safely``) reports it before comparing anything. So the
+notebook's feedback and the grader's verdict give the same diagnosis from one definition.
+
+The time limit counts the CPU time of the kernel (``ITIMER_PROF``), not the wall clock: a right answer on a
+busy machine never runs out of it, while a loop that never ends does. It needs the main thread (where a
+kernel runs cells); elsewhere the check runs without a limit.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import signal
+import sysconfig
+import textwrap
+import threading
+import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import numpy as np
+
+DIAGNOSIS, DIAGNOSIS_HINT = "diagnosis", "diagnosis_hint"
+TIME_LIMIT_S = 5.0
+RETURN_HINT = "add `return ...` with the result at the end of your function"
+
+
+class Diagnosis(Exception):
+    """A failure of the student's code found before its maths is judged."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+class TimeLimit(BaseException):
+    """The check's CPU-time limit ran out (a BaseException, so ``except Exception`` in a loop cannot swallow it)."""
+
+
+# ------------------------------------------------------------------------------------- the student's frames
+
+_OURS = tuple(os.path.realpath(p) + os.sep for p in {
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.path.dirname(np.__file__),
+    *(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib"))})
+
+
+def _is_students(filename: str) -> bool:
+    if filename.startswith("<"):
+        return filename.startswith("<ipython-input")
+    return not os.path.realpath(filename).startswith(_OURS)
+
+
+def raised(name: str, err: BaseException) -> Diagnosis:
+    """A Diagnosis for ``err`` raised while calling the student's ``name``: their own line, no package frames."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if _is_students(f.filename)]
+    what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    if not frames:
+        if isinstance(err, TypeError):
+            return Diagnosis(f"{name} could not be called as the task asks ({what})",
+                             "keep the signature the task gives: the same parameters, in the same order")
+        return Diagnosis(f"{name} raised {what}", "run your function on a small input to see where it fails")
+    last = frames[-1]
+    where = f"line {last.lineno} of your code" + (f" (in {last.name})" if last.name not in ("<module>", name) else "")
+    line = f": `{last.line.strip()}`" if last.line else ""
+    text = str(err).lower()
+    if "matmul" in text or "shapes" in text and "not aligned" in text or "broadcast" in text:
+        hint = "the shapes in that line do not fit: print .shape of each operand; a transpose may be missing"
+    elif isinstance(err, NameError):
+        hint = "a name in that line is not defined inside your function: use its parameters, or check the spelling"
+    elif isinstance(err, (IndexError, KeyError)):
+        hint = "an index in that line is out of range: check which axis you index and its length"
+    else:
+        hint = "fix that line; print the values it uses to see what goes wrong"
+    return Diagnosis(f"{name} raised {what} at {where}{line}", hint)
+
+
+def call(name: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` for the student's ``name``; an exception becomes a Diagnosis naming their line
+    (``NotImplementedError`` passes through: it is an unwritten stub)."""
+    if not callable(fn):
+        raise Diagnosis(f"{name} is a {type(fn).__name__}, not a function", f"define {name} with `def {name}(...)`")
+    try:
+        return fn(*args, **kwargs)
+    except (NotImplementedError, Diagnosis):
+        raise
+    except Exception as err:  # noqa: BLE001 - the student's code may raise anything; it is reported, not raised
+        raise raised(name, err) from None
+
+
+# ------------------------------------------------------------------------------------ what was returned
+
+def returned_array(name: str, value) -> np.ndarray:
+    """``value`` as a float array if it is a numeric numpy array; else a Diagnosis naming what it is."""
+    if value is None:
+        raise Diagnosis(f"your function returns nothing: {name} is None", RETURN_HINT)
+    if isinstance(value, (list, tuple)):
+        raise Diagnosis(f"{name} is a Python {type(value).__name__}, not a numpy array",
+                        "return a numpy array: compute it with numpy operations on arrays (or wrap it: np.array(...))")
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        raise Diagnosis(f"{name} is an array of Python objects (dtype object): its rows have different lengths or "
+                        "hold arrays", "every row must have the same length: build one numeric array of the "
+                        "expected shape")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "c":
+        raise Diagnosis(f"{name} holds complex numbers", "use np.linalg.eigh (symmetric matrices, real results), "
+                        "not np.linalg.eig")
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        raise Diagnosis(f"{name} is a {type(value).__name__}"
+                        + (f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else "")
+                        + ", not a numeric numpy array", "return a numpy array of floats")
+    return np.array(value, dtype=float)
+
+
+def returned_number(name: str, value) -> float:
+    """``value`` as a float if it is one real number (a Python or numpy scalar, or a 0-d array)."""
+    if value is None:
+        raise Diagnosis(f"your function returns nothing: {name} is None", RETURN_HINT)
+    if isinstance(value, (bool, str, list, tuple, dict)) or np.ndim(value) != 0:
+        raise Diagnosis(f"{name} is a {type(value).__name__}" + (f" of shape {np.shape(value)}" if np.ndim(value)
+                        else "") + ", not one number", "return a single float, e.g. float(...)")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise Diagnosis(f"{name} is a {type(value).__name__}, not a number", "return a single float") from None
+
+
+def returned_tuple(name: str, value, names: tuple[str, ...]) -> tuple:
+    """A returned tuple of ``len(names)`` parts (``names`` say what the task asks for, in order)."""
+    want = f"({', '.join(names)})"
+    if value is None:
+        raise Diagnosis(f"your function returns nothing: {name} should return {want}", RETURN_HINT)
+    if not isinstance(value, (tuple, list)):
+        raise Diagnosis(f"{name} returned a single {type(value).__name__}; it should return {len(names)} values "
+                        f"{want}", f"end with `return {', '.join(names)}`")
+    if len(value) != len(names):
+        raise Diagnosis(f"{name} returned {len(value)} value(s); it should return {len(names)}: {want}",
+                        f"end with `return {', '.join(names)}`, in that order")
+    return tuple(value)
+
+
+# ---------------------------------------------------------------------------------------- time and guard
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Raise TimeLimit in the code run inside once it has used ``seconds`` of CPU time (main thread only)."""
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def on_timer(signum, frame):
+        raise TimeLimit(seconds)
+
+    previous = signal.signal(signal.SIGPROF, on_timer)
+    signal.setitimer(signal.ITIMER_PROF, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def guarded(collect: Callable[[dict, dict], dict], seconds: float | None = TIME_LIMIT_S
+            ) -> Callable[[dict, dict], dict]:
+    """``collect`` under a CPU-time limit, with every Diagnosis (or the limit) returned as plain data."""
+
+    def guarded_collect(namespace: dict, inputs: dict) -> dict:
+        try:
+            with time_limit(seconds):
+                return collect(namespace, inputs)
+        except Diagnosis as found:
+            return {DIAGNOSIS: found.message, DIAGNOSIS_HINT: found.hint}
+        except TimeLimit:
+            return {DIAGNOSIS: f"your function did not return within {seconds:g} s of computing time",
+                    DIAGNOSIS_HINT: "look for a loop that never ends (a while loop whose condition never changes)"}
+
+    guarded_collect.__name__ = guarded_collect.__qualname__ = getattr(collect, "__name__", "collect")
+    guarded_collect.__wrapped__ = collect
+    return guarded_collect
+
+
+# ------------------------------------------------------------------------------------- loops in the source
+
+_LOOPS = {ast.For: "a for loop", ast.AsyncFor: "a for loop", ast.While: "a while loop",
+          ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
+          ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression"}
+_PER_ITEM = ("map", "vectorize", "apply_along_axis", "frompyfunc", "fromiter")
+
+
+def _loops_in(fn, namespace: dict, seen: set) -> list[str]:
+    if id(fn) in seen or not inspect.isfunction(fn):
+        return []
+    seen.add(id(fn))
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if type(node) in _LOOPS:
+            found.append(f"{_LOOPS[type(node)]} in {fn.__name__} (line {node.lineno} of its definition)")
+        elif isinstance(node, ast.Call):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if callee in _PER_ITEM:
+                found.append(f"{callee}(...) in {fn.__name__}, which calls Python once per item")
+            elif isinstance(node.func, ast.Name):
+                helper = namespace.get(callee, fn.__globals__.get(callee))
+                if inspect.isfunction(helper) and _is_students(helper.__code__.co_filename):
+                    found += _loops_in(helper, namespace, seen)
+    return found
+
+
+def loops(fn, namespace: dict) -> str:
+    """The Python-level loops in ``fn`` and the student's functions it calls ('' if none, or no source)."""
+    return "; ".join(dict.fromkeys(_loops_in(fn, namespace, set())))
