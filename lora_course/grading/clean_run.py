@@ -27,7 +27,7 @@ from pathlib import Path
 from lora_course.grading.cgroups import Tree
 from lora_course.grading.kernel import kernel_env, launch_spec, package_dir
 from lora_course.grading.probe import encode_value
-from lora_course.grading.sandbox import prepare_job
+from lora_course.grading.sandbox import disk_full, prepare_job, unmount_job_folder
 from lora_course.grading.settings import Sandbox
 
 DRIVER = Path(__file__).with_name("clean_driver.py")
@@ -131,7 +131,11 @@ class _Reader:
 def run_clean(job: Path, sandbox: Sandbox, request: bytes, cell_ids: list[str], checks: list[str]) -> CleanResult:
     """Start the clean interpreter in ``job`` (created here), feed it ``request``, collect each check's payload."""
     result = CleanResult()
-    run, work = prepare_job(job, None, sandbox)
+    try:
+        run, work, _ = prepare_job(job, None, sandbox)
+    except BaseException:
+        unmount_job_folder(job / "run")
+        raise
     tree = Tree(f"lora-clean-{os.getpid()}-{secrets.token_hex(4)}", sandbox.limits,
                 use_cgroups=sandbox.resolved() == "bwrap")
     spec_file = job / "spec.json"
@@ -153,6 +157,9 @@ def run_clean(job: Path, sandbox: Sandbox, request: bytes, cell_ids: list[str], 
     finally:
         result.cpu_seconds = tree.cpu_seconds()
         tree.destroy(uid=sandbox.uid if sandbox.resolved() == "bwrap" else None)
+        if sandbox.resolved() == "bwrap" and disk_full(run) and not result.problem:
+            result.problem = "disk: the clean interpreter filled its job folder"
+        unmount_job_folder(run)
     return result
 
 

@@ -20,6 +20,9 @@ REFERENCE_MODULES = ("lora_course.layer", "lora_course.merge", "lora_course.mult
                      "lora_course.analysis", "lora_course.gradcheck", "lora_course.toy")
 
 
+GUARD_MODULE = "lora_course.feedback.calls"
+
+
 def _allowed(module: str, name: str) -> bool:
     return not any(module == m or module.startswith(m + ".") for m in REFERENCE_MODULES)
 
@@ -34,15 +37,22 @@ def collect_source(checks_module: str) -> tuple[str, tuple[tuple[str, str], ...]
         source = flat_source(collect_module, {"CHECKS"}, _allowed)
         mapping = ", ".join(f"{name!r}: CHECKS[{name!r}].collect" for name in table)
     else:
-        functions = {}
+        functions, limits = {}, {}
         for name, check in table.items():
             fn = check.collect
+            if getattr(fn, "__wrapped__", None) is not None:     # the feedback's guard: unwrapped here, rewrapped below
+                fn, limits[name] = fn.__wrapped__, getattr(check, "time_limit", None)
             if getattr(fn, "__module__", None) != checks_module or fn.__qualname__ != fn.__name__:
                 raise ClosureError(f"{checks_module}.CHECKS[{name!r}].collect: expected a top-level function of "
                                    f"the module, got {fn!r}")
             functions[name] = fn.__name__
         source = flat_source(checks_module, set(functions.values()), _allowed)
-        mapping = ", ".join(f"{name!r}: {fn}" for name, fn in functions.items())
+        if limits:
+            # the same diagnoses and CPU-time limit as the student's notebook: one check definition serves both
+            guard = flat_source(GUARD_MODULE, {"guarded"}, _allowed).replace("from __future__ import annotations\n", "")
+            source += "\n\n" + guard
+        mapping = ", ".join(f"{name!r}: guarded({fn}, {limits[name]!r})" if name in limits else f"{name!r}: {fn}"
+                            for name, fn in functions.items())
     source += f"\n\n__collect__ = {{{mapping}}}\n"
     needs = tuple(sorted({(m, n) for m, n, _ in package_imports(ast.parse(source), "__collect__")}))
     return source, needs
