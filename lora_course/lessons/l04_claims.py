@@ -1,7 +1,7 @@
 """Lesson 04's claims: the latency intervals of ``lora_course.lessons.l04_latency`` turned into verdicts
 (holds / does not hold / not resolved), and their one-line summaries.
 
-A claim resting on fewer rounds than its case's ``min_rounds`` is "not resolved: too few rounds"; when the
+A claim resting on fewer rounds than its case's ``min_rounds`` is "not resolved: too few samples"; when the
 A/A control of any case (frozen against its own copy) misses 1, every claim of the run is "not resolved:
 this machine was too busy to tell" (``lora_course.measure.verdicts.control_gate``).
 """

@@ -46,6 +46,10 @@ _SHORT = {"frozen": "frozen", "merged": "merged LoRA", "lora": "unmerged LoRA", 
 CONTROL = "frozen_copy"                     # the A/A control: a copy of frozen, timed as a variant of its own
 CONTROL_LABEL = "frozen again (A/A copy)"
 MIN_ROUNDS = 20                             # no verdict from fewer rounds
+# The lesson's two settings: the quick default shares 10 s of wall-clock time among three small cases (a busy
+# machine gets fewer rounds, never a longer wait); the full run gives the paper's batch sizes 20 s each.
+QUICK = {"cases": ((1, 32), (4, 32), (8, 64)), "max_seconds": 10.0, "total_seconds": 10.0}
+FULL = {"cases": ((1, 32), (16, 64), (32, 128)), "max_seconds": 20.0, "total_seconds": None}
 
 
 def paper_case(batch: int, seq: int, seq_scale: int) -> tuple[int, int] | None:

@@ -6,7 +6,7 @@ by where the whole interval lies, so noise can only turn a verdict into "not res
 Intervals over rounds of a timing come from the block bootstrap (``bootstrap_median``), never from fewer
 than ``MIN_SAMPLES`` rounds; intervals over a few seeds come from Student's t (``mean_interval``), because a
 bootstrap of 2-5 values is far too narrow. A claim needs ``min_samples`` samples behind its interval, or it is
-"not resolved: too few rounds"; ``control_gate`` makes every claim of a run "not resolved: this machine was
+"not resolved: too few samples"; ``control_gate`` makes every claim of a run "not resolved: this machine was
 too busy to tell" when the run's A/A control (the baseline timed against its own copy) misses 1.
 """
 
@@ -40,7 +40,7 @@ class Verdict(str, Enum):
     HOLDS = "holds"
     FAILS = "does not hold"
     UNRESOLVED = "not resolved at this noise level"
-    TOO_FEW = "not resolved: too few rounds for a verdict"
+    TOO_FEW = "not resolved: too few samples for a verdict"
     BUSY = "not resolved: this machine was too busy to tell"
 
     def __str__(self) -> str:
@@ -232,7 +232,7 @@ def tally(claims: list[Claim]) -> str:
     n = {v: sum(c.verdict is v for c in claims) for v in Verdict}
     text = f"{n[Verdict.HOLDS]} hold, {n[Verdict.FAILS]} do not hold, {n[Verdict.UNRESOLVED]} not resolved " \
            f"at this noise level"
-    for v, words in ((Verdict.TOO_FEW, "too few rounds"), (Verdict.BUSY, "machine too busy to tell")):
+    for v, words in ((Verdict.TOO_FEW, "too few samples"), (Verdict.BUSY, "machine too busy to tell")):
         if n[v]:
             text += f", {n[v]} not resolved: {words}"
     return text
