@@ -6,7 +6,7 @@ verdict can refuse to rest on too few (``lora_course.measure.verdicts.claim``).
 
 ``bootstrap_median`` refuses fewer than ``min_samples`` values (a bootstrap of one value is a zero-width
 interval that looks certain). It resamples **blocks of consecutive rounds** (a moving-block bootstrap,
-Kuensch 1989): when the load of a shared machine drifts during a run, neighbouring rounds resemble each
+Politis & Romano 1992): when the load of a shared machine drifts during a run, neighbouring rounds resemble each
 other, and resampling single rounds as if they were independent would give intervals that are too narrow.
 """
 
@@ -116,11 +116,12 @@ def check_sample(name: str, x, min_samples: int = MIN_SAMPLES) -> np.ndarray:
 
 
 def block_indices(n: int, block: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, n) indices of moving-block resamples: runs of ``block`` consecutive rounds from random starts."""
+    """(n_boot, n) indices of circular-block resamples: runs of ``block`` consecutive rounds from random starts,
+    wrapping from the last round to the first so that every round is drawn equally often (Politis & Romano 1992)."""
     block = min(block, n)
     k = -(-n // block)
-    starts = rng.integers(0, n - block + 1, size=(n_boot, k))
-    return (starts[:, :, None] + np.arange(block)).reshape(n_boot, k * block)[:, :n]
+    starts = rng.integers(0, n, size=(n_boot, k))
+    return ((starts[:, :, None] + np.arange(block)) % n).reshape(n_boot, k * block)[:, :n]
 
 
 def percentile_interval(estimate: float, boots: np.ndarray, level: float, n: int) -> Interval:

@@ -178,9 +178,9 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
         _one_round(variants, names, rng, clock, samples)
         done += 1
         out_of_budget = done >= max_rounds or time.perf_counter() - start >= max_seconds
-        if progress is not None and (done % batch == 0 or out_of_budget):
-            progress(done)
         if out_of_budget or (done >= min_rounds and (done - min_rounds) % batch == 0):
+            if progress is not None:
+                progress(done)
             times = {n: _seconds(samples[n]) for n in names}
             intervals = _intervals(times, baseline, rng)
             narrow = done >= min_rounds and all(iv.halfwidth <= target_halfwidth for iv in intervals.values())
