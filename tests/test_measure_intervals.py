@@ -10,7 +10,7 @@ from lora_course.measure.clocks import clock_name, thread_cpu_clock, wall_clock
 from lora_course.measure.intervals import (
     MIN_SAMPLES,
     Interval,
-    block_indices,
+    _block_indices,
     block_length,
     bootstrap_median,
     unbounded,
@@ -56,7 +56,7 @@ def test_bootstrap_refuses_fewer_samples_than_its_minimum():
 
 
 def test_block_resamples_keep_runs_of_consecutive_rounds_and_draw_every_round_alike():
-    idx = block_indices(12, 3, 500, np.random.default_rng(0))
+    idx = _block_indices(12, 3, 500, np.random.default_rng(0))
     assert idx.shape == (500, 12)
     steps = np.diff(idx.reshape(500, 4, 3), axis=2) % 12
     assert np.all(steps == 1), "each block is three consecutive rounds (wrapping around)"

@@ -47,7 +47,7 @@ def thread_cpu_clock(fn: Callable[[], object]) -> float:
     return _thread_cpu_clock(fn)
 
 
-def fast_clock(measure: Measure) -> Measure:
+def _fast_clock(measure: Measure) -> Measure:
     """The unchecked twin of one of this module's clocks (any other clock is returned as it is)."""
     return {wall_clock: _wall_clock, thread_cpu_clock: _thread_cpu_clock}.get(measure, measure)
 

@@ -83,14 +83,16 @@ class Interval:
         x = check_number("x", x)
         return self.lo <= x <= self.hi
 
-    def as_percent_overhead(self) -> str:
-        """'+4.1 % [+2.0, +6.3]' for a ratio interval."""
+    def as_percent_overhead(self, digits: int = 1) -> str:
+        """'+4.1 % [+2.0, +6.3]' for a ratio interval (``digits`` after the point)."""
+        digits = check_int("digits", digits, 0)
         e, lo, hi = (100 * (v - 1) for v in (self.estimate, self.lo, self.hi))
-        return f"{e:+.1f} % [{lo:+.1f}, {hi:+.1f}]"
+        return f"{e:+.{digits}f} % [{lo:+.{digits}f}, {hi:+.{digits}f}]"
 
-    def as_ratio(self) -> str:
-        """'1.04 [1.02, 1.06]'."""
-        return f"{self.estimate:.2f} [{self.lo:.2f}, {self.hi:.2f}]"
+    def as_ratio(self, digits: int = 2) -> str:
+        """'1.04 [1.02, 1.06]' (``digits`` after the point)."""
+        digits = check_int("digits", digits, 0)
+        return f"{self.estimate:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
 
 
 def unbounded(estimate: float, n: int | None = None, level: float = 0.95) -> Interval:
@@ -104,7 +106,7 @@ def block_length(n: int) -> int:
     return max(1, round(n ** (1 / 3)))
 
 
-def check_sample(name: str, x, min_samples: int = MIN_SAMPLES) -> np.ndarray:
+def _check_sample(name: str, x, min_samples: int = MIN_SAMPLES) -> np.ndarray:
     """``x`` as a 1-D float array of finite values with at least ``min_samples`` entries, or InputError."""
     x = np.asarray(as_array(name, x), dtype=float)
     min_samples = check_positive_int("min_samples", min_samples)
@@ -115,7 +117,7 @@ def check_sample(name: str, x, min_samples: int = MIN_SAMPLES) -> np.ndarray:
     return x
 
 
-def block_indices(n: int, block: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def _block_indices(n: int, block: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """(n_boot, n) indices of circular-block resamples: runs of ``block`` consecutive rounds from random starts,
     wrapping from the last round to the first so that every round is drawn equally often (Politis & Romano 1992)."""
     block = min(block, n)
@@ -124,7 +126,7 @@ def block_indices(n: int, block: int, n_boot: int, rng: np.random.Generator) -> 
     return ((starts[:, :, None] + np.arange(block)) % n).reshape(n_boot, k * block)[:, :n]
 
 
-def percentile_interval(estimate: float, boots: np.ndarray, level: float, n: int) -> Interval:
+def _percentile_interval(estimate: float, boots: np.ndarray, level: float, n: int) -> Interval:
     """The middle ``level`` of bootstrap replicates, widened if needed to contain ``estimate``."""
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(boots, [tail, 100 - tail])
@@ -135,10 +137,10 @@ def bootstrap_median(x, *, rng: np.random.Generator, n_boot: int = 2000, level: 
                      block: int | None = None, min_samples: int = MIN_SAMPLES) -> Interval:
     """Median of a 1-D sample (e.g. one ratio per timing round, in round order) with a moving-block
     percentile-bootstrap interval; ``block`` rounds per block (None: ``block_length``; 1: independent rounds)."""
-    x = check_sample("x", x, min_samples)
+    x = _check_sample("x", x, min_samples)
     level = check_open_interval("level", level, 0, 1)
     rng = check_rng(rng)
     n_boot = check_positive_int("n_boot", n_boot)
     block = block_length(x.size) if block is None else check_int("block", block, 1)
-    boots = np.median(x[block_indices(x.size, block, n_boot, rng)], axis=1)
-    return percentile_interval(float(np.median(x)), boots, level, int(x.size))
+    boots = np.median(x[_block_indices(x.size, block, n_boot, rng)], axis=1)
+    return _percentile_interval(float(np.median(x)), boots, level, int(x.size))

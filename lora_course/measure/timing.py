@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lora_course.measure.clocks import Measure as Measure  # re-exported: callers import it from here
-from lora_course.measure.clocks import clock_name, fast_clock, thread_cpu_clock, wall_clock
+from lora_course.measure.clocks import _fast_clock, clock_name, thread_cpu_clock, wall_clock
 from lora_course.measure.intervals import MIN_SAMPLES, Interval, bootstrap_median, unbounded
 from lora_course.validation import (
     InputError,
@@ -90,7 +90,7 @@ def _one_round(variants, names, rng, clock, samples) -> None:
 def _time_rounds(variants: Mapping[str, Callable[[], object]], names: list[str], rounds: int,
                  rng: np.random.Generator, warmup: int, measure: Measure) -> dict[str, np.ndarray]:
     """``time_rounds`` without the entry checks (its callers checked every argument once)."""
-    clock = fast_clock(measure)
+    clock = _fast_clock(measure)
     for _ in range(warmup):
         for name in names:
             variants[name]()
@@ -168,7 +168,7 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
     max_seconds = check_number("max_seconds", max_seconds, minimum=0, strict=False)
     check_callable("measure", measure)
     _check_optional_callable("progress", progress)
-    clock = fast_clock(measure)
+    clock = _fast_clock(measure)
     start = time.perf_counter()
     for name in names:                                    # warm-up: caches, first-call allocations
         variants[name]()

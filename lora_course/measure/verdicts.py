@@ -19,8 +19,14 @@ from enum import Enum
 
 import numpy as np
 
-from lora_course.measure.intervals import MIN_SAMPLES, Interval, block_indices, block_length, check_sample
-from lora_course.measure.intervals import percentile_interval as _percentile_interval
+from lora_course.measure.intervals import (
+    MIN_SAMPLES,
+    Interval,
+    _block_indices,
+    _check_sample,
+    _percentile_interval,
+    block_length,
+)
 from lora_course.validation import (
     InputError,
     as_array,
@@ -98,8 +104,8 @@ def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True,
     """``statistic(a - b)`` (paired) or ``statistic(a) - statistic(b)`` (two independent samples, e.g. the
     per-round ratios of two cases timed apart), with a moving-block percentile-bootstrap interval (samples
     in the order they were taken); each sample needs at least ``min_samples`` values."""
-    a = check_sample("a", a, min_samples)
-    b = check_sample("b", b, min_samples)
+    a = _check_sample("a", a, min_samples)
+    b = _check_sample("b", b, min_samples)
     paired = check_bool("paired", paired)
     if paired and a.shape != b.shape:
         raise InputError(f"b: expected shape {a.shape} to pair with a, got {b.shape}")
@@ -109,7 +115,7 @@ def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True,
     check_callable("statistic", statistic)
 
     def resample(x: np.ndarray) -> np.ndarray:
-        return statistic(x[block_indices(x.size, block_length(x.size), n_boot, rng)], axis=1)
+        return statistic(x[_block_indices(x.size, block_length(x.size), n_boot, rng)], axis=1)
 
     if paired:
         diff = a - b
