@@ -82,8 +82,9 @@ def time_serving(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray, dis
     weights = [sum(_warm_seconds(f) for f in fns.values()) for fns in plans]
     for i, (n, fns) in enumerate(zip(counts, plans, strict=True)):
         left = max(0.0, total_seconds - (time.perf_counter() - start))
+        share = max(weights[i] / sum(weights[i:]), 0.5 / (len(counts) - i))     # never below half an equal share
         comp = compare(fns, "loop_per_adapter", rng=rng, threads=1, min_rounds=min_rounds, max_rounds=400,
-                       target_halfwidth=0.02, max_seconds=left * weights[i] / sum(weights[i:]),
+                       target_halfwidth=0.02, max_seconds=left * share,
                        measure=thread_cpu_clock, control=SERVING_CONTROL)
         out.append(ServingTiming(n, comp))
         if progress is not None:
@@ -92,10 +93,11 @@ def time_serving(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray, dis
 
 
 def _warm_seconds(fn: Callable[[], object]) -> float:
+    """CPU seconds of a warm call (at least a microsecond): how the total budget is shared."""
     fn()
-    start = time.perf_counter()
+    start = time.thread_time_ns()
     fn()
-    return max(time.perf_counter() - start, 1e-6)
+    return max((time.thread_time_ns() - start) * 1e-9, 1e-6)
 
 
 def _check_timings(timings) -> list[ServingTiming]:
