@@ -1610,3 +1610,171 @@ def _none_lora():
         def forward(self, x):
             self.last = x
     return LoRA
+
+
+# ------------------------------------------------------------------ measured claims: clocks, intervals that check
+# themselves, the A/A control and section 4's serving verdicts (block of the measure owner). It moves the specs
+# of Interval, bootstrap_median and wall_clock to the modules that now define them, gives the statistics five
+# samples or more (their stated minimum), and adds the cases of the "statistics on degenerate data" class.
+import lora_course.lessons.l04_serving as SV  # noqa: E402
+import lora_course.measure.clocks as CK  # noqa: E402
+import lora_course.measure.intervals as IV  # noqa: E402
+
+MODULES.update({"clocks": CK, "intervals": IV, "l04_serving": SV})
+RECORDS.discard("timing.Interval")
+RECORDS |= {"intervals.Interval", "l04_serving.ServingTiming"}
+NO_INPUTS -= {"timing.Interval.as_percent_overhead", "timing.Interval.as_ratio"}
+NONE_IS_VALID |= {("timing.compare", "control"), ("latency.measure_cases", "total_seconds"),
+                  ("intervals.unbounded", "n"), ("intervals.bootstrap_median", "block"),
+                  ("l04_serving.time_serving", "progress")}
+
+
+def six_rounds() -> dict[str, np.ndarray]:
+    return {"frozen": np.array([1.0, 1.1, 0.9, 1.05, 1.02, 0.98]),
+            "lora": np.array([1.2, 1.3, 1.1, 1.25, 1.22, 1.18])}
+
+
+def serving_timings() -> list:
+    return _once("serving", lambda: SV.time_serving(w0(), [adapter(0), adapter(1)], xs(), [1, 2], rng(),
+                                                    total_seconds=0.05, min_rounds=5))
+
+
+_specs_before_measured_claims = specs
+
+
+def specs() -> dict[str, Spec]:  # noqa: F811 -- this block extends the specs above
+    out = _specs_before_measured_claims()
+    for moved in ("timing.wall_clock", "timing.Interval.contains", "timing.bootstrap_median"):
+        out.pop(moved)
+    S = Spec
+    out.update({
+        "clocks.wall_clock": S(CK.wall_clock, lambda: {"fn": lambda: None}, {"fn": "fn"}, deterministic=False),
+        "clocks.thread_cpu_clock": S(CK.thread_cpu_clock, lambda: {"fn": lambda: None}, {"fn": "fn"},
+                                     deterministic=False),
+        "clocks.clock_name": S(CK.clock_name, lambda: {"measure": CK.thread_cpu_clock}, {"measure": "fn"}),
+        "intervals.Interval.contains": S(lambda x: interval().contains(x), lambda: {"x": 1.02}, {"x": "scale"}),
+        "intervals.Interval.as_percent_overhead": S(lambda digits: interval().as_percent_overhead(digits),
+                                                    lambda: {"digits": 1}, {"digits": "int0"}),
+        "intervals.Interval.as_ratio": S(lambda digits: interval().as_ratio(digits), lambda: {"digits": 2},
+                                         {"digits": "int0"}),
+        "intervals.unbounded": S(IV.unbounded, lambda: {"estimate": 1.0, "n": 3, "level": 0.95},
+                                 {"estimate": "scale", "n": "int", "level": "pos"}),
+        "intervals.block_length": S(IV.block_length, lambda: {"n": 20}, {"n": "int"}),
+        "intervals.bootstrap_median": S(IV.bootstrap_median,
+                                        lambda: {"x": six_rounds()["lora"], "rng": rng(), "n_boot": 50,
+                                                 "level": 0.95, "block": 2, "min_samples": 5},
+                                        {"x": "free+batch", "rng": "rng", "n_boot": "int", "level": "pos",
+                                         "block": "int", "min_samples": "int"}),
+        "timing.ratio_intervals": S(TI.ratio_intervals, lambda: {"times": six_rounds(), "baseline": "frozen",
+                                                                 "rng": rng(), "n_boot": 50, "level": 0.95},
+                                    {"times": "map", "baseline": "choice", "rng": "rng", "n_boot": "int",
+                                     "level": "pos"}),
+        "timing.compare": S(TI.compare, lambda: {"variants": timed_fns(), "baseline": "frozen", "rng": rng(),
+                                                 "threads": 1, "min_rounds": 2, "max_rounds": 2,
+                                                 "target_halfwidth": 0.02, "max_seconds": 1.0, "batch": 1,
+                                                 "measure": TI.wall_clock, "progress": None, "control": "lora"},
+                            {"variants": "map", "baseline": "choice", "rng": "rng", "threads": "int",
+                             "min_rounds": "int", "max_rounds": "int", "target_halfwidth": "nonneg",
+                             "max_seconds": "nonneg", "batch": "int", "measure": "fn", "progress": "fn",
+                             "control": "choice"}, deterministic=False),
+        "verdicts.bootstrap_mean_difference": S(VD.bootstrap_mean_difference,
+                                                lambda: {"a": six_rounds()["lora"], "b": six_rounds()["frozen"],
+                                                         "rng": rng(), "paired": True, "n_boot": 50, "level": 0.95},
+                                                {"a": "free+batch", "b": "array", "rng": "rng", "paired": "bool",
+                                                 "n_boot": "int", "level": "pos"}),
+        "verdicts.bootstrap_difference": S(VD.bootstrap_difference,
+                                           lambda: {"a": six_rounds()["lora"], "b": six_rounds()["frozen"],
+                                                    "rng": rng(), "paired": True, "n_boot": 50, "level": 0.95,
+                                                    "statistic": np.median, "min_samples": 5},
+                                           {"a": "free+batch", "b": "array", "rng": "rng", "paired": "bool",
+                                            "n_boot": "int", "level": "pos", "statistic": "fn",
+                                            "min_samples": "int"}),
+        "verdicts.claim": S(VD.claim, lambda: {"text": "merged costs what frozen costs", "interval": interval(),
+                                               "test": "within", "threshold": 1.0, "tolerance": 0.2, "unit": "",
+                                               "digits": 3, "min_samples": 2},
+                            {"text": "text", "interval": "obj", "test": "choice", "threshold": "scale",
+                             "tolerance": "pos", "unit": "text", "digits": "int0", "min_samples": "int"}),
+        "verdicts.control_gate": S(VD.control_gate, lambda: {"claims": [a_claim()], "controls": [interval()],
+                                                             "target": 1.0},
+                                   {"claims": "seq", "controls": "seq", "target": "scale"}),
+        "latency.measure_cases": S(LA.measure_cases, lambda: {"models": BL.build_variants(stack_cfg(), rng(), r=2,
+                                                                                          variants=("frozen", "lora")),
+                                                              "cases": [(1, 4)], "rng": rng(), "threads": 1,
+                                                              "target_halfwidth": 0.02, "max_seconds": 1.0,
+                                                              "min_rounds": 2, "max_rounds": 2, "seq_scale": 4,
+                                                              "measure": TI.wall_clock, "progress": None,
+                                                              "control": True, "total_seconds": 1.0},
+                                   {"models": "map", "cases": "seq", "rng": "rng", "threads": "int",
+                                    "target_halfwidth": "nonneg", "max_seconds": "nonneg", "min_rounds": "int",
+                                    "max_rounds": "int", "seq_scale": "int", "measure": "fn", "progress": "fn",
+                                    "control": "bool", "total_seconds": "nonneg"}, deterministic=False),
+        "l04_claims.control_interval": S(LCL.control_interval, lambda: {"cases": [case_timing()], "rng": rng(),
+                                                                        "level": 0.99},
+                                         {"cases": "seq", "rng": "rng", "level": "pos"}),
+        "l04_serving.time_serving": S(SV.time_serving, lambda: {"W0": w0(), "adapters": [adapter(0), adapter(1)],
+                                                                "X": xs(), "distinct": [1, 2], "rng": rng(),
+                                                                "total_seconds": 0.02, "min_rounds": 2,
+                                                                "progress": None},
+                                      {"W0": "obj", "adapters": "seq", "X": "obj", "distinct": "seq", "rng": "rng",
+                                       "total_seconds": "nonneg", "min_rounds": "int", "progress": "fn"},
+                                      deterministic=False),
+        "l04_serving.rows_per_second": S(SV.rows_per_second, lambda: {"timings": serving_timings(), "rows": 5},
+                                         {"timings": "seq", "rows": "int"}),
+        "l04_serving.serving_claims": S(SV.serving_claims, lambda: {"timings": serving_timings(), "rng": rng()},
+                                        {"timings": "seq", "rng": "rng"}),
+        "l04_serving.serving_summary": S(SV.serving_summary,
+                                         lambda: {"claims": SV.serving_claims(serving_timings(), rng=rng()),
+                                                  "timings": serving_timings()},
+                                         {"claims": "seq", "timings": "seq"}),
+    })
+    return out
+
+
+def _one_round_case() -> LA.CaseTiming:
+    models = BL.build_variants(stack_cfg(), rng(), r=2, variants=("frozen", "merged", "lora"))
+    return LA.measure_cases(models, [(1, 4)], rng(), min_rounds=1, max_rounds=1, measure=TI.wall_clock)[0]
+
+
+_known_cases_before_measured_claims = known_cases
+
+
+def known_cases() -> list[tuple[str, str, Callable, str, object]]:  # noqa: F811 -- extends the cases above
+    """The issue's cases, plus the "statistics on degenerate data" class: each must be refused naming the
+    argument, or give a verdict that decides nothing."""
+    def undecided(claims):
+        return all(not c.verdict.resolved for c in claims)
+
+    one_round = IV.Interval(1.2, 1.2, 1.2, n=1)
+    return _known_cases_before_measured_claims() + [
+        ("intervals.bootstrap_median", "one sample (a zero-width interval)",
+         lambda: IV.bootstrap_median([1.2], rng=rng()), "x", REJECT),
+        ("intervals.bootstrap_median", "four samples, below the stated minimum",
+         lambda: IV.bootstrap_median([1.2, 1.1, 1.3, 1.2], rng=rng()), "x", REJECT),
+        ("intervals.bootstrap_median", "fewer samples than min_samples asks for",
+         lambda: IV.bootstrap_median(np.ones(10), rng=rng(), min_samples=20), "x", REJECT),
+        ("intervals.Interval", "lo > hi", lambda: IV.Interval(1.0, 1.2, 0.8), "lo", REJECT),
+        ("intervals.Interval", "NaN lower bound", lambda: IV.Interval(1.0, np.nan, 1.1), "lo", REJECT),
+        ("intervals.Interval", "NaN upper bound", lambda: IV.Interval(1.0, 0.9, np.nan), "hi", REJECT),
+        ("intervals.Interval", "NaN estimate", lambda: IV.Interval(np.nan, 0.9, 1.1), "estimate", REJECT),
+        ("intervals.Interval", "estimate outside [lo, hi]", lambda: IV.Interval(2.0, 0.9, 1.1), "estimate", REJECT),
+        ("intervals.Interval", "level 1", lambda: IV.Interval(1.0, 0.9, 1.1, 1.0), "level", REJECT),
+        ("verdicts.within", "an inverted interval",
+         lambda: VD.within(IV.Interval(1.0, 1.04, 0.96), 1.0, 0.05), "lo", REJECT),
+        ("verdicts.claim", "a claim built on one round", lambda: VD.claim("x", one_round, "above", 1.0),
+         "interval", lambda c: c.verdict is VD.Verdict.TOO_FEW),
+        ("verdicts.claim", "a claim built on one seed", lambda: VD.claim("x", VD.mean_interval([3.0]), "above", 0.0),
+         "interval", lambda c: c.verdict is VD.Verdict.TOO_FEW),
+        ("verdicts.claim", "an interval of unknown size where 20 samples are asked for",
+         lambda: VD.claim("x", IV.Interval(1.2, 1.1, 1.3), "above", 1.0, min_samples=20), "interval",
+         lambda c: c.verdict is VD.Verdict.TOO_FEW),
+        ("verdicts.bootstrap_difference", "one sample each",
+         lambda: VD.bootstrap_difference([1.0], [0.9], rng=rng(), paired=False), "a", REJECT),
+        ("timing.ratio_intervals", "one round", lambda: TI.ratio_intervals({"f": np.ones(1), "a": np.ones(1)}, "f",
+                                                                          rng=rng()), "times", REJECT),
+        ("l04_claims.latency_claims", "a run of one round",
+         lambda: LCL.latency_claims([_one_round_case()], rng=rng()), "cases", undecided),
+        ("l04_serving.serving_claims", "one round per batch mix",
+         lambda: SV.serving_claims(SV.time_serving(w0(), [adapter(0), adapter(1)], xs(), [1, 2], rng(),
+                                                   total_seconds=0.0, min_rounds=1), rng=rng()), "timings",
+         undecided),
+    ]

@@ -32,3 +32,15 @@ def test_bad_options_exit_with_a_message(capsys):
     assert "--target: expected a half-width in (0, 1)" in capsys.readouterr().err
     assert main(["bench", "--max-rounds", "2", "--min-rounds", "5", "--no-progress"]) == 2
     assert main(["bench", "--batch-sizes", "0", "--no-progress"]) == 2
+
+
+def test_bench_says_which_clock_and_reports_the_control(capsys):
+    code = main(["bench", "--batch-sizes", "1", "--seq-lens", "8", "--min-rounds", "5", "--max-rounds", "5",
+                 "--d-model", "16", "--n-layers", "1", "--no-progress", "--total-seconds", "5"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "clock: thread CPU time (claims about compute)" in out and "A/A control, all cases pooled" in out
+    assert "frozen again (A/A copy)" in out
+    assert main(["bench", "--threads", "2", "--no-progress"]) == 2
+    assert "--threads: thread CPU time counts the timing thread only" in capsys.readouterr().err
+    assert main(["bench", "--total-seconds", "0", "--no-progress"]) == 2

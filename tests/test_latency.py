@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lora_course.lessons.l04_claims import latency_claims, latency_summary
+from lora_course.lessons.l04_claims import control_interval, latency_claims, latency_summary
 from lora_course.lessons.l04_cost_model import (
     extra_cost_features,
     fit_cost_model,
@@ -12,6 +12,7 @@ from lora_course.lessons.l04_cost_model import (
     seconds_per_mac,
 )
 from lora_course.lessons.l04_latency import (
+    CONTROL,
     CaseTiming,
     blas_threads,
     format_table,
@@ -101,12 +102,13 @@ def test_stack_rejects_wrong_width_and_unknown_variant():
         merge_stack(models["frozen"].blocks, [])
 
 
-def _case(batch, seq, factors, rounds=40, noise=0.01, seed=0):
+def _case(batch, seq, factors, rounds=40, noise=0.01, seed=0, min_rounds=20):
     """A synthetic CaseTiming: frozen ~ 1 ms with noise, each variant = factor x frozen x (1 + noise)."""
     rng = np.random.default_rng(seed)
     base = 1e-3 * (1 + 0.2 * rng.random(rounds))            # load varies from round to round
     times = {"frozen": base} | {v: f * base * (1 + noise * rng.normal(size=rounds)) for v, f in factors.items()}
-    comp = Comparison("frozen", times, ratio_intervals(times, "frozen", rng=rng), 1.0, 0.02, 1)
+    comp = Comparison("frozen", times, ratio_intervals(times, "frozen", rng=rng), 1.0, 0.02, 1,
+                      min_rounds=min_rounds)
     return CaseTiming(batch, seq, comp, paper_case(batch, seq, 4))
 
 
@@ -147,15 +149,39 @@ def test_noise_turns_verdicts_into_not_resolved_never_into_the_opposite():
     # but over many synthetic machines it is never "does not hold"
     seen = set()
     for seed in range(40):
-        small = _case(1, 32, {"merged": 1.0, "lora": 1.1, "adapter_l": 1.1, "adapter_h": 1.21}, rounds=10,
-                      noise=0.25, seed=seed)
-        large = _case(32, 128, {"merged": 1.0, "lora": 1.01, "adapter_l": 1.01, "adapter_h": 1.01}, rounds=10,
-                      noise=0.25, seed=100 + seed)
+        small = _case(1, 32, {"merged": 1.0, "lora": 1.1, "adapter_l": 1.1, "adapter_h": 1.21}, rounds=20,
+                      noise=0.15, seed=seed)
+        large = _case(32, 128, {"merged": 1.0, "lora": 1.01, "adapter_l": 1.01, "adapter_h": 1.01}, rounds=20,
+                      noise=0.15, seed=100 + seed)
         v = _verdicts(latency_claims([small, large], rng=np.random.default_rng(seed)))
         seen.add(v["Adapter^H costs more than Adapter^L 1 x 32"])
         assert v["Adapter^H costs more than Adapter^L 1 x 32"] is not Verdict.FAILS
         assert v["merged LoRA costs what frozen costs 1 x 32"] is not Verdict.FAILS
     assert Verdict.UNRESOLVED in seen, "this much noise should leave some runs unresolved"
+
+
+def test_fewer_rounds_than_the_minimum_decide_nothing():
+    small = _case(1, 32, {"merged": 1.0, "lora": 1.5, "adapter_l": 1.3, "adapter_h": 1.6}, rounds=10)
+    large = _case(32, 128, {"merged": 1.0, "lora": 1.01, "adapter_l": 1.01, "adapter_h": 1.01}, rounds=10, seed=1)
+    claims = latency_claims([small, large], rng=np.random.default_rng(0))
+    assert {c.verdict for c in claims} == {Verdict.TOO_FEW}, "ten clear rounds are still fewer than twenty"
+    assert all(s.startswith("Not resolved: too few samples for a verdict: ") for s in latency_summary(claims))
+    enough = _case(1, 32, {"merged": 1.0, "lora": 1.5, "adapter_l": 1.3, "adapter_h": 1.6}, rounds=10,
+                   min_rounds=5)
+    assert _verdicts(latency_claims([enough], rng=np.random.default_rng(0)))[
+        "unmerged LoRA is slower than frozen 1 x 32"] is Verdict.HOLDS
+
+
+def test_a_control_that_misses_one_makes_every_verdict_too_busy():
+    clear = {"merged": 1.0, "lora": 1.5, "adapter_l": 1.3, "adapter_h": 1.6}
+    quiet = _case(1, 32, clear | {CONTROL: 1.0})
+    busy = _case(1, 32, clear | {CONTROL: 1.08})           # two copies of one computation 8 % apart
+    assert all(c.verdict is Verdict.HOLDS for c in latency_claims([quiet], rng=np.random.default_rng(0)))
+    claims = latency_claims([busy], rng=np.random.default_rng(0))
+    assert {c.verdict for c in claims} == {Verdict.BUSY}
+    assert latency_summary(claims)[0].startswith("Not resolved: this machine was too busy to tell: ")
+    assert not control_interval([busy], rng=np.random.default_rng(0)).contains(1.0)
+    assert control_interval([_case(1, 32, clear)], rng=np.random.default_rng(0)) is None
 
 
 def test_table_statements_and_paper_column():
@@ -201,10 +227,16 @@ def test_cost_model_recovers_synthetic_costs():
 def test_measure_cases_on_a_real_stack_and_flops():
     models = build_variants(CFG, np.random.default_rng(0), variants=("frozen", "merged", "lora"))
     seen = []
-    cases = measure_cases(models, [(1, 4), (2, 8)], np.random.default_rng(0), min_rounds=3, max_rounds=3,
+    cases = measure_cases(models, [(1, 4), (2, 8)], np.random.default_rng(0), min_rounds=6, max_rounds=6,
                           progress=seen.append)
     assert [c.label for c in cases] == ["1 x 4", "2 x 8"] and seen == ["batch 1 x seq 4", "batch 2 x seq 8"]
-    assert all(c.comparison.rounds == 3 and c.overhead("frozen").estimate == 1.0 for c in cases)
+    assert all(c.comparison.rounds == 6 and c.overhead("frozen").estimate == 1.0 for c in cases)
+    assert all(c.comparison.clock == "thread CPU time" and CONTROL in c.comparison.times for c in cases)
+    assert "by thread CPU time" in statements(cases) and "A/A control" in statements(cases)
+    with pytest.raises(ValueError, match="threads: thread CPU time counts this thread only"):
+        measure_cases(models, [(1, 4)], np.random.default_rng(0), threads=2)
+    with pytest.raises(ValueError, match="models: 'frozen_copy' is the name of the A/A control"):
+        measure_cases(models | {CONTROL: models["frozen"]}, [(1, 4)], np.random.default_rng(0))
     with pytest.raises(ValueError, match="expected a 'frozen' baseline"):
         measure_cases({"lora": models["lora"]}, [(1, 4)], np.random.default_rng(0))
     base = flops_per_token(16, 64, 2, 8)

@@ -61,8 +61,10 @@ def test_bootstrap_differences_paired_and_unpaired():
     assert paired.estimate == pytest.approx(0.1) and paired.lo == pytest.approx(0.1)
     with pytest.raises(ValueError, match="b: expected shape"):
         bootstrap_mean_difference(a, b, rng=rng)
-    with pytest.raises(ValueError, match="a, b: expected non-empty 1-D samples"):
+    with pytest.raises(ValueError, match="a: expected at least 5 values for an interval, got 0"):
         bootstrap_difference([], b, rng=rng)
+    with pytest.raises(ValueError, match="b: expected at least 5 values for an interval, got 1"):
+        bootstrap_difference(a, b[:1], rng=rng, paired=False)
 
 
 def test_t_interval_for_few_seeds():
@@ -87,7 +89,7 @@ def test_claims_print_and_choose_their_sentence():
     assert c.say("yes", "no") == "yes"
     u = Claim("Adapter^H costs more", Verdict.UNRESOLVED, Interval(1.0, 0.9, 1.1))
     assert u.say("yes", "no").startswith("This run cannot tell whether adapter^H costs more")
-    assert claim("x", Interval(1, 0.9, 0.95), "below", 1.0).say("yes", "no") == "yes"
+    assert claim("x", Interval(0.92, 0.9, 0.95), "below", 1.0).say("yes", "no") == "yes"
     assert claim("x", Interval(1, 0.99, 1.01), "within", 1.0, 0.05).verdict is Verdict.HOLDS
     assert format_claims([c, u]).count("\n") == 1
     assert tally([c, u]) == "1 hold, 0 do not hold, 1 not resolved at this noise level"

@@ -10,6 +10,7 @@ from lora_course.lessons import l03_findings as tf
 from lora_course.lessons import l03_targets as te
 from lora_course.lessons.l03_widget import PAPER_BUDGET, budget_html, budget_report
 from lora_course.lowrank import lora_param_count
+from lora_course.measure.verdicts import Verdict
 
 
 def test_pointer_task_labels_follow_the_pointer():
@@ -113,7 +114,7 @@ def _synthetic(tiny, acc_by_name, seeds=(0, 1, 2), noise=0.0):
 
 
 def test_finding_claims_follow_the_numbers(tiny):
-    from lora_course.measure.verdicts import Verdict
+
 
     table = {"Wq,Wv r=4": 80, "Wq r=8": 70, "Wk r=8": 60, "Wv r=8": 26, "Wo r=8": 40, "Wq,Wk r=4": 60,
              "Wq,Wk,Wv,Wo r=2": 75, "Wq,Wv r=1": 50, "Wq,Wv r=2": 60, "Wq,Wv r=8": 85, "Wq,Wv r=16": 90,
@@ -128,3 +129,17 @@ def test_finding_claims_follow_the_numbers(tiny):
     noisy = _synthetic(tiny, table.get, noise=30.0)
     for c in tf.finding_claims(noisy, r_small=8, r_large=16)[:1]:
         assert c.verdict in (Verdict.HOLDS, Verdict.UNRESOLVED), "noise may unsettle a claim, not reverse it"
+
+
+def test_the_quick_setting_is_the_notebook_setting_with_one_seed():
+    assert te.QUICK.seeds == (0,) and te.NOTEBOOK.seeds[0] == 0
+    assert replace(te.QUICK, name="notebook", seeds=te.NOTEBOOK.seeds) == te.NOTEBOOK
+    assert len(te.planned_runs(te.QUICK)) == len(te.planned_runs(te.NOTEBOOK))
+
+
+def test_one_seed_decides_no_finding(tiny):
+    """One value per claim gives no interval over seeds: every finding is 'not resolved: too few samples'."""
+    claims = tf.finding_claims(tiny, r_small=2, r_large=8)
+    assert claims and all(c.verdict is Verdict.TOO_FEW for c in claims)
+    assert all(s.startswith("Not settled by this run (not resolved: too few samples for a verdict): ")
+               for s in tf.findings_summary(claims))

@@ -1,9 +1,11 @@
 """``lora-course bench``: time frozen, merged LoRA, unmerged LoRA, Adapter^L and Adapter^H on this machine.
 
 For every batch x sequence case the variants run interleaved in rounds (random order each round, BLAS
-pinned to one thread) until every overhead's 95 % interval is as narrow as ``--target`` or the case's
-time budget is spent. It prints each variant's overhead against frozen with its interval, how sure each
-case is, the verdicts on lesson 04's claims, and a cost model fitted from the run; the paper's Table 1
+pinned to one thread, each call timed by the thread's CPU time unless ``--clock wall``), beside an A/A
+control (a copy of frozen), until every overhead's 95 % interval is as narrow as ``--target`` or the case's
+wall-clock budget is spent. It prints each variant's overhead against frozen with its interval, how sure
+each case is, the verdicts on lesson 04's claims (none from fewer than ``--min-rounds`` rounds; all "too
+busy to tell" when the control misses 1), and a cost model fitted from the run; the paper's Table 1
 (GPT-2 medium, RTX8000) sits beside the cases that mirror it (same batch, sequences ``--seq-scale``
 times longer).
 """
@@ -16,7 +18,7 @@ import time
 
 import numpy as np
 
-from lora_course.lessons.l04_claims import latency_claims, latency_summary
+from lora_course.lessons.l04_claims import control_interval, latency_claims, latency_summary
 from lora_course.lessons.l04_cost_model import (
     extra_cost_features,
     fit_cost_model,
@@ -24,7 +26,9 @@ from lora_course.lessons.l04_cost_model import (
     format_cost_model,
     seconds_per_mac,
 )
-from lora_course.lessons.l04_latency import format_table, measure_cases, statements
+from lora_course.lessons.l04_latency import MIN_ROUNDS, format_table, measure_cases, statements
+from lora_course.lessons.l04_latency import QUICK as LESSON_QUICK
+from lora_course.measure.clocks import clock_name, thread_cpu_clock, wall_clock
 from lora_course.measure.verdicts import format_claims, tally
 from lora_course.paper import CITATION
 from lora_course.toy.blocks import (
@@ -37,7 +41,8 @@ from lora_course.toy.blocks import (
 )
 
 VARIANTS = ("frozen", "merged", "lora", "adapter_l", "adapter_h")
-QUICK = {"batch_sizes": [1, 16, 32], "seq_lens": [32, 64, 128], "paired": True, "max_seconds": 3.0,
+QUICK = {"batch_sizes": [b for b, _ in LESSON_QUICK["cases"]], "seq_lens": [t for _, t in LESSON_QUICK["cases"]],
+         "paired": True, "max_seconds": LESSON_QUICK["max_seconds"], "total_seconds": LESSON_QUICK["total_seconds"],
          "d_model": 64, "n_heads": 2, "n_layers": 2}
 
 
@@ -48,10 +53,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sequence lengths (default: 32 64 128, a quarter of the paper's)")
     parser.add_argument("--paired", action="store_true",
                         help="pair the i-th batch size with the i-th sequence length instead of every combination")
-    parser.add_argument("--min-rounds", type=int, default=10, help="interleaved rounds before checking (default 10)")
+    parser.add_argument("--min-rounds", type=int, default=MIN_ROUNDS,
+                        help=f"fewest interleaved rounds a verdict rests on (default {MIN_ROUNDS})")
     parser.add_argument("--max-rounds", type=int, default=400, help="stop adding rounds here (default 400)")
     parser.add_argument("--max-seconds", type=float, default=20.0,
                         help="timing budget per case in seconds (default 20)")
+    parser.add_argument("--total-seconds", type=float, default=None,
+                        help="wall-clock budget for all cases together, shared by their cost (default: none)")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="cpu (default): the timing thread's CPU time, for claims about compute; "
+                             "wall: elapsed time")
     parser.add_argument("--target", type=float, default=0.02,
                         help="stop when every ratio's 95 %% interval is this narrow (half-width; default 0.02)")
     parser.add_argument("--d-model", type=int, default=128, help="model width (GPT-2 medium: 1024)")
@@ -64,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BLAS threads while timing (default 1: steadier on a shared machine; 0 = leave as is)")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights, inputs and round orders")
     parser.add_argument("--quick", action="store_true",
-                        help="the notebook's settings: d_model 64, 2 blocks, cases 1x32 16x64 32x128, 3 s a case")
+                        help="the lesson's quick default: d_model 64, 2 blocks, cases 1x32 4x32 8x64, 10 s in all")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
                         help="torch: appendix 06's PyTorch bench (needs the [torch] extra; GPT-2 medium on cuda)")
@@ -92,6 +103,11 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError(f"--max-rounds: expected >= --min-rounds = {args.min_rounds}, got {args.max_rounds}")
     if not args.max_seconds > 0:
         raise ValueError(f"--max-seconds: expected a number > 0, got {args.max_seconds}")
+    if args.total_seconds is not None and not args.total_seconds > 0:
+        raise ValueError(f"--total-seconds: expected a number > 0, got {args.total_seconds}")
+    if args.clock == "cpu" and args.threads != 1:
+        raise ValueError(f"--threads: thread CPU time counts the timing thread only; expected 1 with --clock cpu, "
+                         f"got {args.threads}")
     if not 0 < args.target < 1:
         raise ValueError(f"--target: expected a half-width in (0, 1), e.g. 0.02, got {args.target}")
     if args.threads < 0:
@@ -126,17 +142,23 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(label)
             bar.update(1)
 
+    measure = thread_cpu_clock if args.clock == "cpu" else wall_clock
     start = time.perf_counter()
     timed = measure_cases(models, cases, rng, threads=args.threads or None, target_halfwidth=args.target,
                           max_seconds=args.max_seconds, min_rounds=args.min_rounds, max_rounds=args.max_rounds,
-                          seq_scale=args.seq_scale, progress=progress)
+                          seq_scale=args.seq_scale, progress=progress, measure=measure,
+                          total_seconds=args.total_seconds)
     if bar is not None:
         bar.close()
-    print(f"{time.perf_counter() - start:.1f} s in all; overhead = median over rounds of t_variant / t_frozen - 1, "
-          f"with a bootstrap 95 % interval")
+    print(f"{time.perf_counter() - start:.1f} s in all; clock: {clock_name(measure)} "
+          f"({'claims about compute' if args.clock == 'cpu' else 'claims about waiting'}); overhead = median over "
+          f"rounds of t_variant / t_frozen - 1, with a block-bootstrap 95 % interval")
     print(format_table(timed, LABELS))
     print(f"paper column: {CITATION}, Table 1 (GPT-2 medium, same batch, sequences {args.seq_scale}x longer)")
     print("\nHow sure:\n" + statements(timed))
+    control = control_interval(timed, rng=rng)
+    print(f"A/A control, all cases pooled: copy / frozen = {control.as_ratio()} (99 % interval): "
+          f"{'contains 1' if control.contains(1.0) else 'misses 1, so this machine was too busy to tell'}")
     for case in timed:
         iv = case.overhead("merged")
         print(f"{case.label:>9}: merged / frozen = {iv.as_ratio()}: the interval "
@@ -155,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n" + "\n".join(latency_summary(claims)))
     largest = max(timed, key=lambda c: c.tokens)
     model = fit_cost_model(timed, features, seconds_per_mac(largest.tokens, config.d_model, rng,
-                                                            threads=args.threads or None))
+                                                            threads=args.threads or None, measure=measure))
     print("\nCost model (extra time = multiply-adds x cost each + operations x fixed cost each):")
     print(format_cost_model(model, timed, features))
     return 0

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-SETTINGS = ("full", "notebook", "tiny")
+SETTINGS = ("full", "notebook", "quick", "tiny")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--setting", choices=SETTINGS, default="full",
-                        help="full (default, a few minutes), notebook (the lesson's reduced run) or tiny (smoke test)")
+                        help="full (default, a few minutes), notebook (the lesson's 3-seed run), quick (the lesson's "
+                             "default, one seed) or tiny (smoke test)")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the setting's)")
     parser.add_argument("--steps", type=int, default=None, help="adaptation steps per run (default: the setting's)")
     parser.add_argument("--out", type=Path, default=Path("reproduce-out"), help="folder for figures and results.json")
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _setting(args: argparse.Namespace):
     from lora_course.lessons import l03_targets as te
 
-    setting = {"full": te.FULL, "notebook": te.NOTEBOOK, "tiny": te.TINY}[args.setting]
+    setting = {"full": te.FULL, "notebook": te.NOTEBOOK, "quick": te.QUICK, "tiny": te.TINY}[args.setting]
     if args.seeds is not None:
         if args.seeds < 1:
             raise ValueError(f"--seeds: expected an integer >= 1, got {args.seeds}")

@@ -81,6 +81,7 @@ def findings_summary(claims: list) -> list[str]:
     sentences = []
     for c in claims:
         what = c.text.split(" (paper")[0]
+        reason = "" if c.verdict.value == "not resolved at this noise level" else f" ({c.verdict})"
         sentences.append(c.say(f"Agrees: {what}.", f"Disagrees: it is not the case that {what}.",
-                               f"Not settled by this run: {what}."))
+                               f"Not settled by this run{reason}: {what}."))
     return sentences

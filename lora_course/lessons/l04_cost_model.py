@@ -13,7 +13,7 @@ import numpy as np
 
 from lora_course.lessons.l04_latency import _SHORT, CaseTiming, _check_case_list, _check_variant_names, _ms
 from lora_course.measure.blas_threads import blas_threads
-from lora_course.measure.timing import Measure, wall_clock
+from lora_course.measure.clocks import Measure, thread_cpu_clock
 from lora_course.validation import (
     InputError,
     as_array,
@@ -113,8 +113,9 @@ def extra_seconds(case: CaseTiming, variant: str) -> float:
 
 
 def seconds_per_mac(n: int, d: int, rng: np.random.Generator, *, rounds: int = 15, threads: int | None = 1,
-                    measure: Measure = wall_clock) -> float:
-    """What one multiply-add costs in a big product on this machine: median time of (n, d) @ (d, d) / (n d d)."""
+                    measure: Measure = thread_cpu_clock) -> float:
+    """What one multiply-add costs in a big product on this machine: median time of (n, d) @ (d, d) / (n d d),
+    by the thread's CPU time (``thread_cpu_clock`` needs ``threads=1``) unless ``measure`` says otherwise."""
     from contextlib import nullcontext
 
     from lora_course.measure.timing import time_rounds
@@ -125,6 +126,8 @@ def seconds_per_mac(n: int, d: int, rng: np.random.Generator, *, rounds: int = 1
     if threads is not None:
         check_positive_int("threads", threads)
     check_callable("measure", measure)
+    if measure is thread_cpu_clock and threads != 1:
+        raise InputError(f"threads: thread CPU time counts this thread only; expected threads=1, got {threads}")
     X, W = rng.normal(size=(n, d)), rng.normal(size=(d, d))
     with blas_threads(threads) if threads else nullcontext():
         t = time_rounds({"product": lambda: X @ W.T}, rounds, rng=rng, measure=measure)["product"]

@@ -1,16 +1,20 @@
 """Lesson 04's latency measurement: variants of one block stack timed side by side, and their table.
 
 Timing uses ``lora_course.measure.timing``: every round runs each variant once in a random order, BLAS
-pinned to one thread, and the overhead of a variant is the median over rounds of ``t_variant / t_frozen``
-with a bootstrap 95 % interval. ``lora_course.lessons.l04_claims.latency_claims`` turns those intervals into
-verdicts (holds / does not hold / not resolved at this noise level);
-``lora_course.lessons.l04_cost_model.fit_cost_model`` explains the measured extra time by multiply-adds,
-elements passed through element-wise operations, and a fixed cost per operation.
+pinned to one thread, each call timed by the thread's CPU time (the claims are about compute per forward
+pass; time spent waiting for a busy CPU is not counted), and the overhead of a variant is the median over
+rounds of ``t_variant / t_frozen`` with a block-bootstrap 95 % interval. A copy of frozen (``CONTROL``) is
+timed beside it in every case: an A/A control whose interval must contain 1.
+``lora_course.lessons.l04_claims.latency_claims`` turns those intervals into verdicts (holds / does not
+hold / not resolved); ``lora_course.lessons.l04_cost_model.fit_cost_model`` explains the measured extra
+time by multiply-adds, elements passed through element-wise operations, and a fixed cost per operation.
 """
 
 from __future__ import annotations
 
+import copy
 import numbers
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -19,11 +23,13 @@ import numpy as np
 from lora_course.lessons.l00_overhead import BASELINE as PAPER_BASELINE
 from lora_course.lessons.l00_overhead import overhead_percent
 from lora_course.measure.blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
-from lora_course.measure.timing import Comparison, Interval, Measure, compare, wall_clock
+from lora_course.measure.clocks import Measure, thread_cpu_clock
+from lora_course.measure.timing import Comparison, Interval, compare
 from lora_course.paper import TABLE1_LATENCY_MS
 from lora_course.validation import (
     InputError,
     InputTypeError,
+    check_bool,
     check_callable,
     check_choice,
     check_instance,
@@ -37,6 +43,13 @@ from lora_course.validation import (
 _PAPER_NAMES = {"adapter_l": "Adapter^L", "adapter_h": "Adapter^H"}
 _SHORT = {"frozen": "frozen", "merged": "merged LoRA", "lora": "unmerged LoRA", "adapter_l": "Adapter^L",
           "adapter_h": "Adapter^H"}
+CONTROL = "frozen_copy"                     # the A/A control: a copy of frozen, timed as a variant of its own
+CONTROL_LABEL = "frozen again (A/A copy)"
+MIN_ROUNDS = 20                             # no verdict from fewer rounds
+# The lesson's two settings: the quick default shares 10 s of wall-clock time among three small cases (a busy
+# machine gets fewer rounds, never a longer wait); the full run gives the paper's batch sizes 20 s each.
+QUICK = {"cases": ((1, 32), (4, 32), (8, 64)), "max_seconds": 10.0, "total_seconds": 10.0}
+FULL = {"cases": ((1, 32), (16, 64), (32, 128)), "max_seconds": 20.0, "total_seconds": None}
 
 
 def paper_case(batch: int, seq: int, seq_scale: int) -> tuple[int, int] | None:
@@ -144,13 +157,16 @@ class CaseTiming:
 
 def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random.Generator, *,
                   threads: int | None = 1, target_halfwidth: float = 0.02, max_seconds: float = 5.0,
-                  min_rounds: int = 10, max_rounds: int = 200, seq_scale: int = 4, measure: Measure = wall_clock,
-                  progress: Callable[[str], None] | None = None) -> list[CaseTiming]:
+                  min_rounds: int = MIN_ROUNDS, max_rounds: int = 200, seq_scale: int = 4,
+                  measure: Measure = thread_cpu_clock, progress: Callable[[str], None] | None = None,
+                  control: bool = True, total_seconds: float | None = None) -> list[CaseTiming]:
     """Time ``model.forward(X)`` of every model at every (batch, seq), until resolved or out of budget.
 
     ``models`` maps a variant name to an object with ``forward`` and ``config.d_model`` (a BlockStack) and
-    must include ``frozen``; X (batch, seq, d_model) is drawn from ``rng`` once per case. ``max_seconds``
-    is the timing budget per case. ``progress(label)`` is called after each case.
+    must include ``frozen``; X (batch, seq, d_model) is drawn from ``rng`` once per case. ``control`` adds a
+    deep copy of frozen as the variant ``CONTROL`` (an A/A control). ``max_seconds`` is the wall-clock budget
+    per case, ``total_seconds`` (if given) for all cases together, shared among the cases still to come, so
+    a busy machine gets fewer rounds, never a longer wait. ``progress(label)`` is called after each case.
     """
     d_model = _check_models(models)                      # every argument checked before the first case is timed
     cases = _check_pairs(cases)
@@ -159,24 +175,48 @@ def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random
         check_positive_int("threads", threads)
     check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     check_number("max_seconds", max_seconds, minimum=0, strict=False)
+    if total_seconds is not None:
+        check_number("total_seconds", total_seconds, minimum=0, strict=False)
     check_positive_int("min_rounds", min_rounds)
     check_positive_int("max_rounds", max_rounds)
     if max_rounds < min_rounds:
         raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
     seq_scale = check_positive_int("seq_scale", seq_scale)
     check_callable("measure", measure)
+    if measure is thread_cpu_clock and threads != 1:
+        raise InputError(f"threads: thread CPU time counts this thread only; expected threads=1, got {threads}")
     if progress is not None:
         check_callable("progress", progress)
+    if CONTROL in models:
+        raise InputError(f"models: {CONTROL!r} is the name of the A/A control; expected other names")
+    timed = dict(models) | ({CONTROL: copy.deepcopy(models["frozen"])} if check_bool("control", control) else {})
+    start = time.perf_counter()
+    inputs = [rng.normal(size=(batch, seq, d_model)) for batch, seq in cases]
+    weights = [_one_call(timed["frozen"], X) for X in inputs]     # the total budget is shared by expected cost
     out = []
-    for batch, seq in cases:
-        X = rng.normal(size=(batch, seq, d_model))
-        fns = {name: (lambda m=m, X=X: m.forward(X)) for name, m in models.items()}
+    for i, ((batch, seq), X) in enumerate(zip(cases, inputs, strict=True)):
+        budget = max_seconds
+        if total_seconds is not None:                    # a share by cost, but never below half an equal share
+            left = max(0.0, total_seconds - (time.perf_counter() - start))
+            share = max(weights[i] / sum(weights[i:]), 0.5 / (len(cases) - i))
+            budget = min(budget, left * share)
+        fns = {name: (lambda m=m, X=X: m.forward(X)) for name, m in timed.items()}
         comp = compare(fns, "frozen", rng=rng, threads=threads, min_rounds=min_rounds, max_rounds=max_rounds,
-                       target_halfwidth=target_halfwidth, max_seconds=max_seconds, measure=measure)
+                       target_halfwidth=target_halfwidth, max_seconds=budget, measure=measure,
+                       control=CONTROL if control else None)
         out.append(CaseTiming(batch, seq, comp, paper_case(batch, seq, seq_scale)))
         if progress is not None:
             progress(f"batch {batch} x seq {seq}")
     return out
+
+
+def _one_call(model, X: np.ndarray) -> float:
+    """CPU seconds of a warm forward pass (at least a microsecond): how a total budget is shared (CPU time, so
+    that a call another process interrupts does not look expensive)."""
+    model.forward(X)                                     # the first call on a new shape is cold
+    start = time.thread_time_ns()
+    model.forward(X)
+    return max((time.thread_time_ns() - start) * 1e-9, 1e-6)
 
 
 def _ms(x: float) -> str:
@@ -189,7 +229,7 @@ def format_table(cases: list[CaseTiming], labels: dict[str, str] | None = None) 
     if labels is not None:
         for key, text in check_mapping("labels", labels).items():
             check_instance(f"labels[{key!r}]", text, str)
-    labels = labels or {}
+    labels = {CONTROL: CONTROL_LABEL} | (labels or {})
     head = (f"{'batch':>5} {'seq':>5}  {'variant':<22}{'median':>10}   {'overhead vs frozen [95 % interval]':<36}"
             f"{'rounds':>7}  | {'paper':>7}")
     lines = [head, "-" * len(head)]
@@ -206,6 +246,6 @@ def format_table(cases: list[CaseTiming], labels: dict[str, str] | None = None) 
 
 
 def statements(cases: list[CaseTiming]) -> str:
-    """How sure each case's numbers are, one line per case."""
+    """How sure each case's numbers are, by which clock, and what its A/A control says, one line per case."""
     cases = _check_case_list("cases", cases)
     return "\n".join(f"{case.label:>9}: {case.comparison.statement()}" for case in cases)

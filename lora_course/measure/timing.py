@@ -2,13 +2,14 @@
 
 Every round runs each variant once, in a fresh random order, so a burst of load hits them all alike.
 The statistic is the per-round ratio ``t_variant / t_baseline`` (load that slows one round slows both
-halves of its ratio), summarised by its median with a bootstrap confidence interval over rounds.
-``time_until_resolved`` adds rounds until every interval is narrow enough or a budget is spent;
-``compare`` does the same with BLAS pinned to one thread and returns a ``Comparison`` that says, in
-words, how sure each result is.
+halves of its ratio), summarised by its median with a moving-block bootstrap interval over consecutive
+rounds (``lora_course.measure.intervals``). ``time_until_resolved`` adds rounds until every interval is
+narrow enough or a budget of wall-clock seconds is spent; ``compare`` does the same with BLAS pinned to
+one thread and returns a ``Comparison`` that says, in words, how sure each result is, which clock it
+used, and whether it has the rounds a verdict needs.
 
-``measure(fn)`` times one call; the default is the wall clock. A GPU passes a function built on CUDA
-events (the torch appendix does), which keeps every other piece of this module unchanged.
+``measure(fn)`` times one call (``lora_course.measure.clocks``): ``thread_cpu_clock`` for claims about
+compute, ``wall_clock`` (the default here) for claims about waiting, or a GPU's clock built on CUDA events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lora_course.measure.clocks import Measure as Measure  # re-exported: callers import it from here
+from lora_course.measure.clocks import _fast_clock, clock_name, thread_cpu_clock, wall_clock
+from lora_course.measure.intervals import MIN_SAMPLES, Interval, bootstrap_median, unbounded
 from lora_course.validation import (
     InputError,
     InputTypeError,
@@ -32,21 +36,6 @@ from lora_course.validation import (
     check_positive_int,
     check_rng,
 )
-
-Measure = Callable[[Callable[[], object]], float]
-
-
-def _wall_clock(fn: Callable[[], object]) -> float:
-    """``wall_clock`` without its entry check: the clock of the timing loops (their callers checked ``fn``)."""
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def wall_clock(fn: Callable[[], object]) -> float:
-    """Seconds one call of ``fn`` takes, by ``time.perf_counter``."""
-    check_callable("fn", fn)
-    return _wall_clock(fn)
 
 
 def _check_variants(variants: Mapping[str, Callable[[], object]]) -> list[str]:
@@ -64,10 +53,6 @@ def _check_variants(variants: Mapping[str, Callable[[], object]]) -> list[str]:
 def _check_optional_callable(name: str, f) -> None:
     if f is not None:
         check_callable(name, f)
-
-
-def _check_threads(threads) -> int | None:
-    return None if threads is None else check_positive_int("threads", threads)
 
 
 def _check_mapping_of_times(times) -> None:
@@ -97,26 +82,28 @@ def _seconds(samples: list) -> np.ndarray:
     return t
 
 
+def _one_round(variants, names, rng, clock, samples) -> None:
+    for j in rng.permutation(len(names)):                # a fresh random order every round
+        samples[names[j]].append(clock(variants[names[j]]))
+
+
 def _time_rounds(variants: Mapping[str, Callable[[], object]], names: list[str], rounds: int,
                  rng: np.random.Generator, warmup: int, measure: Measure) -> dict[str, np.ndarray]:
     """``time_rounds`` without the entry checks (its callers checked every argument once)."""
-    clock = _wall_clock if measure is wall_clock else measure
+    clock = _fast_clock(measure)
     for _ in range(warmup):
         for name in names:
             variants[name]()
     samples: dict[str, list] = {name: [] for name in names}
     for _ in range(rounds):
-        for j in rng.permutation(len(names)):
-            samples[names[j]].append(clock(variants[names[j]]))
+        _one_round(variants, names, rng, clock, samples)
     return {name: _seconds(samples[name]) for name in names}
 
 
 def time_rounds(variants: Mapping[str, Callable[[], object]], rounds: int, *, rng: np.random.Generator,
                 warmup: int = 1, measure: Measure = wall_clock) -> dict[str, np.ndarray]:
-    """Seconds per call of every variant, shape (rounds,) each; each round runs all variants in random order.
-
-    ``measure(fn)`` times one call (the default is wall-clock; a GPU passes one built on CUDA events).
-    """
+    """Seconds per call of every variant, shape (rounds,) each; each round runs all variants in random order;
+    ``measure(fn)`` times one call (``lora_course.measure.clocks``, or a GPU's clock built on CUDA events)."""
     names = _check_variants(variants)
     rounds = check_positive_int("rounds", rounds)
     rng = check_rng(rng)
@@ -125,50 +112,10 @@ def time_rounds(variants: Mapping[str, Callable[[], object]], rounds: int, *, rn
     return _time_rounds(variants, names, rounds, rng, warmup, measure)
 
 
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate with a confidence interval [lo, hi] at ``level`` (0.95 = 95 %)."""
-
-    estimate: float
-    lo: float
-    hi: float
-    level: float = 0.95
-
-    @property
-    def halfwidth(self) -> float:
-        return (self.hi - self.lo) / 2
-
-    def contains(self, x: float) -> bool:
-        x = check_number("x", x)
-        return self.lo <= x <= self.hi
-
-    def as_percent_overhead(self) -> str:
-        """'+4.1 % [+2.0, +6.3]' for a ratio interval."""
-        e, lo, hi = (100 * (v - 1) for v in (self.estimate, self.lo, self.hi))
-        return f"{e:+.1f} % [{lo:+.1f}, {hi:+.1f}]"
-
-    def as_ratio(self) -> str:
-        """'1.04 [1.02, 1.06]'."""
-        return f"{self.estimate:.2f} [{self.lo:.2f}, {self.hi:.2f}]"
-
-
-def bootstrap_median(x, *, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95) -> Interval:
-    """Median of a 1-D sample with a percentile-bootstrap interval."""
-    x = np.asarray(as_array("x", x), dtype=float)
-    if x.ndim != 1 or x.size == 0:
-        raise InputError(f"x: expected a non-empty 1-D array of finite values, got shape {x.shape}")
-    level = check_open_interval("level", level, 0, 1)
-    rng = check_rng(rng)
-    n_boot = check_positive_int("n_boot", n_boot)
-    resamples = np.median(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
-    tail = 100 * (1 - level) / 2
-    lo, hi = np.percentile(resamples, [tail, 100 - tail])
-    return Interval(float(np.median(x)), float(lo), float(hi), level)
-
-
 def ratio_intervals(times: Mapping[str, np.ndarray], baseline: str, *, rng: np.random.Generator,
                     n_boot: int = 2000, level: float = 0.95) -> dict[str, Interval]:
-    """For each variant, the median over rounds of ``t_variant / t_baseline`` with its bootstrap interval."""
+    """For each variant, the median over rounds of ``t_variant / t_baseline`` with its block-bootstrap interval
+    (rounds in the order they were timed; at least ``MIN_SAMPLES`` rounds)."""
     _check_mapping_of_times(times)
     check_choice("baseline", baseline, times)
     rng = check_rng(rng)
@@ -178,6 +125,9 @@ def ratio_intervals(times: Mapping[str, np.ndarray], baseline: str, *, rng: np.r
     if not np.all(base != 0):
         raise InputError(f"times[{baseline!r}]: expected non-zero seconds (every ratio divides by them), got "
                          f"{int(np.count_nonzero(base == 0))} zeros")
+    if base.size < MIN_SAMPLES:
+        raise InputError(f"times[{baseline!r}]: expected at least {MIN_SAMPLES} rounds for an interval, "
+                         f"got {base.size}")
     checked = {}
     for name, t in times.items():
         t = np.asarray(as_array(f"times[{name!r}]", t, ndim=1), dtype=float)
@@ -187,13 +137,25 @@ def ratio_intervals(times: Mapping[str, np.ndarray], baseline: str, *, rng: np.r
     return {name: bootstrap_median(t / base, rng=rng, n_boot=n_boot, level=level) for name, t in checked.items()}
 
 
+def _intervals(times: dict[str, np.ndarray], baseline: str, rng: np.random.Generator) -> dict[str, Interval]:
+    """``ratio_intervals``, or unbounded intervals while there are too few rounds for one."""
+    n = len(times[baseline])
+    if n >= MIN_SAMPLES:
+        return ratio_intervals(times, baseline, rng=rng)
+    base = times[baseline]
+    return {name: unbounded(float(np.median(t / base)) if n else 1.0, n or None) for name, t in times.items()}
+
+
 def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng: np.random.Generator,
                         min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.02,
                         max_seconds: float = 10.0, batch: int = 10, measure: Measure = wall_clock,
                         progress: Callable[[int], None] | None = None,
                         ) -> tuple[dict[str, np.ndarray], dict[str, Interval]]:
-    """Add rounds (``batch`` at a time) until every ratio interval's half-width is below ``target_halfwidth``,
-    or ``max_rounds`` rounds or ``max_seconds`` of timing are spent. Returns the times and the intervals."""
+    """Add rounds until at least ``min_rounds`` are in and every ratio interval's half-width is below
+    ``target_halfwidth`` (checked every ``batch`` rounds), or ``max_rounds`` rounds or ``max_seconds`` of
+    wall-clock time are spent (checked after every round, so a busy machine cannot stretch the wait; a run
+    cut short may have fewer than ``min_rounds`` rounds). Returns the times and the intervals; with fewer
+    than ``MIN_SAMPLES`` rounds the intervals are unbounded."""
     names = _check_variants(variants)
     check_choice("baseline", baseline, names)
     rng = check_rng(rng)
@@ -206,18 +168,24 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
     max_seconds = check_number("max_seconds", max_seconds, minimum=0, strict=False)
     check_callable("measure", measure)
     _check_optional_callable("progress", progress)
+    clock = _fast_clock(measure)
     start = time.perf_counter()
-    chunks = [_time_rounds(variants, names, min_rounds, rng, 1, measure)]
+    for name in names:                                    # warm-up: caches, first-call allocations
+        variants[name]()
+    samples: dict[str, list] = {name: [] for name in names}
+    done = 0
     while True:
-        times = {n: np.concatenate([c[n] for c in chunks]) for n in names}
-        intervals = ratio_intervals(times, baseline, rng=rng)
-        done = len(times[baseline])
-        if progress is not None:
-            progress(done)
-        narrow = all(iv.halfwidth <= target_halfwidth for iv in intervals.values())
-        if narrow or done >= max_rounds or time.perf_counter() - start >= max_seconds:
-            return times, intervals
-        chunks.append(_time_rounds(variants, names, min(batch, max_rounds - done), rng, 0, measure))
+        _one_round(variants, names, rng, clock, samples)
+        done += 1
+        out_of_budget = done >= max_rounds or time.perf_counter() - start >= max_seconds
+        if out_of_budget or (done >= min_rounds and (done - min_rounds) % batch == 0):
+            if progress is not None:
+                progress(done)
+            times = {n: _seconds(samples[n]) for n in names}
+            intervals = _intervals(times, baseline, rng)
+            narrow = done >= min_rounds and all(iv.halfwidth <= target_halfwidth for iv in intervals.values())
+            if narrow or out_of_budget:
+                return times, intervals
 
 
 def certainty(interval: Interval, target_halfwidth: float) -> str:
@@ -233,7 +201,11 @@ def certainty(interval: Interval, target_halfwidth: float) -> str:
 
 @dataclass
 class Comparison:
-    """Variants timed against ``baseline``: raw seconds (rounds,) each, ratio intervals, and the budget used."""
+    """Variants timed against ``baseline``: raw seconds (rounds,) each, ratio intervals, and the budget used.
+
+    ``clock`` names what was measured; ``min_rounds`` is the fewest rounds a verdict may rest on; ``control``
+    names a copy of the baseline timed beside it (an A/A control), or None.
+    """
 
     baseline: str
     times: dict[str, np.ndarray]
@@ -242,10 +214,23 @@ class Comparison:
     target_halfwidth: float
     threads: int | None
     steady_memory: bool = False     # glibc kept freed memory while timing (``measure.allocator``)
+    clock: str = "wall-clock time"
+    min_rounds: int = 1
+    control: str | None = None
 
     @property
     def rounds(self) -> int:
         return len(self.times[self.baseline])
+
+    @property
+    def enough_rounds(self) -> bool:
+        """At least ``min_rounds`` rounds: enough for a verdict."""
+        return self.rounds >= max(self.min_rounds, MIN_SAMPLES)
+
+    @property
+    def control_agrees(self) -> bool:
+        """The A/A control's interval contains 1 (True when there is no control)."""
+        return self.control is None or self.ratios[self.control].contains(1.0)
 
     @property
     def resolved(self) -> bool:
@@ -257,29 +242,40 @@ class Comparison:
         return float(np.median(self.times[name]))
 
     def ratio_between(self, name: str, other: str, *, rng: np.random.Generator) -> Interval:
-        """Median over rounds of ``t_name / t_other`` (both timed in the same rounds) with its interval."""
+        """Median over rounds of ``t_name / t_other`` (both timed in the same rounds) with its interval
+        (unbounded with fewer than ``MIN_SAMPLES`` rounds)."""
         check_choice("name", name, self.times)
         check_choice("other", other, self.times)
         rng = check_rng(rng)
-        return bootstrap_median(self.times[name] / self.times[other], rng=rng)
+        ratio = self.times[name] / self.times[other]
+        if ratio.size < MIN_SAMPLES:
+            return unbounded(float(np.median(ratio)), int(ratio.size))
+        return bootstrap_median(ratio, rng=rng)
 
     def statement(self) -> str:
-        """One line on how sure the ratios are."""
-        worst = max(iv.halfwidth for n, iv in self.ratios.items() if n != self.baseline) \
-            if len(self.ratios) > 1 else 0.0
+        """One line on how sure the ratios are, by which clock, and whether the A/A control agrees."""
+        others = [iv for n, iv in self.ratios.items() if n not in (self.baseline, self.control)]
+        worst = max((iv.halfwidth for iv in others), default=0.0)
         blas = f"BLAS threads {self.threads}" if self.threads else "BLAS threads as configured"
         blas += ", freed memory kept" if self.steady_memory else ""
         verdict = "every interval within" if self.resolved else "some intervals wider than"
-        return (f"{self.rounds} interleaved rounds in {self.seconds:.1f} s, {blas}; widest 95 % interval "
-                f"±{100 * worst:.1f} %: {verdict} the ±{100 * self.target_halfwidth:g} % asked for")
+        line = (f"{self.rounds} interleaved rounds in {self.seconds:.1f} s by {self.clock}, {blas}; widest 95 % "
+                f"interval ±{100 * worst:.1f} %: {verdict} the ±{100 * self.target_halfwidth:g} % asked for")
+        if not self.enough_rounds:
+            line += f"; fewer than the {max(self.min_rounds, MIN_SAMPLES)} rounds a verdict needs"
+        if self.control is not None:
+            iv = self.ratios[self.control]
+            line += (f"; A/A control {iv.as_ratio()} " + ("contains 1" if iv.contains(1.0) else "MISSES 1: too busy"))
+        return line
 
 
 def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng: np.random.Generator,
             threads: int | None = 1, min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.02,
             max_seconds: float = 10.0, batch: int = 10, measure: Measure = wall_clock,
-            progress: Callable[[int], None] | None = None) -> Comparison:
+            progress: Callable[[int], None] | None = None, control: str | None = None) -> Comparison:
     """``time_until_resolved`` with BLAS pinned to ``threads`` (None: leave as configured) and glibc keeping
-    freed memory (``measure.allocator.keep_freed_memory``), as a ``Comparison``."""
+    freed memory (``measure.allocator.keep_freed_memory``), as a ``Comparison``. ``control`` names a variant
+    that is a copy of the baseline (an A/A control), or None. ``thread_cpu_clock`` needs ``threads=1``."""
     from contextlib import nullcontext
 
     from lora_course.measure.allocator import keep_freed_memory
@@ -288,7 +284,7 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
     names = _check_variants(variants)                     # every argument checked before BLAS is pinned
     check_choice("baseline", baseline, names)
     rng = check_rng(rng)
-    threads = _check_threads(threads)
+    threads = None if threads is None else check_positive_int("threads", threads)
     for name, value in (("min_rounds", min_rounds), ("max_rounds", max_rounds), ("batch", batch)):
         check_positive_int(name, value)
     if max_rounds < min_rounds:
@@ -296,7 +292,12 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
     check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     check_number("max_seconds", max_seconds, minimum=0, strict=False)
     check_callable("measure", measure)
+    if measure is thread_cpu_clock and threads != 1:
+        raise InputError(f"threads: thread CPU time counts this thread only; expected threads=1 with "
+                         f"thread_cpu_clock, got {threads}")
     _check_optional_callable("progress", progress)
+    if control is not None:
+        check_choice("control", control, [n for n in names if n != baseline])
     steady = keep_freed_memory()
     start = time.perf_counter()
     with blas_threads(threads) if threads else nullcontext():
@@ -304,7 +305,8 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
                                             max_rounds=max_rounds, target_halfwidth=target_halfwidth,
                                             max_seconds=max_seconds, batch=batch, measure=measure,
                                             progress=progress)
-    return Comparison(baseline, times, ratios, time.perf_counter() - start, target_halfwidth, threads, steady)
+    return Comparison(baseline, times, ratios, time.perf_counter() - start, target_halfwidth, threads, steady,
+                      clock_name(measure), min_rounds, control)
 
 
 def repeated(fn: Callable[[], object], number: int) -> Callable[[], None]:

@@ -3,8 +3,11 @@
 A claim compares an interval (from ``timing`` or from seeds) with a threshold. The verdict is decided
 by where the whole interval lies, so noise can only turn a verdict into "not resolved", never flip it.
 
-Intervals over rounds of a timing come from the bootstrap (``bootstrap_median``); intervals over a few
-seeds come from Student's t (``mean_interval``), because a bootstrap of 2-5 values is far too narrow.
+Intervals over rounds of a timing come from the block bootstrap (``bootstrap_median``), never from fewer
+than ``MIN_SAMPLES`` rounds; intervals over a few seeds come from Student's t (``mean_interval``), because a
+bootstrap of 2-5 values is far too narrow. A claim needs ``min_samples`` samples behind its interval, or it is
+"not resolved: too few samples"; ``control_gate`` makes every claim of a run "not resolved: this machine was
+too busy to tell" when the run's A/A control (the baseline timed against its own copy) misses 1.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from enum import Enum
 
 import numpy as np
 
-from lora_course.measure.timing import Interval
+from lora_course.measure.intervals import (
+    MIN_SAMPLES,
+    Interval,
+    _block_indices,
+    _check_sample,
+    _percentile_interval,
+    block_length,
+)
 from lora_course.validation import (
     InputError,
     as_array,
@@ -36,9 +46,16 @@ class Verdict(str, Enum):
     HOLDS = "holds"
     FAILS = "does not hold"
     UNRESOLVED = "not resolved at this noise level"
+    TOO_FEW = "not resolved: too few samples for a verdict"
+    BUSY = "not resolved: this machine was too busy to tell"
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def resolved(self) -> bool:
+        """HOLDS or FAILS: the run decided the claim."""
+        return self in (Verdict.HOLDS, Verdict.FAILS)
 
 
 def above(interval: Interval, threshold: float) -> Verdict:
@@ -82,14 +99,13 @@ def bootstrap_mean_difference(a, b, *, rng: np.random.Generator, paired: bool = 
 
 
 def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True, n_boot: int = 2000,
-                         level: float = 0.95, statistic: Callable = np.median) -> Interval:
+                         level: float = 0.95, statistic: Callable = np.median,
+                         min_samples: int = MIN_SAMPLES) -> Interval:
     """``statistic(a - b)`` (paired) or ``statistic(a) - statistic(b)`` (two independent samples, e.g. the
-    per-round ratios of two cases timed apart), with a percentile-bootstrap interval."""
-    a, b = np.asarray(as_array("a", a), dtype=float), np.asarray(as_array("b", b), dtype=float)
-    if a.ndim != 1 or a.size == 0:
-        raise InputError(f"a, b: expected non-empty 1-D samples, got shapes {a.shape} and {b.shape}")
-    if b.ndim != 1 or b.size == 0:
-        raise InputError(f"b: expected a non-empty 1-D sample like a, got shape {b.shape}")
+    per-round ratios of two cases timed apart), with a moving-block percentile-bootstrap interval (samples
+    in the order they were taken); each sample needs at least ``min_samples`` values."""
+    a = _check_sample("a", a, min_samples)
+    b = _check_sample("b", b, min_samples)
     paired = check_bool("paired", paired)
     if paired and a.shape != b.shape:
         raise InputError(f"b: expected shape {a.shape} to pair with a, got {b.shape}")
@@ -97,17 +113,18 @@ def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True,
     rng = check_rng(rng)
     n_boot = check_positive_int("n_boot", n_boot)
     check_callable("statistic", statistic)
+
+    def resample(x: np.ndarray) -> np.ndarray:
+        return statistic(x[_block_indices(x.size, block_length(x.size), n_boot, rng)], axis=1)
+
     if paired:
         diff = a - b
-        boots = statistic(diff[rng.integers(0, diff.size, size=(n_boot, diff.size))], axis=1)
-        estimate = float(statistic(diff))
+        boots, estimate = resample(diff), float(statistic(diff))
     else:
-        boots = (statistic(a[rng.integers(0, a.size, size=(n_boot, a.size))], axis=1)
-                 - statistic(b[rng.integers(0, b.size, size=(n_boot, b.size))], axis=1))
-        estimate = float(statistic(a) - statistic(b))
-    tail = 100 * (1 - level) / 2
-    lo, hi = np.percentile(boots, [tail, 100 - tail])
-    return Interval(estimate, float(lo), float(hi), level)
+        boots, estimate = resample(a) - resample(b), float(statistic(a) - statistic(b))
+    if not np.isfinite(estimate):
+        raise InputError(f"statistic: expected a finite summary of a and b, got {estimate}")
+    return _percentile_interval(estimate, boots, level, int(min(a.size, b.size)))
 
 
 def t_quantile(p: float, df: int) -> float:
@@ -139,9 +156,9 @@ def mean_interval(x, level: float = 0.95) -> Interval:
     level = check_open_interval("level", level, 0, 1)
     mean = float(x.mean())
     if x.size == 1:
-        return Interval(mean, -math.inf, math.inf, level)
+        return Interval(mean, -math.inf, math.inf, level, 1)
     half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return Interval(mean, mean - half, mean + half, level)
+    return Interval(mean, min(mean, mean - half), max(mean, mean + half), level, int(x.size))
 
 
 @dataclass(frozen=True)
@@ -169,14 +186,18 @@ class Claim:
             return holds
         if self.verdict is Verdict.FAILS:
             return fails
+        if self.verdict in (Verdict.TOO_FEW, Verdict.BUSY) and unresolved is None:
+            return f"{str(self.verdict).capitalize()}: {self.text[0].lower() + self.text[1:]}."
         return unresolved or f"This run cannot tell whether {self.text[0].lower() + self.text[1:]} " \
                              f"(interval [{self.interval.lo:.{self.digits}g}, {self.interval.hi:.{self.digits}g}]" \
                              f"{self.unit})."
 
 
 def claim(text: str, interval: Interval, test: str, threshold: float, tolerance: float | None = None,
-          unit: str = "", digits: int = 3) -> Claim:
-    """A ``Claim`` whose verdict is ``above``, ``below`` or ``within`` (``test``) of ``threshold``."""
+          unit: str = "", digits: int = 3, min_samples: int = 2) -> Claim:
+    """A ``Claim`` whose verdict is ``above``, ``below`` or ``within`` (``test``) of ``threshold``; TOO_FEW when
+    the interval rests on fewer than ``min_samples`` samples (or on an unknown number, ``interval.n`` None,
+    while ``min_samples`` > 1 asks for more than one)."""
     check_instance("text", text, str)
     check_instance("interval", interval, Interval)
     if not isinstance(test, str) or test not in ("above", "below", "within"):
@@ -186,13 +207,16 @@ def claim(text: str, interval: Interval, test: str, threshold: float, tolerance:
         check_number("tolerance", tolerance, minimum=0, what="a number")
     check_instance("unit", unit, str)
     digits = check_int("digits", digits, 0)
+    min_samples = check_positive_int("min_samples", min_samples)
+    if test == "within" and tolerance is None:
+        raise InputError("tolerance: expected a number > 0 for a 'within' claim, got None")
+    if (interval.n or 0) < min_samples and not (interval.n is None and min_samples <= 2):
+        return Claim(text, Verdict.TOO_FEW, interval, unit, digits)
     if test == "above":
         verdict = above(interval, threshold)
     elif test == "below":
         verdict = below(interval, threshold)
     else:                                            # "within"
-        if tolerance is None:
-            raise InputError("tolerance: expected a number > 0 for a 'within' claim, got None")
         verdict = within(interval, threshold, tolerance)
     return Claim(text, verdict, interval, unit, digits)
 
@@ -209,8 +233,25 @@ def format_claims(claims: list[Claim]) -> str:
 
 
 def tally(claims: list[Claim]) -> str:
-    """'3 hold, 1 does not hold, 2 not resolved at this noise level'."""
+    """'3 hold, 1 do not hold, 2 not resolved at this noise level' (plus the too-few and too-busy counts)."""
     _check_claims(claims)
     n = {v: sum(c.verdict is v for c in claims) for v in Verdict}
-    return f"{n[Verdict.HOLDS]} hold, {n[Verdict.FAILS]} do not hold, {n[Verdict.UNRESOLVED]} not resolved " \
+    text = f"{n[Verdict.HOLDS]} hold, {n[Verdict.FAILS]} do not hold, {n[Verdict.UNRESOLVED]} not resolved " \
            f"at this noise level"
+    for v, words in ((Verdict.TOO_FEW, "too few samples"), (Verdict.BUSY, "machine too busy to tell")):
+        if n[v]:
+            text += f", {n[v]} not resolved: {words}"
+    return text
+
+
+def control_gate(claims: list[Claim], controls: list[Interval], target: float = 1.0) -> list[Claim]:
+    """The claims as they are when every A/A control interval contains ``target`` (1 for a ratio of a variant
+    to its own copy); otherwise every claim's verdict becomes BUSY, since a machine that makes two copies of
+    one computation differ cannot tell real differences apart."""
+    _check_claims(claims)
+    for i, iv in enumerate(check_sequence("controls", controls)):
+        check_instance(f"controls[{i}]", iv, Interval)
+    target = check_number("target", target)
+    if all(iv.contains(target) for iv in controls):
+        return list(claims)
+    return [Claim(c.text, Verdict.BUSY, c.interval, c.unit, c.digits) for c in claims]

@@ -1,0 +1,146 @@
+"""Confidence intervals that check themselves, and the bootstrap that builds them from timing rounds.
+
+An ``Interval`` refuses to exist when it cannot be one: a NaN or non-number bound, ``lo > hi``, an
+estimate outside ``[lo, hi]`` or a level outside (0, 1). ``n`` records how many samples it rests on, so a
+verdict can refuse to rest on too few (``lora_course.measure.verdicts.claim``).
+
+``bootstrap_median`` refuses fewer than ``min_samples`` values (a bootstrap of one value is a zero-width
+interval that looks certain). It resamples **blocks of consecutive rounds** (a moving-block bootstrap,
+Politis & Romano 1992): when the load of a shared machine drifts during a run, neighbouring rounds resemble each
+other, and resampling single rounds as if they were independent would give intervals that are too narrow.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from lora_course.validation import (
+    InputError,
+    InputTypeError,
+    as_array,
+    check_int,
+    check_number,
+    check_open_interval,
+    check_positive_int,
+    check_rng,
+)
+
+MIN_SAMPLES = 5       # no bootstrap interval from fewer values
+
+
+def _bound(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"{name}: expected a number, got {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value):
+        raise InputError(f"{name}: expected a number, got NaN")
+    return value
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a confidence interval [lo, hi] at ``level`` (0.95 = 95 %), from ``n`` samples.
+
+    ``lo`` may be -inf and ``hi`` +inf (an interval that knows nothing); ``estimate`` is finite and lies in
+    [lo, hi]; ``n`` is None when unknown.
+    """
+
+    estimate: float
+    lo: float
+    hi: float
+    level: float = 0.95
+    n: int | None = None
+
+    def __post_init__(self) -> None:
+        estimate, lo, hi = (_bound(k, getattr(self, k)) for k in ("estimate", "lo", "hi"))
+        if not math.isfinite(estimate):
+            raise InputError(f"estimate: expected a finite number, got {estimate}")
+        if lo == math.inf or hi == -math.inf:
+            raise InputError(f"lo, hi: expected lo < +inf and hi > -inf, got [{lo}, {hi}]")
+        if lo > hi:
+            raise InputError(f"lo: expected lo <= hi = {hi}, got {lo} (an inverted interval)")
+        if not lo <= estimate <= hi:
+            raise InputError(f"estimate: expected a value inside [lo, hi] = [{lo}, {hi}], got {estimate}")
+        level = check_open_interval("level", self.level, 0, 1)
+        n = None if self.n is None else check_positive_int("n", self.n)
+        for k, v in (("estimate", estimate), ("lo", lo), ("hi", hi), ("level", level), ("n", n)):
+            object.__setattr__(self, k, v)
+
+    @property
+    def halfwidth(self) -> float:
+        return (self.hi - self.lo) / 2
+
+    @property
+    def bounded(self) -> bool:
+        """Both ends finite."""
+        return math.isfinite(self.lo) and math.isfinite(self.hi)
+
+    def contains(self, x: float) -> bool:
+        x = check_number("x", x)
+        return self.lo <= x <= self.hi
+
+    def as_percent_overhead(self, digits: int = 1) -> str:
+        """'+4.1 % [+2.0, +6.3]' for a ratio interval (``digits`` after the point)."""
+        digits = check_int("digits", digits, 0)
+        e, lo, hi = (100 * (v - 1) for v in (self.estimate, self.lo, self.hi))
+        return f"{e:+.{digits}f} % [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+
+    def as_ratio(self, digits: int = 2) -> str:
+        """'1.04 [1.02, 1.06]' (``digits`` after the point)."""
+        digits = check_int("digits", digits, 0)
+        return f"{self.estimate:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
+
+
+def unbounded(estimate: float, n: int | None = None, level: float = 0.95) -> Interval:
+    """The interval of a quantity too few samples say anything about: [-inf, +inf] around ``estimate``."""
+    return Interval(check_number("estimate", estimate), -math.inf, math.inf, level, n)
+
+
+def block_length(n: int) -> int:
+    """Rounds per resampled block for ``n`` rounds: about n ** (1/3), the usual order for a moving-block bootstrap."""
+    n = check_positive_int("n", n)
+    return max(1, round(n ** (1 / 3)))
+
+
+def _check_sample(name: str, x, min_samples: int = MIN_SAMPLES) -> np.ndarray:
+    """``x`` as a 1-D float array of finite values with at least ``min_samples`` entries, or InputError."""
+    x = np.asarray(as_array(name, x), dtype=float)
+    min_samples = check_positive_int("min_samples", min_samples)
+    if x.ndim != 1:
+        raise InputError(f"{name}: expected a 1-D array of finite values, got shape {x.shape}")
+    if x.size < min_samples:
+        raise InputError(f"{name}: expected at least {min_samples} values for an interval, got {x.size}")
+    return x
+
+
+def _block_indices(n: int, block: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, n) indices of circular-block resamples: runs of ``block`` consecutive rounds from random starts,
+    wrapping from the last round to the first so that every round is drawn equally often (Politis & Romano 1992)."""
+    block = min(block, n)
+    k = -(-n // block)
+    starts = rng.integers(0, n, size=(n_boot, k))
+    return ((starts[:, :, None] + np.arange(block)) % n).reshape(n_boot, k * block)[:, :n]
+
+
+def _percentile_interval(estimate: float, boots: np.ndarray, level: float, n: int) -> Interval:
+    """The middle ``level`` of bootstrap replicates, widened if needed to contain ``estimate``."""
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(boots, [tail, 100 - tail])
+    return Interval(float(estimate), float(min(lo, estimate)), float(max(hi, estimate)), level, n)
+
+
+def bootstrap_median(x, *, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95,
+                     block: int | None = None, min_samples: int = MIN_SAMPLES) -> Interval:
+    """Median of a 1-D sample (e.g. one ratio per timing round, in round order) with a moving-block
+    percentile-bootstrap interval; ``block`` rounds per block (None: ``block_length``; 1: independent rounds)."""
+    x = _check_sample("x", x, min_samples)
+    level = check_open_interval("level", level, 0, 1)
+    rng = check_rng(rng)
+    n_boot = check_positive_int("n_boot", n_boot)
+    block = block_length(x.size) if block is None else check_int("block", block, 1)
+    boots = np.median(x[_block_indices(x.size, block, n_boot, rng)], axis=1)
+    return _percentile_interval(float(np.median(x)), boots, level, int(x.size))
