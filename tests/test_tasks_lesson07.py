@@ -370,3 +370,11 @@ def test_right_answers_in_another_style_pass(solution, check):
     for seed in (0, 3):
         outcome = evaluate(L.CHECKS, L.make_inputs, check, {**solution, **VALID_STYLES[check]}, seed)
         assert outcome.passed, (check, seed, outcome)
+
+
+def test_a_broadcasting_error_in_the_student_code_says_what_usually_causes_it(solution):
+    def row_vector_m(W0, A, B, m, scale):
+        V = _V(W0, A, B, scale)
+        return m * V / np.linalg.norm(V, axis=1)            # (d,) against (d, k): lines up with the columns
+
+    assert_caught(L, "dora", {**solution, "dora_merged_weight": row_vector_m}, "as a column, v[:, None]")

@@ -56,6 +56,21 @@ def make_inputs(seed: int) -> dict:
 
 # ----------------------------------------------------------------------------- student side (collect)
 
+def _student(ns: dict, name: str):
+    """The student's function ``name``, whose numpy broadcasting errors come back with what usually causes them."""
+    fn = get(ns, name)
+
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as err:
+            if "broadcast" not in str(err):
+                raise
+            raise ValueError(f"{name}: {err} -- numpy could not line up two shapes; a vector of length d scales "
+                             f"the rows of a (d, k) matrix only as a column, v[:, None]") from None
+    return call
+
+
 def _one(data: dict, key: str, value, fn: str) -> bool:
     """Store ``value`` (one array) under ``key``; a None or a tuple is flagged for the judge to name. True if stored."""
     if value is None or isinstance(value, tuple):
@@ -75,8 +90,8 @@ def _parts(data: dict, value, n: int, fn: str) -> tuple | None:
 
 def _collect_dora(ns: dict, inputs: dict) -> dict:
     W0, A, B, m = (floats(inputs[key]) for key in ("W0", "A", "B", "m"))
-    magnitude = get(ns, "dora_magnitude_init")(W0)
-    merged = get(ns, "dora_merged_weight")
+    magnitude = _student(ns, "dora_magnitude_init")(W0)
+    merged = _student(ns, "dora_merged_weight")
     W = merged(W0, A, B, m, float(inputs["scale"]))
     data = {"W0_after": floats(W0), "A_after": floats(A), "B_after": floats(B), "m_after": floats(m)}
     _one(data, "m", magnitude, "dora_magnitude_init")
@@ -89,7 +104,7 @@ def _collect_dora(ns: dict, inputs: dict) -> dict:
 
 def _collect_pissa(ns: dict, inputs: dict) -> dict:
     W0, data = floats(inputs["W0_svd"]), {}
-    got = _parts(data, get(ns, "pissa_factors")(W0, int(inputs["r"]), float(inputs["scale"])), 3, "pissa_factors")
+    got = _parts(data, _student(ns, "pissa_factors")(W0, int(inputs["r"]), float(inputs["scale"])), 3, "pissa_factors")
     if got is not None:
         data.update({"A": floats(got[0]), "B": floats(got[1]), "W_res": floats(got[2])})
     return {**data, "W0_after": floats(W0)}
@@ -98,7 +113,7 @@ def _collect_pissa(ns: dict, inputs: dict) -> dict:
 def _collect_loraplus(ns: dict, inputs: dict) -> dict:
     A, B, dA, dB = (floats(inputs[key]) for key in ("A", "B", "dA", "dB"))
     data: dict = {}
-    got = _parts(data, get(ns, "loraplus_sgd_step")(A, B, dA, dB, float(inputs["lr"]), float(inputs["ratio"])), 2,
+    got = _parts(data, _student(ns, "loraplus_sgd_step")(A, B, dA, dB, float(inputs["lr"]), float(inputs["ratio"])), 2,
                  "loraplus_sgd_step")
     if got is not None:
         data.update({"A_new": floats(got[0]), "B_new": floats(got[1])})
@@ -106,14 +121,14 @@ def _collect_loraplus(ns: dict, inputs: dict) -> dict:
 
 
 def _collect_levels(ns: dict, inputs: dict) -> dict:
-    levels, data = get(ns, "normal_float_levels"), {}
+    levels, data = _student(ns, "normal_float_levels"), {}
     if _one(data, "levels", levels(), "normal_float_levels"):
         _one(data, "levels_other", levels(offset=float(inputs["offset"])), "normal_float_levels")
     return data
 
 
 def _collect_quantize(ns: dict, inputs: dict) -> dict:
-    W, levels, quantize, data = floats(inputs["W_q"]), floats(inputs["levels"]), get(ns, "nf4_quantize"), {}
+    W, levels, quantize, data = floats(inputs["W_q"]), floats(inputs["levels"]), _student(ns, "nf4_quantize"), {}
     got = _parts(data, quantize(W, levels, int(inputs["block"])), 2, "nf4_quantize")
     if got is None:
         return data
@@ -128,7 +143,7 @@ def _collect_quantize(ns: dict, inputs: dict) -> dict:
 
 def _collect_dequantize(ns: dict, inputs: dict) -> dict:
     codes, absmax, levels = np.array(inputs["codes"]), floats(inputs["absmax"]), floats(inputs["levels"])
-    dequantize, data = get(ns, "nf4_dequantize"), {}
+    dequantize, data = _student(ns, "nf4_dequantize"), {}
     if not _one(data, "W", dequantize(codes, absmax, levels, (6, 12), int(inputs["block"])), "nf4_dequantize"):
         return data
     try:                                                    # 65 entries: the last block is partial
