@@ -262,6 +262,7 @@ def _quantize_flat(W, levels, block, pad=True):
 MORE_MISTAKES = {   # check -> {mistake: (the student's function(s), words the feedback must contain)}
     "dora": {
         "m_keepdims": ({"dora_magnitude_init": lambda W0: np.linalg.norm(W0, axis=1, keepdims=True)}, "keepdims"),
+        "m_float32": ({"dora_magnitude_init": lambda W0: np.linalg.norm(W0.astype(np.float32), axis=1)}, "float64"),
         "m_forgot_return": ({"dora_magnitude_init": lambda W0: None}, "return statement is missing"),
         "W_forgot_return": ({"dora_merged_weight": lambda W0, A, B, m, scale: None}, "return statement is missing"),
         "W_and_V_returned": ({"dora_merged_weight": lambda W0, A, B, m, scale: (_dora_ok(W0, A, B, m, scale),

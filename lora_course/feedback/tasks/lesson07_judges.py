@@ -26,8 +26,8 @@ def precise(name: str, got: np.ndarray, want: np.ndarray) -> None:
     if got.shape == want.shape and not np.allclose(got, want, rtol=1e-10, atol=1e-12) and np.allclose(
             got, want, rtol=1e-5, atol=1e-6):
         fail(f"{name}: right only to {float(np.max(np.abs(got - want))):.1g}, not to float64 precision",
-             "compute in float64 (no .astype(np.float32)) and add no epsilon to a denominator: the layer must "
-             "reproduce W0 and PEFT to about 1e-12")
+             "compute in float64 (no .astype(np.float32)) and add no epsilon to a denominator: these results are "
+             "compared to about 1e-10, as the package is against PEFT")
 
 
 def judge_dora(data: dict, inputs: dict) -> Outcome:
@@ -47,6 +47,7 @@ def judge_dora(data: dict, inputs: dict) -> Outcome:
         fail(f"m has shape {m_got.shape}: one norm per column of W0 (d, k), i.e. per input feature",
              "the paper's column norm is one norm per OUTPUT feature; here W0 is (d, k) with h = W0 x, so that "
              "is each row: np.linalg.norm(W0, axis=1), shape (d,)")
+    precise("m", m_got, dora_magnitude(W0))
     same("m", m_got, dora_magnitude(W0), "m = np.linalg.norm(W0, axis=1): one norm per output feature (row)",
          atol=1e-10, variants={
              "m is not initialised from W0: start it at the row norms of W0, so that the layer starts at W0":
