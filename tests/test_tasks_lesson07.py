@@ -320,6 +320,8 @@ MORE_MISTAKES = {   # check -> {mistake: (the student's function(s), words the f
             *_quantize_flat(W, levels, block, pad=False))}, "partial"),
         "absmax_codes_order": ({"nf4_quantize": lambda W, levels, block=64: (lambda c, a: (a, c.ravel()[:W.size]))(
             *_quantize_flat(W, levels, block))}, "wrong order"),
+        "absmax_keepdims": ({"nf4_quantize": lambda W, levels, block=64: (lambda c, a: (
+            c.ravel()[:W.size], a[:, None]))(*_quantize_flat(W, levels, block))}, "keepdims"),
         "codes_not_flat": ({"nf4_quantize": lambda W, levels, block=64: _quantize_flat(W, levels, block)},
                            "ravel"),
         "per_row": ({"nf4_quantize": lambda W, levels, block=64: (lambda a: (np.argmin(np.abs(

@@ -165,7 +165,7 @@ def judge_loraplus(data: dict, inputs: dict) -> Outcome:
     returned(data)
     A_want, B_want = loraplus_sgd_step(A, B, dA, dB, lr, ratio)
     A_got, B_got = array(data, "A_new"), array(data, "B_new")
-    if np.allclose(A_got, -lr * dA) if A_got.shape == A.shape else False:
+    if A_got.shape == A.shape and np.allclose(A_got, -lr * dA):
         fail("A_new is the step -lr * dA alone", "return the new values: A_new = A - lr * dA (and B - ratio lr dB)")
     precise("A_new", A_got, A_want)
     precise("B_new", B_got, B_want)

@@ -53,6 +53,9 @@ def judge_quantize(data: dict, inputs: dict) -> Outcome:
     unchanged("W", W, array(data, "W_after"), "W is an input: never write into it")
     codes_want, absmax_want = quantize_blockwise(W, levels, block)
     codes, absmax = array(data, "codes"), array(data, "absmax")
+    if absmax.shape in ((absmax_want.size, 1), (1, absmax_want.size)):
+        fail(f"absmax has shape {absmax.shape}; expected a vector of shape {absmax_want.shape}",
+             "no keepdims here: one number per block, np.abs(blocks).max(axis=1)")
     if codes.shape == absmax_want.shape and absmax.shape == codes_want.shape:
         fail("codes and absmax come back in the wrong order", "return (codes, absmax): the W.size codes first")
     if absmax.shape == (-(-W.size // 64),) and block != 64:
