@@ -311,6 +311,11 @@ MORE_MISTAKES = {   # check -> {mistake: (the student's function(s), words the f
             _quantiles(offset) / _quantiles(offset).max())}, "not exactly 0"),
         "seventeen_levels": ({"normal_float_levels": lambda offset=0.9677083: (lambda q: q / q.max())(
             _quantiles(offset, n_neg=8))}, "17 levels"),
+        "eight_each_side": ({"normal_float_levels": lambda offset=0.9677083: (
+            lambda q: np.sort(np.r_[q, -q]) / q.max())(np.array(
+                [NormalDist().inv_cdf(p) for p in np.linspace(offset, 0.5, 9)[:-1]]))}, "8 quantiles on each side"),
+        "probabilities": ({"normal_float_levels": lambda offset=0.9677083: np.sort(np.r_[
+            -np.linspace(offset, 0.5, 8)[:-1], 0.0, np.linspace(offset, 0.5, 9)[:-1]]) / offset}, "Phi^-1"),
         "column": ({"normal_float_levels": lambda offset=0.9677083: (_quantiles(offset) / _quantiles(offset).max())[
             :, None]}, "shape (16,)"),
     },
@@ -338,6 +343,9 @@ MORE_MISTAKES = {   # check -> {mistake: (the student's function(s), words the f
             levels[codes].reshape(-1, block) * absmax[:, None]).reshape(shape)}, "last block"),
         "block_ignored": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: (
             levels[codes] * np.repeat(absmax, 64)[:int(np.prod(shape))]).reshape(shape)}, "block argument"),
+        "one_based": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: (
+            levels[codes - 1] * np.repeat(absmax, block)[:int(np.prod(shape))]).reshape(shape)},
+                      "not levels[codes - 1]"),
         "divided": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: (
             levels[codes] / np.repeat(absmax, block)[:int(np.prod(shape))]).reshape(shape)}, "MULTIPLIES"),
     },

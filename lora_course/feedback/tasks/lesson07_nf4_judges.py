@@ -33,6 +33,10 @@ def judge_levels(data: dict, inputs: dict) -> Outcome:
         "the asymmetry is the wrong way round: 8 quantiles go to the POSITIVE side and 7 to the negative":
             -want[::-1],
         "a uniform 4-bit grid with 0 at an end: NF4 is signed and normal-shaped": np.linspace(0, 1, 16),
+        "8 quantiles on each side and no 0: NF4 takes 8 positive and 7 negative quantiles plus an exact 0":
+            np.sort(np.r_[want[8:], -want[8:]]),
+        "these are the probabilities, not the quantiles: apply Phi^-1 (NormalDist().inv_cdf) to each":
+            np.sort(np.r_[-np.linspace(0.9677083, 0.5, 8)[:-1], 0.0, np.linspace(0.9677083, 0.5, 9)[:-1]]) / 0.9677083,
     }
     same("levels", got, want, "8 positive quantiles Phi^-1(linspace(offset, 0.5, 9)[:-1]), 7 negative ones, "
          "0, sorted and divided by the largest (offset = 0.9677083)", atol=1e-6, variants=variants,
@@ -125,6 +129,8 @@ def judge_dequantize(data: dict, inputs: dict) -> Outcome:
                  (levels[codes].reshape(6, 12).T * np.repeat(absmax, block)[:72].reshape(12, 6)).T,
              f"blocks of 64 although block = {block}: use the block argument":
                  (levels[codes] * np.repeat(absmax, 64)[:72]).reshape(6, 12),
+             "codes index the levels from 0: levels[codes], not levels[codes - 1]":
+                 (levels[(codes - 1) % levels.size] * per_block[:72]).reshape(6, 12),
              "divided by the absmax: dequantising MULTIPLIES levels[codes] by it": (levels[codes] / per_block).reshape(
                  6, 12),
          })
