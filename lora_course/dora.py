@@ -84,6 +84,9 @@ def dora_backward(dH: np.ndarray, cache: tuple, detach_norm: bool = True
     if not isinstance(cache, tuple) or len(cache) != 9:
         raise InputTypeError(f"cache: expected the cache tuple returned by dora_forward (9 items), "
                              f"got {type(cache).__name__}")
+    if not all(isinstance(x, np.ndarray) for i, x in enumerate(cache) if i != 5):
+        raise InputTypeError(f"cache: expected the cache tuple returned by dora_forward (arrays and the scale), got "
+                             f"items of types {[type(x).__name__ for x in cache]}")
     X, W0, A, B, m, scale, V, norms, W = cache
     detach_norm = check_bool("detach_norm", detach_norm)
     dH = check_gradient("dH", dH, (X.shape[0], W0.shape[0]), "= (n, d) like the forward output")

@@ -23,8 +23,8 @@ def loraplus_learning_rates(lr: float, ratio: float) -> tuple[float, float]:
 def loraplus_sgd_step(A: np.ndarray, B: np.ndarray, dA: np.ndarray, dB: np.ndarray, lr: float,
                       ratio: float) -> tuple[np.ndarray, np.ndarray]:
     """One SGD step with LoRA+'s two learning rates: A - lr dA (r, k), B - ratio lr dB (d, r); new arrays."""
-    A = as_array("A", A, ndim=2)
-    B = as_array("B", B, ndim=2)
+    A = as_array("A", A, ndim=2, allow_empty=False)
+    B = as_array("B", B, ndim=2, allow_empty=False)
     check_shape("B", B, (None, A.shape[0]), f"= (d, r) with r = A.shape[0] = {A.shape[0]}")
     dA = as_array("dA", dA, ndim=2)
     check_shape("dA", dA, A.shape, "like A")

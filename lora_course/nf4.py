@@ -93,6 +93,9 @@ def dequantize_blockwise(codes: np.ndarray, absmax: np.ndarray, levels: np.ndarr
     n_blocks = -(-size // block)
     absmax = as_array("absmax", absmax, ndim=1)
     check_shape("absmax", absmax, (n_blocks,), f"= (ceil(size / block),) = ({n_blocks},)")
+    if np.any(absmax < 0):
+        raise InputError(f"absmax: expected block maxima of |w|, all >= 0, got {int(np.sum(absmax < 0))} negative "
+                         f"(smallest {float(absmax.min()):g})")
     values = levels[codes.astype(np.int64)] * np.repeat(absmax.astype(np.float64), block)[:size]
     return values.reshape(shape)
 
@@ -112,8 +115,9 @@ def double_quantize(absmax: np.ndarray, block: int = 256) -> tuple[np.ndarray, n
 def double_dequantize(codes: np.ndarray, scales: np.ndarray, mean: float, block: int = 256) -> np.ndarray:
     """The block constants that ``double_quantize`` stored: codes * scale of their block + mean, shape (n,)."""
     codes = as_array("codes", codes, ndim=1, allow_empty=False)
-    if codes.dtype.kind not in "iu":
-        raise InputError(f"codes: expected integer codes (int8), got dtype {codes.dtype}")
+    if codes.dtype.kind not in "iu" or np.any(np.abs(codes) > 127):
+        raise InputError(f"codes: expected 8-bit integer codes in [-127, 127], got dtype {codes.dtype} with range "
+                         f"[{codes.min()}, {codes.max()}]")
     block = check_positive_int("block", block)
     scales = as_array("scales", scales, ndim=1)
     n_blocks = -(-codes.size // block)

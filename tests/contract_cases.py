@@ -1778,3 +1778,73 @@ def known_cases() -> list[tuple[str, str, Callable, str, object]]:  # noqa: F811
                                                    total_seconds=0.0, min_rounds=1), rng=rng()), "timings",
          undecided),
     ]
+
+
+def family_known_cases() -> list[tuple[str, str, Callable, str, object]]:
+    """Lesson 07's bad inputs spelled out: each must be rejected naming the parameter (or give the right answer)."""
+    g = rng()
+    W0, A, B = g.normal(size=(4, 3)), g.normal(size=(2, 3)), g.normal(size=(4, 2))
+    m, levels = DO.dora_magnitude(W0), NF.nf4_levels()
+    X = g.normal(size=(5, 3))
+    H, cache = DO.dora_forward(X, W0, A, B, m, 0.5)
+    codes = np.arange(12) % 16
+    holds = {v: "holds" for v in ("rsLoRA", "DoRA", "PiSSA", "LoRA+", "QLoRA (NF4 base)")}
+    claim_ = a_claim()
+    return [
+        ("dora.dora_weight", "m as a column (d, 1)", lambda: DO.dora_weight(W0, A, B, m[:, None], 0.5), "m", REJECT),
+        ("dora.dora_weight", "W0 transposed", lambda: DO.dora_weight(W0.T, A, B, m, 0.5), "A", REJECT),
+        ("dora.dora_weight", "a zero row in W0 + s B A",
+         lambda: DO.dora_weight(np.vstack([W0[:3], np.zeros((1, 3))]), A, np.zeros((4, 2)), m, 0.5), "W0", REJECT),
+        ("dora.dora_backward", "a cache of Nones", lambda: DO.dora_backward(H, (None,) * 9), "cache", REJECT),
+        ("dora.dora_backward", "dH transposed", lambda: DO.dora_backward(H.T, cache), "dH", REJECT),
+        ("pissa.pissa_init", "r above min(d, k)", lambda: PI.pissa_init(W0, 4), "r", REJECT),
+        ("pissa.pissa_init", "r True", lambda: PI.pissa_init(W0, True), "r", REJECT),
+        ("pissa.pissa_init", "scale 0", lambda: PI.pissa_init(W0, 2, 0.0), "scale", REJECT),
+        ("pissa.pissa_init", "r as numpy int", lambda: PI.pissa_init(W0, np.int64(2)), "r",
+         lambda out: all(np.array_equal(a, b) for a, b in zip(out, PI.pissa_init(W0, 2), strict=True))),
+        ("nf4.nf4_levels", "offset 1 (an infinite quantile)", lambda: NF.nf4_levels(1.0), "offset", REJECT),
+        ("nf4.quantize_blockwise", "block 0", lambda: NF.quantize_blockwise(W0, levels, 0), "block", REJECT),
+        ("nf4.quantize_blockwise", "block 2.5", lambda: NF.quantize_blockwise(W0, levels, 2.5), "block", REJECT),
+        ("nf4.quantize_blockwise", "block True", lambda: NF.quantize_blockwise(W0, levels, True), "block", REJECT),
+        ("nf4.quantize_blockwise", "levels unsorted", lambda: NF.quantize_blockwise(W0, levels[::-1], 4), "levels",
+         REJECT),
+        ("nf4.quantize_blockwise", "block not dividing W.size (12 in blocks of 5)",
+         lambda: NF.quantize_blockwise(W0, levels, 5), "block", lambda out: out[0].shape == (12,) and out[1].shape
+         == (3,) and np.allclose(out[1], [np.abs(W0.ravel()[i:i + 5]).max() for i in (0, 5, 10)], rtol=1e-6)),
+        ("nf4.dequantize_blockwise", "negative absmax",
+         lambda: NF.dequantize_blockwise(codes, -np.ones(3), levels, (4, 3), 4), "absmax", REJECT),
+        ("nf4.dequantize_blockwise", "code 16 of 16 levels",
+         lambda: NF.dequantize_blockwise(np.full(12, 16), np.ones(3), levels, (4, 3), 4), "codes", REJECT),
+        ("nf4.dequantize_blockwise", "shape that does not hold the codes",
+         lambda: NF.dequantize_blockwise(codes, np.ones(3), levels, (3, 3), 4), "codes", REJECT),
+        ("nf4.dequantize_blockwise", "shape (12, True)",
+         lambda: NF.dequantize_blockwise(codes, np.ones(3), levels, (12, True), 4), "shape[1]", REJECT),
+        ("nf4.double_dequantize", "code 200 (not 8-bit)",
+         lambda: NF.double_dequantize(np.full(4, 200), np.ones(1), 0.0, 4), "codes", REJECT),
+        ("loraplus.loraplus_sgd_step", "dB of shape (1, r) broadcasts",
+         lambda: LP.loraplus_sgd_step(A, B, A, B[:1], 0.1, 2.0), "dB", REJECT),
+        ("loraplus.loraplus_sgd_step", "r = 0", lambda: LP.loraplus_sgd_step(A[:0], B[:, :0], A[:0], B[:, :0], 0.1,
+                                                                              2.0), "A", REJECT),
+        ("l07_training.steps_to", "fraction 2", lambda: FT.steps_to(np.array([1.0, 0.5]), 2.0), "fraction", REJECT),
+        ("l07_training.steps_to", "negative losses", lambda: FT.steps_to(np.array([-1.0, -0.5]), 0.01), "losses",
+         REJECT),
+        ("l07_experiments.principal_task", "r above min(d, k)",
+         lambda: FX.principal_task(rng(), d=6, k=5, n=8, r=9), "r", REJECT),
+        ("l07_experiments.dora_experiment", "a repeated seed", lambda: FX.dora_experiment(seeds=(0, 0), steps=3),
+         "seeds", REJECT),
+        ("l07_experiments.verdict_of", "strings, not claims", lambda: FX.verdict_of(["holds"]), "claims[0]", REJECT),
+        ("l07_experiments.verdict_of", "one claim", lambda: FX.verdict_of([claim_]), "claims",
+         lambda text: text == str(claim_.verdict)),
+        ("l07_summary.summary_rows", "a verdict that is not text", lambda: FS.summary_rows({**holds, "DoRA": 3}),
+         "verdicts['DoRA']", REJECT),
+        ("l07_summary.summary_rows", "an unknown variant", lambda: FS.summary_rows({**holds, "VeRA": "holds"}),
+         "verdicts", REJECT),
+        ("l07_summary.summary_rows", "r above min(d, k)", lambda: FS.summary_rows(holds, d=4, k=4, r=8), "r", REJECT),
+    ]
+
+
+_core_known_cases = known_cases
+
+
+def known_cases() -> list[tuple[str, str, Callable, str, object]]:  # noqa: F811 - plus lesson 07's cases above
+    return [*_core_known_cases(), *family_known_cases()]

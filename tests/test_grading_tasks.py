@@ -67,6 +67,17 @@ def pissa_factors(W0, r, scale):
 def normal_float_levels(offset=0.9677083):
     return np.linspace(-1.0, 1.0, 16)                    # mistake: a uniform grid, not normal quantiles
 '''),
+    "t07_whole_blocks_only": (L07, "l07-nf4-quantize-task", '''
+def nf4_quantize(W, levels, block=64):
+    blocks = W.reshape(-1, block)                        # mistake: assumes block divides W.size
+    absmax = np.abs(blocks).max(axis=1)
+    codes = np.argmin(np.abs((blocks / absmax[:, None])[..., None] - levels), axis=-1)
+    return codes.ravel(), absmax
+'''),
+    "t07_no_return": (L07, "l07-loraplus-task", '''
+def loraplus_sgd_step(A, B, dA, dB, lr, ratio):
+    A_new, B_new = A - lr * dA, B - ratio * lr * dB      # mistake: no return statement
+'''),
 }
 L07_ITEMS = ["07-task-dora", "07-task-pissa", "07-task-loraplus", "07-task-nf4-levels", "07-task-nf4-quantize",
              "07-task-nf4-dequantize", "07-apply-rslora-scale", "07-apply-nf4-bits"]
@@ -82,12 +93,15 @@ EXPECTED = {   # student -> (items lost, items kept)
     "t07_dora_columns": (["07-task-dora"], [g for g in L07_ITEMS if g != "07-task-dora"]),
     "t07_pissa_no_residual": (["07-task-pissa"], [g for g in L07_ITEMS if g != "07-task-pissa"]),
     "t07_nf4_uniform": (["07-task-nf4-levels"], [g for g in L07_ITEMS if g != "07-task-nf4-levels"]),
+    "t07_whole_blocks_only": (["07-task-nf4-quantize"], [g for g in L07_ITEMS if g != "07-task-nf4-quantize"]),
+    "t07_no_return": (["07-task-loraplus"], [g for g in L07_ITEMS if g != "07-task-loraplus"]),
 }
 HINTS = {"t01_squares": ["square root"], "t02_divided_by_n": ["do not divide by n"],
          "t04_broadcast_in_place": ["broadcasting instead of gathering", "in place"],
          "t02_reference": ["own implementation"], "t02_partial": ["not implemented"],
          "t07_dora_columns": ["wrong axis"], "t07_pissa_no_residual": ["without the residual"],
-         "t07_nf4_uniform": ["uniform grid"]}
+         "t07_nf4_uniform": ["uniform grid"], "t07_whole_blocks_only": ["partial"],
+         "t07_no_return": ["return statement is missing"]}
 
 
 def _copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

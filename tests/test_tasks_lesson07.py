@@ -229,3 +229,163 @@ def test_nf4_dequantize_mistakes_are_named(solution, mistake):
 def test_a_typed_in_table_fails_the_levels_check(solution):
     typed_in = lambda offset=0.9677083: np.array(NF4_PUBLISHED)       # noqa: E731
     assert_caught(L, "nf4_levels", {**solution, "normal_float_levels": typed_in}, "offset argument")
+
+
+# ------------------------------------------------------------------------------- what a student also gets wrong
+def _V(W0, A, B, scale):
+    return W0 + scale * (B @ A)
+
+
+def _dora_ok(W0, A, B, m, scale):
+    V = _V(W0, A, B, scale)
+    return m[:, None] * V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
+def _pissa_ok(W0, r, scale):
+    U, S, Vt = np.linalg.svd(W0, full_matrices=False)
+    root = np.sqrt(S[:r] / scale)
+    return root[:, None] * Vt[:r], U[:, :r] * root
+
+
+def _pissa_with(A, B, W0, scale):
+    return A, B, W0 - scale * (B @ A)
+
+
+def _quantize_flat(W, levels, block, pad=True):
+    flat = W.ravel()
+    blocks = (np.concatenate([flat, np.zeros((-flat.size) % block)]) if pad else flat).reshape(-1, block)
+    absmax = np.abs(blocks).max(axis=1)
+    codes = np.argmin(np.abs((blocks / absmax[:, None])[..., None] - levels), axis=-1)
+    return codes, absmax
+
+
+MORE_MISTAKES = {   # check -> {mistake: (the student's function(s), words the feedback must contain)}
+    "dora": {
+        "m_keepdims": ({"dora_magnitude_init": lambda W0: np.linalg.norm(W0, axis=1, keepdims=True)}, "keepdims"),
+        "m_float32": ({"dora_magnitude_init": lambda W0: np.linalg.norm(W0.astype(np.float32), axis=1)}, "float64"),
+        "m_forgot_return": ({"dora_magnitude_init": lambda W0: None}, "return statement is missing"),
+        "W_forgot_return": ({"dora_merged_weight": lambda W0, A, B, m, scale: None}, "return statement is missing"),
+        "W_and_V_returned": ({"dora_merged_weight": lambda W0, A, B, m, scale: (_dora_ok(W0, A, B, m, scale),
+                                                                                 _V(W0, A, B, scale))}, "tuple"),
+        "float32": ({"dora_merged_weight": lambda W0, A, B, m, scale: _dora_ok(
+            *(x.astype(np.float32) for x in (W0, A, B, m)), np.float32(scale))}, "float64"),
+        "epsilon": ({"dora_merged_weight": lambda W0, A, B, m, scale: m[:, None] * _V(W0, A, B, scale) / (
+            np.linalg.norm(_V(W0, A, B, scale), axis=1, keepdims=True) + 1e-6)}, "epsilon"),
+        "m_argument_ignored": ({"dora_merged_weight": lambda W0, A, B, m, scale: _dora_ok(
+            W0, A, B, np.linalg.norm(W0, axis=1), scale)}, "m is ignored"),
+        "frobenius_norm": ({"dora_merged_weight": lambda W0, A, B, m, scale: m[:, None] * _V(W0, A, B, scale)
+                            / np.linalg.norm(_V(W0, A, B, scale))}, "Frobenius"),
+        "scale_outside": ({"dora_merged_weight": lambda W0, A, B, m, scale: scale * _dora_ok(W0, A, B, m, 1.0)},
+                          "belongs inside"),
+    },
+    "pissa": {
+        "forgot_return": ({"pissa_factors": lambda W0, r, scale: None}, "return statement is missing"),
+        "B_A_order": ({"pissa_factors": lambda W0, r, scale: (lambda A, B: (B, A, W0 - scale * B @ A))(
+            *_pissa_ok(W0, r, scale))}, "wrong order"),
+        "A_transposed": ({"pissa_factors": lambda W0, r, scale: (lambda A, B: (A.T, B, W0 - scale * B @ A))(
+            *_pissa_ok(W0, r, scale))}, "transposed"),
+        "r_plus_one": ({"pissa_factors": lambda W0, r, scale: _pissa_with(*_pissa_ok(W0, r + 1, scale), W0, scale)},
+                       "exactly the first r"),
+        "scale_outside_root": ({"pissa_factors": lambda W0, r, scale: (lambda U, S, Vt: _pissa_with(
+            (np.sqrt(S[:r]) / scale)[:, None] * Vt[:r], U[:, :r] * np.sqrt(S[:r]) / scale, W0, scale))(
+            *np.linalg.svd(W0, full_matrices=False))}, "INSIDE the square root"),
+        "one_sign_flipped": ({"pissa_factors": lambda W0, r, scale: (lambda A, B: _pissa_with(
+            A, B * np.r_[-1.0, np.ones(r - 1)], W0, scale))(*_pissa_ok(W0, r, scale))}, "sign flipped"),
+        "float32": ({"pissa_factors": lambda W0, r, scale: _pissa_with(
+            *_pissa_ok(W0.astype(np.float32), r, scale), W0, scale)}, "float64"),
+    },
+    "loraplus": {
+        "forgot_return": ({"loraplus_sgd_step": lambda A, B, dA, dB, lr, ratio: None}, "return statement is missing"),
+        "A_rate_divided": ({"loraplus_sgd_step": lambda A, B, dA, dB, lr, ratio: (
+            A - lr / ratio * dA, B - lr * dB)}, "divided by the ratio"),
+        "steps_not_values": ({"loraplus_sgd_step": lambda A, B, dA, dB, lr, ratio: (-lr * dA, -ratio * lr * dB)},
+                             "return the new values"),
+        "float32": ({"loraplus_sgd_step": lambda A, B, dA, dB, lr, ratio: (
+            (A - lr * dA).astype(np.float32), (B - ratio * lr * dB).astype(np.float32))}, "float64"),
+        "ratio_on_both": ({"loraplus_sgd_step": lambda A, B, dA, dB, lr, ratio: (
+            A - ratio * lr * dA, B - ratio * lr * dB)}, "ratio went to A"),
+    },
+    "nf4_levels": {
+        "forgot_return": ({"normal_float_levels": lambda offset=0.9677083: None}, "return statement is missing"),
+        "zero_not_exact": ({"normal_float_levels": lambda offset=0.9677083: (lambda q: np.where(q == 0, 1e-9, q))(
+            _quantiles(offset) / _quantiles(offset).max())}, "not exactly 0"),
+        "seventeen_levels": ({"normal_float_levels": lambda offset=0.9677083: (lambda q: q / q.max())(
+            _quantiles(offset, n_neg=8))}, "17 levels"),
+        "eight_each_side": ({"normal_float_levels": lambda offset=0.9677083: (
+            lambda q: np.sort(np.r_[q, -q]) / q.max())(np.array(
+                [NormalDist().inv_cdf(p) for p in np.linspace(offset, 0.5, 9)[:-1]]))}, "8 quantiles on each side"),
+        "probabilities": ({"normal_float_levels": lambda offset=0.9677083: np.sort(np.r_[
+            -np.linspace(offset, 0.5, 8)[:-1], 0.0, np.linspace(offset, 0.5, 9)[:-1]]) / offset}, "Phi^-1"),
+        "column": ({"normal_float_levels": lambda offset=0.9677083: (_quantiles(offset) / _quantiles(offset).max())[
+            :, None]}, "shape (16,)"),
+    },
+    "nf4_quantize": {
+        "forgot_return": ({"nf4_quantize": lambda W, levels, block=64: None}, "return statement is missing"),
+        "whole_blocks_only": ({"nf4_quantize": lambda W, levels, block=64: (lambda c, a: (c.ravel(), a))(
+            *_quantize_flat(W, levels, block, pad=False))}, "partial"),
+        "absmax_codes_order": ({"nf4_quantize": lambda W, levels, block=64: (lambda c, a: (a, c.ravel()[:W.size]))(
+            *_quantize_flat(W, levels, block))}, "wrong order"),
+        "absmax_keepdims": ({"nf4_quantize": lambda W, levels, block=64: (lambda c, a: (
+            c.ravel()[:W.size], a[:, None]))(*_quantize_flat(W, levels, block))}, "keepdims"),
+        "codes_not_flat": ({"nf4_quantize": lambda W, levels, block=64: _quantize_flat(W, levels, block)},
+                           "ravel"),
+        "per_row": ({"nf4_quantize": lambda W, levels, block=64: (lambda a: (np.argmin(np.abs(
+            (W / a[:, None])[..., None] - levels), axis=-1).ravel(), a))(np.abs(W).max(axis=1))}, "per row"),
+        "block_ignored": ({"nf4_quantize": lambda W, levels, block=64: (lambda c, a: (c.ravel()[:W.size], a))(
+            *_quantize_flat(W, levels, 64))}, "block argument"),
+        "one_block_too_many": ({"nf4_quantize": lambda W, levels, block=64: (lambda c, a: (
+            c.ravel()[:W.size], np.r_[a, 0.0]))(*_quantize_flat(W, levels, block))}, "one block too many"),
+    },
+    "nf4_dequantize": {
+        "forgot_return": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: None},
+                          "return statement is missing"),
+        "whole_blocks_only": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: (
+            levels[codes].reshape(-1, block) * absmax[:, None]).reshape(shape)}, "last block"),
+        "block_ignored": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: (
+            levels[codes] * np.repeat(absmax, 64)[:int(np.prod(shape))]).reshape(shape)}, "block argument"),
+        "one_based": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: (
+            levels[codes - 1] * np.repeat(absmax, block)[:int(np.prod(shape))]).reshape(shape)},
+                      "not levels[codes - 1]"),
+        "divided": ({"nf4_dequantize": lambda codes, absmax, levels, shape, block=64: (
+            levels[codes] / np.repeat(absmax, block)[:int(np.prod(shape))]).reshape(shape)}, "MULTIPLIES"),
+    },
+}
+
+
+@pytest.mark.parametrize(("check", "mistake"), [(c, m) for c, table in MORE_MISTAKES.items() for m in table])
+def test_more_mistakes_are_named(solution, check, mistake):
+    replaced, words = MORE_MISTAKES[check][mistake]
+    assert_caught(L, check, {**solution, **replaced}, words)
+
+
+VALID_STYLES = {    # right answers written another way: each passes
+    "dora": {"dora_merged_weight": lambda W0, A, B, m, scale, eps=0.0: np.einsum(
+        "d,dk->dk", m / np.sqrt((_V(W0, A, B, scale) ** 2).sum(axis=1)), _V(W0, A, B, scale)).tolist()},
+    "pissa": {"pissa_factors": lambda W0, r, scale=1.0: (lambda U, S, Vt: [
+        np.sqrt(S[:r] / scale)[:, None] * Vt[:r], U[:, :r] * np.sqrt(S[:r] / scale),
+        (U[:, r:] * S[r:]) @ Vt[r:S.size]])(
+        *np.linalg.svd(W0, full_matrices=True))},
+    "loraplus": {"loraplus_sgd_step": lambda A, B, dA, dB, lr, ratio=16.0, weight_decay=0.0: [A - lr * dA,
+                                                                                          B - ratio * lr * dB]},
+    "nf4_levels": {"normal_float_levels": lambda offset=0.9677083: (
+        _quantiles(offset) / _quantiles(offset).max()).astype(np.float32)},
+    "nf4_quantize": {"nf4_quantize": lambda W, levels, block=64, out_dtype=np.uint8: (lambda c, a: (
+        list(c.ravel()[:W.size]), a.astype(np.float32)))(*_quantize_flat(W, levels, block))},
+}
+
+
+@pytest.mark.parametrize("check", VALID_STYLES)
+def test_right_answers_in_another_style_pass(solution, check):
+    from lora_course.feedback.tasks.common import evaluate
+
+    for seed in (0, 3):
+        outcome = evaluate(L.CHECKS, L.make_inputs, check, {**solution, **VALID_STYLES[check]}, seed)
+        assert outcome.passed, (check, seed, outcome)
+
+
+def test_a_broadcasting_error_in_the_student_code_says_what_usually_causes_it(solution):
+    def row_vector_m(W0, A, B, m, scale):
+        V = _V(W0, A, B, scale)
+        return m * V / np.linalg.norm(V, axis=1)            # (d,) against (d, k): lines up with the columns
+
+    assert_caught(L, "dora", {**solution, "dora_merged_weight": row_vector_m}, "as a column, v[:, None]")

@@ -15,7 +15,16 @@ from lora_course.lessons.l02_toy_regression import ToyTask, make_task, train_lor
 from lora_course.lessons.l07_training import nf4_base, steps_to, train_adapter
 from lora_course.measure.verdicts import Claim, claim, mean_interval
 from lora_course.nf4 import dequantize_blockwise, quantize_blockwise
-from lora_course.validation import check_int, check_number, check_positive_int, check_rng, check_sequence
+from lora_course.validation import (
+    InputError,
+    check_instance,
+    check_int,
+    check_number,
+    check_positive_int,
+    check_rank,
+    check_rng,
+    check_sequence,
+)
 
 TARGET = 0.01          # "reached": the loss is down to 1 % of its start
 STEPS = 300
@@ -25,7 +34,8 @@ def principal_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 
                    boost: float = 0.5) -> ToyTask:
     """W0 ~ N(0, 1/k); the true change multiplies W0's top ``r`` singular values by 1 + boost."""
     check_rng(rng)
-    d, k, n, r = (check_positive_int(name, v) for name, v in (("d", d), ("k", k), ("n", n), ("r", r)))
+    d, k, n = (check_positive_int(name, v) for name, v in (("d", d), ("k", k), ("n", n)))
+    r = check_rank(r, d, k)
     boost = check_number("boost", boost)
     W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))
     U, S, Vt = np.linalg.svd(W0, full_matrices=False)
@@ -47,8 +57,10 @@ def rescaled_rows_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: in
 
 
 def _seeds(seeds) -> list[int]:
-    out = check_sequence("seeds", seeds, min_len=2)
-    return [check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(out)]
+    out = [check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(check_sequence("seeds", seeds, min_len=2))]
+    if len(set(out)) != len(out):
+        raise InputError(f"seeds: expected distinct seeds (a repeated one narrows the interval falsely), got {out}")
+    return out
 
 
 def rslora_experiment(seeds=(0, 1, 2, 3, 4), low: int = 2, high: int = 32, alpha: float = 4.0,
@@ -157,4 +169,5 @@ def nf4_experiment(seeds=(0, 1, 2, 3, 4), shape=(256, 256), block: int = 64) -> 
 
 def verdict_of(claims: list[Claim]) -> str:
     """One cell of the summary table: every claim's verdict, in order."""
-    return "; ".join(str(c.verdict) for c in check_sequence("claims", claims, min_len=1))
+    claims = check_sequence("claims", claims, min_len=1)
+    return "; ".join(str(check_instance(f"claims[{i}]", c, Claim).verdict) for i, c in enumerate(claims))

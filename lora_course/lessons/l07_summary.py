@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from lora_course.nf4 import bits_per_parameter
-from lora_course.validation import check_instance, check_mapping, check_positive_int, check_sequence
+from lora_course.validation import (
+    InputError,
+    check_instance,
+    check_mapping,
+    check_positive_int,
+    check_rank,
+    check_sequence,
+    check_text,
+)
 
 # What each paper reports, with where (read from the papers; the lesson prints them beside its own verdicts).
 PAPER_REPORTS = {
@@ -49,7 +57,13 @@ class SummaryRow(NamedTuple):
 def summary_rows(verdicts: dict[str, str], d: int = 4096, k: int = 4096, r: int = 16) -> list[SummaryRow]:
     """One row per variant (``verdicts``: variant -> this run's verdicts; 'LoRA' may be absent)."""
     verdicts = check_mapping("verdicts", verdicts, [v for v in PAPER_REPORTS if v != "LoRA"])
-    d, k, r = check_positive_int("d", d), check_positive_int("k", k), check_positive_int("r", r)
+    unknown = sorted(set(verdicts) - set(PAPER_REPORTS), key=str)
+    if unknown:
+        raise InputError(f"verdicts: expected keys among {list(PAPER_REPORTS)}, got unknown {unknown}")
+    for variant, verdict in verdicts.items():
+        check_text(f"verdicts[{variant!r}]", verdict)
+    d, k = check_positive_int("d", d), check_positive_int("k", k)
+    r = check_rank(r, d, k)
     lora = r * (d + k)
     trainable = {"DoRA": lora + d}
     nf4_bytes = bits_per_parameter(64, double=True) / 8 * d * k

@@ -18,10 +18,12 @@ from lora_course.lessons.l02_toy_regression import ToyTask, mse_loss
 from lora_course.nf4 import dequantize_blockwise, nf4_levels, quantize_blockwise
 from lora_course.pissa import pissa_init
 from lora_course.validation import (
+    InputError,
     as_array,
     check_choice,
     check_instance,
     check_number,
+    check_open_interval,
     check_positive_int,
     check_rank,
     check_rng,
@@ -101,6 +103,8 @@ def train_adapter(task: ToyTask, method: str, r: int, rng: np.random.Generator, 
 def steps_to(losses: np.ndarray, fraction: float) -> int:
     """The first step whose loss is at most ``fraction`` of the start; len(losses) if never (a capped count)."""
     losses = as_array("losses", losses, ndim=1, allow_empty=False)
-    fraction = check_number("fraction", fraction, minimum=0)
+    if np.any(losses < 0):
+        raise InputError(f"losses: expected losses >= 0 (squared errors), got {int(np.sum(losses < 0))} negative")
+    fraction = check_open_interval("fraction", fraction, 0, 1, what="a fraction of the start")
     hit = np.nonzero(losses <= fraction * losses[0])[0]
     return int(hit[0]) if hit.size else int(losses.size)
