@@ -147,7 +147,7 @@ FIXTURES: dict[str, tuple] = {
                  "LoRA = pickle.loads(b'clora_course.layer\\nLoRA\\n.')"}, [], ALL9, 2, "ok", ["reference used"]),
     "n_gc_objects": ("reference (new)", {"lora-task": "import gc\nLoRA = next(o for o in gc.get_objects() if "
                      "isinstance(o, type) and o.__name__ == 'LoRA' and 'lora_course' in o.__module__)"}, [], ALL9,
-                     2, "ok", ["not defined"]),
+                     2, "error", ["not defined", "tampering"]),    # gc.get_objects also stops the first kernel
     "n_frame_walk": ("reference (new)", {"lora-task": "import sys\n_f = sys._getframe()\nwhile _f is not None:\n"
                      "    if 'PackageLoRA' in _f.f_globals:\n        LoRA = _f.f_globals['PackageLoRA']\n"
                      "    _f = _f.f_back\n"}, [], ALL9, 2, "ok", ["not defined"]),

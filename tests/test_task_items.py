@@ -43,3 +43,15 @@ def test_a_bad_checks_module_stops_the_grader():
     nb.cells = [cell]
     with pytest.raises(ItemError, match="checks_module"):
         items_from_solution(nb, "x.ipynb")
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (ROOT / "solutions").glob("0*.ipynb")))
+def test_the_solutions_stored_check_outputs_all_pass(notebook):
+    """A check that fails on the instructor's own solution is a broken check, whatever nbval compares: every
+    task or stage check cell of a solution stores a PASS and no FAIL (outputs are what a fresh run prints)."""
+    nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "run_check(" not in cell.source and "run_all(" not in cell.source:
+            continue
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        assert "FAIL" not in text, (notebook, cell.id, text[:500])

@@ -33,7 +33,7 @@ RETURN_HINT = "add `return ...` with the result at the end of your function"
 
 
 class Diagnosis(Exception):
-    """A failure of the student's code found before its maths is judged."""
+    """A failure of the student's code found before its maths is compared with the reference."""
 
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lora_course.feedback.tasks.common import Check, check_seed, check_table, floats, get, lesson_runners, parts
+from lora_course.feedback.calls import returned_tuple
+from lora_course.feedback.tasks.common import Check, check_seed, check_table, floats, get, lesson_runners
 from lora_course.feedback.tasks.lesson07_judges import (
     NONE,
     PARTIAL,
@@ -80,12 +81,13 @@ def _one(data: dict, key: str, value, fn: str) -> bool:
     return True
 
 
-def _parts(data: dict, value, n: int, fn: str) -> tuple | None:
-    """The ``n`` returned values, or None with the None flagged (a missing return statement)."""
+def _parts(data: dict, value, names: tuple[str, ...], fn: str) -> tuple | None:
+    """The returned values named ``names`` (as returned: the judges read their types), or None with the None
+    flagged (a missing return statement)."""
     if value is None:
         data[NONE + fn] = np.ones(1)
         return None
-    return parts(value, n, fn)
+    return returned_tuple(fn, value, names)
 
 
 def _collect_dora(ns: dict, inputs: dict) -> dict:
@@ -104,7 +106,8 @@ def _collect_dora(ns: dict, inputs: dict) -> dict:
 
 def _collect_pissa(ns: dict, inputs: dict) -> dict:
     W0, data = floats(inputs["W0_svd"]), {}
-    got = _parts(data, _student(ns, "pissa_factors")(W0, int(inputs["r"]), float(inputs["scale"])), 3, "pissa_factors")
+    got = _parts(data, _student(ns, "pissa_factors")(W0, int(inputs["r"]), float(inputs["scale"])),
+                 ("A", "B", "W_res"), "pissa_factors")
     if got is not None:
         data.update({"A": floats(got[0]), "B": floats(got[1]), "W_res": floats(got[2])})
     return {**data, "W0_after": floats(W0)}
@@ -113,7 +116,8 @@ def _collect_pissa(ns: dict, inputs: dict) -> dict:
 def _collect_loraplus(ns: dict, inputs: dict) -> dict:
     A, B, dA, dB = (floats(inputs[key]) for key in ("A", "B", "dA", "dB"))
     data: dict = {}
-    got = _parts(data, _student(ns, "loraplus_sgd_step")(A, B, dA, dB, float(inputs["lr"]), float(inputs["ratio"])), 2,
+    step = _student(ns, "loraplus_sgd_step")
+    got = _parts(data, step(A, B, dA, dB, float(inputs["lr"]), float(inputs["ratio"])), ("A_new", "B_new"),
                  "loraplus_sgd_step")
     if got is not None:
         data.update({"A_new": floats(got[0]), "B_new": floats(got[1])})
@@ -129,12 +133,13 @@ def _collect_levels(ns: dict, inputs: dict) -> dict:
 
 def _collect_quantize(ns: dict, inputs: dict) -> dict:
     W, levels, quantize, data = floats(inputs["W_q"]), floats(inputs["levels"]), _student(ns, "nf4_quantize"), {}
-    got = _parts(data, quantize(W, levels, int(inputs["block"])), 2, "nf4_quantize")
+    got = _parts(data, quantize(W, levels, int(inputs["block"])), ("codes", "absmax"), "nf4_quantize")
     if got is None:
         return data
     data.update({"codes": floats(got[0]), "absmax": floats(got[1]), "W_after": floats(W)})
     try:                                                    # a weight whose size is not a multiple of block
-        codes, absmax = parts(quantize(floats(inputs["W_q_partial"]), levels, int(inputs["block"])), 2, "nf4_quantize")
+        codes, absmax = returned_tuple("nf4_quantize", quantize(floats(inputs["W_q_partial"]), levels,
+                                                                   int(inputs["block"])), ("codes", "absmax"))
         data.update({"codes_partial": floats(codes), "absmax_partial": floats(absmax)})
     except Exception:  # noqa: BLE001 - reported by the judge as code that assumes whole blocks
         data[PARTIAL + "nf4_quantize"] = np.ones(1)
