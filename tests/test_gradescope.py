@@ -106,7 +106,9 @@ def fixture_notebooks() -> dict[str, tuple[str, nbformat.NotebookNode]]:
             out[f"untouched_{nn}"] = (name, nbformat.read(NOTEBOOKS / name, as_version=4))
     for student in ("t01_squares", "t02_divided_by_n", "t04_broadcast_in_place"):
         name, after, source = TASK_MISTAKES[student]
-        out[student] = (name, notebook_with_cell(name, after, source))
+        nb = nbformat.read(SOLUTIONS / name, as_version=4)      # the mistake inside the answer cell: graded alone
+        nb.cells[[c.get("id") for c in nb.cells].index(after)].source += "\n\n" + source.strip() + "\n"
+        out[student] = (name, nb)
     project = nbformat.read(SOLUTIONS / "05_project.ipynb", as_version=4)
     out["scale_alpha"] = ("05_project.ipynb", with_cell_after(project, *PROJECT_MISTAKES["scale_alpha"]))
     out["ref_alias"] = ("05_project.ipynb", with_cell_after(project, "class LoRA", REFERENCE_USE["ref_alias"]))
