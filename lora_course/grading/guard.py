@@ -46,20 +46,29 @@ def _tools() -> dict:
     import binascii
     import builtins
     import fractions
+    import gc
     import hashlib
     import os
+    import signal
     from types import MappingProxyType
     tools = {"open": os.open, "write": os.write, "close": os.close, "b64": binascii.b2a_base64,
              "flags": os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, "Fraction": fractions.Fraction,
-             "builtins": builtins, "ndarray": None, "generic": None, "sha256": hashlib.sha256,
-             "blake2b": hashlib.blake2b}
+             "builtins": builtins, "ndarray": None, "scalar_types": (), "sha256": hashlib.sha256,
+             "blake2b": hashlib.blake2b, "typename": type.__dict__["__name__"].__get__,
+             "gc_enabled": gc.isenabled, "gc_enable": gc.enable, "gc_disable": gc.disable,
+             "getswitch": sys.getswitchinterval, "setswitch": sys.setswitchinterval,
+             "getsignal": signal.getsignal, "signal": signal.signal, "SIG_IGN": signal.SIG_IGN,
+             "SIG_DFL": signal.SIG_DFL, "SIGINT": signal.SIGINT, "default_int": signal.default_int_handler,
+             "signals": tuple(sorted(int(n) for n in signal.valid_signals()
+                                     if n not in (signal.SIGKILL, signal.SIGSTOP)))}
     watched = []
     for name in ("json", "base64", "io"):
         module = __import__(name)
         watched.append((name, module, MappingProxyType(dict(vars(module)))))
     try:
         import numpy as np
-        tools.update(ndarray=np.ndarray, generic=np.generic)
+        tools.update(ndarray=np.ndarray,                # exact types only: a subclass's methods never run
+                     scalar_types=tuple(np.dtype(c).type for c in "?bBhHiIlLqQefdg"))
         watched.append(("numpy", np, MappingProxyType({k: getattr(np, k) for k in ("save", "asarray", "array")})))
     except ImportError:                               # pragma: no cover - numpy is a dependency
         pass
@@ -90,17 +99,19 @@ def _scalar(v, tools, _type=type, _float=float, _int=int, _repr=repr, _isinstanc
     if t is _bool:
         return "true" if v else "false"
     if t is _int:
-        return _int.__repr__(v) if _abs(v) < 2 ** 63 else _scalar(_float(v), tools)
+        if _abs(v) < 2 ** 63:
+            return _int.__repr__(v)
+        return _scalar(_float(v), tools) if _abs(v) < 2 ** 1023 else ("Infinity" if v > 0 else "-Infinity")
     if t is _float:
         text = _float.__repr__(v)
         return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(text, text)
     if t is _str:
         return _quote(v[:10000])
-    if t is tools["Fraction"]:
-        return _quote(_str(v.numerator) + "/" + _str(v.denominator))
-    generic = tools["generic"]
-    if generic is not None and _isinstance(v, generic) and t.__module__ == "numpy" and v.dtype.kind in "biuf":
-        return _scalar(v.item(), tools)
+    if t is tools["Fraction"] and _type(v.numerator) is _int and _type(v.denominator) is _int:
+        return _quote(_int.__repr__(v.numerator) + "/" + _int.__repr__(v.denominator))
+    for scalar_type in tools["scalar_types"]:
+        if t is scalar_type:                            # numpy's own type: item() is numpy's C method
+            return _scalar(v.item(), tools)
     return None
 
 
@@ -144,7 +155,7 @@ def _encode(v, tools, depth=0, _type=type, _len=len, _tuple=tuple, _list=list):
         text = _array(v, tools)
         if text is not None:
             return text
-    name = t.__name__ if _type(t.__name__) is str else "object"
+    name = tools["typename"](t)                         # type's own getter: no metaclass property runs
     return '{"__unsupported__": ' + _quote(name[:100]) + "}"
 
 
@@ -156,8 +167,47 @@ def _json(obj, tools, _type=type, _dict=dict, _str=str, _tuple=tuple, _len=len):
         return "{" + ", ".join([_quote(_str(k)) + ": " + _json(v, tools) for k, v in _dict.items(obj)
                                 if _type(k) is _str]) + "}"
     if t is _tuple and _len(obj) == 2 and _type(obj[0]) is _str and obj[0] == "__value__":
-        return _encode(obj[1], tools)
+        try:
+            return _encode(obj[1], tools)
+        except Exception:  # noqa: BLE001 - that answer is unreadable; the others are still graded
+            return '{"__unsupported__": "value that could not be encoded"}'
     return _encode(obj, tools)
+
+
+def _quiet(tools, saved=None, _callable=callable):
+    """Stop student code from running unasked while the probe runs: no garbage collection (so no ``gc.callbacks``
+    and no finalizers of cycles), no Python signal handler (SIGINT keeps the default: the grader's interrupt),
+    no switch to another thread. Returns what to restore (``saved``, given again, is kept: the state of before)."""
+    state = saved if saved is not None else {"gc": tools["gc_enabled"](), "switch": tools["getswitch"](),
+                                             "handlers": {}}
+    tools["gc_disable"]()
+    tools["setswitch"](100.0)
+    for number in tools["signals"]:
+        try:
+            handler = tools["getsignal"](number)
+        except Exception:  # noqa: BLE001, S112 - not a signal this platform has
+            continue
+        if handler is None or handler is tools["SIG_IGN"] or handler is tools["SIG_DFL"] or \
+                handler is tools["default_int"] or not _callable(handler):
+            continue
+        try:
+            tools["signal"](number, tools["default_int"] if number == tools["SIGINT"] else tools["SIG_IGN"])
+        except Exception:  # noqa: BLE001, S112 - not the main thread: then no Python handler runs here either
+            continue
+        state["handlers"].setdefault(number, handler)
+    return state
+
+
+def _restore(tools, state):
+    """Give back the garbage collector, the switch interval and the signal handlers of before the probe."""
+    for number, handler in state["handlers"].items():
+        try:
+            tools["signal"](number, handler)
+        except Exception:  # noqa: BLE001, S112 - as it was when it could not be replaced
+            continue
+    tools["setswitch"](state["switch"])
+    if state["gc"]:
+        tools["gc_enable"]()
 
 
 def make_sealer(key: bytes, tools):
@@ -179,32 +229,37 @@ def make_sealer(key: bytes, tools):
 
 
 def make_runner(trusted, tools, seal=None, _getframe=sys._getframe, _compile=compile, _exec=exec, _dict=dict,
-                _str=str, _len=len, _hooks=_found_hooks, _json=_json):
+                _str=str, _len=len, _hooks=_found_hooks, _json=_json, _quiet=_quiet, _restore=_restore):
     """The probe runner: ``runner(source)`` runs a probe from probe.py, then has its answer sealed and written
     to the channel file named on the source's first line (``# CHANNEL <path>``): the hooks found before the
     probe ran (a JSON list that only this code writes, first line), then the ``RESULT`` the probe left (JSON).
     ``seal`` None: the codec search function of :func:`install` seals it (it holds the key; nothing else does)."""
     def runner(source, errors="strict", namespace=None, _trusted=trusted, _tools=tools, _getframe=_getframe,
                _compile=_compile, _exec=_exec, _dict=_dict, _str=_str, _len=_len, _hooks=_hooks, _json=_json,
-               _seal=seal, _seal_name=SEAL_CODEC):
+               _seal=seal, _seal_name=SEAL_CODEC, _quiet=_quiet, _restore=_restore):
         first = source.partition("\n")[0]
         if not first.startswith("# CHANNEL "):
             raise ValueError("not a probe")
-        channel = first[len("# CHANNEL "):]   # noqa: F841 - the sealer reads it from this frame
-        hooks = _hooks(_trusted, _tools)
-        user_ns = namespace if namespace is not None else _getframe(1).f_globals
-        scope = {"__builtins__": _dict(_trusted), "USER_NS": user_ns}
-        _exec(_compile(source, "<lora-course probe>", "exec"), scope)
-        result = scope.get("RESULT")
-        head = "[" + ", ".join(['"' + h + '"' for h in hooks]) + "]\n"     # names of identifiers only
-        data = (head + _json(result if _type_is_dict(result) else {"part": "none"}, _tools)).encode("utf-8")  # noqa: F841
-        if _seal is not None:
-            _seal(_getframe(0))
-        else:
-            try:
-                "".encode(_seal_name)           # the search function seals it, from this very frame
-            except Exception:  # noqa: BLE001, S110 - sealed before any later search function ran, or not at all
-                pass
+        state = _quiet(_tools)                 # from here on no student code runs unless the probe calls it
+        try:
+            channel = first[len("# CHANNEL "):]   # noqa: F841 - the sealer reads it from this frame
+            hooks = _hooks(_trusted, _tools)
+            user_ns = namespace if namespace is not None else _getframe(1).f_globals
+            scope = {"__builtins__": _dict(_trusted), "USER_NS": user_ns}
+            _exec(_compile(source, "<lora-course probe>", "exec"), scope)
+            _quiet(_tools, state)              # again: a project check's student code may have undone it
+            result = scope.get("RESULT")
+            head = "[" + ", ".join(['"' + h + '"' for h in hooks]) + "]\n"     # names of identifiers only
+            data = (head + _json(result if _type_is_dict(result) else {"part": "none"}, _tools)).encode("utf-8")  # noqa: F841
+            if _seal is not None:
+                _seal(_getframe(0))
+            else:
+                try:
+                    "".encode(_seal_name)           # the search function seals it, from this very frame
+                except Exception:  # noqa: BLE001, S110 - sealed before any later search function ran, or not at all
+                    pass
+        finally:
+            _restore(_tools, state)
         return b"", _len(source)
     return runner
 
@@ -220,6 +275,37 @@ def probe_runner():
 
 def _type_is_dict(obj, _type=type, _dict=dict):
     return _type(obj) is _dict
+
+
+def proc_mem_opener(proc_dev: int, _stat=None, _lstat=None, _readlink=None, _islink=None):
+    """``is_mem(path)``: whether opening ``path`` (text) reaches a process's memory file (``/proc/<pid>/mem``)
+    by any name: ``/proc/self/mem``, ``/dev/../proc/self/mem``, ``mem`` relative to ``/proc/self`` (the working
+    folder or a ``dir_fd``), or a symbolic link to it. A relative name ``mem`` always counts (its folder may be
+    a ``dir_fd`` the event does not show); an absolute one when its folder is on procfs (device ``proc_dev``)."""
+    import os
+    import stat
+    _stat, _lstat = _stat or os.stat, _lstat or os.lstat
+    _readlink, _islink = _readlink or os.readlink, _islink or stat.S_ISLNK
+
+    def is_mem(path, _stat=_stat, _lstat=_lstat, _readlink=_readlink, _islink=_islink, _dev=proc_dev):
+        for _hop in range(9):                            # a chain of links, each followed by hand
+            folder, _sep, name = path.rpartition("/")
+            if name == "mem":
+                if not path.startswith("/"):
+                    return True
+                try:
+                    return _stat(folder or "/").st_dev == _dev
+                except OSError:
+                    return False
+            try:
+                if not _islink(_lstat(path).st_mode):
+                    return False
+                target = _readlink(path)
+            except (OSError, ValueError):
+                return False
+            path = target if target.startswith("/") else folder + "/" + target
+        return True                                       # links nine deep: no honest notebook opens that
+    return is_mem
 
 
 def install() -> None:
@@ -262,10 +348,12 @@ def install() -> None:
     import pathlib
     path_types = (pathlib.PosixPath, pathlib.PurePosixPath, os.DirEntry)
     path_classes = (*path_types, pathlib.PurePath, pathlib.Path)
+    proc_mem = proc_mem_opener(os.stat("/proc").st_dev)
 
     def hook(event, args, _events=TAMPER_EVENTS, _exit=os._exit, _write=os.write, _type=type, _str=str,
              _bytes=bytes, _int=int, _function=FunctionType, _raw=raw_calls, _symbols=RAW_SYMBOLS,
-             _file=__file__, _paths=path_types, _path_classes=path_classes):
+             _file=__file__, _paths=path_types, _path_classes=path_classes, _decode=bytes.decode,
+             _proc_mem=proc_mem):
         bad = event in _events
         if bad:
             pass
@@ -285,10 +373,10 @@ def install() -> None:
             path = args[0]
             if _type(path) in _paths:
                 path = _str(path)
+            if _type(path) is _bytes:
+                path = _decode(path, "utf-8", "surrogateescape")
             if _type(path) is _str:
-                bad = path.startswith("/proc/") and path.endswith("/mem")
-            elif _type(path) is _bytes:
-                bad = path.startswith(b"/proc/") and path.endswith(b"/mem")
+                bad = _proc_mem(path)
             else:
                 bad = _type(path) is not _int
         if bad:

@@ -1,0 +1,178 @@
+"""A second round of crafted submissions against ``lora-course grade`` (one batch of real kernels, 1-2 min).
+
+Each fixture names its class and gets the score the student's genuine work earns: a forgery must earn nothing
+more, an honest student nothing less. The toy course is test_grading_hostile's (3 + 2 + 1 points, one manual item).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import nbformat
+from fencing import requires_fence
+from test_grading_hostile import HEADER, NAME, UID_BASE, added, toy_solution, with_answers
+
+from lora_course.authoring.student import student_version
+from lora_course.cli.main import main
+
+pytestmark = requires_fence
+
+FULL, NONE = ["3", "2", "", "1"], ["0", "0", "", "0"]
+
+# student code that runs inside the probe whenever the interpreter collects garbage: a gc callback finds the
+# probe's frame and adds the answers it lacks to the dict the probe reads them from
+GC_CALLBACK = r'''
+import gc, sys
+def inject(phase, info):
+    frame = sys._getframe(1)
+    while frame is not None:
+        g = frame.f_globals
+        if "NAMES" in g and type(g.get("found")) is dict:
+            g["found"].update(answer_params=96, answer_scale=4.0, answer_shape=(8, 4))
+        frame = frame.f_back
+gc.callbacks.append(inject)
+gc.set_threshold(1)
+'''
+
+# the same from a signal handler that fires every 0.2 ms
+SIGNAL_HANDLER = r'''
+import signal
+def inject(signum, frame):
+    while frame is not None:
+        g = frame.f_globals
+        if "NAMES" in g and type(g.get("found")) is dict:
+            g["found"].update(answer_params=96, answer_scale=4.0, answer_shape=(8, 4))
+        frame = frame.f_back
+signal.signal(signal.SIGALRM, inject)
+signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+'''
+
+# a child that outlives its cell and writes guessed channel files, the connection file and the key's old path
+FORK_CHILD = r'''
+import os, time
+if os.fork() == 0:
+    time.sleep(1.0)
+    for name in ["../chan/" + "%032x" % i for i in range(50)] + ["../connection.json", "../guard.key"]:
+        try:
+            with open(name, "w") as f:
+                f.write('[]\n{"part": "answers", "values": {"answer_params": 96}}')
+        except OSError:
+            pass
+    os._exit(0)
+'''
+
+WRITES_JOB = r'''
+import os
+for name in ("../chan/forged", "../connection.json", "../guard.key", "../../spec.json", "../kernel.log"):
+    try:
+        with open(name, "w") as f:
+            f.write('[]\n{"part": "answers", "values": {"answer_params": 96}}')
+    except OSError as err:
+        print(name, type(err).__name__)
+print("chan listable:", os.access("../chan", os.R_OK))
+'''
+
+PROC_MEM = {   # /proc/self/mem reached by a name that does not start with /proc/
+    "dotdot": "open('/dev/../proc/self/mem', 'rb')",
+    "relative": "import os\nos.chdir('/proc/self')\nopen('mem', 'rb')",
+    "symlink": "import os\nos.symlink('/proc/self/mem', '/tmp/m')\nopen('/tmp/m', 'rb')",
+    "dir_fd": "import os\nfd = os.open('/proc/self', os.O_RDONLY)\nos.open('mem', os.O_RDONLY, dir_fd=fd)",
+}
+
+LYING = {      # answer values whose methods lie: each must be refused, never read through its methods
+    "numpy_item": "import numpy as np\nclass F(np.float64):\n    __module__ = 'numpy'\n"
+                  "    def item(self):\n        return 96\nanswer_params = F(1.0)",
+    "int_subclass": "class I(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
+                    "    def __index__(self):\n        return 96\n    def __float__(self):\n        return 96.0\n"
+                    "    def __round__(self, n=None):\n        return 96\n    def __format__(self, spec):\n"
+                    "        return '96'\n    def __repr__(self):\n        return '96'\nanswer_params = I(1)",
+    "reduce_array": "import numpy as np\nclass R:\n    def __reduce__(self):\n        return (int, (96,))\n"
+                    "    def __array__(self, *a, **k):\n        return np.array(96)\n    def __int__(self):\n"
+                    "        return 96\n    __index__ = __int__\nanswer_params = R()",
+    "bool_as_int": "answer_params = True",
+}
+
+
+def build(tmp: Path) -> tuple[Path, Path, dict]:
+    sol = toy_solution()
+    solutions = tmp / "course" / "solutions"
+    solutions.mkdir(parents=True)
+    nbformat.write(sol, solutions / NAME)
+    stub = student_version(sol, NAME)
+    last = "shape"
+    cases = {   # student -> (notebook, expected scores, status, a word of the reason)
+        # honest work with values of unusual types keeps its points; one odd answer loses only its item
+        "h_numpy_scalars": (with_answers(sol, params="answer_params = np.int64(4) * (16 + 8)",
+                                         shape="answer_shape = tuple(np.array([8, 4]))"), FULL, "ok", ""),
+        "h_huge_int": (with_answers(sol, params="answer_params = 10 ** 400"), ["3", "0", "", "1"], "ok", ""),
+        "h_nan": (with_answers(sol, params="answer_params = float('nan')"), ["3", "0", "", "1"], "ok", ""),
+        "h_name_raises": (with_answers(sol, params="class Meta(type):\n    @property\n    def __name__(cls):\n"
+                                       "        raise RuntimeError('no name')\nclass Odd(metaclass=Meta):\n"
+                                       "    pass\nanswer_params = Odd()"), ["3", "0", "", "1"], "ok", ""),
+        "h_odd_files": (sol, FULL, "ok", ""),
+        # an honest student who profiles a cell: the profiler is a hook that sees every frame
+        "h_prun": (added(sol, "chk", "%prun -q lora_scale(16, 4)", "profile"), NONE, "error", "tampering"),
+        # lying values
+        **{f"l_{k}": (with_answers(stub, params=v), NONE, "ok", "") for k, v in LYING.items()},
+        "l_tuple_subclass": (with_answers(stub, shape="class T(tuple):\n    def __eq__(self, other):\n"
+                                          "        return True\n    def __iter__(self):\n"
+                                          "        return iter((8, 4))\nanswer_shape = T((1, 1))"), NONE, "ok", ""),
+        "l_ndarray_subclass": (added(stub, "chk", "import numpy as np\nclass A(np.ndarray):\n"
+                                     "    def tobytes(self, *a, **k):\n        return np.float64(4.0).tobytes()\n"
+                                     "    def __float__(self):\n        return 4.0\n"
+                                     "answer_scale = np.array(1.0).view(A)", "lie"), NONE, "ok", ""),
+        # the feedback helpers, check itself, the channel and the job folder
+        "c_redefine_check": (with_answers(stub, params="def check(*a, **k):\n    print('correct')\n"
+                                          "answer_params = 1\ncheck(answer_params, 'lc1:x')"), NONE, "ok", ""),
+        "c_patch_feedback": (added(stub, "setup", "import lora_course, lora_course.feedback.answers as fa\n"
+                                   "fa.diagnose = lambda *a, **k: ('correct', '')\n"
+                                   "lora_course.check = lambda *a, **k: None", "patch"), NONE, "ok", ""),
+        "c_writes_job": (added(stub, "setup", WRITES_JOB, "write"), NONE, "ok", ""),
+        "c_fork_child": (added(stub, last, FORK_CHILD, "fork"), NONE, "ok", ""),
+        # student code that runs inside the probe, unasked: garbage-collector callbacks, signal handlers
+        "a_gc_callback": (added(stub, last, GC_CALLBACK, "async"), NONE, "ok", ""),
+        "a_signal_handler": (added(stub, last, SIGNAL_HANDLER, "async"), NONE, "ok", ""),
+        # the process's own memory through a path that does not start with /proc/
+        **{f"m_proc_mem_{k}": (added(stub, "setup", v, "mem"), NONE, "error", "tampering")
+           for k, v in PROC_MEM.items()},
+        # numpy strides reach the process's memory without any audit event: they earn nothing by themselves
+        "m_strided_read": (added(stub, "setup", "import numpy as np\nbase = np.zeros(1, np.uint8)\n"
+                                 "x = 96\nstart = base.__array_interface__['data'][0]\n"
+                                 "view = np.lib.stride_tricks.as_strided(base, shape=(32,), strides=(1,))\n"
+                                 "offset = id(x) - start\n"
+                                 "mem = np.lib.stride_tricks.as_strided(base[:1], shape=(1,), strides=(1,))\n"
+                                 "print(offset != 0)", "mem"), NONE, "ok", ""),
+    }
+    subs = tmp / "subs"
+    for student, (nb, *_rest) in cases.items():
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, subs / student / NAME)
+    odd = subs / "h_odd_files"
+    os.mkfifo(odd / "pipe")                                  # a FIFO: never opened, never copied
+    with open(odd / "big.bin", "wb") as f:                   # a sparse file over the copy budget
+        f.truncate(300 * 1024 * 1024)
+    return solutions, subs, {s: tuple(v[1:]) for s, v in cases.items()}
+
+
+def test_second_round_of_attacks(tmp_path):
+    solutions, subs, expected = build(tmp_path)
+    out = tmp_path / "grades.csv"
+    code = main(["grade", str(subs), "--out", str(out), "--solutions", str(solutions), "--timeout", "10",
+                 "--uid-base", str(UID_BASE + 500), "--notebook-timeout", "30", "--memory-mb", "1536", "--jobs", "2",
+                 "--no-progress", "--feedback", str(tmp_path / "fb")])
+    assert code == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == HEADER
+    got = {row[0]: row[1:] for row in rows[1:]}
+    wrong = {}
+    for student, (scores, status, reason) in expected.items():
+        row = got.pop(student)
+        if (row[:4] != scores or row[-1].split(":")[0] != status or reason not in row[-1]):
+            wrong[student] = row
+    assert not wrong, json.dumps(wrong, indent=0)
+    assert not got
+    odd = (tmp_path / "fb" / "h_odd_files.md").read_text()
+    assert "pipe: not a regular file" in odd and "big.bin" in odd, odd
