@@ -176,3 +176,63 @@ def test_second_round_of_attacks(tmp_path):
     assert not got
     odd = (tmp_path / "fb" / "h_odd_files.md").read_text()
     assert "pipe: not a regular file" in odd and "big.bin" in odd, odd
+
+
+def test_nbgrader_autograde_takes_points_from_the_solution_never_from_the_submitted_cell(monkeypatch):
+    """A submitted grade cell that claims 0 points (full credit for any score), a grade cell the student added
+    (nbgrader's OverwriteCells drops its unknown grade_id) and one naming no item: each gets an error output."""
+    from types import SimpleNamespace
+
+    from lora_course.grading import nbgrader_verdicts
+    from lora_course.grading.batch import NotebookResult
+    from lora_course.grading.items import GradedItem
+    from lora_course.grading.verdict import ItemResult
+
+    item = GradedItem("01_toy.ipynb", "toy-params", 2, "auto", "params", target="answer_params")
+    wrong = NotebookResult("01_toy.ipynb", results=[ItemResult(item, 0.0, "not yet", "answer_params = 1")])
+    monkeypatch.setattr(nbgrader_verdicts, "solutions_folder", lambda: Path("."))
+    monkeypatch.setattr(nbgrader_verdicts, "load_plan",
+                        lambda *a, **k: SimpleNamespace(items={"01_toy.ipynb": (item,)}))
+    monkeypatch.setattr(nbgrader_verdicts, "grade_notebook", lambda *a, **k: wrong)
+    nb = nbformat.v4.new_notebook()
+    claims = [{"grade": True, "grade_id": "toy-params", "points": 0, "solution": False},
+              {"grade": True, "points": 100, "solution": False},
+              {"grade": True, "grade_id": "made-up", "points": 100, "solution": False}]
+    for k, meta in enumerate(claims):
+        c = nbformat.v4.new_code_cell("pass")
+        c.id, c.metadata["nbgrader"] = f"claim-{k}", meta
+        nb.cells.append(c)
+    out, _ = nbgrader_verdicts.LoraVerdicts().preprocess(nb, {"nbgrader": {"notebook": "01_toy", "student": "s"}})
+    assert [c.outputs[0]["output_type"] for c in out.cells] == ["error"] * 3
+    assert "0 / 2 points" in out.cells[0].outputs[0]["evalue"], "the solution's 2 points, not the cell's 0"
+
+
+def test_the_probe_encodes_each_answer_alone_and_reads_no_method_of_a_subclass():
+    """Unit view of what the batch shows: exact types only, one unreadable value costs only its own item."""
+    import numpy as np
+
+    from lora_course.grading.guard import _json, _tools
+    from lora_course.grading.probe import decode_value
+
+    class Meta(type):
+        @property
+        def __name__(cls):
+            raise RuntimeError("no name")
+
+    class Odd(metaclass=Meta):
+        pass
+
+    class F(np.float64):
+        __module__ = "numpy"
+
+        def item(self):
+            return 96
+
+    tools = _tools()
+    values = {"huge": 10 ** 400, "small": -(10 ** 300), "odd": Odd(), "lie": F(1.0), "ok": np.int64(96),
+              "shape": (np.int64(8), 4)}
+    text = _json({name: ("__value__", v) for name, v in values.items()}, tools)
+    got = json.loads(text, parse_constant={"Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__)
+    assert got["huge"] == float("inf") and got["small"] == -1e300 and got["ok"] == 96
+    assert got["odd"] == {"__unsupported__": "Odd"} and got["lie"] == {"__unsupported__": "F"}
+    assert decode_value(got["shape"]) == (8, 4)
