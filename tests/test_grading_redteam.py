@@ -236,3 +236,50 @@ def test_the_probe_encodes_each_answer_alone_and_reads_no_method_of_a_subclass()
     assert got["huge"] == float("inf") and got["small"] == -1e300 and got["ok"] == 96
     assert got["odd"] == {"__unsupported__": "Odd"} and got["lie"] == {"__unsupported__": "F"}
     assert decode_value(got["shape"]) == (8, 4)
+
+
+GRADESCOPE = ("l_numpy_item", "a_gc_callback", "h_huge_int", "m_proc_mem_symlink", "c_writes_job")
+
+
+def test_the_gradescope_entry_gives_the_same_honest_scores(tmp_path):
+    """``run_autograder``'s entry on this machine (the cheap path) for the classes that forged or over-penalised,
+    with a forged rubric and results file in the submission and results.json planted as a link beforehand."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    solutions, subs, expected = build(tmp_path)
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}")
+    roots = {}
+    for student in GRADESCOPE:
+        root = tmp_path / "trees" / student
+        (root / "source" / "solution").mkdir(parents=True)
+        (root / "results").mkdir()
+        (root / "results" / "results.json").symlink_to(outside)
+        (root / "source" / "solution" / NAME).write_bytes((solutions / NAME).read_bytes())
+        (root / "source" / "lora_gradescope.json").write_text(json.dumps(
+            {"notebook": NAME, "isolation": "auto", "seed": 0, "visibility": "visible", "wall_seconds": 120,
+             "limits": {"cell_seconds": 10, "notebook_seconds": 30, "memory_mb": 1536}}))
+        (root / "submission").mkdir()
+        (root / "submission" / NAME).write_bytes((subs / student / NAME).read_bytes())
+        (root / "submission" / "lora_gradescope.json").write_text('{"notebook": "x", "points": 100}')
+        (root / "submission" / "results.json").write_text('{"score": 100}')
+        roots[student] = root
+
+    def autograde(root: Path) -> dict:
+        subprocess.run([sys.executable, "-m", "lora_course.gradescope.autograder", "--root", str(root)],
+                       check=True, capture_output=True, timeout=300)
+        assert not (root / "results" / "results.json").is_symlink()
+        return json.loads((root / "results" / "results.json").read_text())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = dict(zip(roots, pool.map(autograde, roots.values()), strict=True))
+    assert outside.read_text() == "{}", "a planted link is replaced, never written through"
+    for student, content in done.items():
+        scores, status, reason = expected[student]
+        got = {t["extra_data"]["grade_id"]: "" if t["extra_data"]["kind"] == "manual" else f"{t['score']:g}"
+               for t in content["tests"]}
+        assert got == dict(zip(["toy-scale", "toy-params", "toy-why", "toy-shape"], scores, strict=True)), \
+            (student, content["output"])
+        assert f"Status: {status}" in content["output"] and reason in content["output"], (student, content["output"])
