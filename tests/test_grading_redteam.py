@@ -146,10 +146,38 @@ def build(tmp: Path) -> tuple[Path, Path, dict]:
                                  "mem = np.lib.stride_tricks.as_strided(base[:1], shape=(1,), strides=(1,))\n"
                                  "print(offset != 0)", "mem"), NONE, "ok", ""),
     }
+    # notebook structure: ids, cell types, metadata and versions the student controls
+    claims = added(stub, "setup", "answer_params = 1", "bonus")
+    claims.cells[2].metadata.update(lora_course={"grade_id": "toy-params", "points": 100, "kind": "auto",
+                                                 "answer": "answer_params"},
+                                    nbgrader={"grade": True, "grade_id": "toy-params", "points": 100})
+    cases["n_metadata_claims"] = (claims, NONE, "ok", "")
+    cases["n_solution_only_id"] = (added(stub, "setup", "answer_params = 96", "secret"), NONE, "ok", "")
+    markdown = json.loads(json.dumps(sol))
+    markdown["cells"][[c["id"] for c in markdown["cells"]].index("params")]["cell_type"] = "markdown"
+    for c in markdown["cells"]:
+        if c["cell_type"] == "markdown":
+            c.pop("outputs", None)
+            c.pop("execution_count", None)
+    raw = {"n_markdown_at_code_answer": (markdown, ["3", "0", "", "1"], "ok", "")}
+    dup = json.loads(json.dumps(sol))
+    late = json.loads(json.dumps(dup["cells"][[c["id"] for c in dup["cells"]].index("params")]))
+    dup["cells"].insert(1, dict(late, source="answer_params = 0"))        # an earlier copy of an answer cell's id
+    raw["n_duplicate_id_first"] = (dup, ["3", "0", "", "1"], "ok", "")
+    numeric = json.loads(json.dumps(sol))
+    for k, c in enumerate(numeric["cells"]):
+        c["id"] = k
+    raw["n_numeric_ids"] = (numeric, NONE, "malformed", "without cell ids")
+    raw["n_nbformat_5"] = (dict(json.loads(json.dumps(sol)), nbformat=5), NONE, "malformed", "version-4")
+    raw["n_nbformat_minor_99"] = (dict(json.loads(json.dumps(sol)), nbformat_minor=99), FULL, "ok", "")
     subs = tmp / "subs"
     for student, (nb, *_rest) in cases.items():
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / NAME)
+    for student, (content, *_rest) in raw.items():       # raw JSON: nbformat.write would repair it
+        (subs / student).mkdir(parents=True)
+        (subs / student / NAME).write_text(json.dumps(content))
+    cases.update(raw)
     odd = subs / "h_odd_files"
     os.mkfifo(odd / "pipe")                                  # a FIFO: never opened, never copied
     with open(odd / "big.bin", "wb") as f:                   # a sparse file over the copy budget
@@ -176,6 +204,19 @@ def test_second_round_of_attacks(tmp_path):
     assert not got
     odd = (tmp_path / "fb" / "h_odd_files.md").read_text()
     assert "pipe: not a regular file" in odd and "big.bin" in odd, odd
+
+    # students who race their own probe (a signal handler, a gc callback, a child process) get the same row again
+    import shutil
+    again = tmp_path / "again"
+    racers = ("a_gc_callback", "a_signal_handler", "c_fork_child", "h_prun")
+    for student in racers:
+        shutil.copytree(subs / student, again / student)
+    assert main(["grade", str(again), "--out", str(tmp_path / "again.csv"), "--solutions", str(solutions),
+                 "--timeout", "10", "--uid-base", str(UID_BASE + 700), "--notebook-timeout", "30",
+                 "--memory-mb", "1536", "--jobs", "2", "--no-progress"]) == 0
+    first = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    want = "".join([first[0], *(line for line in first[1:] if line.split(",")[0] in racers)])
+    assert (tmp_path / "again.csv").read_text(encoding="utf-8") == want
 
 
 def test_nbgrader_autograde_takes_points_from_the_solution_never_from_the_submitted_cell(monkeypatch):
