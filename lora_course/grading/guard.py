@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import sys
 
+from lora_course.grading import runner_tools as _runner_tools
+from lora_course.grading.runner_tools import _found_hooks, _json, _quiet, _restore, _tools
+
 TAMPER_EXIT = 86
 PROBE_CODEC = "lora_course_probe_"
 SEAL_CODEC = "lora_course_seal"
@@ -37,129 +40,6 @@ TAMPER_EVENTS = frozenset({
     "ctypes.PyObj_FromPtr",
 })
 RAW_SYMBOLS = ("Py", "_Py", "process_vm_", "ptrace", "mprotect", "memcpy", "memmove", "memset", "dlsym")
-WATCHED_BUILTINS = ("exec", "eval", "compile", "open", "print", "__import__", "getattr", "isinstance", "type",
-                    "len", "dict", "list", "str", "repr")      # replaced: tampering (the probe no longer uses them)
-
-
-def _tools() -> dict:
-    """C-level functions and types the runner encodes and writes with, and the library functions it checks."""
-    import binascii
-    import builtins
-    import fractions
-    import hashlib
-    import os
-    from types import MappingProxyType
-    tools = {"open": os.open, "write": os.write, "close": os.close, "b64": binascii.b2a_base64,
-             "flags": os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, "Fraction": fractions.Fraction,
-             "builtins": builtins, "ndarray": None, "generic": None, "sha256": hashlib.sha256,
-             "blake2b": hashlib.blake2b}
-    watched = []
-    for name in ("json", "base64", "io"):
-        module = __import__(name)
-        watched.append((name, module, MappingProxyType(dict(vars(module)))))
-    try:
-        import numpy as np
-        tools.update(ndarray=np.ndarray, generic=np.generic)
-        watched.append(("numpy", np, MappingProxyType({k: getattr(np, k) for k in ("save", "asarray", "array")})))
-    except ImportError:                               # pragma: no cover - numpy is a dependency
-        pass
-    tools["watched"] = tuple(watched)
-    return tools
-
-
-def _found_hooks(trusted, tools, _getattr=getattr, _watched=WATCHED_BUILTINS, _vars=vars, _str=str):
-    """Builtins and library functions that are no longer the ones of before the notebook (names only)."""
-    found = ()
-    now = _vars(tools["builtins"])
-    for name in _watched:
-        if now.get(name) is not trusted[name]:
-            found += ("builtins." + name,)
-    for name, module, snapshot in tools["watched"]:
-        for attr in snapshot:
-            if _getattr(module, attr, None) is not snapshot[attr]:
-                found += (name + "." + _str(attr),)
-    return found
-
-
-def _scalar(v, tools, _type=type, _float=float, _int=int, _repr=repr, _isinstance=isinstance, _abs=abs,
-            _str=str, _bool=bool):
-    """One JSON value (text) for None, bool, int, float, str, Fraction or a numeric numpy scalar; else None."""
-    t = _type(v)
-    if v is None:
-        return "null"
-    if t is _bool:
-        return "true" if v else "false"
-    if t is _int:
-        return _int.__repr__(v) if _abs(v) < 2 ** 63 else _scalar(_float(v), tools)
-    if t is _float:
-        text = _float.__repr__(v)
-        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(text, text)
-    if t is _str:
-        return _quote(v[:10000])
-    if t is tools["Fraction"]:
-        return _quote(_str(v.numerator) + "/" + _str(v.denominator))
-    generic = tools["generic"]
-    if generic is not None and _isinstance(v, generic) and t.__module__ == "numpy" and v.dtype.kind in "biuf":
-        return _scalar(v.item(), tools)
-    return None
-
-
-def _quote_table():
-    from types import MappingProxyType
-    table = {c: f"\\u{c:04x}" for c in range(32)}
-    table.update({ord('"'): '\\"', ord("\\"): "\\\\"})
-    table.update({c: "?" for c in range(0xD800, 0xE000)})            # lone surrogates are not UTF-8
-    return MappingProxyType(table)
-
-
-_QUOTE_TABLE = _quote_table()
-
-
-def _quote(s, _table=_QUOTE_TABLE, _translate=str.translate):
-    """A JSON string literal (C methods only: str.translate with a fixed, read-only table)."""
-    return '"' + _translate(s, _table) + '"'
-
-
-def _array(v, tools, _repr=repr, _len=len, _str=str):
-    """The ``.npy`` bytes of a numeric C-contiguous copy of ``v``, base64 (read back with np.load, no pickle)."""
-    dtype = v.dtype
-    if dtype.kind not in "biuf" or dtype.fields is not None or v.size > 2_000_000:
-        return None
-    header = "{'descr': " + _repr(dtype.str) + ", 'fortran_order': False, 'shape': " + _repr(v.shape) + ", }"
-    pad = 64 - (10 + _len(header) + 1) % 64
-    header = (header + " " * pad + "\n").encode("latin1")
-    data = b"\x93NUMPY\x01\x00" + _len(header).to_bytes(2, "little") + header + v.tobytes()
-    return '{"__ndarray__": "' + tools["b64"](data, newline=False).decode("ascii") + '"}'
-
-
-def _encode(v, tools, depth=0, _type=type, _len=len, _tuple=tuple, _list=list):
-    """The JSON text of one probe value: like probe.encode_value, by exact type, no student code runs."""
-    text = _scalar(v, tools)
-    if text is not None:
-        return text
-    t = _type(v)
-    if (t is _tuple or t is _list) and depth == 0 and _len(v) <= 1000:
-        return '{"__tuple__": [' + ", ".join([_encode(x, tools, 1) for x in v]) + "]}"
-    if t is tools["ndarray"]:
-        text = _array(v, tools)
-        if text is not None:
-            return text
-    name = t.__name__ if _type(t.__name__) is str else "object"
-    return '{"__unsupported__": ' + _quote(name[:100]) + "}"
-
-
-def _json(obj, tools, _type=type, _dict=dict, _str=str, _tuple=tuple, _len=len):
-    """The probe's ``RESULT`` as JSON text: its own dicts and strings, and ``("__value__", value)`` pairs
-    whose value (the student's) goes through _encode."""
-    t = _type(obj)
-    if t is _dict:
-        return "{" + ", ".join([_quote(_str(k)) + ": " + _json(v, tools) for k, v in _dict.items(obj)
-                                if _type(k) is _str]) + "}"
-    if t is _tuple and _len(obj) == 2 and _type(obj[0]) is _str and obj[0] == "__value__":
-        return _encode(obj[1], tools)
-    return _encode(obj, tools)
-
-
 def make_sealer(key: bytes, tools):
     """``seal(frame)``: from the runner's ``frame``, write ``MAC\\n`` + its ``data`` to its ``channel`` file, where
     MAC = keyed BLAKE2b over SHA-256(the probe's source) + data (verified by the grader: probe.verify)."""
@@ -179,32 +59,37 @@ def make_sealer(key: bytes, tools):
 
 
 def make_runner(trusted, tools, seal=None, _getframe=sys._getframe, _compile=compile, _exec=exec, _dict=dict,
-                _str=str, _len=len, _hooks=_found_hooks, _json=_json):
+                _str=str, _len=len, _hooks=_found_hooks, _json=_json, _quiet=_quiet, _restore=_restore):
     """The probe runner: ``runner(source)`` runs a probe from probe.py, then has its answer sealed and written
     to the channel file named on the source's first line (``# CHANNEL <path>``): the hooks found before the
     probe ran (a JSON list that only this code writes, first line), then the ``RESULT`` the probe left (JSON).
     ``seal`` None: the codec search function of :func:`install` seals it (it holds the key; nothing else does)."""
     def runner(source, errors="strict", namespace=None, _trusted=trusted, _tools=tools, _getframe=_getframe,
                _compile=_compile, _exec=_exec, _dict=_dict, _str=_str, _len=_len, _hooks=_hooks, _json=_json,
-               _seal=seal, _seal_name=SEAL_CODEC):
+               _seal=seal, _seal_name=SEAL_CODEC, _quiet=_quiet, _restore=_restore):
         first = source.partition("\n")[0]
         if not first.startswith("# CHANNEL "):
             raise ValueError("not a probe")
-        channel = first[len("# CHANNEL "):]   # noqa: F841 - the sealer reads it from this frame
-        hooks = _hooks(_trusted, _tools)
-        user_ns = namespace if namespace is not None else _getframe(1).f_globals
-        scope = {"__builtins__": _dict(_trusted), "USER_NS": user_ns}
-        _exec(_compile(source, "<lora-course probe>", "exec"), scope)
-        result = scope.get("RESULT")
-        head = "[" + ", ".join(['"' + h + '"' for h in hooks]) + "]\n"     # names of identifiers only
-        data = (head + _json(result if _type_is_dict(result) else {"part": "none"}, _tools)).encode("utf-8")  # noqa: F841
-        if _seal is not None:
-            _seal(_getframe(0))
-        else:
-            try:
-                "".encode(_seal_name)           # the search function seals it, from this very frame
-            except Exception:  # noqa: BLE001, S110 - sealed before any later search function ran, or not at all
-                pass
+        state = _quiet(_tools)                 # from here on no student code runs unless the probe calls it
+        try:
+            channel = first[len("# CHANNEL "):]   # noqa: F841 - the sealer reads it from this frame
+            hooks = _hooks(_trusted, _tools)
+            user_ns = namespace if namespace is not None else _getframe(1).f_globals
+            scope = {"__builtins__": _dict(_trusted), "USER_NS": user_ns}
+            _exec(_compile(source, "<lora-course probe>", "exec"), scope)
+            _quiet(_tools, state)              # again: a project check's student code may have undone it
+            result = scope.get("RESULT")
+            head = "[" + ", ".join(['"' + h + '"' for h in hooks]) + "]\n"     # names of identifiers only
+            data = (head + _json(result if _type_is_dict(result) else {"part": "none"}, _tools)).encode("utf-8")  # noqa: F841
+            if _seal is not None:
+                _seal(_getframe(0))
+            else:
+                try:
+                    "".encode(_seal_name)           # the search function seals it, from this very frame
+                except Exception:  # noqa: BLE001, S110 - sealed before any later search function ran, or not at all
+                    pass
+        finally:
+            _restore(_tools, state)
         return b"", _len(source)
     return runner
 
@@ -220,6 +105,37 @@ def probe_runner():
 
 def _type_is_dict(obj, _type=type, _dict=dict):
     return _type(obj) is _dict
+
+
+def proc_mem_opener(proc_dev: int, _stat=None, _lstat=None, _readlink=None, _islink=None):
+    """``is_mem(path)``: whether opening ``path`` (text) reaches a process's memory file (``/proc/<pid>/mem``)
+    by any name: ``/proc/self/mem``, ``/dev/../proc/self/mem``, ``mem`` relative to ``/proc/self`` (the working
+    folder or a ``dir_fd``), or a symbolic link to it. A relative name ``mem`` always counts (its folder may be
+    a ``dir_fd`` the event does not show); an absolute one when its folder is on procfs (device ``proc_dev``)."""
+    import os
+    import stat
+    _stat, _lstat = _stat or os.stat, _lstat or os.lstat
+    _readlink, _islink = _readlink or os.readlink, _islink or stat.S_ISLNK
+
+    def is_mem(path, _stat=_stat, _lstat=_lstat, _readlink=_readlink, _islink=_islink, _dev=proc_dev):
+        for _hop in range(9):                            # a chain of links, each followed by hand
+            folder, _sep, name = path.rpartition("/")
+            if name == "mem":
+                if not path.startswith("/"):
+                    return True
+                try:
+                    return _stat(folder or "/").st_dev == _dev
+                except OSError:
+                    return False
+            try:
+                if not _islink(_lstat(path).st_mode):
+                    return False
+                target = _readlink(path)
+            except (OSError, ValueError):
+                return False
+            path = target if target.startswith("/") else folder + "/" + target
+        return True                                       # links nine deep: no honest notebook opens that
+    return is_mem
 
 
 def install() -> None:
@@ -262,10 +178,13 @@ def install() -> None:
     import pathlib
     path_types = (pathlib.PosixPath, pathlib.PurePosixPath, os.DirEntry)
     path_classes = (*path_types, pathlib.PurePath, pathlib.Path)
+    proc_mem = proc_mem_opener(os.stat("/proc").st_dev)
 
     def hook(event, args, _events=TAMPER_EVENTS, _exit=os._exit, _write=os.write, _type=type, _str=str,
              _bytes=bytes, _int=int, _function=FunctionType, _raw=raw_calls, _symbols=RAW_SYMBOLS,
-             _file=__file__, _paths=path_types, _path_classes=path_classes):
+             _files=(__file__, _runner_tools.__file__), _paths=path_types, _path_classes=path_classes,
+             _decode=bytes.decode,
+             _proc_mem=proc_mem):
         bad = event in _events
         if bad:
             pass
@@ -273,7 +192,7 @@ def install() -> None:
             target = args[0]
             if _type(target) is _function:      # asyncio's types.coroutine changes only a code's flags
                 code = target.__code__
-                bad = code.co_filename == _file or (args[1] == "__code__" and (
+                bad = code.co_filename in _files or (args[1] == "__code__" and (
                     args[2].co_code != code.co_code or args[2].co_filename != code.co_filename))
             else:                                 # a path class whose str() the "open" check below uses
                 bad = target in _path_classes
@@ -285,10 +204,10 @@ def install() -> None:
             path = args[0]
             if _type(path) in _paths:
                 path = _str(path)
+            if _type(path) is _bytes:
+                path = _decode(path, "utf-8", "surrogateescape")
             if _type(path) is _str:
-                bad = path.startswith("/proc/") and path.endswith("/mem")
-            elif _type(path) is _bytes:
-                bad = path.startswith(b"/proc/") and path.endswith(b"/mem")
+                bad = _proc_mem(path)
             else:
                 bad = _type(path) is not _int
         if bad:

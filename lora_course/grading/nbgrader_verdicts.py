@@ -26,7 +26,7 @@ from lora_course.grading.sandbox import Sandbox
 
 def verdict_outputs(grade_id: str, points: float, result: NotebookResult) -> list:
     """The outputs of grade cell ``grade_id``: a feedback line, in an error unless it earned ``points``."""
-    found = next((r for r in result.results if r.item.grade_id == grade_id), None)
+    found = next((r for r in result.results if r.item.grade_id == grade_id), None) if grade_id else None
     score = float(found.score or 0.0) if found is not None else 0.0
     detail = "; ".join(p for p in ((found.message, found.hint and f"hint: {found.hint}") if found else
                                    ("not graded",)) if p)
@@ -81,8 +81,12 @@ class LoraVerdicts(Preprocessor):
         finally:
             shutil.rmtree(workroot, ignore_errors=True)
             shutil.rmtree(scratch, ignore_errors=True)
+        points = {item.grade_id: float(item.points) for item in plan.items[name]}   # the solution's, never the cell's
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code" and meta.get("grade"):
-                cell.outputs = verdict_outputs(meta["grade_id"], float(meta.get("points") or 0), result)
+                grade_id = meta.get("grade_id")
+                cell.outputs = verdict_outputs(grade_id if isinstance(grade_id, str) else "",
+                                               points.get(grade_id, 0.0) if isinstance(grade_id, str) else 0.0,
+                                               result)
         return nb, resources

@@ -86,11 +86,19 @@ def copy_submission(files_from: Path, work: Path) -> list[str]:
         rel = src.relative_to(files_from)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if src.is_symlink():
+        try:
+            mode = os.lstat(src).st_mode
+        except OSError as err:
+            warnings.append(f"{rel}: could not be read ({err.strerror}), not copied")
+            continue
+        if stat.S_ISLNK(mode):
             warnings.append(f"{rel}: a symbolic link, not copied")
             continue
-        if src.is_dir():
+        if stat.S_ISDIR(mode):
             (work / rel).mkdir(parents=True, exist_ok=True)
+            continue
+        if not stat.S_ISREG(mode):                 # a FIFO or a device is never opened (opening may block or act)
+            warnings.append(f"{rel}: not a regular file, not copied")
             continue
         try:
             fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -103,7 +111,10 @@ def copy_submission(files_from: Path, work: Path) -> list[str]:
                 warnings.append(f"{rel}: not a regular file, not copied")
             elif st.st_nlink > 1:
                 warnings.append(f"{rel}: a hard link ({st.st_nlink} names for one file), not copied")
-            elif st.st_size <= budget:
+            elif st.st_size > budget:
+                warnings.append(f"{rel}: {st.st_size} bytes, over what is left of the 200 MB copied per "
+                                "notebook, not copied")
+            else:
                 budget -= st.st_size
                 (work / rel).parent.mkdir(parents=True, exist_ok=True)
                 with open(work / rel, "xb") as out:
