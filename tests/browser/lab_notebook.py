@@ -209,7 +209,7 @@ class LabNotebook:
         self.page.evaluate(JS_CLOSE, {"path": self.path})
         self.server.shutdown_kernels_of(self.path)
 
-    def palette(self, label: str, attempts: int = 3) -> None:
+    def palette(self, label: str, attempts: int = 4) -> None:
         """Run the command called exactly ``label`` from the command palette.
 
         A busy machine can leave the palette's list stale right after another command (the command shows as
@@ -226,7 +226,11 @@ class LabNotebook:
                 self.page.wait_for_timeout(1_000)
             self.page.keyboard.press("Control+Shift+C")
             search = self.page.locator(".lm-CommandPalette-input")
-            search.wait_for(state="visible")
+            try:           # a busy page can miss the shortcut, or take it as closing a palette it still shows
+                search.wait_for(state="visible", timeout=10_000)
+            except _timeout_error():
+                seen = ["(the palette did not open)"]
+                continue
             search.fill(label)
             try:
                 match.first.wait_for(state="visible", timeout=5_000)
