@@ -8,4 +8,9 @@ Nothing in the numpy lessons imports this package; it needs ``pip install -e '.[
 - ``lora_course.torch_bridge.bench``: the paper's Table 1 re-measured with torch (CUDA events on a GPU).
 - ``lora_course.torch_bridge.bench_report``: that measurement's report, Markdown table and findings.
 - ``lora_course.torch_bridge.bench_cli``: ``lora-course bench --backend torch``, the measurement then its report.
+- ``lora_course.torch_bridge.offline``: the Hugging Face libraries kept offline and quiet; done here, on import,
+  so that importing any module of this package before PEFT is enough.
 """
+from lora_course.torch_bridge.offline import work_offline
+
+work_offline()
