@@ -28,6 +28,9 @@ from contextlib import contextmanager
 import numpy as np
 
 DIAGNOSIS, DIAGNOSIS_HINT = "diagnosis", "diagnosis_hint"
+SECOND = "second:"       # a check's second call: its inputs (other sizes and values) and what it collected
+SECOND_HINT = ("your function must work for any sizes and values: read d, k, r, n from the arguments' shapes "
+               "(no numbers copied from the first input) and use only its arguments (no notebook variables)")
 TIME_LIMIT_S = 5.0
 RETURN_HINT = "add `return ...` with the result at the end of your function"
 
@@ -170,14 +173,48 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGPROF, previous)
 
 
+def second_inputs(inputs: dict) -> dict | None:
+    """The inputs of a check's second call: ``inputs`` with each ``second:<key>`` value in place of ``<key>``
+    (None when the check has none). A function that only works for the first input's sizes or values (numbers
+    typed in from it, a notebook variable read instead of an argument) fails there."""
+    if not isinstance(inputs, dict):
+        return None
+    second = {k[len(SECOND):]: v for k, v in inputs.items() if isinstance(k, str) and k.startswith(SECOND)}
+    if not second:
+        return None
+    return {**{k: v for k, v in inputs.items() if not (isinstance(k, str) and k.startswith(SECOND))}, **second}
+
+
+def _second_call(collect: Callable[[dict, dict], dict], namespace: dict, inputs: dict) -> dict:
+    """``collect`` on the second input, its keys prefixed; a failure there is a Diagnosis that says where."""
+    where = f" (on the check's second input, {inputs.get('about', 'of other sizes')})"
+    try:
+        data = collect(namespace, inputs)
+    except Diagnosis as found:
+        raise Diagnosis(found.message + where, f"{SECOND_HINT}; {found.hint}") from None
+    except NotImplementedError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the student's code may raise anything; it is reported, not raised
+        found = raised("your function", err)
+        raise Diagnosis(found.message + where, f"{SECOND_HINT}; {found.hint}") from None
+    if isinstance(data, dict) and DIAGNOSIS in data:
+        raise Diagnosis(str(data[DIAGNOSIS]) + where, f"{SECOND_HINT}; {data.get(DIAGNOSIS_HINT, '')}")
+    return {SECOND + k: v for k, v in data.items()} if isinstance(data, dict) else {}
+
+
 def guarded(collect: Callable[[dict, dict], dict], seconds: float | None = TIME_LIMIT_S
             ) -> Callable[[dict, dict], dict]:
-    """``collect`` under a CPU-time limit, with every Diagnosis (or the limit) returned as plain data."""
+    """``collect`` under a CPU-time limit, with every Diagnosis (or the limit) returned as plain data; a check
+    whose inputs hold a second input (``second_inputs``) is collected on both."""
 
     def guarded_collect(namespace: dict, inputs: dict) -> dict:
         try:
             with time_limit(seconds):
-                return collect(namespace, inputs)
+                data = collect(namespace, inputs)
+                second = second_inputs(inputs)
+                if second is not None and isinstance(data, dict) and DIAGNOSIS not in data:
+                    data = {**data, **_second_call(collect, namespace, second)}
+                return data
         except Diagnosis as found:
             return {DIAGNOSIS: found.message, DIAGNOSIS_HINT: found.hint}
         except TimeLimit:
@@ -197,7 +234,8 @@ _LOOPS = {ast.For: "a for loop", ast.AsyncFor: "a for loop", ast.While: "a while
 _PER_ITEM = ("map", "vectorize", "apply_along_axis", "frompyfunc", "fromiter")
 
 
-def _loops_in(fn, namespace: dict, seen: set) -> list[str]:
+def _loops_in(fn, namespace: dict, seen: set, callees: tuple[str, ...] | None = None) -> list[str]:
+    """Loops (or, given ``callees``, calls of those names) in ``fn`` and the student's functions it calls."""
     if id(fn) in seen or not inspect.isfunction(fn):
         return []
     seen.add(id(fn))
@@ -207,19 +245,26 @@ def _loops_in(fn, namespace: dict, seen: set) -> list[str]:
         return []
     found = []
     for node in ast.walk(tree):
-        if type(node) in _LOOPS:
+        if callees is None and type(node) in _LOOPS:
             found.append(f"{_LOOPS[type(node)]} in {fn.__name__} (line {node.lineno} of its definition)")
         elif isinstance(node, ast.Call):
             callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if callee in _PER_ITEM:
-                found.append(f"{callee}(...) in {fn.__name__}, which calls Python once per item")
+            if callee in (_PER_ITEM if callees is None else callees):
+                found.append(f"{callee}(...) in {fn.__name__}" + (", which calls Python once per item"
+                                                                  if callees is None else ""))
             elif isinstance(node.func, ast.Name):
                 helper = namespace.get(callee, fn.__globals__.get(callee))
                 if inspect.isfunction(helper) and _is_students(helper.__code__.co_filename):
-                    found += _loops_in(helper, namespace, seen)
+                    found += _loops_in(helper, namespace, seen, callees)
     return found
 
 
 def loops(fn, namespace: dict) -> str:
     """The Python-level loops in ``fn`` and the student's functions it calls ('' if none, or no source)."""
     return "; ".join(dict.fromkeys(_loops_in(fn, namespace, set())))
+
+
+def calls_of(fn, namespace: dict, callees: tuple[str, ...]) -> str:
+    """The calls of any of ``callees`` (bare or attribute names, e.g. ``svd``) in ``fn`` and the student's
+    functions it calls ('' if none, or no source): a shortcut the task rules out."""
+    return "; ".join(dict.fromkeys(_loops_in(fn, namespace, set(), tuple(callees))))

@@ -14,7 +14,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lora_course.feedback.calls import DIAGNOSIS, DIAGNOSIS_HINT, TIME_LIMIT_S, Diagnosis, guarded, raised
+from lora_course.feedback.calls import (
+    DIAGNOSIS,
+    DIAGNOSIS_HINT,
+    SECOND,
+    SECOND_HINT,
+    TIME_LIMIT_S,
+    Diagnosis,
+    guarded,
+    raised,
+    second_inputs,
+)
 
 NOT_IMPLEMENTED = "not implemented yet"
 FILL_HINT = "fill in the cell above, run it, then this check"
@@ -173,6 +183,21 @@ def judge_safely(checks: dict[str, Check], name: str, data: dict, inputs: dict,
         return Outcome(False, f"the check collected a {type(data).__name__}, not a dict of values", shapes_hint)
     if DIAGNOSIS in data:
         return Outcome(False, str(data[DIAGNOSIS]), str(data.get(DIAGNOSIS_HINT, "")))
+    first = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith(SECOND))}
+    outcome = _judged(check, first, inputs, shapes_hint)
+    second = second_inputs(inputs)
+    if not outcome.passed or second is None:
+        return outcome
+    again = _judged(check, {k[len(SECOND):]: v for k, v in data.items() if isinstance(k, str)
+                            and k.startswith(SECOND)}, second, shapes_hint)
+    if again.passed:
+        return outcome
+    return Outcome(False, f"right on the check's first input, but not on its second one "
+                          f"({second.get('about', 'of other sizes')}): {again.message}",
+                   f"{SECOND_HINT}; {again.hint}" if again.hint else SECOND_HINT)
+
+
+def _judged(check: Check, data: dict, inputs: dict, shapes_hint: str) -> Outcome:
     try:
         return check.judge(data, inputs)
     except Mismatch as mismatch:

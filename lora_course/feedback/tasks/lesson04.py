@@ -29,6 +29,7 @@ from lora_course.feedback.tasks.common import (
     out,
     same,
     unchanged,
+    with_second,
 )
 from lora_course.merge import Adapter, merge, switch, unmerge
 from lora_course.multi_lora import gathered
@@ -38,20 +39,38 @@ IN_PLACE_HINT = "build a new array (W0 + ...) instead of writing into the argume
 
 def make_inputs(seed: int) -> dict:
     """Inputs of the checks, drawn from ``seed``: d = 5, k = 7, r = 2; three served adapters for eleven rows
-    (d, k, r, the number of tasks and of rows all differ, none another's product)."""
+    (d, k, r, the number of tasks and of rows all differ, none another's product); and a second set of other
+    sizes and scales (d = 6, k = 4, r = 3, four adapters for nine rows)."""
     rng = np.random.default_rng([check_seed(seed), 4])
     d, k, r, n_tasks, n = 5, 7, 2, 3, 11
     perm = rng.permutation(n_tasks)
     if np.array_equal(perm, np.arange(n_tasks)):
         perm = np.roll(perm, 1)                    # ids must differ from "row i uses adapter i"
     ids = np.concatenate([perm, perm[[1, 2, 0]], perm, perm[[2, 0]]])  # every task present, not all rows alike
-    return {"seed": int(seed), "scale": 1.5,
+    first = {"seed": int(seed), **_draw(rng, (d, k, r, n_tasks, n), (1.5, 2.5, 0.5), np.array([0.5, 2.5, 4.0]), ids)}
+    second = _draw(rng, (6, 4, 3, 4, 9), (0.75, 1.25, 3.0), np.array([3.0, 0.25, 1.5, 2.0]), _ids(rng, 4, 9))
+    return with_second(first, second, "d = 6, k = 4, r = 3, scales 0.75 (merge), 1.25 and 3.0 (switch); four "
+                                      "adapters for nine rows")
+
+
+def _ids(rng: np.random.Generator, n_tasks: int, n: int) -> np.ndarray:
+    """n task ids with every task present, not all alike and never "row i uses adapter i % n_tasks"."""
+    ids = rng.permutation(np.resize(np.arange(n_tasks), n))
+    while np.array_equal(ids, np.arange(n) % n_tasks) or ids[0] == ids[1]:
+        ids = np.roll(ids, 1)
+    return ids
+
+
+def _draw(rng: np.random.Generator, sizes: tuple[int, int, int, int, int], scales: tuple[float, float, float],
+          stacked: np.ndarray, ids: np.ndarray) -> dict:
+    d, k, r, n_tasks, n = sizes
+    return {"scale": scales[0],
             "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
             "W": rng.normal(size=(d, k)),
-            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.5,
-            "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": 0.5,
+            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": scales[1],
+            "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": scales[2],
             "A_stack": rng.normal(size=(n_tasks, r, k)), "B_stack": rng.normal(size=(n_tasks, d, r)),
-            "scales": np.array([0.5, 2.5, 4.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
+            "scales": stacked, "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
 
 
 # ----------------------------------------------------------------------------- student side (collect)

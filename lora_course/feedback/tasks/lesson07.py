@@ -19,7 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 from lora_course.feedback.calls import returned_tuple
-from lora_course.feedback.tasks.common import Check, check_seed, check_table, floats, get, lesson_runners
+from lora_course.feedback.tasks.common import (
+    Check,
+    check_seed,
+    check_table,
+    floats,
+    get,
+    lesson_runners,
+    with_second,
+)
 from lora_course.feedback.tasks.lesson07_judges import (
     NONE,
     PARTIAL,
@@ -42,13 +50,25 @@ def make_inputs(seed: int) -> dict:
     shape; scale = 2, so a forgotten scale shows; block = 8 on a (6, 12) weight gives 9 blocks, and on a (5, 13)
     weight 9 blocks of which the last is partial."""
     rng, (d, k, r) = np.random.default_rng([check_seed(seed), 7]), (5, 7, 2)
+    first = {"seed": int(seed), "scale": 2.0, "r": r, "offset": 0.99,
+             **_draw(rng, d, k, r, np.array([5.0, 3.0, 2.0, 1.0, 0.5])), "lr": 0.1, "ratio": 4.0}
+    second = {"scale": 0.5, "r": 3, **_draw(np.random.default_rng([check_seed(seed), 70]), 4, 6, 3,
+                                              np.array([6.0, 3.5, 2.0, 1.0])), "lr": 0.05, "ratio": 8.0}
+    return with_second({**first, **_nf4(rng)}, second, "W0 of shape (4, 6), r = 3, scale 0.5; lr = 0.05, ratio = 8")
+
+
+def _draw(rng: np.random.Generator, d: int, k: int, r: int, S: np.ndarray) -> dict:
+    """DoRA's, PiSSA's and LoRA+'s inputs: W0 (d, k), A (r, k), B (d, r), m (d,), a W0 with singular values S
+    (well separated), gradients."""
     (U, _), (V, _) = np.linalg.qr(rng.normal(size=(d, d))), np.linalg.qr(rng.normal(size=(k, k)))
-    S = np.array([5.0, 3.0, 2.0, 1.0, 0.5])                          # well separated singular values
-    return {"seed": int(seed), "scale": 2.0, "r": r, "offset": 0.99,
-            "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
-            "m": rng.uniform(0.5, 2.0, size=d), "W0_svd": (U * S) @ V[:, :d].T,
-            "dA": rng.normal(size=(r, k)), "dB": rng.normal(size=(d, r)), "lr": 0.1, "ratio": 4.0,
-            "W_q": rng.normal(size=(6, 12)), "block": 8, "levels": np.array(NF4_TABLE),
+    n = min(d, k)
+    return {"W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
+            "m": rng.uniform(0.5, 2.0, size=d), "W0_svd": (U[:, :n] * S) @ V[:, :n].T,
+            "dA": rng.normal(size=(r, k)), "dB": rng.normal(size=(d, r))}
+
+
+def _nf4(rng: np.random.Generator) -> dict:
+    return {"W_q": rng.normal(size=(6, 12)), "block": 8, "levels": np.array(NF4_TABLE),
             "codes": rng.integers(0, 16, size=72), "absmax": rng.uniform(0.5, 3.0, size=9),
             # 65 entries in blocks of 8: the last block holds one entry, so code that assumes whole blocks shows
             "W_q_partial": rng.normal(size=(5, 13)), "codes_partial": rng.integers(0, 16, size=65),
