@@ -172,8 +172,8 @@ def _judge_phi(data: dict, inputs: dict) -> Outcome:
         fail(f"with A1 and A2 of different ranks ({A1.shape[0]} and {np.shape(inputs['A2'])[0]}): "
              f"{data['raised_for_different_ranks']}",
              "U_i is (k, i) for any rank: take the right-singular vectors, which live in the shared input space")
-    same(f"phi for ranks {A1.shape[0]} and {np.shape(inputs['A2'])[0]}", array(data, "grid"), subspace_similarity_grid(A1, inputs["A2"]),
-         "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j)", atol=1e-10)
+    same(f"phi for ranks {A1.shape[0]} and {np.shape(inputs['A2'])[0]}", array(data, "grid"),
+         subspace_similarity_grid(A1, inputs["A2"]), "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j)", atol=1e-10)
     return Outcome(True, "phi(i, j) = ||U_i^T U_j||_F^2 / min(i, j) on the right-singular vectors, every i and j")
 
 
