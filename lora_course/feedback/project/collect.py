@@ -152,8 +152,10 @@ def collect_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
     again = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
     default = call("LoRA", cls, k, d, r, init_scale=s, rng=_rng(inputs, 0))
+    odd = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha_odd"]), init_scale=s, rng=_rng(inputs, 4))
     return {"A": _attr(lora, "A"), "B": _attr(lora, "B"), "scale": _number(lora, "scale"),
-            "A_again": _attr(again, "A"), "scale_default_alpha": _number(default, "scale")}
+            "A_again": _attr(again, "A"), "scale_default_alpha": _number(default, "scale"),
+            "A_other": _attr(odd, "A"), "scale_odd_alpha": _number(odd, "scale")}
 
 
 def _number(obj, name: str) -> np.ndarray:
