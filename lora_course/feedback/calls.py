@@ -15,6 +15,7 @@ kernel runs cells); elsewhere the check runs without a limit.
 from __future__ import annotations
 
 import ast
+import dis
 import inspect
 import os
 import signal
@@ -32,6 +33,8 @@ SECOND = "second:"       # a check's second call: its inputs (other sizes and va
 SECOND_HINT = ("your function must work for any sizes and values: read d, k, r, n from the arguments' shapes "
                "(no numbers copied from the first input) and use only its arguments (no notebook variables)")
 TIME_LIMIT_S = 5.0
+GLOBALS_READ = "globals_read"   # the notebook variables the student's functions read instead of an argument
+_CALLED: list = []             # the student's functions called by the running collect
 RETURN_HINT = "add `return ...` with the result at the end of your function"
 
 
@@ -92,6 +95,7 @@ def call(name: str, fn, *args, **kwargs):
     (``NotImplementedError`` passes through: it is an unwritten stub)."""
     if not callable(fn):
         raise Diagnosis(f"{name} is a {type(fn).__name__}, not a function", f"define {name} with `def {name}(...)`")
+    _CALLED.append(fn)
     try:
         return fn(*args, **kwargs)
     except (NotImplementedError, Diagnosis):
@@ -173,6 +177,31 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGPROF, previous)
 
 
+def globals_read(functions: list) -> str:
+    """'f reads the notebook variable X' for each array or number a student's function (or its method) reads
+    from the notebook instead of taking it as an argument ('' if none)."""
+    found = []
+    for fn in dict.fromkeys(f for f in functions if callable(f)):
+        fn = getattr(fn, "__func__", fn)
+        if type(fn).__name__ != "function" or not _is_students(fn.__code__.co_filename):
+            continue
+        codes, names = [fn.__code__], []
+        while codes:
+            code = codes.pop()
+            codes += [c for c in code.co_consts if type(c).__name__ == "code"]
+            names += [i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"]
+        for name in dict.fromkeys(names):
+            value = fn.__globals__.get(name)
+            if type(value).__name__ == "ndarray" or type(value) in (int, float) and name not in _CONSTANT_NAMES \
+                    or type(value).__name__ in _INSTANCES:
+                found.append(f"{fn.__name__} reads the notebook variable {name}")
+    return "; ".join(found)
+
+
+_CONSTANT_NAMES = ("D_MODEL", "D_FF", "EPOCHS", "LR", "SEED")
+_INSTANCES = ("LoRA", "FrozenNetwork", "ClassificationHead", "Generator", "Adapter")   # objects a task passes in
+
+
 def second_inputs(inputs: dict) -> dict | None:
     """The inputs of a check's second call: ``inputs`` with each ``second:<key>`` value in place of ``<key>``
     (None when the check has none). A function that only works for the first input's sizes or values (numbers
@@ -208,18 +237,21 @@ def guarded(collect: Callable[[dict, dict], dict], seconds: float | None = TIME_
     whose inputs hold a second input (``second_inputs``) is collected on both."""
 
     def guarded_collect(namespace: dict, inputs: dict) -> dict:
+        _CALLED.clear()
         try:
             with time_limit(seconds):
                 data = collect(namespace, inputs)
                 second = second_inputs(inputs)
                 if second is not None and isinstance(data, dict) and DIAGNOSIS not in data:
                     data = {**data, **_second_call(collect, namespace, second)}
-                return data
         except Diagnosis as found:
-            return {DIAGNOSIS: found.message, DIAGNOSIS_HINT: found.hint}
+            data = {DIAGNOSIS: found.message, DIAGNOSIS_HINT: found.hint}
         except TimeLimit:
-            return {DIAGNOSIS: f"your function did not return within {seconds:g} s of computing time",
+            data = {DIAGNOSIS: f"your function did not return within {seconds:g} s of computing time",
                     DIAGNOSIS_HINT: "look for a loop that never ends (a while loop whose condition never changes)"}
+        reads = globals_read(_CALLED)
+        _CALLED.clear()
+        return {**data, GLOBALS_READ: reads} if reads and isinstance(data, dict) else data
 
     guarded_collect.__name__ = guarded_collect.__qualname__ = getattr(collect, "__name__", "collect")
     guarded_collect.__wrapped__ = collect

@@ -17,6 +17,7 @@ import numpy as np
 from lora_course.feedback.calls import (
     DIAGNOSIS,
     DIAGNOSIS_HINT,
+    GLOBALS_READ,
     SECOND,
     SECOND_HINT,
     TIME_LIMIT_S,
@@ -181,6 +182,17 @@ def judge_safely(checks: dict[str, Check], name: str, data: dict, inputs: dict,
     check = check_name(checks, name)
     if not isinstance(data, dict):
         return Outcome(False, f"the check collected a {type(data).__name__}, not a dict of values", shapes_hint)
+    outcome = _judged_twice(check, data, inputs, shapes_hint)
+    reads = str(data.get(GLOBALS_READ, "") or "")
+    if outcome.passed or not reads:
+        return outcome
+    return Outcome(False, f"{outcome.message} (note: {reads} instead of an argument)",
+                   "use only the function's arguments: a notebook variable holds other values than the check "
+                   f"passes in; {outcome.hint}")
+
+
+def _judged_twice(check: Check, data: dict, inputs: dict, shapes_hint: str) -> Outcome:
+    """The check's judge on the first input's data, then (if it passes) on the second input's."""
     if DIAGNOSIS in data:
         return Outcome(False, str(data[DIAGNOSIS]), str(data.get(DIAGNOSIS_HINT, "")))
     first = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith(SECOND))}
