@@ -158,6 +158,8 @@ def _judge_factor(data: dict, inputs: dict) -> Outcome:
         "or sqrt(S) in each": approx(slice(0, r), 2.0),
         "the singular values are missing: B = U_r diag(s_r), A = V_r^T": approx(slice(0, r), 0.0),
         "you kept the SMALLEST r singular directions; keep the r largest (the first r)": approx(slice(k - r, k)),
+        "A takes the first r ROWS of V^T (Vt[:r]), not its first r columns (Vt[:, :r].T)":
+            (U[:, :r] * s[:r]) @ Vt[:, :r].T,
     }
     same("B @ A", B @ A, want, "B @ A should be the truncated SVD U_r diag(s_r) V_r^T", atol=1e-8, variants=variants)
     return Outcome(True, "B (d, r) @ A (r, k) equals the best rank-r approximation of M")

@@ -160,6 +160,7 @@ def _judge_forward(data: dict, inputs: dict) -> Outcome:
         "r is A.shape[0], the rank; you divided alpha by B.shape[0] = d": frozen + alpha / B.shape[0] * branch,
         "the scale is r / alpha, upside down: scale = alpha / r": frozen + (r / alpha) * branch,
         "the scale is applied twice": frozen + s * s * branch,
+        "alpha // r is floor division, which drops the fraction: scale = alpha / r": frozen + (alpha // r) * branch,
         f"scale = alpha / r, not 1 / r (here {s:g}, not {1 / r:.3g})": frozen + branch / r,
         "the low-rank branch has the wrong sign: H = X W0^T + scale X A^T B^T": frozen - s * branch,
         "the low-rank branch is missing: add scale * X A^T B^T": frozen,

@@ -123,6 +123,8 @@ def _judge_qkv(data: dict, inputs: dict) -> Outcome:
         if t != "k":
             variants.update({
                 f"the scale is missing from {name}'s branch": frozen[t] + branch(t),
+                "scale is already alpha / r: multiply the branch by it, do not divide by r again":
+                    frozen[t] + s / AB[t][0].shape[0] * branch(t),
                 f"{name} has no LoRA branch: add scale * X A^T B^T with adapters['{t}']": frozen[t],
                 "A projects down first: X @ A.T, then @ B.T (you multiplied by B first: X B A)":
                     frozen[t] + s * X @ AB[t][1] @ AB[t][0],
@@ -160,6 +162,7 @@ def _judge_phi(data: dict, inputs: dict) -> Outcome:
         "square the Frobenius norm: phi = ||U_i^T U_j||_F^2 / min(i, j)": _phi_grid(V1, V3, power=1.0),
         "divide by min(i, j), not max(i, j)": _phi_grid(V1, V3, norm="max"),
         "divide by min(i, j): phi lies in [0, 1]": _phi_grid(V1, V3, norm="none"),
+        "// is floor division, which rounds phi down to 0 or 1: divide with /": np.floor(_phi_grid(V1, V3)),
         "wrong singular vectors: use the RIGHT-singular vectors of A (rows of V^T, k-dimensional), not the left "
         "ones (columns of U)": _phi_grid(U1, U3),
         "wrong singular vectors: the top-i right-singular vectors are the first i ROWS of V^T (columns of V), "

@@ -143,7 +143,8 @@ def _judge_merge(data: dict, inputs: dict) -> Outcome:
     unchanged("B", B, array(data, "B_after"), IN_PLACE_HINT)
     variants = {"the scale is missing: W = W0 + scale B A": W0 + B @ A,
                 "merging adds the update: W = W0 + scale B A, not minus": W0 - s * B @ A,
-                "the frozen weight is missing: W = W0 + scale B A": s * B @ A}
+                "the frozen weight is missing: W = W0 + scale B A": s * B @ A,
+                "the scale multiplies the update only: W = W0 + scale B A, not scale (W0 + B A)": s * (W0 + B @ A)}
     same("W", array(data, "W"), merge(W0, Adapter(A, B, s)), "W = W0 + scale * B @ A, shape (d, k)", atol=1e-12,
          variants=variants)
     return Outcome(True, "W = W0 + scale B A, and W0 is untouched")
@@ -156,7 +157,8 @@ def _judge_unmerge(data: dict, inputs: dict) -> Outcome:
     unchanged("A", A, array(data, "A_after"), IN_PLACE_HINT)
     unchanged("B", B, array(data, "B_after"), IN_PLACE_HINT)
     variants = {"unmerging subtracts the update: W0 = W - scale B A": W + s * B @ A,
-                "the scale is missing: W0 = W - scale B A": W - B @ A}
+                "the scale is missing: W0 = W - scale B A": W - B @ A,
+                "multiply the update by the scale, do not divide by it: W0 = W - scale B A": W - B @ A / s}
     same("W0", array(data, "W0"), unmerge(W, Adapter(A, B, s)), "W0 = W - scale * B @ A", atol=1e-12,
          variants=variants)
     return Outcome(True, "W0 = W - scale B A, and W is untouched")
@@ -174,6 +176,9 @@ def _judge_switch(data: dict, inputs: dict) -> Outcome:
         "each adapter has its own scale: s_new B_new A_new - s_old B_old A_old": W + s1 * (B2 @ A2 - B1 @ A1),
         "each adapter has its own scale: s_new B_new A_new - s_old B_old A_old (you used s_new for both)":
             W + s2 * (B2 @ A2 - B1 @ A1),
+        "the scales are crossed: s_new goes with B_new A_new and s_old with B_old A_old":
+            W + s1 * B2 @ A2 - s2 * B1 @ A1,
+        "you returned the change alone: W' = W + (the change), so add W": new - old,
     }
     want = switch(W, Adapter(A1, B1, s1), Adapter(A2, B2, s2))
     same("W'", array(data, "W_new"), want, "W' = W + s_new B_new A_new - s_old B_old A_old", atol=1e-12,
