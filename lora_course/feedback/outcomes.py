@@ -204,7 +204,7 @@ def _judged_twice(check: Check, data: dict, inputs: dict, shapes_hint: str) -> O
                             and k.startswith(SECOND)}, second, shapes_hint)
     if again.passed:
         return outcome
-    return Outcome(False, f"right on the check's first input, but not on its second one "
+    return Outcome(False, f"right on the check's first input, but not on its second input "
                           f"({second.get('about', 'of other sizes')}): {again.message}",
                    f"{SECOND_HINT}; {again.hint}" if again.hint else SECOND_HINT)
 
