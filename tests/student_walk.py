@@ -641,7 +641,8 @@ def _lessons_01_to_04(sol: dict) -> tuple[list, list]:
         ("02", "backward", "dA without the scale", "lora_layer_backward", backward_dA_unscaled, "scale"),
         ("02", "numerical_gradient", "only the first column nudged", "numerical_gradient", numgrad_first_column,
          "grad"),
-        ("02", "numerical_gradient", "f(x) called with an argument", "numerical_gradient", numgrad_passes_x, "line"),
+        ("02", "numerical_gradient", "f(x) called with an argument", "numerical_gradient", numgrad_passes_x,
+         "wrong number of arguments"),
         ("02", "numerical_gradient", "a flat gradient", "numerical_gradient", numgrad_flat_list, "expected shape"),
         ("03", "adapted_qkv", "D typed in (7)", "adapted_qkv", qkv_hard_coded_D, second),
         ("03", "adapted_qkv", "scale divided by r again", "adapted_qkv", qkv_scale_over_r, "divide by r again"),
@@ -747,6 +748,12 @@ def _lesson05(sol: dict) -> tuple[list, list]:
         d2, c2 = lora_2.forward(h2)
         return h2 + d2 + d1, (c1, c2)
 
+    def forward_returns_h1(X, net, lora_1, lora_2):
+        h1 = hidden(X, net)
+        d1, c1 = lora_1.forward(h1)
+        h2 = h1 @ net.W2 + net.b2 + d1
+        return h1, (c1, lora_2.forward(h2)[1])
+
     def backward_named_steps(grad_out, cache, lora_1, lora_2):
         via_lora_2 = lora_2.backward(grad_out, cache[1])
         g = np.add(grad_out, via_lora_2)
@@ -837,6 +844,8 @@ def _lesson05(sol: dict) -> tuple[list, list]:
         ("05", "adapted_forward", "a relu on h2", "adapted_forward", forward_relu_on_h2, "no relu after W2"),
         ("05", "adapted_forward", "lora_1's delta added twice", "adapted_forward", forward_delta1_twice,
          "once more"),
+        ("05", "exact_backprop", "adapted_forward returns h1 (n, d_ff), not out", "adapted_forward",
+         forward_returns_h1, "expected (n, d)"),
         ("05", "exact_backprop", "the two paths multiplied", "adapted_backward", backward_multiplies, "grad_out +"),
         ("05", "exact_backprop", "returns the gradient wrt h1", "adapted_backward", backward_returns_grad_h1,
          "expected shape"),

@@ -18,6 +18,7 @@ import ast
 import dis
 import inspect
 import os
+import re
 import signal
 import sysconfig
 import textwrap
@@ -69,7 +70,8 @@ def _is_students(filename: str) -> bool:
 def raised(name: str, err: BaseException) -> Diagnosis:
     """A Diagnosis for ``err`` raised while calling the student's ``name``: their own line, no package frames."""
     frames = [f for f in traceback.extract_tb(err.__traceback__) if _is_students(f.filename)]
-    what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    text = re.sub(r"[\w.]*<locals>\.", "", str(err))       # the check's own helper f, not _collect_x.<locals>.f
+    what = f"{type(err).__name__}: {text}" if text else type(err).__name__
     if not frames:
         if isinstance(err, TypeError):
             return Diagnosis(f"{name} could not be called as the task asks ({what})",
@@ -83,6 +85,8 @@ def raised(name: str, err: BaseException) -> Diagnosis:
         hint = "the shapes in that line do not fit: print .shape of each operand; a transpose may be missing"
     elif isinstance(err, NameError):
         hint = "a name in that line is not defined inside your function: use its parameters, or check the spelling"
+    elif isinstance(err, TypeError) and "positional argument" in text:
+        hint = "that line calls a function with the wrong number of arguments: check what it takes"
     elif isinstance(err, (IndexError, KeyError)):
         hint = "an index in that line is out of range: check which axis you index and its length"
     else:

@@ -206,7 +206,8 @@ def _judged_twice(check: Check, data: dict, inputs: dict, shapes_hint: str) -> O
         return outcome
     return Outcome(False, f"right on the check's first input, but not on its second input "
                           f"({second.get('about', 'of other sizes')}): {again.message}",
-                   f"{SECOND_HINT}; {again.hint}" if again.hint else SECOND_HINT)
+                   f"{again.hint}; {SECOND_HINT}" if "typical mistake" in again.message
+                   else f"{SECOND_HINT}; {again.hint}" if again.hint else SECOND_HINT)
 
 
 def _judged(check: Check, data: dict, inputs: dict, shapes_hint: str) -> Outcome:

@@ -200,8 +200,12 @@ def collect_zero_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
 
 
 def _forward(ns: dict, inputs: dict, net, lora_1, lora_2):
-    return _pair("adapted_forward", call("adapted_forward", _get(ns, "adapted_forward"), _floats(inputs["X_net"]),
-                                         net, lora_1, lora_2))
+    X = _floats(inputs["X_net"])
+    out, cache = _pair("adapted_forward", call("adapted_forward", _get(ns, "adapted_forward"), X, net, lora_1, lora_2))
+    if out.shape != X.shape:                   # the later steps (the head, the backward pass) need out (n, d)
+        raise Diagnosis(f"adapted_forward's out has shape {out.shape}; expected (n, d) = {X.shape}",
+                        "out = h2 + lora_2(h2) has the shape of h2, (n, d): return it, not h1 (n, d_ff)")
+    return out, cache
 
 
 def collect_adapted_forward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
