@@ -13,6 +13,7 @@ print inside the function.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -1103,3 +1104,46 @@ LESSON07_WRONG = {     # check -> {label: (the names replaced, words the feedbac
                        "a flat result": ({"nf4_dequantize": dequantize_flat}, "expected shape"),
                        "codes used as values": ({"nf4_dequantize": dequantize_codes_as_values}, "W")},
 }
+
+
+# ------------------------------------------------------------------------------------------------- typed answers
+
+TYPED = [   # (exact value, form, figures, a known mistake's value or None, the student's answer, the verdict)
+    (0.5, "number", 3, None, Fraction(1, 2), "correct"),
+    (0.5, "number", 3, None, np.float64(0.5), "correct"),
+    (0.5, "number", 3, None, "1/2", "correct"),
+    (0.5, "number", 3, None, "50%", "correct"),
+    (0.5, "number", 3, None, np.array(0.5), "correct"),
+    (0.5, "number", 3, None, " 0.500 ", "correct"),
+    (0.5, "number", 3, None, 0.505, "not yet"),
+    (0.5, "number", 3, None, "0.49", "not yet"),
+    (37.748736, "number", 4, 37.8, np.float32(37.748736), "correct"),
+    (37.748736, "number", 4, 37.8, "37.75", "correct"),
+    (37.748736, "number", 4, 37.8, 37.8, "not yet"),
+    (37.748736, "number", 4, 37.8, "37.80", "not yet"),
+    (37.748736, "number", 4, 37.8, np.float32(37.7), "too coarse"),
+    (37.748736, "number", 4, 37.8, np.float64(37.7), "too coarse"),
+    (37.748736, "number", 4, 37.8, 37.76, "not yet"),
+    (0.00536, "percent", 3, None, 0.536, "correct"),
+    (0.00536, "percent", 3, None, "0.536 %", "correct"),
+    (0.00536, "percent", 3, None, Fraction(67, 12500), "correct"),
+    (0.00536, "percent", 3, None, np.float32(0.536), "correct"),
+    (0.00536, "percent", 3, None, np.float32(0.54), "too coarse"),
+    (0.00536, "percent", 3, None, np.round(np.float64(0.536), 2), "too coarse"),
+    (0.00536, "percent", 3, None, 0.537, "not yet"),
+    (0.00536, "fraction", 3, None, "5.36e-3", "correct"),
+    (0.00536, "fraction", 3, None, 0.536, "not yet"),
+    ((100, 3), "tuple", 3, None, [100, 3], "correct"),
+    ((100, 3), "tuple", 3, None, (np.int64(100), np.int32(3)), "correct"),
+    ((100, 3), "tuple", 3, None, np.array([100, 3]), "correct"),
+    ((100, 3), "tuple", 3, None, (100.0, 3.0), "correct"),
+    ((100, 3), "tuple", 3, None, (100.9, 3.9), "invalid"),
+    ((100, 3), "tuple", 3, None, np.array([100.5, 3.0]), "invalid"),
+    ((100, 3), "tuple", 3, None, (3, 100), "not yet"),
+    (18874368, "int", 3, None, np.int64(18874368), "correct"),
+    (18874368, "int", 3, None, 1.8874368e7, "correct"),
+    (18874368, "int", 3, None, "18,874,368", "correct"),
+    (18874368, "int", 3, None, "18.9M", "too coarse"),
+    (18874368, "int", 3, None, 18874368.5, "not yet"),
+    (18874368, "int", 3, None, "18.8M", "not yet"),
+]

@@ -6,9 +6,10 @@ from collections import Counter
 
 import pytest
 from mistake_catalogue import catalogue, right_answers, run, run_right
-from student_walk import LESSON07_RIGHT, LESSON07_WRONG
+from student_walk import LESSON07_RIGHT, LESSON07_WRONG, TYPED
 from task_helpers import assert_caught, task_functions
 
+from lora_course.feedback.answers import diagnose, make_key, make_mistake
 from lora_course.feedback.tasks import lesson07
 from lora_course.feedback.tasks.common import evaluate
 
@@ -60,3 +61,14 @@ def test_lesson07_right_answers_written_another_way_pass(lesson07_solution, chec
 def test_lesson07_new_mistakes_fail_and_are_named(lesson07_solution, check, label):
     replaces, words = LESSON07_WRONG[check][label]
     assert_caught(lesson07, check, {**lesson07_solution, **replaces}, words)
+
+
+@pytest.mark.parametrize("row", TYPED, ids=[f"{r[1]}-{r[4]!r}-{r[5]}" for r in TYPED])
+def test_typed_answers_in_another_form_get_the_right_verdict(row):
+    value, form, sig, mistake, answer, verdict = row
+    key = make_key(value, form, sig)
+    mistakes = {make_mistake(mistake, key): "the erratum's figure"} if mistake is not None else {}
+    status, hint = diagnose(answer, key, "a hint", mistakes)
+    assert status == verdict, (answer, status, hint)
+    if mistake is not None and answer == mistake:
+        assert hint == "the erratum's figure"
