@@ -75,6 +75,13 @@ def svd_column_s(M):
     return (M @ V) / s, s[:, None], V.T
 
 
+def svd_order(M):
+    lam, V = np.linalg.eigh(M.T @ M)
+    lam, V = lam[::-1], V[:, ::-1]
+    s = np.sqrt(lam)
+    return (M @ V) / s, V.T, s
+
+
 def svd_library(M):
     U, s, Vt = np.linalg.svd(M, full_matrices=False)
     return U, s, Vt
@@ -227,6 +234,11 @@ def backward_reordered(G, cache):
 def forward_hard_coded_r(X, W0, A, B, alpha):
     s = alpha / 3
     return X @ W0.T + s * X @ A.T @ B.T, (X, W0, A, B, s)
+
+
+def forward_cache_first(X, W0, A, B, alpha):
+    s = alpha / A.shape[0]
+    return (X, W0, A, B, s), X @ W0.T + s * X @ A.T @ B.T
 
 
 def forward_floor(X, W0, A, B, alpha):
@@ -404,6 +416,12 @@ def qkv_scale_over_r(X, weights, adapters, scale):
     r = Aq.shape[0]
     return (X @ weights["q"].T + scale / r * X @ Aq.T @ Bq.T, X @ weights["k"].T,
             X @ weights["v"].T + scale / r * X @ Av.T @ Bv.T)
+
+
+def qkv_order(X, weights, adapters, scale):
+    (Aq, Bq), (Av, Bv) = adapters["q"], adapters["v"]
+    return (X @ weights["q"].T + scale * X @ Aq.T @ Bq.T, X @ weights["v"].T + scale * X @ Av.T @ Bv.T,
+            X @ weights["k"].T)
 
 
 def qkv_dict(X, weights, adapters, scale):
@@ -619,6 +637,7 @@ def _lessons_01_to_04(sol: dict) -> tuple[list, list]:
     wrong = [
         ("01", "svd", "sizes typed in from the first input (6, 4)", "svd_by_eig", svd_hard_coded, second),
         ("01", "svd", "s returned as a column (k, 1)", "svd_by_eig", svd_column_s, "flat vector"),
+        ("01", "svd", "returns (U, Vt, s)", "svd_by_eig", svd_order, "order (U, Vt, s)"),
         ("01", "svd", "np.linalg.svd, which the task rules out", "svd_by_eig", svd_library, "SVD routine"),
         ("01", "svd", "a notebook matrix read instead of M", "svd_by_eig", svd_notebook_M, "notebook variable"),
         ("01", "factor", "r typed in (2)", "factor_rank_r", factor_hard_coded, second),
@@ -633,6 +652,7 @@ def _lessons_01_to_04(sol: dict) -> tuple[list, list]:
          "ignores its rng"),
         ("02", "init", "uniform, not normal", "init_lora_factors", init_uniform, "std 0.05"),
         ("02", "forward", "r typed in (3)", "lora_layer_forward", forward_hard_coded_r, second),
+        ("02", "forward", "returns (cache, H)", "lora_layer_forward", forward_cache_first, "returns (cache, H)"),
         ("02", "forward", "alpha // r", "lora_layer_forward", forward_floor, "floor division"),
         ("02", "forward", "X scaled in place", "lora_layer_forward", forward_scales_X, "in place"),
         ("02", "forward", "alpha read from a notebook variable", "lora_layer_forward", forward_notebook_alpha,
@@ -647,6 +667,7 @@ def _lessons_01_to_04(sol: dict) -> tuple[list, list]:
         ("02", "numerical_gradient", "a flat gradient", "numerical_gradient", numgrad_flat_list, "expected shape"),
         ("03", "adapted_qkv", "D typed in (7)", "adapted_qkv", qkv_hard_coded_D, second),
         ("03", "adapted_qkv", "scale divided by r again", "adapted_qkv", qkv_scale_over_r, "divide by r again"),
+        ("03", "adapted_qkv", "returns (Q, V, K)", "adapted_qkv", qkv_order, "order (Q, V, K)"),
         ("03", "adapted_qkv", "a dict returned", "adapted_qkv", qkv_dict, "should return 3 values"),
         ("03", "phi", "// instead of /", "subspace_similarity_phi", phi_floor, "floor division"),
         ("03", "phi", "i and j swapped", "subspace_similarity_phi", phi_i_j_swapped, "transpose"),
@@ -717,6 +738,11 @@ def _lesson05(sol: dict) -> tuple[list, list]:
     class UpdatesOnlyA(base):
         def update(self, lr):
             self.A -= lr * self.dA
+
+    class CacheFirst(base):
+        def forward(self, x):
+            delta, cache = base.forward(self, x)
+            return cache, delta
 
     class BackwardReturnsNothing(base):
         def backward(self, g, cache):
@@ -841,6 +867,7 @@ def _lesson05(sol: dict) -> tuple[list, list]:
         ("05", "lora_init", "scale = alpha // r", "LoRA", FloorLoRA, "floor division"),
         ("05", "lora_init", "shapes typed in", "LoRA", FixedShapes, "expected shape"),
         ("05", "lora_update", "only A updated", "LoRA", UpdatesOnlyA, "B -= lr * dB"),
+        ("05", "lora_forward", "forward returns (cache, delta)", "LoRA", CacheFirst, "returns (cache, result)"),
         ("05", "lora_backward", "backward returns nothing", "LoRA", BackwardReturnsNothing, "returns nothing"),
         ("05", "adapted_forward", "a relu on h2", "adapted_forward", forward_relu_on_h2, "no relu after W2"),
         ("05", "adapted_forward", "lora_1's delta added twice", "adapted_forward", forward_delta1_twice,

@@ -145,6 +145,21 @@ def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 
     fail(f"{name}: differs from {expected} by up to {float(np.max(np.abs(got - want))):.3g}", hint)
 
 
+def in_order(fn: str, got: dict[str, np.ndarray], want: dict[str, np.ndarray], atol: float = 1e-8) -> None:
+    """Fail, naming the order, when the returned values (``got``, by the task's names in its order) are the
+    expected ones (``want``) in another order: ``return Q, V, K`` for ``return Q, K, V``."""
+    from itertools import permutations
+
+    names = list(want)
+    for order in permutations(names):
+        if list(order) == names:
+            continue
+        if all(np.shape(got[slot]) == np.shape(want[name]) and np.allclose(got[slot], want[name], atol=atol)
+               for slot, name in zip(names, order, strict=True)):
+            fail(f"{fn} returns the right values in the order ({', '.join(order)})",
+                 f"return them in the order ({', '.join(names)})")
+
+
 def normal_draws(A: np.ndarray, std_want: float, hint: str) -> None:
     """Fail unless ``A``'s entries pass for draws of N(0, std_want^2): std within 15 %, mean within 4 standard
     errors of 0 (wide enough that a right initialisation never fails, on any seed)."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lora_course.feedback.calls import Diagnosis, call, guarded, returned_array, returned_tuple
+from lora_course.feedback.calls import Diagnosis, call, guarded, returned_array, value_and_cache
 
 FROZEN = ("W1", "b1", "W2", "b2")
 D_MODEL, D_FF = 8, 16
@@ -66,7 +66,7 @@ def _attr(obj, name: str, owner: str = "your LoRA") -> np.ndarray:
 
 def _pair(name: str, result) -> tuple[np.ndarray, object]:
     """(array, cache) from a method that returns both."""
-    first, cache = returned_tuple(name, result, ("result", "cache"))
+    first, cache = value_and_cache(name, result)
     return returned_array(f"{name}'s first value", first), cache
 
 

@@ -34,14 +34,15 @@ from lora_course.feedback.outcomes import (
     fail,
     format_outcome,
     guard,
+    in_order,
     judge_safely,
     same,
 )
 
 __all__ = ["NOT_IMPLEMENTED", "Check", "Diagnosis", "Mismatch", "Outcome", "array", "call", "check_name",
            "check_seed", "check_table", "collect_safely", "evaluate", "fail", "floats", "format_outcome", "get",
-           "judge_safely", "lesson_runners", "loops", "out", "parts", "returned_number", "same", "unchanged",
-           "with_references", "with_second"]
+           "in_order", "judge_safely", "lesson_runners", "loops", "out", "parts", "returned_number", "same",
+           "unchanged", "with_references", "with_second"]
 
 
 def with_references(checks: dict[str, Check], tasks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]

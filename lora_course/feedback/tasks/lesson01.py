@@ -85,6 +85,13 @@ def _judge_svd(data: dict, inputs: dict) -> Outcome:
     unchanged("M", M, array(data, "M_after"), "compute new arrays from M; never write into it")
     U, s, Vt = array(data, "U"), array(data, "s"), array(data, "Vt")
     s_ref = singular_values(M)
+    shapes = {"U": U.shape, "s": s.shape, "Vt": Vt.shape}
+    wanted = {(d, k): "U", (k,): "s", (k, k): "Vt"}
+    if d != k and sorted(map(str, shapes.values())) == sorted(map(str, wanted)) and \
+            [wanted[shape] for shape in shapes.values()] != list(shapes):
+        returned = ", ".join(wanted[shape] for shape in shapes.values())
+        fail(f"svd_by_eig returns the values in the order ({returned}) (judged by their shapes "
+             f"{list(shapes.values())})", "return them in the order (U, s, Vt): U (d, k), s (k,), Vt (k, k)")
     if s.shape != (k,) and s.size == k:
         fail(f"s has shape {s.shape}; expected a flat vector of shape ({k},)",
              "return s as a 1-d array (no [:, None], no reshape, no np.diag): s = np.sqrt(eigenvalues)")

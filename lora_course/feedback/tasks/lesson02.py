@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lora_course.feedback.calls import returned_tuple
+from lora_course.feedback.calls import value_and_cache
 from lora_course.feedback.outcomes import normal_draws
 from lora_course.feedback.tasks.common import (
     Check,
@@ -78,7 +78,7 @@ def _collect_init(ns: dict, inputs: dict) -> dict:
 def _forward(ns: dict, inputs: dict) -> tuple[tuple, dict]:
     X, W0, A, B = (floats(inputs[key]) for key in ("X", "W0", "A", "B"))
     result = call("lora_layer_forward", get(ns, "lora_layer_forward"), X, W0, A, B, float(inputs["alpha"]))
-    H, cache = returned_tuple("lora_layer_forward", result, ("H", "cache"))
+    H, cache = value_and_cache("lora_layer_forward", result, ("H", "cache"))
     H = out(H, "lora_layer_forward's H")
     after = {"X_after": floats(X), "W0_after": floats(W0), "A_after": floats(A), "B_after": floats(B)}
     return (H, cache), after

@@ -25,6 +25,7 @@ from lora_course.feedback.tasks.common import (
     fail,
     floats,
     get,
+    in_order,
     lesson_runners,
     parts,
     returned_number,
@@ -113,6 +114,7 @@ def _judge_qkv(data: dict, inputs: dict) -> Outcome:
 
     want = {"Q": reference("q"), "K": reference("k"), "V": reference("v")}
     got = {name: array(data, name) for name in "QKV"}
+    in_order("adapted_qkv", got, want, atol=1e-10)
     if np.allclose(got["K"], frozen["k"] + s * branch("v"), atol=1e-10) and np.allclose(got["V"], frozen["v"]):
         fail("K carries the adapter and V does not", "the paper adapts Wq and Wv: V gets adapters['v'], K stays frozen")
     if np.allclose(got["Q"], frozen["q"] + s * branch("v"), atol=1e-10):
