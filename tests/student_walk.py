@@ -511,6 +511,11 @@ def unmerge_divides(W, A, B, scale):
     return W - B @ A / scale
 
 
+def unmerge_in_place(W, A, B, scale):
+    W -= scale * B @ A
+    return W
+
+
 def unmerge_hard_coded_scale(W, A, B, scale):
     return W - 1.5 * B @ A
 
@@ -676,6 +681,7 @@ def _lessons_01_to_04(sol: dict) -> tuple[list, list]:
         ("04", "merge", "the scale typed in (1.5)", "merge_weight", merge_hard_coded_scale, second),
         ("04", "merge", "np.add(..., out=W0)", "merge_weight", merge_out_W0, "in place"),
         ("04", "unmerge", "divided by the scale", "unmerge_weight", unmerge_divides, "do not divide"),
+        ("04", "unmerge", "W -= ... on the argument", "unmerge_weight", unmerge_in_place, "in place"),
         ("04", "unmerge", "the scale typed in (1.5)", "unmerge_weight", unmerge_hard_coded_scale, second),
         ("04", "switch", "scales crossed", "switch_weight", switch_crossed_scales, "crossed"),
         ("04", "switch", "the change alone", "switch_weight", switch_change_only, "add W"),
@@ -730,6 +736,21 @@ def _lesson05(sol: dict) -> tuple[list, list]:
             self.dA = self.scale * self.B.T @ g.T @ x
             return g @ self.get_merged_delta()
 
+    class ListCacheLoRA(base):
+        def forward(self, x):
+            z = np.dot(x, self.A.T)
+            return self.scale * np.dot(z, self.B.T), [x, z]
+
+        def backward(self, g, cache):
+            x, z = cache
+            self.dB = self.scale * np.dot(g.T, z)
+            self.dA = self.scale * np.dot(np.dot(g, self.B).T, x)
+            return self.scale * np.dot(np.dot(g, self.B), self.A)
+
+        def update(self, lr):
+            np.subtract(self.A, lr * self.dA, out=self.A)      # in place on its own factors: allowed
+            np.subtract(self.B, lr * self.dB, out=self.B)
+
     class FloorLoRA(base):
         def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
             base.__init__(self, d_in, d_out, r, alpha, init_scale, rng)
@@ -760,6 +781,84 @@ def _lesson05(sol: dict) -> tuple[list, list]:
         d2, c2 = lora_2.forward(h2)
         print("out", h2.shape)
         return [h2 + d2, (c1, c2)]
+
+    def forward_wide_cache(X, net, lora_1, lora_2):
+        h1 = hidden(X, net)
+        d1, c1 = lora_1.forward(h1)
+        h2 = h1.dot(net.W2) + net.b2 + d1
+        d2, c2 = lora_2.forward(h2)
+        return h2 + d2, (c1, c2, h1, h2)
+
+    def backward_wide_cache(grad_out, cache, lora_1, lora_2):
+        c1, c2, _, _ = cache
+        grad_h2 = grad_out.copy()
+        grad_h2 += lora_2.backward(grad_out, c2)
+        lora_1.backward(grad_h2, c1)
+        return grad_h2
+
+    def forward_named(X: np.ndarray, net, lora_1, lora_2, *, verbose: bool = False):
+        """Type hints, a keyword-only flag and a docstring."""
+        pre = X @ net.W1 + net.b1
+        h1 = pre * (pre > 0)
+        h2 = h1 @ net.W2 + net.b2 + lora_1.forward(h1)[0]
+        cache_2 = lora_2.forward(h2)
+        return h2 + cache_2[0], (lora_1.forward(h1)[1], cache_2[1])
+
+    def backward_sum(grad_out, cache, lora_1, lora_2):
+        grad_h2 = sum([grad_out, lora_2.backward(grad_out, cache[1])])
+        lora_1.backward(grad_h2, cache[0])
+        return grad_h2
+
+    def backward_no_lora_1(grad_out, cache, lora_1, lora_2):
+        return grad_out + lora_2.backward(grad_out, cache[1])
+
+    def train_map_floats(X, y, net, lora_1, lora_2, head, epochs=300, lr=0.3):
+        losses = []
+        for _ in range(int(epochs)):
+            out, cache = fwd(X, net, lora_1, lora_2)
+            logits, head_cache = head.forward(out)
+            loss, dlogits = bce(logits, y)
+            bwd(head.backward(dlogits, head_cache), cache, lora_1, lora_2)
+            for module in [lora_1, lora_2, head]:
+                module.update(lr)
+            losses += [loss]
+        return list(map(float, losses))
+
+    def train_generator(X, y, net, lora_1, lora_2, head, epochs=300, lr=0.3):
+        def epoch():
+            out, cache = fwd(X, net, lora_1, lora_2)
+            logits, head_cache = head.forward(out)
+            loss, dlogits = bce(logits, y)
+            bwd(head.backward(dlogits, head_cache), cache, lora_1, lora_2)
+            lora_1.update(lr)
+            lora_2.update(lr)
+            head.update(lr)
+            return loss
+        return [epoch() for _ in range(epochs)]
+
+    def train_loss_after_update(X, y, net, lora_1, lora_2, head, epochs=300, lr=0.3):
+        losses = []
+        for _ in range(epochs):
+            out, cache = fwd(X, net, lora_1, lora_2)
+            logits, head_cache = head.forward(out)
+            _, dlogits = bce(logits, y)
+            bwd(head.backward(dlogits, head_cache), cache, lora_1, lora_2)
+            for module in (lora_1, lora_2, head):
+                module.update(lr)
+            losses.append(bce(head.forward(fwd(X, net, lora_1, lora_2)[0])[0], y)[0])
+        return losses
+
+    def merge_multi_dot(net, lora_1, lora_2):
+        I_M = np.identity(net.W2.shape[1]) + lora_2.get_merged_delta().T
+        W2 = np.linalg.multi_dot([net.W2 + lora_1.get_merged_delta().T, I_M])
+        return Network(W1=net.W1.copy(), b1=net.b1.copy(), W2=W2, b2=np.dot(net.b2, I_M))
+
+    def merge_copies_then_iadd(net, lora_1, lora_2):
+        W2, b2 = net.W2.copy(), net.b2.copy()
+        W2 += lora_1.get_merged_delta().T
+        M = lora_2.get_merged_delta().T
+        W2, b2 = W2 + W2 @ M, b2 + b2 @ M
+        return Network(net.W1.copy(), net.b1.copy(), W2, b2)
 
     def forward_relu_on_h2(X, net, lora_1, lora_2):
         h1 = hidden(X, net)
@@ -857,6 +956,18 @@ def _lesson05(sol: dict) -> tuple[list, list]:
     right += [
         Right("05", "lora_forward", "forward through the merged delta", {"LoRA": MergedLoRA}),
         Right("05", "lora_backward", "backward with z recomputed", {"LoRA": MergedLoRA}),
+        *(Right("05", check, "np.dot, a list cache, np.subtract(..., out=self.A) on its own factors",
+                {"LoRA": ListCacheLoRA}) for check in ("lora_forward", "lora_backward", "lora_update")),
+        Right("05", "adapted_forward", "h1.dot(W2), a cache of four", {"adapted_forward": forward_wide_cache}),
+        Right("05", "adapted_forward", "relu as pre * (pre > 0), type hints, a keyword-only flag",
+              {"adapted_forward": forward_named}),
+        Right("05", "exact_backprop", "a cache of four, grad_out.copy() then +=",
+              {"adapted_forward": forward_wide_cache, "adapted_backward": backward_wide_cache}),
+        Right("05", "exact_backprop", "sum([...])", {"adapted_backward": backward_sum}),
+        Right("05", "train_step", "losses += [loss], map(float, ...)", {"train_task": train_map_floats}),
+        Right("05", "train_step", "an inner function per epoch and a comprehension", {"train_task": train_generator}),
+        Right("05", "merge_equivalence", "np.linalg.multi_dot, keyword arguments", {"merge_network": merge_multi_dot}),
+        Right("05", "merge_equivalence", "copies, += on the copy", {"merge_network": merge_copies_then_iadd}),
         Right("05", "adapted_forward", "an explicit relu, a list, a print", {"adapted_forward": forward_explicit_relu}),
         Right("05", "exact_backprop", "named steps and np.add", {"adapted_backward": backward_named_steps}),
         Right("05", "train_step", "a while loop, the head updated first, an array of losses",
@@ -874,6 +985,9 @@ def _lesson05(sol: dict) -> tuple[list, list]:
          "once more"),
         ("05", "exact_backprop", "adapted_forward returns h1 (n, d_ff), not out", "adapted_forward",
          forward_returns_h1, "expected (n, d)"),
+        ("05", "exact_backprop", "lora_1.backward never called", "adapted_backward", backward_no_lora_1, "dA1"),
+        ("05", "train_step", "the loss recorded after the update", "train_task", train_loss_after_update,
+         "loss before the update"),
         ("05", "exact_backprop", "the two paths multiplied", "adapted_backward", backward_multiplies, "grad_out +"),
         ("05", "exact_backprop", "returns the gradient wrt h1", "adapted_backward", backward_returns_grad_h1,
          "expected shape"),
@@ -964,6 +1078,13 @@ def pissa_r_typed_in(W0, r, scale):
     return A, B, W0 - scale * (B @ A)
 
 
+def pissa_U_V_swapped(W0, r, scale):
+    U, S, Vt = np.linalg.svd(W0, full_matrices=False)
+    root = np.sqrt(S[:r] / scale)
+    A, B = root[:, None] * U[:, :r].T, Vt[:r].T * root
+    return A, B, W0 - scale * (B @ A)
+
+
 def pissa_two_values(W0, r, scale):
     U, S, Vt = np.linalg.svd(W0, full_matrices=False)
     root = np.sqrt(S[:r] / scale)
@@ -1017,6 +1138,15 @@ def levels_vectorize(offset: float = 0.9677083) -> np.ndarray:
 def levels_list(offset=0.9677083):
     pos, neg = _halves(offset)
     return sorted([x / max(pos) for x in pos + neg] + [0.0])
+
+
+def levels_first_positive(offset=0.9677083):
+    pos, neg = _halves(offset)
+    return np.asarray(sorted(pos + [0.0] + neg)) / pos[0]            # pos[0] is the largest quantile
+
+
+def levels_rounded(offset=0.9677083):
+    return np.round(levels_vectorize(offset), 2)
 
 
 def levels_descending(offset=0.9677083):
@@ -1104,7 +1234,8 @@ LESSON07_RIGHT = {     # check -> [(label, the names replaced)]: each must pass
                  ("np.subtract, a default ratio and **options", {"loraplus_sgd_step": loraplus_subtract}),
                  ("a list and a print", {"loraplus_sgd_step": loraplus_list})],
     "nf4_levels": [("np.vectorize of inv_cdf", {"normal_float_levels": levels_vectorize}),
-                   ("a sorted Python list", {"normal_float_levels": levels_list})],
+                   ("a sorted Python list", {"normal_float_levels": levels_list}),
+                   ("divided by the first positive quantile", {"normal_float_levels": levels_first_positive})],
     "nf4_quantize": [("np.pad and a 3-d argmin, uint8", {"nf4_quantize": quantize_pad}),
                      ("searchsorted on the midpoints", {"nf4_quantize": quantize_midpoints}),
                      ("np.maximum.reduceat, codes as a list", {"nf4_quantize": quantize_list})],
@@ -1118,12 +1249,14 @@ LESSON07_WRONG = {     # check -> {label: (the names replaced, words the feedbac
              "m divided in place": ({"dora_merged_weight": dora_m_in_place}, "in place"),
              "a ragged list of magnitudes": ({"dora_magnitude_init": magnitude_ragged}, "rectangular")},
     "pissa": {"r typed in (2)": ({"pissa_factors": pissa_r_typed_in}, "second input"),
-              "W_res not returned": ({"pissa_factors": pissa_two_values}, "should return 3")},
+              "W_res not returned": ({"pissa_factors": pissa_two_values}, "should return 3"),
+              "U and V swapped": ({"pissa_factors": pissa_U_V_swapped}, "swapped")},
     "loraplus": {"the ratio typed in (4)": ({"loraplus_sgd_step": loraplus_ratio_typed_in}, "second input"),
                  "A and B stepped in place": ({"loraplus_sgd_step": loraplus_in_place}, "in place"),
                  "dA and dB swapped": ({"loraplus_sgd_step": loraplus_gradients_swapped}, "do not fit")},
     "nf4_levels": {"descending": ({"normal_float_levels": levels_descending}, "wrong order"),
-                   "not divided by the largest": ({"normal_float_levels": levels_unscaled}, "divide by the largest")},
+                   "not divided by the largest": ({"normal_float_levels": levels_unscaled}, "divide by the largest"),
+                   "rounded to two decimals": ({"normal_float_levels": levels_rounded}, "levels")},
     "nf4_quantize": {"block typed in (8)": ({"nf4_quantize": quantize_block_typed_in}, "second input"),
                      "levels returned instead of codes": ({"nf4_quantize": quantize_levels_not_codes}, "codes"),
                      "the mean instead of the absmax": ({"nf4_quantize": quantize_mean_not_max}, "absmax")},
