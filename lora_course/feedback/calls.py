@@ -161,7 +161,7 @@ def returned_tuple(name: str, value, names: tuple[str, ...]) -> tuple:
 def value_and_cache(name: str, value, names: tuple[str, str] = ("result", "cache")) -> tuple:
     """A returned (array, cache) pair; a Diagnosis names (cache, array), the pair in the wrong order."""
     first, cache = returned_tuple(name, value, names)
-    if not isinstance(first, np.ndarray) and isinstance(cache, np.ndarray):
+    if isinstance(first, (tuple, dict)) and isinstance(cache, np.ndarray):      # a cache is a tuple or a dict
         raise Diagnosis(f"{name} returns ({names[1]}, {names[0]}): the array comes second",
                         f"return ({names[0]}, {names[1]}): the array {names[0]} first, then the cache")
     return first, cache
