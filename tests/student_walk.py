@@ -701,7 +701,7 @@ def _lesson05(sol: dict) -> tuple[list, list]:
     fwd, bwd = sol["adapted_forward"], sol["adapted_backward"]
 
     class EinsumLoRA(base):
-        def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+        def __init__(self, d_in, d_out, r, *, rng=None, alpha=None, init_scale=0.01):
             self.r = int(r)
             self.alpha = r if alpha is None else alpha
             self.scale = self.alpha / self.r
@@ -752,7 +752,7 @@ def _lesson05(sol: dict) -> tuple[list, list]:
             np.subtract(self.B, lr * self.dB, out=self.B)
 
     class FloorLoRA(base):
-        def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+        def __init__(self, d_in, d_out, r, *, rng=None, alpha=None, init_scale=0.01):
             base.__init__(self, d_in, d_out, r, alpha, init_scale, rng)
             self.scale = self.alpha // self.r
 
@@ -770,7 +770,7 @@ def _lesson05(sol: dict) -> tuple[list, list]:
             base.backward(self, g, cache)
 
     class FixedShapes(base):
-        def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+        def __init__(self, d_in, d_out, r, *, rng=None, alpha=None, init_scale=0.01):
             base.__init__(self, d_in, d_out, r, alpha, init_scale, rng)
             self.A, self.B = rng.normal(0, init_scale, size=(4, 16)), np.zeros((8, 4))
 
