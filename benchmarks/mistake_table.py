@@ -1,4 +1,5 @@
-"""Print the table of typical mistakes per task (lessons 01-05) with the feedback each gets from the real check.
+"""Print the table of typical mistakes per task (lessons 01-05) with the feedback each gets from the real check, and
+the right answers written another way with their verdicts.
 
     .venv/bin/python benchmarks/mistake_table.py > docs/mistakes.md
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from mistake_catalogue import catalogue, run  # noqa: E402
+from mistake_catalogue import catalogue, right_answers, run, run_right  # noqa: E402
 
 
 def _cell(text: str) -> str:
@@ -40,6 +41,17 @@ def main() -> None:
         print(f"| {_cell(m.label)} | {'PASS (wrong!)' if outcome.passed else 'FAIL'} | {_cell(outcome.message)} | "
               f"{_cell(outcome.hint)} |")
     print(f"\n{len(mistakes)} mistakes over {len(counts)} checks; {passed} passed (must be 0).")
+    answers = right_answers()
+    print("\n## Right answers written another way\n")
+    print("Each must pass (`tests/test_mistake_table.py`): other numpy calls, another order of operations, a list "
+          "for a tuple, extra keyword arguments, a print inside the function.\n")
+    print("| lesson | check | right answer | verdict |\n|---|---|---|---|")
+    refused = 0
+    for a in answers:
+        outcome = run_right(a)
+        refused += not outcome.passed
+        print(f"| {a.lesson} | `{a.task}` | {_cell(a.label)} | {'PASS' if outcome.passed else 'FAIL (right!)'} |")
+    print(f"\n{len(answers)} right answers; {refused} refused (must be 0).")
 
 
 if __name__ == "__main__":

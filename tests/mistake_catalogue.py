@@ -21,6 +21,7 @@ import test_tasks_lesson01 as T1
 import test_tasks_lesson02 as T2
 import test_tasks_lesson03 as T3
 import test_tasks_lesson04 as T4
+from student_walk import Right, right, wrong
 from task_helpers import task_functions
 
 from lora_course.feedback.project import checks as project
@@ -485,11 +486,32 @@ def _lesson05(sol: dict) -> list[Mistake]:
 
 @functools.cache
 def catalogue() -> tuple[Mistake, ...]:
-    """Every mistake of lessons 01-05, in lesson and task order."""
+    """Every mistake of lessons 01-05 (a new student's own, from ``tests/student_walk.py``, included), grouped by
+    task in lesson order."""
     out = []
     for lesson, build in (("01", _lesson01), ("02", _lesson02), ("03", _lesson03), ("04", _lesson04)):
         out += build(task_functions(NOTEBOOKS[lesson]))
-    return tuple(out + _lesson05(lesson05_solution()))
+    out += _lesson05(lesson05_solution()) + [Mistake(*row) for row in wrong(solutions())]
+    first: dict = {}
+    for m in out:
+        first.setdefault((m.lesson, m.task), len(first))
+    return tuple(sorted(out, key=lambda m: first[(m.lesson, m.task)]))
+
+
+@functools.cache
+def right_answers() -> tuple[Right, ...]:
+    """Right answers of lessons 01-05 written in unusual ways (``tests/student_walk.py``): each must pass."""
+    return tuple(right(solutions()))
+
+
+def run_right(answer: Right, seed: int = 0):
+    """The Outcome the real check gives a right answer."""
+    namespace = {**solutions()[answer.lesson], **answer.replaces}
+    if answer.lesson == "05":
+        return project.evaluate(answer.task, namespace, seed)
+    from lora_course.feedback.tasks.common import evaluate
+    module = MODULES[answer.lesson]
+    return evaluate(module.CHECKS, module.make_inputs, answer.task, namespace, seed)
 
 
 @functools.cache

@@ -171,9 +171,12 @@ def test_a_fraction_prompt_refuses_a_bare_percentage_and_says_why():
     assert diagnose("0.54%", key, "method")[0] == COARSE
 
 
-@pytest.mark.parametrize("answer", [(100.9, 3.9), (100.0, 3), (True, 3), ("100", "3"), 100, (100, 3, 0)])
-def test_a_shape_key_takes_only_integers(answer):
+@pytest.mark.parametrize("answer", [(100.9, 3.9), (100.5, 3), (True, 3), ("100", "3"), 100, (100, 3, 0),
+                                    np.array([100.5, 3.0]), np.array([[100, 3]])])
+def test_a_shape_key_takes_only_whole_numbers(answer):
     key = make_key((100, 3), "tuple")
     assert evaluate(answer, key) != CORRECT
     assert evaluate((100, 3), key) == CORRECT and evaluate([100, 3], key) == CORRECT
     assert evaluate((np.int64(100), np.int32(3)), key) == CORRECT
+    # int vs float: a whole float, or a 1-d array of them, is the same shape
+    assert evaluate((100.0, 3), key) == CORRECT and evaluate(np.array([100, 3]), key) == CORRECT

@@ -80,8 +80,8 @@ def answer_figures(answer) -> int | None:
     if isinstance(answer, int):
         return _mantissa_figures(str(abs(answer)))
     if isinstance(answer, float):
-        return _mantissa_figures(repr(abs(answer)).replace("inf", "").replace("nan", "")) if math.isfinite(answer) \
-            else None
+        # float's own repr: numpy 2 writes a np.float64 as 'np.float64(0.54)'
+        return _mantissa_figures(float.__repr__(abs(float(answer)))) if math.isfinite(answer) else None
     if isinstance(answer, str):
         text = answer.strip().lower().replace(",", "").replace("_", "").replace(" ", "").rstrip("%")
         if text and text[-1] in _SUFFIX:
@@ -90,7 +90,8 @@ def answer_figures(answer) -> int | None:
             return None
         return _mantissa_figures(text)
     if hasattr(answer, "__float__"):
-        return answer_figures(float(answer))
+        shown = _mantissa_figures(str(answer).strip().lower().lstrip("-"))    # a numpy float32 prints as typed
+        return shown if shown is not None else answer_figures(float(answer))
     return None
 
 
@@ -170,11 +171,16 @@ def _rounded(v: float, sig: int) -> str:
 
 
 def _shape(answer) -> tuple[int, ...]:
-    """A tuple of integers (a shape); ValueError for anything else, 100.9 and True included."""
+    """A tuple of integers (a shape; a list, a 1-d numpy array or whole floats such as 100.0 too); ValueError for
+    anything else, 100.9 and True included."""
+    if type(answer).__name__ == "ndarray" and getattr(answer, "ndim", None) == 1:
+        answer = answer.tolist()
     if not isinstance(answer, (tuple, list)):
         raise ValueError(f"expected a tuple of integers such as (100, 3), got {type(answer).__name__}")
     for v in answer:
-        if isinstance(v, bool) or not isinstance(v, int) and not type(v).__name__.startswith(("int", "uint")):
+        whole = isinstance(v, float) or type(v).__name__.startswith("float")
+        if isinstance(v, bool) or whole and not float(v).is_integer() or not whole and not isinstance(v, int) \
+                and not type(v).__name__.startswith(("int", "uint")):
             raise ValueError(f"expected a tuple of integers such as (100, 3), got the entry {v!r}")
     return tuple(int(v) for v in answer)
 

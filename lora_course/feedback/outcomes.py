@@ -14,7 +14,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lora_course.feedback.calls import DIAGNOSIS, DIAGNOSIS_HINT, TIME_LIMIT_S, Diagnosis, guarded, raised
+from lora_course.feedback.calls import (
+    DIAGNOSIS,
+    DIAGNOSIS_HINT,
+    GLOBALS_READ,
+    SECOND,
+    SECOND_HINT,
+    TIME_LIMIT_S,
+    Diagnosis,
+    guarded,
+    raised,
+    second_inputs,
+)
 
 NOT_IMPLEMENTED = "not implemented yet"
 FILL_HINT = "fill in the cell above, run it, then this check"
@@ -134,6 +145,21 @@ def same(name: str, got: np.ndarray, want: np.ndarray, hint: str, atol: float = 
     fail(f"{name}: differs from {expected} by up to {float(np.max(np.abs(got - want))):.3g}", hint)
 
 
+def in_order(fn: str, got: dict[str, np.ndarray], want: dict[str, np.ndarray], atol: float = 1e-8) -> None:
+    """Fail, naming the order, when the returned values (``got``, by the task's names in its order) are the
+    expected ones (``want``) in another order: ``return Q, V, K`` for ``return Q, K, V``."""
+    from itertools import permutations
+
+    names = list(want)
+    for order in permutations(names):
+        if list(order) == names:
+            continue
+        if all(np.shape(got[slot]) == np.shape(want[name]) and np.allclose(got[slot], want[name], atol=atol)
+               for slot, name in zip(names, order, strict=True)):
+            fail(f"{fn} returns the right values in the order ({', '.join(order)})",
+                 f"return them in the order ({', '.join(names)})")
+
+
 def normal_draws(A: np.ndarray, std_want: float, hint: str) -> None:
     """Fail unless ``A``'s entries pass for draws of N(0, std_want^2): std within 15 %, mean within 4 standard
     errors of 0 (wide enough that a right initialisation never fails, on any seed)."""
@@ -171,8 +197,35 @@ def judge_safely(checks: dict[str, Check], name: str, data: dict, inputs: dict,
     check = check_name(checks, name)
     if not isinstance(data, dict):
         return Outcome(False, f"the check collected a {type(data).__name__}, not a dict of values", shapes_hint)
+    outcome = _judged_twice(check, data, inputs, shapes_hint)
+    reads = str(data.get(GLOBALS_READ, "") or "")
+    if outcome.passed or not reads:
+        return outcome
+    return Outcome(False, f"{outcome.message} (note: {reads} instead of an argument)",
+                   "use only the function's arguments: a notebook variable holds other values than the check "
+                   f"passes in; {outcome.hint}")
+
+
+def _judged_twice(check: Check, data: dict, inputs: dict, shapes_hint: str) -> Outcome:
+    """The check's judge on the first input's data, then (if it passes) on the second input's."""
     if DIAGNOSIS in data:
         return Outcome(False, str(data[DIAGNOSIS]), str(data.get(DIAGNOSIS_HINT, "")))
+    first = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith(SECOND))}
+    outcome = _judged(check, first, inputs, shapes_hint)
+    second = second_inputs(inputs)
+    if not outcome.passed or second is None:
+        return outcome
+    again = _judged(check, {k[len(SECOND):]: v for k, v in data.items() if isinstance(k, str)
+                            and k.startswith(SECOND)}, second, shapes_hint)
+    if again.passed:
+        return outcome
+    return Outcome(False, f"right on the check's first input, but not on its second input "
+                          f"({second.get('about', 'of other sizes')}): {again.message}",
+                   f"{again.hint}; {SECOND_HINT}" if "typical mistake" in again.message
+                   else f"{SECOND_HINT}; {again.hint}" if again.hint else SECOND_HINT)
+
+
+def _judged(check: Check, data: dict, inputs: dict, shapes_hint: str) -> Outcome:
     try:
         return check.judge(data, inputs)
     except Mismatch as mismatch:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lora_course.feedback.calls import Diagnosis, call, guarded, returned_array, returned_tuple
+from lora_course.feedback.calls import Diagnosis, call, guarded, returned_array, value_and_cache
 
 FROZEN = ("W1", "b1", "W2", "b2")
 D_MODEL, D_FF = 8, 16
@@ -66,7 +66,7 @@ def _attr(obj, name: str, owner: str = "your LoRA") -> np.ndarray:
 
 def _pair(name: str, result) -> tuple[np.ndarray, object]:
     """(array, cache) from a method that returns both."""
-    first, cache = returned_tuple(name, result, ("result", "cache"))
+    first, cache = value_and_cache(name, result)
     return returned_array(f"{name}'s first value", first), cache
 
 
@@ -152,8 +152,10 @@ def collect_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
     again = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
     default = call("LoRA", cls, k, d, r, init_scale=s, rng=_rng(inputs, 0))
+    odd = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha_odd"]), init_scale=s, rng=_rng(inputs, 4))
     return {"A": _attr(lora, "A"), "B": _attr(lora, "B"), "scale": _number(lora, "scale"),
-            "A_again": _attr(again, "A"), "scale_default_alpha": _number(default, "scale")}
+            "A_again": _attr(again, "A"), "scale_default_alpha": _number(default, "scale"),
+            "A_other": _attr(odd, "A"), "scale_odd_alpha": _number(odd, "scale")}
 
 
 def _number(obj, name: str) -> np.ndarray:
@@ -198,8 +200,12 @@ def collect_zero_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
 
 
 def _forward(ns: dict, inputs: dict, net, lora_1, lora_2):
-    return _pair("adapted_forward", call("adapted_forward", _get(ns, "adapted_forward"), _floats(inputs["X_net"]),
-                                         net, lora_1, lora_2))
+    X = _floats(inputs["X_net"])
+    out, cache = _pair("adapted_forward", call("adapted_forward", _get(ns, "adapted_forward"), X, net, lora_1, lora_2))
+    if out.shape != X.shape:                   # the later steps (the head, the backward pass) need out (n, d)
+        raise Diagnosis(f"adapted_forward's out has shape {out.shape}; expected (n, d) = {X.shape}",
+                        "out = h2 + lora_2(h2) has the shape of h2, (n, d): return it, not h1 (n, d_ff)")
+    return out, cache
 
 
 def collect_adapted_forward(ns: dict, inputs: dict) -> dict[str, np.ndarray]:

@@ -52,6 +52,7 @@ def make_inputs(seed: int) -> dict[str, np.ndarray | float | int]:
         "G": normal(n, d), "dA": normal(r, d_ff), "dB": normal(d, r), "lr": 0.1,
         # initialisation statistics need a bigger A: 6 x 96 = 576 draws
         "init_d_in": 96, "init_d_out": 40, "init_r": 6, "init_alpha": 12.0, "init_scale": 0.05,
+        "init_alpha_odd": 15.0,                 # 15 / 6 = 2.5: alpha // r (2) is no longer alpha / r
         # the adapted network: lora_1 (d_ff -> d) on h1, lora_2 (d -> d) on h2
         "X_net": normal(n_net, d), "y_net": (rng.random(n_net) < 0.5).astype(float),
         "A1": normal(r, d_ff, std=0.3), "B1": normal(d, r, std=0.3),

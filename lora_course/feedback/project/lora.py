@@ -35,6 +35,15 @@ def judge_init(data: dict, inputs: dict) -> Outcome:
              "scale = alpha / r (with alpha = r when alpha is None)")
     if not np.isclose(default, 1.0):
         fail(f"with alpha omitted, scale = {default:.4g}; expected 1", "alpha defaults to r, so scale = 1")
+    odd, alpha_odd = float(array(data, "scale_odd_alpha")), float(inputs["init_alpha_odd"])
+    if not np.isclose(odd, alpha_odd / r):
+        floor = " (alpha // r is floor division: write alpha / r)" if np.isclose(odd, alpha_odd // r) else ""
+        fail(f"scale = {odd:.4g} for alpha = {alpha_odd:g}, r = {r}; expected alpha / r = {alpha_odd / r:.4g}" + floor,
+             "scale = alpha / r, a float division (with alpha = r when alpha is None)")
+    if np.array_equal(A, array(data, "A_other")):
+        fail("two LoRAs built with generators of different seeds have the same A: your LoRA ignores its rng",
+             "draw A from the rng argument (rng.normal(...)), not from np.random after np.random.seed or a "
+             "generator with a fixed seed")
     return Outcome(True, f"A ~ N(0, {std_want}^2) with shape {A.shape}, B = 0 with shape {B.shape}, "
                          "scale = alpha / r")
 

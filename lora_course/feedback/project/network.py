@@ -45,6 +45,10 @@ def judge_adapted_forward(data: dict, inputs: dict) -> Outcome:
                 lora_forward(h2, params["A2"], params["B2"], s)[0],
             "lora_1 is missing: h2 = h1 W2 + b2 + lora_1(h1)": ref_forward(X, net, {**params, "B1": 0 * params["B1"]},
                                                                            s, s)[0],
+            "no relu after W2: only h1 = relu(X W1 + b1) has one; h2 = h1 W2 + b2 + lora_1(h1) stays linear":
+                _relu_h2(h1, net, params, s),
+            "lora_1's delta belongs in h2 only: out = h2 + lora_2(h2), not + delta1 once more":
+                want + (h2 - frozen_h2),
         }
         for hint, value in variants.items():
             if np.allclose(got, value, atol=1e-10):
@@ -52,6 +56,11 @@ def judge_adapted_forward(data: dict, inputs: dict) -> Outcome:
     same("out", got, want, "h1 = relu(X W1 + b1); h2 = h1 W2 + b2 + lora_1(h1); out = h2 + lora_2(h2)",
          atol=1e-10)
     return Outcome(True, "out = h2 + lora_2(h2) with h2 = h1 W2 + b2 + lora_1(h1)")
+
+
+def _relu_h2(h1: np.ndarray, net, params: dict, s: float) -> np.ndarray:
+    h2 = np.maximum(h1 @ net.W2 + net.b2 + lora_forward(h1, params["A1"], params["B1"], s)[0], 0.0)
+    return h2 + lora_forward(h2, params["A2"], params["B2"], s)[0]
 
 
 def judge_exact_backprop(data: dict, inputs: dict) -> Outcome:

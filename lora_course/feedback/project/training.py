@@ -41,6 +41,10 @@ def judge_train_step(data: dict, inputs: dict) -> Outcome:
     if not np.isclose(losses[0], loss, rtol=1e-7):
         fail(f"the first loss is {losses[0]:.6g}; expected {loss:.6g} (loss before the update)",
              "record the loss of the forward pass that the gradients come from")
+    if all(np.array_equal(array(data, k), np.asarray(inputs[k], float)) for k in ("A1", "B1", "A2", "B2", "head_W")):
+        fail("nothing changed in one epoch: neither adapter nor the head moved",
+             "in each epoch: forward, loss, head.backward, adapted_backward, and only then update(lr) on lora_1, "
+             "lora_2 and the head (an update before the backward pass steps with gradients not yet computed)")
     if np.allclose(array(data, "head_W"), inputs["head_W"]) and not np.allclose(head.W, inputs["head_W"]):
         fail("the head did not change", "the head trains too: head.backward(...) then head.update(lr)")
     want = {"A1": lora_1.A, "B1": lora_1.B, "A2": lora_2.A, "B2": lora_2.B, "head_W": head.W, "head_b": head.b}

@@ -12,7 +12,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from lora_course.feedback.calls import Diagnosis, call, loops, returned_array, returned_number, returned_tuple
+from lora_course.feedback.calls import (
+    SECOND,
+    Diagnosis,
+    call,
+    loops,
+    returned_array,
+    returned_number,
+    returned_tuple,
+)
 from lora_course.feedback.outcomes import (
     NOT_IMPLEMENTED,
     Check,
@@ -26,14 +34,15 @@ from lora_course.feedback.outcomes import (
     fail,
     format_outcome,
     guard,
+    in_order,
     judge_safely,
     same,
 )
 
 __all__ = ["NOT_IMPLEMENTED", "Check", "Diagnosis", "Mismatch", "Outcome", "array", "call", "check_name",
            "check_seed", "check_table", "collect_safely", "evaluate", "fail", "floats", "format_outcome", "get",
-           "judge_safely", "lesson_runners", "loops", "out", "parts", "returned_number", "same", "unchanged",
-           "with_references"]
+           "in_order", "judge_safely", "lesson_runners", "loops", "out", "parts", "returned_number", "same",
+           "unchanged", "with_references", "with_second"]
 
 
 def with_references(checks: dict[str, Check], tasks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
@@ -44,6 +53,12 @@ def with_references(checks: dict[str, Check], tasks: dict[str, tuple[tuple[str, 
         raise ValueError(f"tasks: expected names of checks {sorted(checks)}, got {unknown}")
     return {name: replace(c, task_names=tasks[name][0], reference=tasks[name][1]) if name in tasks else c
             for name, c in checks.items()}
+
+
+def with_second(first: dict, second: dict, about: str) -> dict:
+    """A lesson's inputs: ``first``, plus ``second`` (other sizes and values, described by ``about``) under
+    ``second:`` keys; every check runs the student's function on both (``lora_course.feedback.calls.guarded``)."""
+    return {**first, **{SECOND + k: v for k, v in second.items()}, SECOND + "about": about}
 
 
 # ----------------------------------------------------------------------------- student side (collect)

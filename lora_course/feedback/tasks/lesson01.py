@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lora_course.feedback.calls import calls_of
 from lora_course.feedback.tasks.common import (
     Check,
     Outcome,
@@ -26,11 +27,13 @@ from lora_course.feedback.tasks.common import (
     parts,
     same,
     unchanged,
+    with_second,
 )
 from lora_course.lowrank import approximation_errors, best_rank_r, singular_values
 
 SVD_SIGMAS = (4.0, 2.5, 1.5, 0.8)                     # well separated, so the singular vectors are well defined
 FACTOR_SIGMAS = (5.0, 3.0, 2.0, 1.0, 0.5, 0.25)
+SECOND_SIGMAS = (6.0, 3.5, 2.0, 1.2, 0.6)
 
 
 def _with_sigmas(rng: np.random.Generator, d: int, sigmas: tuple[float, ...]) -> np.ndarray:
@@ -42,19 +45,24 @@ def _with_sigmas(rng: np.random.Generator, d: int, sigmas: tuple[float, ...]) ->
 
 
 def make_inputs(seed: int) -> dict:
-    """The matrices the checks feed the student's functions, drawn from ``seed`` (the grader picks it)."""
+    """The matrices the checks feed the student's functions, drawn from ``seed`` (the grader picks it), and a
+    second set of other sizes (M (9, 5), M (11, 5) with r = 3, five singular values): a function that works
+    only for the first one's sizes fails there."""
     rng = np.random.default_rng([check_seed(seed), 1])
     s = np.sort(rng.uniform(0.2, 3.0, size=7))[::-1]
-    return {"seed": int(seed), "M_svd": _with_sigmas(rng, 6, SVD_SIGMAS),
-            "M_factor": _with_sigmas(rng, 8, FACTOR_SIGMAS), "r": 2, "s": s}
+    first = {"seed": int(seed), "M_svd": _with_sigmas(rng, 6, SVD_SIGMAS),
+             "M_factor": _with_sigmas(rng, 8, FACTOR_SIGMAS), "r": 2, "s": s}
+    second = {"M_svd": _with_sigmas(rng, 9, SECOND_SIGMAS), "M_factor": _with_sigmas(rng, 11, SECOND_SIGMAS),
+              "r": 3, "s": np.sort(rng.uniform(0.2, 3.0, size=5))[::-1]}
+    return with_second(first, second, "M of shape (9, 5) for svd, (11, 5) with r = 3 for factor, 5 singular values")
 
 
 # ----------------------------------------------------------------------------- student side (collect)
 
 def _collect_svd(ns: dict, inputs: dict) -> dict:
-    M = floats(inputs["M_svd"])
-    U, s, Vt = parts(call("svd_by_eig", get(ns, "svd_by_eig"), M), ("U", "s", "Vt"), "svd_by_eig")
-    return {"U": U, "s": s, "Vt": Vt, "M_after": M}
+    M, fn = floats(inputs["M_svd"]), get(ns, "svd_by_eig")
+    U, s, Vt = parts(call("svd_by_eig", fn, M), ("U", "s", "Vt"), "svd_by_eig")
+    return {"U": U, "s": s, "Vt": Vt, "M_after": M, "svd_calls": calls_of(fn, ns, ("svd",))}
 
 
 def _collect_factor(ns: dict, inputs: dict) -> dict:
@@ -75,8 +83,18 @@ def _judge_svd(data: dict, inputs: dict) -> Outcome:
     M = np.asarray(inputs["M_svd"], float)
     d, k = M.shape
     unchanged("M", M, array(data, "M_after"), "compute new arrays from M; never write into it")
-    U, s, Vt = array(data, "U"), array(data, "s").ravel(), array(data, "Vt")
+    U, s, Vt = array(data, "U"), array(data, "s"), array(data, "Vt")
     s_ref = singular_values(M)
+    shapes = {"U": U.shape, "s": s.shape, "Vt": Vt.shape}
+    wanted = {(d, k): "U", (k,): "s", (k, k): "Vt"}
+    if d != k and sorted(map(str, shapes.values())) == sorted(map(str, wanted)) and \
+            [wanted[shape] for shape in shapes.values()] != list(shapes):
+        returned = ", ".join(wanted[shape] for shape in shapes.values())
+        fail(f"svd_by_eig returns the values in the order ({returned}) (judged by their shapes "
+             f"{list(shapes.values())})", "return them in the order (U, s, Vt): U (d, k), s (k,), Vt (k, k)")
+    if s.shape != (k,) and s.size == k:
+        fail(f"s has shape {s.shape}; expected a flat vector of shape ({k},)",
+             "return s as a 1-d array (no [:, None], no reshape, no np.diag): s = np.sqrt(eigenvalues)")
     if U.shape == (k, k) and Vt.shape in ((k, d), (d, k)):
         fail(f"U has shape {U.shape} and V^T has shape {Vt.shape}: U and V are swapped",
              f"U holds the left singular vectors as columns, shape (d, k) = {(d, k)}; V^T holds the right ones "
@@ -116,6 +134,9 @@ def _judge_svd(data: dict, inputs: dict) -> Outcome:
                  "each u_i is tied to its v_i: compute U from V as M v_i / sigma_i (eigenvectors of M M^T found "
                  "separately come with arbitrary signs)")
         fail("M v_i does not equal sigma_i u_i", "u_i = M v_i / sigma_i, using the same v_i as in V^T")
+    if str(data.get("svd_calls", "") or ""):
+        fail(f"the values are right, but they come from an SVD routine: {data['svd_calls']}",
+             "the task is to build the SVD yourself from np.linalg.eigh(M.T @ M); np.linalg.svd is not allowed here")
     return Outcome(True, "U (d, k) and V^T (k, k) orthonormal, s descending, and M = U diag(s) V^T")
 
 
@@ -144,6 +165,8 @@ def _judge_factor(data: dict, inputs: dict) -> Outcome:
         "or sqrt(S) in each": approx(slice(0, r), 2.0),
         "the singular values are missing: B = U_r diag(s_r), A = V_r^T": approx(slice(0, r), 0.0),
         "you kept the SMALLEST r singular directions; keep the r largest (the first r)": approx(slice(k - r, k)),
+        "A takes the first r ROWS of V^T (Vt[:r]), not its first r columns (Vt[:, :r].T)":
+            (U[:, :r] * s[:r]) @ Vt[:, :r].T,
     }
     same("B @ A", B @ A, want, "B @ A should be the truncated SVD U_r diag(s_r) V_r^T", atol=1e-8, variants=variants)
     return Outcome(True, "B (d, r) @ A (r, k) equals the best rank-r approximation of M")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lora_course.feedback.calls import returned_tuple
+from lora_course.feedback.calls import value_and_cache
 from lora_course.feedback.outcomes import normal_draws
 from lora_course.feedback.tasks.common import (
     Check,
@@ -29,6 +29,7 @@ from lora_course.feedback.tasks.common import (
     parts,
     same,
     unchanged,
+    with_second,
 )
 from lora_course.layer import linear_lora_backward, linear_lora_forward
 
@@ -37,15 +38,27 @@ FROZEN_HINT = "W0, A and B are inputs: compute new arrays, never write into them
 
 def make_inputs(seed: int) -> dict:
     """Inputs of the checks, drawn from ``seed``: n, d, k, r and alpha all differ and none is another's product
-    (n = 7, d = 5, k = 8, r = 3, alpha = 12), so alpha / r = 4 differs from alpha, 1 / r, alpha / k, alpha / d..."""
+    (n = 7, d = 5, k = 8, r = 3, alpha = 12), so alpha / r = 4 differs from alpha, 1 / r, alpha / k, alpha / d...;
+    and a second set of other sizes (n = 4, d = 9, k = 6, r = 2, alpha = 5: scale 2.5, not a whole number)."""
     rng = np.random.default_rng([check_seed(seed), 2])
-    n, d, k, r = 7, 5, 8, 3
-    return {"seed": int(seed), "alpha": 12.0,
+    first = _draw(rng, 7, 5, 8, 3, 12.0, (3, 4, 5), (40, 96, 6, 0.05))
+    second = _draw(rng, 4, 9, 6, 2, 5.0, (2, 6, 3), (30, 120, 8, 0.1))
+    return with_second({"seed": int(seed), **first, "init_seed": 1000 + int(seed)},
+                       {**second, "init_seed": 5000 + int(seed)},
+                       "n = 4, d = 9, k = 6, r = 2, alpha = 5; x of shape (2, 6); init with d = 30, k = 120, r = 8, "
+                       "std = 0.1")
+
+
+def _draw(rng: np.random.Generator, n: int, d: int, k: int, r: int, alpha: float, grad_shape: tuple[int, int, int],
+          init: tuple[int, int, int, float]) -> dict:
+    rows, cols, out = grad_shape
+    return {"alpha": alpha,
             "X": rng.normal(size=(n, k)), "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)),
             "B": rng.normal(size=(d, r)), "G": rng.normal(size=(n, d)) / n,
-            "x": rng.normal(size=(3, 4)), "C": rng.normal(size=(4, 5)), "D": rng.normal(size=(3, 5)), "h": 1e-5,
-            # initialisation statistics need a bigger A: 6 x 96 = 576 draws
-            "init_d": 40, "init_k": 96, "init_r": 6, "init_std": 0.05, "init_seed": 1000 + int(seed)}
+            "x": rng.normal(size=(rows, cols)), "C": rng.normal(size=(cols, out)), "D": rng.normal(size=(rows, out)),
+            "h": 1e-5,
+            # initialisation statistics need a bigger A: hundreds of draws
+            "init_d": init[0], "init_k": init[1], "init_r": init[2], "init_std": init[3]}
 
 
 # ----------------------------------------------------------------------------- student side (collect)
@@ -57,13 +70,15 @@ def _collect_init(ns: dict, inputs: dict) -> dict:
                  ("A", "B"), "init_lora_factors")
     A_again, _ = parts(call("init_lora_factors", init, d, k, r, std,
                             np.random.default_rng(int(inputs["init_seed"]))), ("A", "B"), "init_lora_factors")
-    return {"A": A, "B": B, "A_again": A_again}
+    A_other, _ = parts(call("init_lora_factors", init, d, k, r, std,
+                            np.random.default_rng(int(inputs["init_seed"]) + 1)), ("A", "B"), "init_lora_factors")
+    return {"A": A, "B": B, "A_again": A_again, "A_other": A_other}
 
 
 def _forward(ns: dict, inputs: dict) -> tuple[tuple, dict]:
     X, W0, A, B = (floats(inputs[key]) for key in ("X", "W0", "A", "B"))
     result = call("lora_layer_forward", get(ns, "lora_layer_forward"), X, W0, A, B, float(inputs["alpha"]))
-    H, cache = returned_tuple("lora_layer_forward", result, ("H", "cache"))
+    H, cache = value_and_cache("lora_layer_forward", result, ("H", "cache"))
     H = out(H, "lora_layer_forward's H")
     after = {"X_after": floats(X), "W0_after": floats(W0), "A_after": floats(A), "B_after": floats(B)}
     return (H, cache), after
@@ -124,6 +139,10 @@ def _judge_init(data: dict, inputs: dict) -> Outcome:
     if not np.array_equal(A, array(data, "A_again")):
         fail("two calls with generators of the same seed gave different A",
              "draw A from the rng argument, not from np.random or a generator of your own")
+    if "A_other" in data and np.array_equal(A, array(data, "A_other")):
+        fail("two calls with generators of different seeds gave the same A: your function ignores its rng",
+             "draw A from the rng argument (rng.normal(...)), not from np.random after np.random.seed, or from a "
+             "generator with a fixed seed of your own")
     return Outcome(True, f"A ~ N(0, {std_want}^2) with shape (r, k), B = 0 with shape (d, r), drawn from rng")
 
 
@@ -141,6 +160,7 @@ def _judge_forward(data: dict, inputs: dict) -> Outcome:
         "r is A.shape[0], the rank; you divided alpha by B.shape[0] = d": frozen + alpha / B.shape[0] * branch,
         "the scale is r / alpha, upside down: scale = alpha / r": frozen + (r / alpha) * branch,
         "the scale is applied twice": frozen + s * s * branch,
+        "alpha // r is floor division, which drops the fraction: scale = alpha / r": frozen + (alpha // r) * branch,
         f"scale = alpha / r, not 1 / r (here {s:g}, not {1 / r:.3g})": frozen + branch / r,
         "the low-rank branch has the wrong sign: H = X W0^T + scale X A^T B^T": frozen - s * branch,
         "the low-rank branch is missing: add scale * X A^T B^T": frozen,
@@ -186,7 +206,9 @@ def _judge_backward(data: dict, inputs: dict) -> Outcome:
 
 def _judge_numerical(data: dict, inputs: dict) -> Outcome:
     x, C, D, h = (np.asarray(inputs[key], float) for key in ("x", "C", "D", "h"))
-    unchanged("x", x, array(data, "x_after"), "restore x[i] to its old value after each pair of evaluations")
+    x_after = array(data, "x_after")
+    if x_after.shape != x.shape or not np.allclose(x_after, x, rtol=1e-12, atol=1e-15):
+        unchanged("x", x, x_after, "restore x[i] to its old value after each pair of evaluations")
     T = np.tanh(x @ C)
     want = (D * (1 - T**2)) @ C.T                                        # the exact gradient, (3, 4)
     got = array(data, "grad")

@@ -25,27 +25,38 @@ from lora_course.feedback.tasks.common import (
     fail,
     floats,
     get,
+    in_order,
     lesson_runners,
     parts,
     returned_number,
     same,
     unchanged,
+    with_second,
 )
 from lora_course.toy.attention import projection_forward
 
 
 def make_inputs(seed: int) -> dict:
     """Inputs of the checks, drawn from ``seed``: a (3, 5, 7) batch, rank-2 adapters with scale 2.5 (N, T, D, r
-    and the scale all differ, none another's product), and three A's for phi."""
+    and the scale all differ, none another's product), and three A's for phi; and a second set of other sizes
+    (a (2, 4, 6) batch, rank 3, scale 0.75; A's of ranks 2, 4, 2 over k = 9)."""
     rng = np.random.default_rng([check_seed(seed), 3])
-    N, T, D, r = 3, 5, 7, 2
-    out = {"seed": int(seed), "scale": 2.5, "X": rng.normal(size=(N, T, D))}
+    first = _draw(rng, (3, 5, 7), 2, 2.5, (3, 5, 3), 8)
+    second = _draw(rng, (2, 4, 6), 3, 0.75, (2, 4, 2), 9)
+    return with_second({"seed": int(seed), **first}, second,
+                       "X of shape (2, 4, 6), rank-3 adapters, scale 0.75; A1, A2 of ranks 2 and 4 over k = 9")
+
+
+def _draw(rng: np.random.Generator, batch: tuple[int, int, int], r: int, scale: float, ranks: tuple[int, int, int],
+          k: int) -> dict:
+    D = batch[2]
+    out = {"scale": scale, "X": rng.normal(size=batch)}
     for t in "qkv":
         out[f"W{t}"] = rng.normal(size=(D, D))
     for t in "qv":
         out[f"A{t}"], out[f"B{t}"] = rng.normal(size=(r, D)), rng.normal(size=(D, r))
-    k = 8
-    out.update(A1=rng.normal(size=(3, k)), A2=rng.normal(size=(5, k)), A3=rng.normal(size=(3, k)))
+    out.update(A1=rng.normal(size=(ranks[0], k)), A2=rng.normal(size=(ranks[1], k)),
+               A3=rng.normal(size=(ranks[2], k)))
     return out
 
 
@@ -103,6 +114,7 @@ def _judge_qkv(data: dict, inputs: dict) -> Outcome:
 
     want = {"Q": reference("q"), "K": reference("k"), "V": reference("v")}
     got = {name: array(data, name) for name in "QKV"}
+    in_order("adapted_qkv", got, want, atol=1e-10)
     if np.allclose(got["K"], frozen["k"] + s * branch("v"), atol=1e-10) and np.allclose(got["V"], frozen["v"]):
         fail("K carries the adapter and V does not", "the paper adapts Wq and Wv: V gets adapters['v'], K stays frozen")
     if np.allclose(got["Q"], frozen["q"] + s * branch("v"), atol=1e-10):
@@ -113,6 +125,8 @@ def _judge_qkv(data: dict, inputs: dict) -> Outcome:
         if t != "k":
             variants.update({
                 f"the scale is missing from {name}'s branch": frozen[t] + branch(t),
+                "scale is already alpha / r: multiply the branch by it, do not divide by r again":
+                    frozen[t] + s / AB[t][0].shape[0] * branch(t),
                 f"{name} has no LoRA branch: add scale * X A^T B^T with adapters['{t}']": frozen[t],
                 "A projects down first: X @ A.T, then @ B.T (you multiplied by B first: X B A)":
                     frozen[t] + s * X @ AB[t][1] @ AB[t][0],
@@ -150,19 +164,21 @@ def _judge_phi(data: dict, inputs: dict) -> Outcome:
         "square the Frobenius norm: phi = ||U_i^T U_j||_F^2 / min(i, j)": _phi_grid(V1, V3, power=1.0),
         "divide by min(i, j), not max(i, j)": _phi_grid(V1, V3, norm="max"),
         "divide by min(i, j): phi lies in [0, 1]": _phi_grid(V1, V3, norm="none"),
+        "// is floor division, which rounds phi down to 0 or 1: divide with /": np.floor(_phi_grid(V1, V3)),
         "wrong singular vectors: use the RIGHT-singular vectors of A (rows of V^T, k-dimensional), not the left "
         "ones (columns of U)": _phi_grid(U1, U3),
         "wrong singular vectors: the top-i right-singular vectors are the first i ROWS of V^T (columns of V), "
         "not its first i columns": _phi_grid(Vt1, Vt3, shape=(A1.shape[0], A3.shape[0])),
     }
-    same("phi on two rank-3 matrices", array(data, "grid_same_rank"), subspace_similarity_grid(A1, A3),
+    same(f"phi on two rank-{A1.shape[0]} matrices", array(data, "grid_same_rank"), subspace_similarity_grid(A1, A3),
          "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j) with V = Vt.T from np.linalg.svd(A)", atol=1e-10,
          variants=variants)
     if "raised_for_different_ranks" in data:
-        fail(f"with A1 and A2 of different ranks (3 and 5): {data['raised_for_different_ranks']}",
+        fail(f"with A1 and A2 of different ranks ({A1.shape[0]} and {np.shape(inputs['A2'])[0]}): "
+             f"{data['raised_for_different_ranks']}",
              "U_i is (k, i) for any rank: take the right-singular vectors, which live in the shared input space")
-    same("phi for ranks 3 and 5", array(data, "grid"), subspace_similarity_grid(A1, inputs["A2"]),
-         "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j)", atol=1e-10)
+    same(f"phi for ranks {A1.shape[0]} and {np.shape(inputs['A2'])[0]}", array(data, "grid"),
+         subspace_similarity_grid(A1, inputs["A2"]), "phi = ||V1[:, :i]^T V2[:, :j]||_F^2 / min(i, j)", atol=1e-10)
     return Outcome(True, "phi(i, j) = ||U_i^T U_j||_F^2 / min(i, j) on the right-singular vectors, every i and j")
 
 

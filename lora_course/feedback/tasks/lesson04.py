@@ -29,6 +29,7 @@ from lora_course.feedback.tasks.common import (
     out,
     same,
     unchanged,
+    with_second,
 )
 from lora_course.merge import Adapter, merge, switch, unmerge
 from lora_course.multi_lora import gathered
@@ -38,20 +39,38 @@ IN_PLACE_HINT = "build a new array (W0 + ...) instead of writing into the argume
 
 def make_inputs(seed: int) -> dict:
     """Inputs of the checks, drawn from ``seed``: d = 5, k = 7, r = 2; three served adapters for eleven rows
-    (d, k, r, the number of tasks and of rows all differ, none another's product)."""
+    (d, k, r, the number of tasks and of rows all differ, none another's product); and a second set of other
+    sizes and scales (d = 6, k = 4, r = 3, four adapters for nine rows)."""
     rng = np.random.default_rng([check_seed(seed), 4])
     d, k, r, n_tasks, n = 5, 7, 2, 3, 11
     perm = rng.permutation(n_tasks)
     if np.array_equal(perm, np.arange(n_tasks)):
         perm = np.roll(perm, 1)                    # ids must differ from "row i uses adapter i"
     ids = np.concatenate([perm, perm[[1, 2, 0]], perm, perm[[2, 0]]])  # every task present, not all rows alike
-    return {"seed": int(seed), "scale": 1.5,
+    first = {"seed": int(seed), **_draw(rng, (d, k, r, n_tasks, n), (1.5, 2.5, 0.5), np.array([0.5, 2.5, 4.0]), ids)}
+    second = _draw(rng, (6, 4, 3, 4, 9), (0.75, 1.25, 3.0), np.array([3.0, 0.25, 1.5, 2.0]), _ids(rng, 4, 9))
+    return with_second(first, second, "d = 6, k = 4, r = 3, scales 0.75 (merge), 1.25 and 3.0 (switch); four "
+                                      "adapters for nine rows")
+
+
+def _ids(rng: np.random.Generator, n_tasks: int, n: int) -> np.ndarray:
+    """n task ids with every task present, not all alike and never "row i uses adapter i % n_tasks"."""
+    ids = rng.permutation(np.resize(np.arange(n_tasks), n))
+    while np.array_equal(ids, np.arange(n) % n_tasks) or ids[0] == ids[1]:
+        ids = np.roll(ids, 1)
+    return ids
+
+
+def _draw(rng: np.random.Generator, sizes: tuple[int, int, int, int, int], scales: tuple[float, float, float],
+          stacked: np.ndarray, ids: np.ndarray) -> dict:
+    d, k, r, n_tasks, n = sizes
+    return {"scale": scales[0],
             "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
             "W": rng.normal(size=(d, k)),
-            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": 2.5,
-            "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": 0.5,
+            "A_old": rng.normal(size=(r, k)), "B_old": rng.normal(size=(d, r)), "scale_old": scales[1],
+            "A_new": rng.normal(size=(r, k)), "B_new": rng.normal(size=(d, r)), "scale_new": scales[2],
             "A_stack": rng.normal(size=(n_tasks, r, k)), "B_stack": rng.normal(size=(n_tasks, d, r)),
-            "scales": np.array([0.5, 2.5, 4.0]), "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
+            "scales": stacked, "X": rng.normal(size=(n, k)), "ids": ids.astype(float)}
 
 
 # ----------------------------------------------------------------------------- student side (collect)
@@ -124,7 +143,8 @@ def _judge_merge(data: dict, inputs: dict) -> Outcome:
     unchanged("B", B, array(data, "B_after"), IN_PLACE_HINT)
     variants = {"the scale is missing: W = W0 + scale B A": W0 + B @ A,
                 "merging adds the update: W = W0 + scale B A, not minus": W0 - s * B @ A,
-                "the frozen weight is missing: W = W0 + scale B A": s * B @ A}
+                "the frozen weight is missing: W = W0 + scale B A": s * B @ A,
+                "the scale multiplies the update only: W = W0 + scale B A, not scale (W0 + B A)": s * (W0 + B @ A)}
     same("W", array(data, "W"), merge(W0, Adapter(A, B, s)), "W = W0 + scale * B @ A, shape (d, k)", atol=1e-12,
          variants=variants)
     return Outcome(True, "W = W0 + scale B A, and W0 is untouched")
@@ -137,7 +157,8 @@ def _judge_unmerge(data: dict, inputs: dict) -> Outcome:
     unchanged("A", A, array(data, "A_after"), IN_PLACE_HINT)
     unchanged("B", B, array(data, "B_after"), IN_PLACE_HINT)
     variants = {"unmerging subtracts the update: W0 = W - scale B A": W + s * B @ A,
-                "the scale is missing: W0 = W - scale B A": W - B @ A}
+                "the scale is missing: W0 = W - scale B A": W - B @ A,
+                "multiply the update by the scale, do not divide by it: W0 = W - scale B A": W - B @ A / s}
     same("W0", array(data, "W0"), unmerge(W, Adapter(A, B, s)), "W0 = W - scale * B @ A", atol=1e-12,
          variants=variants)
     return Outcome(True, "W0 = W - scale B A, and W is untouched")
@@ -155,6 +176,9 @@ def _judge_switch(data: dict, inputs: dict) -> Outcome:
         "each adapter has its own scale: s_new B_new A_new - s_old B_old A_old": W + s1 * (B2 @ A2 - B1 @ A1),
         "each adapter has its own scale: s_new B_new A_new - s_old B_old A_old (you used s_new for both)":
             W + s2 * (B2 @ A2 - B1 @ A1),
+        "the scales are crossed: s_new goes with B_new A_new and s_old with B_old A_old":
+            W + s1 * B2 @ A2 - s2 * B1 @ A1,
+        "you returned the change alone: W' = W + (the change), so add W": new - old,
     }
     want = switch(W, Adapter(A1, B1, s1), Adapter(A2, B2, s2))
     same("W'", array(data, "W_new"), want, "W' = W + s_new B_new A_new - s_old B_old A_old", atol=1e-12,

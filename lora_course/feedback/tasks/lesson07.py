@@ -18,8 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from lora_course.feedback.calls import returned_tuple
-from lora_course.feedback.tasks.common import Check, check_seed, check_table, floats, get, lesson_runners
+from lora_course.feedback.calls import Diagnosis, call, returned_tuple
+from lora_course.feedback.tasks.common import (
+    Check,
+    check_seed,
+    check_table,
+    floats,
+    get,
+    lesson_runners,
+    with_second,
+)
 from lora_course.feedback.tasks.lesson07_judges import (
     NONE,
     PARTIAL,
@@ -42,13 +50,29 @@ def make_inputs(seed: int) -> dict:
     shape; scale = 2, so a forgotten scale shows; block = 8 on a (6, 12) weight gives 9 blocks, and on a (5, 13)
     weight 9 blocks of which the last is partial."""
     rng, (d, k, r) = np.random.default_rng([check_seed(seed), 7]), (5, 7, 2)
+    first = {"seed": int(seed), "scale": 2.0, "r": r, "offset": 0.99,
+             **_draw(rng, d, k, r, np.array([5.0, 3.0, 2.0, 1.0, 0.5])), "lr": 0.1, "ratio": 4.0}
+    other = np.random.default_rng([check_seed(seed), 70])
+    second = {"scale": 0.5, "r": 3, "offset": 0.98, **_draw(other, 4, 6, 3, np.array([6.0, 3.5, 2.0, 1.0])),
+              "lr": 0.05, "ratio": 8.0,
+              "block": 4, "absmax": other.uniform(0.5, 3.0, size=18),
+              "absmax_partial": other.uniform(0.5, 3.0, size=17)}
+    return with_second({**first, **_nf4(rng)}, second, "W0 of shape (4, 6), r = 3, scale 0.5; lr = 0.05, ratio = 8; "
+                                                       "offset 0.98; block = 4")
+
+
+def _draw(rng: np.random.Generator, d: int, k: int, r: int, S: np.ndarray) -> dict:
+    """DoRA's, PiSSA's and LoRA+'s inputs: W0 (d, k), A (r, k), B (d, r), m (d,), a W0 with singular values S
+    (well separated), gradients."""
     (U, _), (V, _) = np.linalg.qr(rng.normal(size=(d, d))), np.linalg.qr(rng.normal(size=(k, k)))
-    S = np.array([5.0, 3.0, 2.0, 1.0, 0.5])                          # well separated singular values
-    return {"seed": int(seed), "scale": 2.0, "r": r, "offset": 0.99,
-            "W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
-            "m": rng.uniform(0.5, 2.0, size=d), "W0_svd": (U * S) @ V[:, :d].T,
-            "dA": rng.normal(size=(r, k)), "dB": rng.normal(size=(d, r)), "lr": 0.1, "ratio": 4.0,
-            "W_q": rng.normal(size=(6, 12)), "block": 8, "levels": np.array(NF4_TABLE),
+    n = min(d, k)
+    return {"W0": rng.normal(size=(d, k)), "A": rng.normal(size=(r, k)), "B": rng.normal(size=(d, r)),
+            "m": rng.uniform(0.5, 2.0, size=d), "W0_svd": (U[:, :n] * S) @ V[:, :n].T,
+            "dA": rng.normal(size=(r, k)), "dB": rng.normal(size=(d, r))}
+
+
+def _nf4(rng: np.random.Generator) -> dict:
+    return {"W_q": rng.normal(size=(6, 12)), "block": 8, "levels": np.array(NF4_TABLE),
             "codes": rng.integers(0, 16, size=72), "absmax": rng.uniform(0.5, 3.0, size=9),
             # 65 entries in blocks of 8: the last block holds one entry, so code that assumes whole blocks shows
             "W_q_partial": rng.normal(size=(5, 13)), "codes_partial": rng.integers(0, 16, size=65),
@@ -58,18 +82,33 @@ def make_inputs(seed: int) -> dict:
 # ----------------------------------------------------------------------------- student side (collect)
 
 def _student(ns: dict, name: str):
-    """The student's function ``name``, whose numpy broadcasting errors come back with what usually causes them."""
+    """The student's function ``name``, called through ``call`` (an error shows the student's own line); numpy's
+    broadcasting errors between a vector and a matrix come back with what usually causes them."""
     fn = get(ns, name)
 
-    def call(*args, **kwargs):
+    def student(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
-        except ValueError as err:
-            if "broadcast" not in str(err):
+            return call(name, fn, *args, **kwargs)
+        except Diagnosis as found:
+            if "broadcast" not in found.message or ",)" not in found.message:     # no vector (n,) among the shapes
                 raise
-            raise ValueError(f"{name}: {err} -- numpy could not line up two shapes; a vector of length d scales "
-                             f"the rows of a (d, k) matrix only as a column, v[:, None]") from None
-    return call
+            raise Diagnosis(found.message, "numpy could not line up two shapes; a vector of length d scales the "
+                            "rows of a (d, k) matrix only as a column, v[:, None]") from None
+    return student
+
+
+def _values(value, fn: str) -> np.ndarray:
+    """A returned array (or list of numbers) as a float copy; a Diagnosis for text, ragged lists or objects."""
+    if isinstance(value, (str, bytes, dict)) or (isinstance(value, np.ndarray) and value.dtype.kind not in "biuf"):
+        raise Diagnosis(f"{fn} returned a {type(value).__name__}"
+                        + (f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else "")
+                        + ", not numbers", "return a numpy array of numbers")
+    try:
+        return floats(value)
+    except (TypeError, ValueError):
+        raise Diagnosis(f"{fn} returned a {type(value).__name__} that is not a rectangular array of numbers (rows "
+                        "of different lengths, or nested values)",
+                        "return one numeric numpy array of the expected shape") from None
 
 
 def _one(data: dict, key: str, value, fn: str) -> bool:
@@ -77,7 +116,7 @@ def _one(data: dict, key: str, value, fn: str) -> bool:
     if value is None or isinstance(value, tuple):
         data[(NONE if value is None else TUPLE) + fn] = np.ones(1 if value is None else max(len(value), 1))
         return False
-    data[key] = floats(value)
+    data[key] = _values(value, fn)
     return True
 
 
@@ -109,7 +148,7 @@ def _collect_pissa(ns: dict, inputs: dict) -> dict:
     got = _parts(data, _student(ns, "pissa_factors")(W0, int(inputs["r"]), float(inputs["scale"])),
                  ("A", "B", "W_res"), "pissa_factors")
     if got is not None:
-        data.update({"A": floats(got[0]), "B": floats(got[1]), "W_res": floats(got[2])})
+        data.update({k: _values(v, "pissa_factors") for k, v in zip(("A", "B", "W_res"), got, strict=True)})
     return {**data, "W0_after": floats(W0)}
 
 
@@ -120,7 +159,7 @@ def _collect_loraplus(ns: dict, inputs: dict) -> dict:
     got = _parts(data, step(A, B, dA, dB, float(inputs["lr"]), float(inputs["ratio"])), ("A_new", "B_new"),
                  "loraplus_sgd_step")
     if got is not None:
-        data.update({"A_new": floats(got[0]), "B_new": floats(got[1])})
+        data.update({k: _values(v, "loraplus_sgd_step") for k, v in zip(("A_new", "B_new"), got, strict=True)})
     return {**data, "A_after": floats(A), "B_after": floats(B)}
 
 
@@ -136,11 +175,13 @@ def _collect_quantize(ns: dict, inputs: dict) -> dict:
     got = _parts(data, quantize(W, levels, int(inputs["block"])), ("codes", "absmax"), "nf4_quantize")
     if got is None:
         return data
-    data.update({"codes": floats(got[0]), "absmax": floats(got[1]), "W_after": floats(W)})
+    data.update({"codes": _values(got[0], "nf4_quantize"), "absmax": _values(got[1], "nf4_quantize"),
+                 "W_after": floats(W)})
     try:                                                    # a weight whose size is not a multiple of block
         codes, absmax = returned_tuple("nf4_quantize", quantize(floats(inputs["W_q_partial"]), levels,
                                                                    int(inputs["block"])), ("codes", "absmax"))
-        data.update({"codes_partial": floats(codes), "absmax_partial": floats(absmax)})
+        data.update({"codes_partial": _values(codes, "nf4_quantize"),
+                     "absmax_partial": _values(absmax, "nf4_quantize")})
     except Exception:  # noqa: BLE001 - reported by the judge as code that assumes whole blocks
         data[PARTIAL + "nf4_quantize"] = np.ones(1)
     return data
