@@ -48,10 +48,9 @@ def _alarm(signum, frame):
 
 
 def _message(err: BaseException) -> str:
-    text = str(err)
-    if isinstance(err, KeyError) and len(text) >= 2 and text[0] == text[-1] == "'":
-        text = text[1:-1]
-    return text
+    if isinstance(err, KeyError) and len(err.args) == 1 and isinstance(err.args[0], str):
+        return err.args[0]
+    return str(err)
 
 
 def classify(thunk, names, want, reference, deterministic: bool, seconds: float) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from lora_course.validation import (
     check_rng,
     check_scale,
     check_shape,
+    check_size,
 )
 
 
@@ -43,6 +44,8 @@ def init_lora(d: int, k: int, r: int, rng: np.random.Generator,
     check_rng(rng)
     d, k = check_positive_int("d", d), check_positive_int("k", k)
     r = check_rank(r, d, k)
+    check_size({"r": r, "k": k}, "A (r, k)")
+    check_size({"d": d, "r": r}, "B (d, r)")
     std = check_number("std", std, minimum=0)
     return rng.normal(0.0, std, size=(r, k)), np.zeros((d, r))
 

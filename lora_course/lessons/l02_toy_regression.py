@@ -25,6 +25,7 @@ from lora_course.validation import (
     check_rng,
     check_sequence,
     check_shape,
+    check_size,
 )
 
 INITS = ("paper", "both_zero", "b_random")
@@ -56,6 +57,8 @@ def make_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 256, 
     """Draw W0 with entries N(0, 1/k), a rank-``true_rank`` Delta_true with ||Delta_true||_F = delta_size, and data."""
     check_rng(rng)
     d, k, n = check_positive_int("d", d), check_positive_int("k", k), check_positive_int("n", n)
+    check_size({"d": d, "k": k}, "W0 (d, k)")
+    check_size({"n": n, "k": k}, "X (n, k)")
     true_rank = check_rank(true_rank, d, k, name="true_rank")
     check_number("delta_size", delta_size, minimum=0)
     W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))

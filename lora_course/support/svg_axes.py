@@ -91,7 +91,7 @@ class Axis:
                 check_sequence("ticks", self.ticks)
             as_array("ticks", self.ticks, ndim=1)
         if self.tick_format is not None:
-            check_callable("tick_format", self.tick_format)
+            check_callable("tick_format", self.tick_format, 0.0)
 
     def fraction(self, values) -> np.ndarray:
         """Where ``values`` lie between lo (0) and hi (1); NaN where a log axis gets a value <= 0 (NaN stays NaN)."""

@@ -22,6 +22,7 @@ from lora_course.toy.mlp import mlp_backward, mlp_forward
 from lora_course.validation import (
     InputError,
     as_array,
+    as_ints,
     check_bool,
     check_gradient,
     check_instance,
@@ -176,9 +177,7 @@ def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyCon
     check_scale(scale)
     if adapters is not None:
         check_adapters(adapters, cfg)
-    tokens = np.asarray(tokens) if not isinstance(tokens, (str, bytes)) else np.asarray([[tokens]])
-    if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
-        raise InputError(f"tokens: expected a 2-D integer array (N, T), got dtype {tokens.dtype}, shape {tokens.shape}")
+    tokens = as_ints("tokens", tokens, ndim=2)
     check_shape("tokens", tokens, (None, cfg.seq_len), f"= (N, seq_len) with seq_len = {cfg.seq_len}")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= cfg.vocab_size):
         raise InputError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
@@ -246,10 +245,8 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
 
 def _labels(y, logits: np.ndarray) -> np.ndarray:
     """Class labels y (N,): integers in [0, C) for logits (N, C)."""
-    y = np.asarray(y) if not isinstance(y, (str, bytes)) else np.asarray([y])
+    y = as_ints("y", y)
     N, C = logits.shape
-    if y.dtype.kind not in "iu":
-        raise InputError(f"y: expected integer class labels, got dtype {y.dtype}")
     check_shape("y", y, (N,), "= (N,) like logits' rows")
     if N == 0:
         raise InputError("logits: expected at least one row, got an empty batch (N = 0)")
