@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
+from lora_course.cache_check import check_cache
 from lora_course.validation import (
-    InputTypeError,
     as_array,
     check_alpha,
     check_bool,
@@ -52,10 +52,7 @@ def init_lora(d: int, k: int, r: int, rng: np.random.Generator,
 
 def _unpack(cache, n: int, forward: str) -> tuple:
     """A cache must be the tuple that ``forward`` returned (n items)."""
-    if not isinstance(cache, tuple) or len(cache) != n:
-        raise InputTypeError(f"cache: expected the cache tuple returned by {forward} ({n} items), "
-                             f"got {type(cache).__name__}")
-    return cache
+    return check_cache(cache, "aaaan" if n == 5 else "at", forward)
 
 
 def _check_factors(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

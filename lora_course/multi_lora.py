@@ -128,8 +128,8 @@ def throughput_sweep(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray,
     repeats = check_positive_int("repeats", repeats)
     W0 = as_float_array("W0", W0, ndim=2)
     adapters = _check_adapters(adapters, W0)
-    _check_batch(W0, X, np.zeros(np.shape(X)[0] if np.ndim(X) == 2 else 0, dtype=int), len(adapters))
     X = as_float_array("X", X, ndim=2)
+    _check_batch(W0, X, np.zeros(X.shape[0], dtype=int), len(adapters))
     counts = check_sequence("distinct_counts", distinct_counts, min_len=1)
     for c in counts:
         check_int("distinct_counts", c, 1)

@@ -198,11 +198,11 @@ def check_choice(name: str, value, options: Iterable) -> object:
     return value
 
 
-def check_callable(name: str, f, *args, **kwargs) -> Callable:
-    """``f`` must be callable; with example arguments, it must also accept a call ``f(*args, **kwargs)``."""
+def check_callable(name: str, f, *args, bind: bool = False, **kwargs) -> Callable:
+    """``f`` must be callable; with example arguments (or ``bind``), it must accept a call ``f(*args, **kwargs)``."""
     if not callable(f):
         raise InputTypeError(f"{name}: expected a callable, got {_describe(f)} ({type(f).__name__})")
-    if args or kwargs:
+    if args or kwargs or bind:
         try:
             signature = inspect.signature(f)
             signature.bind(*args, **kwargs)

@@ -54,7 +54,7 @@ def rescaled_rows_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: in
     d, k, n = (check_positive_int(name, v) for name, v in (("d", d), ("k", k), ("n", n)))
     check_size({"d": d, "k": k}, "W0 (d, k)")
     check_size({"n": n, "k": k}, "X (n, k)")
-    spread = check_number("spread", spread, minimum=0)
+    spread = check_number("spread", spread, minimum=0, maximum=1, what="a spread of row scalings")
     W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))
     delta = (rng.uniform(1 - spread, 1 + spread, size=d)[:, None] - 1) * W0   # (d, k), full rank in general
     X = rng.normal(size=(n, k))

@@ -65,6 +65,9 @@ def train_adapter(task: ToyTask, method: str, r: int, rng: np.random.Generator, 
     scale = scale_factor(r, alpha, rslora=rslora)
     W0 = task.W0 if base is None else as_array("base", base, ndim=2)
     check_shape("base", W0, (d, k), "like task.W0")
+    if base is not None and method == "dora" and np.any(np.linalg.norm(W0, axis=1) == 0):
+        raise InputError("base: expected every row to have a non-zero norm (DoRA divides by it), got "
+                         f"{int(np.sum(np.linalg.norm(W0, axis=1) == 0))} zero rows")
     if method == "pissa":
         A, B, W0 = pissa_init(W0, r, scale)                                  # W0 becomes W_res
     else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lora_course.cache_check import check_cache
 from lora_course.layer import init_lora
 from lora_course.toy.attention import TARGETS, attention_backward, attention_forward, softmax
 from lora_course.toy.layernorm import layernorm_backward, layernorm_forward
@@ -23,6 +24,7 @@ from lora_course.validation import (
     InputError,
     as_array,
     as_ints,
+    as_real,
     check_bool,
     check_gradient,
     check_instance,
@@ -140,7 +142,7 @@ def n_params(arrays: dict[str, np.ndarray], names=None) -> int:
         missing = [k for k in names if k not in arrays]
         if missing:
             raise InputError(f"names: expected keys of arrays, got unknown {missing}")
-    return int(sum(arrays[k].size for k in (arrays if names is None else names)))
+    return int(sum(as_real(f"arrays[{k!r}]", arrays[k]).size for k in (arrays if names is None else names)))
 
 
 def adapter_names(cfg: ToyConfig) -> list[str]:
@@ -207,9 +209,7 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
     With ``base_grads=False`` (the base is frozen) only the head, final layer norm and LoRA factors get
     gradients, which skips the cost of the frozen weights' gradients.
     """
-    if not isinstance(cache, tuple) or len(cache) != 7:
-        raise InputError(f"cache: expected the cache tuple returned by model_forward, got {type(cache).__name__}")
-    tokens, shape, layer_caches, lnf, last, params, adapter_names = cache
+    tokens, shape, layer_caches, lnf, last, params, adapter_names = check_cache(cache, "as?tadt", "model_forward")
     N, T, D = shape
     dlogits = check_gradient("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
     base_grads = check_bool("base_grads", base_grads)
