@@ -67,7 +67,7 @@ def classify(thunk, names, want, reference, deterministic: bool, seconds: float)
     except hc.StudentsOwnError:
         return "clear error", "the callable's own error, passed through"
     except (ValueError, TypeError, KeyError) as err:
-        if any(cc.message_names(_message(err), p) for p in names):
+        if hc.names_any(_message(err), names):
             return "clear error", _message(err)[:100]
         return "obscure error", f"{type(err).__name__}: {_message(err)[:120]}"
     except Exception as err:  # noqa: BLE001 - the audit records whatever escapes
@@ -91,9 +91,7 @@ def audit(seconds: float, only: str | None = None):
     for name, spec in specs.items():
         if only and not name.startswith(only):
             continue
-        for cls, param, label, thunk, want, reference in hc.hostile_calls(name, spec):
-            names = [spec.names.get(p, p) for p in spec.kinds] if cls in hc.HOSTILE_MISMATCH or param == "*" else \
-                [spec.names.get(param, param)]
+        for cls, param, label, thunk, want, reference, names in hc.hostile_calls(name, spec):
             outcome, detail = classify(thunk, names, want, reference, spec.deterministic, seconds)
             counts[outcome] += 1
             by_class[cls][outcome] += 1

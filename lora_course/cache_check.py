@@ -23,7 +23,8 @@ def check_cache(cache, kinds: str, forward: str) -> tuple:
         raise InputTypeError(f"cache: expected the cache tuple returned by {forward} ({len(kinds)} items), got {got}")
     for i, (item, kind) in enumerate(zip(cache, kinds, strict=True)):
         cls, what = _KIND[kind]
-        if not isinstance(item, cls) or isinstance(item, bool):
+        number_like = kind == "n" and isinstance(item, np.ndarray) and item.ndim == 0     # a 0-d scale
+        if not (isinstance(item, cls) or number_like) or isinstance(item, bool):
             raise InputTypeError(f"cache: expected the cache tuple returned by {forward}; its item {i} should be "
                                  f"{what}, got {type(item).__name__}")
     return cache

@@ -10,7 +10,7 @@ from lora_course.validation import InputError, as_array, check_callable, check_n
 
 
 def _check_probe(f, x, h) -> None:
-    check_callable("f", f, bind=True)            # f() takes no arguments: it reads x
+    check_callable("f", f, ())            # f() takes no arguments: it reads x
     if not isinstance(x, np.ndarray):
         raise InputError(f"x: expected the numpy array that f reads (it is perturbed in place), got {type(x).__name__}")
     if x.dtype != np.float64:

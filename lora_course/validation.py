@@ -70,11 +70,8 @@ def as_array(name: str, x, ndim: int | None = None, *, allow_empty: bool = True)
 
 
 def as_real(name: str, x, ndim: int | None = None) -> np.ndarray:
-    """``x`` as a real (integer or float) ndarray of ``ndim`` dimensions, without the finiteness scan.
-
-    For weights on hot forward paths (a NaN weight gives NaN outputs, never a wrong finite number), where a
-    full scan per call would change what lesson 04 times. Inputs and gradients use ``as_array``.
-    """
+    """``x`` as a real ndarray of ``ndim`` dimensions, without the finiteness scan: for weights on hot forward paths
+    (a NaN weight gives NaN outputs; a scan per call would change what lesson 04 times). Inputs use ``as_array``."""
     arr = _read(name, x)
     if ndim is not None and arr.ndim != ndim:
         raise InputError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
@@ -105,8 +102,7 @@ def check_shape(name: str, x, expected: tuple, meaning: str = "") -> None:
                 ok = False
                 break
     if not ok:
-        want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "")
-        want += ")"
+        want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + "," * (len(expected) == 1) + ")"
         extra = f" {meaning}" if meaning else ""
         flipped = len(shape) == len(expected) >= 2 and shape[::-1] != shape and all(
             e is None or e == s for e, s in zip(expected, shape[::-1], strict=True))
@@ -198,26 +194,29 @@ def check_choice(name: str, value, options: Iterable) -> object:
     return value
 
 
-def check_callable(name: str, f, *args, bind: bool = False, **kwargs) -> Callable:
-    """``f`` must be callable; with example arguments (or ``bind``), it must accept a call ``f(*args, **kwargs)``."""
+def check_callable(name: str, f, args: tuple | None = None, kwargs: dict | None = None) -> Callable:
+    """``f`` must be callable; given example ``args`` / ``kwargs``, it must accept a call ``f(*args, **kwargs)``."""
     if not callable(f):
         raise InputTypeError(f"{name}: expected a callable, got {_describe(f)} ({type(f).__name__})")
-    if args or kwargs or bind:
+    if args is not None or kwargs is not None:
+        args, kwargs = args or (), kwargs or {}
         try:
             signature = inspect.signature(f)
-            signature.bind(*args, **kwargs)
-        except ValueError:                   # builtins without a signature: accepted, they fail on their own
+        except (TypeError, ValueError):      # builtins without a signature: accepted, they fail on their own
             return f
+        try:
+            signature.bind(*args, **kwargs)
         except TypeError as err:
             shown = ", ".join([*("x" for _ in args), *(f"{k}=..." for k in kwargs)])
-            raise InputTypeError(f"{name}: expected a callable taking ({shown}), got {_describe(f)} whose "
-                                 f"signature is {signature} ({err})") from None
+            raise InputTypeError(f"{name}: expected a callable taking ({shown}), got {_describe(f)}{signature} "
+                                 f"({err})") from None
     return f
 
 
 def check_size(sizes: dict[str, int], what: str = "", limit: int = MAX_ELEMENTS) -> int:
     """The product of ``sizes`` (parameter -> its count) must stay at most ``limit`` (1 GiB of float64), so a
     typo such as d=10**12 is refused by name instead of allocating terabytes; the largest one is named."""
+    sizes = {k: check_int(f"sizes[{k!r}]", v, 0) for k, v in check_mapping("sizes", sizes).items()}
     if (total := math.prod(sizes.values())) > limit:
         name = max(sizes, key=sizes.get)
         shown = " * ".join(f"{k} = {v}" for k, v in sizes.items())

@@ -111,7 +111,7 @@ def live_panel(controls: dict, render: Callable[..., str], min_height: str | Non
         if not (hasattr(control, "value") and callable(getattr(control, "observe", None))):
             raise InputTypeError(f"controls[{name!r}]: expected an ipywidget with a value, got "
                                  f"{type(control).__name__}")
-    check_callable("render", render, **{name: control.value for name, control in controls.items()})
+    check_callable("render", render, kwargs={name: control.value for name, control in controls.items()})
     check_text("min_height", min_height, optional=True)
     if arrange is not None:
         arrange = check_sequence("arrange", arrange)

@@ -95,7 +95,7 @@ class Axis:
             if outside.size:
                 raise InputError(f"ticks: expected values within the axis [{low:g}, {high:g}], got {outside.tolist()}")
         if self.tick_format is not None:
-            check_callable("tick_format", self.tick_format, 0.0)
+            check_callable("tick_format", self.tick_format, (0.0,))
 
     def fraction(self, values) -> np.ndarray:
         """Where ``values`` lie between lo (0) and hi (1); NaN where a log axis gets a value <= 0 (NaN stays NaN)."""
