@@ -412,3 +412,48 @@ def names_any(message: str, names) -> bool:
         return True
     head = message.split(":", 1)[0]
     return ":" in message and any(part.strip() in names for part in head.split(","))
+
+
+# Findings left open, skipped by tests/test_hostile_inputs.py and still counted by benchmarks/hostile_audit.py.
+# lora_course/measure belongs to the measured-claims owner: its callables are not probed for their signature, its
+# verdicts accept any record with lo / hi, its statistic's return is not checked, and huge digits / warmups pass.
+LEFT_OPEN_MEASURE = {
+    ("timing.time_rounds", "warmup", "10**12"), ("timing.time_rounds", "measure", "takes no arguments"),
+    ("timing.time_rounds", "measure", "a class"), ("timing.time_until_resolved", "measure", "takes no arguments"),
+    ("timing.time_until_resolved", "measure", "a class"),
+    ("timing.time_until_resolved", "progress", "takes no arguments"),
+    ("timing.time_until_resolved", "progress", "a class"),
+    ("timing.certainty", "interval", "a record of another kind"),
+    ("timing.compare", "measure", "takes no arguments"), ("timing.compare", "measure", "a class"),
+    ("timing.compare", "progress", "takes no arguments"), ("timing.compare", "progress", "a class"),
+    ("verdicts.above", "interval", "a record of another kind"),
+    ("verdicts.below", "interval", "a record of another kind"),
+    ("verdicts.within", "interval", "a record of another kind"),
+    ("verdicts.bootstrap_mean_difference", "a", "huge entries that overflow"),
+    ("verdicts.bootstrap_mean_difference", "b", "huge entries that overflow"),
+    ("verdicts.bootstrap_difference", "a", "huge entries that overflow"),
+    ("verdicts.bootstrap_difference", "b", "huge entries that overflow"),
+    ("verdicts.bootstrap_difference", "statistic", "returns None"),
+    ("verdicts.bootstrap_difference", "statistic", "returns a string"),
+    ("verdicts.bootstrap_difference", "statistic", "takes no arguments"),
+    ("verdicts.bootstrap_difference", "statistic", "a class"),
+    ("verdicts.mean_interval", "x", "huge entries that overflow"),
+    ("verdicts.claim", "interval", "a record of another kind"),
+    ("intervals.Interval.as_percent_overhead", "digits", "10**12"),
+    ("intervals.Interval.as_ratio", "digits", "10**12"),
+    ("intervals.bootstrap_median", "x", "huge entries that overflow"),
+}
+# Finite values so large (1e308) that the computation overflows: the error is a clear InputError, but it names the
+# intermediate that overflowed (x, H, B, absmax), not the argument. Refusing them up front needs a magnitude scan
+# of every input, on the forward paths whose cost lesson 04 times.
+LEFT_OPEN_OVERFLOW = {
+    ("analysis.amplification_factor", "dW", "huge entries that overflow"),
+    ("attention.attention_forward", "X", "huge entries that overflow"),
+    ("transformer.model_backward", "dlogits", "huge entries that overflow"),
+    ("update_size.update_size_curves", "lr", "1e308"), ("toy_regression.train_lora", "init_std", "1e308"),
+    ("project_data.make_network", "bias_std", "1e308"), ("pissa.pissa_init", "W0", "huge entries that overflow"),
+    ("l07_training.nf4_base", "W0", "huge entries that overflow"), ("l07_training.train_adapter", "lr", "1e308"),
+    ("l07_training.train_adapter", "base", "huge entries that overflow"),
+    ("l07_experiments.rslora_experiment", "alpha", "1e308"), ("l07_experiments.loraplus_experiment", "lr", "1e308"),
+}
+LEFT_OPEN = LEFT_OPEN_MEASURE | LEFT_OPEN_OVERFLOW
