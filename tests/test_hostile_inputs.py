@@ -118,3 +118,37 @@ def test_a_callable_with_the_right_signature_passes_and_builtins_are_not_probed(
     assert V.check_callable("render", lambda r, zzz=1: "", kwargs={"r": 2}) is not None
     assert V.check_callable("measure", len, (len,)) is len
     assert V.check_callable("f", print, ()) is print
+
+
+# ---------------------------------------------------------------- the helpers a student calls from a lesson
+def _student_calls():
+    from lora_course.feedback.answers import check
+    from lora_course.feedback.project import checks as project
+    from lora_course.feedback.tasks import lesson01, lesson02, lesson03, lesson04, lesson07
+    from lora_course.support.course_root import find_course_root
+
+    calls = []
+    for module in (lesson01, lesson02, lesson03, lesson04, lesson07, project):
+        short = module.__name__.rsplit(".", 1)[1]
+        first = next(iter(module.CHECKS))
+        for bad in (None, 3, ["x"], "no such check", b"x"):
+            calls.append((f"{short}.run_check(name={bad!r})", "name", lambda m=module, b=bad: m.run_check(b, {})))
+        for bad in (None, [], "globals", 3):
+            calls.append((f"{short}.run_check(namespace={bad!r})", "namespace",
+                          lambda m=module, f=first, b=bad: m.run_check(f, b)))
+        for bad in (True, -1, 2.5, "0", None, 2**70):
+            calls.append((f"{short}.run_check(seed={bad!r})", "seed",
+                          lambda m=module, f=first, b=bad: m.run_check(f, {}, b)))
+    calls += [(f"answers.check(key={bad!r})", "key", lambda b=bad: check(0.25, b)) for bad in (None, 3, "", "garbage")]
+    calls += [(f"find_course_root(start={bad!r})", "start", lambda b=bad: find_course_root(b))
+              for bad in (3, b"/tmp", [])]
+    return calls
+
+
+@pytest.mark.parametrize("case", _student_calls(), ids=lambda c: c[0])
+def test_student_helpers_refuse_bad_arguments_by_name(case, capsys):
+    label, param, call = case
+    kind, value = _outcome(call)
+    assert kind == "error", f"{label}: accepted, returned {value!r:.120}"
+    assert isinstance(value, (ValueError, TypeError, KeyError)) and hc.names_any(_message(value), [param]), \
+        f"{label}: obscure {type(value).__name__}: {_message(value)[:150]}"
