@@ -16,6 +16,7 @@ import numpy as np
 
 from lora_course.cache_check import check_cache
 from lora_course.validation import (
+    InputError,
     as_array,
     check_alpha,
     check_bool,
@@ -135,6 +136,10 @@ class LoRA:
 
     def backward(self, ddelta: np.ndarray, cache: tuple) -> np.ndarray:
         """ddelta (n, d_out) -> dX (n, d_in); stores dA (r, d_in) and dB (d_out, r)."""
+        _, _, A, B, _ = _unpack(cache, 5, "LoRA.forward")
+        for mine, theirs in ((self.A, A), (self.B, B)):
+            if theirs is not mine and not (theirs.shape == mine.shape and np.array_equal(theirs, mine)):
+                raise InputError("cache: expected the cache of this layer's forward, got one built with other A / B")
         dX, self.dA, self.dB = lora_backward(ddelta, cache)
         return dX
 

@@ -32,9 +32,9 @@ class StudentsOwnError(RuntimeError):
 
 CLASSES = ("bool as number", "numpy scalar or 0-d", "integral or huge number", "non-finite", "container",
            "dtype", "layout", "empty", "transposed", "items", "callable", "object", "adapter", "cache",
-           "argument unchanged", "aliasing")
+           "argument unchanged", "aliasing", "argument order", "batch rows")
 # Classes whose error may name any parameter of the call (the mismatch is between two arguments).
-HOSTILE_MISMATCH = {"empty", "transposed", "aliasing"}
+HOSTILE_MISMATCH = {"empty", "transposed", "aliasing", "argument order"}
 
 # Functions that document an in-place update of an argument.
 IN_PLACE = {("adam.Adam.step", "params")}
@@ -337,6 +337,16 @@ def hostile_calls(name: str, spec: cc.Spec):
         yield ("argument unchanged", "*", "the call changes no argument", _unchanged_call(spec, name),
                lambda changed: changed == [], NO_REFERENCE, everyone)
         yield "layout", "*", "every array read-only", _all_read_only(spec, name), SAME, reference, everyone
+    everyone = [spec.names.get(x, x) for x in spec.valid()]
+    for p, q in _swapped_pairs(spec):
+        def swapped(p=p, q=q):
+            kwargs = spec.valid()
+            kwargs[p], kwargs[q] = kwargs[q], kwargs[p]
+            return spec.call(**kwargs)
+        yield "argument order", f"{p}<->{q}", f"{p} and {q} swapped", swapped, EITHER, NO_REFERENCE, everyone
+    if spec.deterministic:
+        for call in _batch_calls(name, spec, reference):
+            yield (*call, everyone)
     for p, q in _aliased_pairs(spec):
         def aliased(p=p, q=q):
             kwargs = spec.valid()
@@ -353,6 +363,40 @@ def hostile_calls(name: str, spec: cc.Spec):
             ref = NO_REFERENCE
         yield ("aliasing", f"{p}+{q}", f"{q} is {p}", aliased, SAME if ref is not NO_REFERENCE else EITHER, ref,
                [spec.names.get(x, x) for x in spec.valid()])
+
+
+def _swapped_pairs(spec: cc.Spec) -> list[tuple[str, str]]:
+    """Pairs of parameters of different kinds: passing one where the other goes is a wrong argument order."""
+    params = list(spec.kinds)
+    return [(p, q) for i, p in enumerate(params) for q in params[i + 1:]
+            if spec.kinds[p].split("+")[0] != spec.kinds[q].split("+")[0]]
+
+
+def _rows(result):
+    """The row-wise array of a result: the result itself, or the first item of an (out, cache) tuple."""
+    if isinstance(result, tuple) and result and isinstance(result[0], np.ndarray):
+        result = result[0]
+    return result if isinstance(result, np.ndarray) and result.ndim >= 1 else None
+
+
+def _batch_calls(name: str, spec: cc.Spec, reference):
+    """f(X[:1]) must be f(X)[:1] and f(X[::-1]) must be f(X)[::-1] for a batch argument X (rows are independent)."""
+    out = _rows(reference) if reference is not NO_REFERENCE else None
+    for param, kind in spec.kinds.items():
+        v = spec.valid()[param]
+        if "+batch" not in kind or not isinstance(v, np.ndarray) or v.ndim < 1 or v.shape[0] < 2 or out is None \
+                or out.shape[0] != v.shape[0] or (name, param) in ROWS_NOT_INDEPENDENT:
+            continue
+        for label, pick in (("first row only", slice(0, 1)), ("rows reversed", slice(None, None, -1))):
+            def thunk(param=param, pick=pick):
+                kwargs = spec.valid()
+                kwargs[param] = kwargs[param][pick]
+                return _rows(spec.call(**kwargs))
+            yield "batch rows", param, label, thunk, SAME, out[pick]
+
+
+# Functions whose rows interact (a batch statistic, a loss averaged over rows): the batch-rows class skips them.
+ROWS_NOT_INDEPENDENT: set[tuple[str, str]] = set()
 
 
 def _names(spec: cc.Spec, param: str, kind: str, v, cls: str, label: str) -> list[str]:
