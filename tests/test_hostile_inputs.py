@@ -152,3 +152,33 @@ def test_student_helpers_refuse_bad_arguments_by_name(case, capsys):
     assert kind == "error", f"{label}: accepted, returned {value!r:.120}"
     assert isinstance(value, (ValueError, TypeError, KeyError)) and hc.names_any(_message(value), [param]), \
         f"{label}: obscure {type(value).__name__}: {_message(value)[:150]}"
+
+
+# ---------------------------------------------------------------- the grading command's options
+@pytest.mark.parametrize(("options", "starts"), [
+    (["--timeout", "nan"], "--timeout: expected CPU seconds > 0"),
+    (["--timeout", "inf"], "--timeout: expected CPU seconds > 0"),
+    (["--timeout", "-5"], "--timeout: expected CPU seconds > 0"),
+    (["--notebook-timeout", "0"], "--notebook-timeout: expected CPU seconds > 0"),
+    (["--memory-mb", "0"], "--memory-mb: expected an integer >= 1"),
+    (["--seed", "-1"], "--seed: expected an integer >= 0"),
+    (["--jobs", "0"], "--jobs: expected an integer >= 1"),
+    (["--feedback", "{out}"], "--feedback: expected a folder"),
+])
+def test_grade_options_are_refused_by_their_command_line_name(tmp_path, capsys, options, starts):
+    from lora_course.cli.main import main
+
+    (tmp_path / "subs").mkdir()
+    out = tmp_path / "grades.csv"
+    out.write_text("")
+    options = [o.format(out=out) for o in options]
+    assert main(["grade", "--out", str(out), *options, str(tmp_path / "subs")]) == 2
+    assert f"error: {starts}" in capsys.readouterr().err
+
+
+def test_grade_refuses_a_folder_as_its_csv(tmp_path, capsys):
+    from lora_course.cli.main import main
+
+    (tmp_path / "subs").mkdir()
+    assert main(["grade", "--out", str(tmp_path / "subs"), str(tmp_path / "subs")]) == 2
+    assert "--out: expected a CSV file to write" in capsys.readouterr().err
