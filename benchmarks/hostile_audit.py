@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     cc.tiny_experiment()
     _cap_memory(args.memory_gib)
     counts, by_class, rows = audit(args.seconds, args.only)
+    import lora_course
+
+    print(f"lora_course from {os.path.dirname(lora_course.__file__)}")
     print(f"{sum(counts.values())} hostile calls over {len({r[0] for r in rows})} public functions "
           f"(load average {open('/proc/loadavg').read().split()[0]})")
     for outcome in OUTCOMES:

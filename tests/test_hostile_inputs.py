@@ -182,3 +182,19 @@ def test_grade_refuses_a_folder_as_its_csv(tmp_path, capsys):
     (tmp_path / "subs").mkdir()
     assert main(["grade", "--out", str(tmp_path / "subs"), str(tmp_path / "subs")]) == 2
     assert "--out: expected a CSV file to write" in capsys.readouterr().err
+
+
+def test_bench_quick_refuses_options_it_would_override(capsys):
+    from lora_course.cli.main import main
+
+    assert main(["bench", "--quick", "--batch-sizes", "0", "--no-progress"]) == 2
+    assert "--quick: expected no --batch-sizes beside it" in capsys.readouterr().err
+
+
+def test_reproduce_refuses_a_file_as_its_folder_before_training(tmp_path, capsys):
+    from lora_course.cli.main import main
+
+    out = tmp_path / "results"
+    out.write_text("")
+    assert main(["reproduce", "--setting", "tiny", "--out", str(out), "--no-progress"]) == 2
+    assert "--out: expected a folder for the figures" in capsys.readouterr().err

@@ -37,6 +37,7 @@ from lora_course.validation import (
     check_scale,
     check_sequence,
     check_shape,
+    check_size,
 )
 
 
@@ -57,6 +58,8 @@ class ToyConfig:
             check_positive_int(name, getattr(self, name))
         if self.d_model % self.n_heads:
             raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+        check_size({"d_model": self.d_model, "d_ff": self.d_ff, "n_layers": self.n_layers}, "the blocks' weights")
+        check_size({"vocab_size": self.vocab_size, "d_model": self.d_model}, "the token embedding")
 
 
 def layer_names(i: int) -> dict[str, str]:
