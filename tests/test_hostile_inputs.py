@@ -122,7 +122,7 @@ def test_a_callable_with_the_right_signature_passes_and_builtins_are_not_probed(
 
 # ---------------------------------------------------------------- the helpers a student calls from a lesson
 def _student_calls():
-    from lora_course.feedback.answers import check
+    from lora_course.feedback.answers import check, make_key
     from lora_course.feedback.project import checks as project
     from lora_course.feedback.tasks import lesson01, lesson02, lesson03, lesson04, lesson07
     from lora_course.support.course_root import find_course_root
@@ -140,6 +140,13 @@ def _student_calls():
             calls.append((f"{short}.run_check(seed={bad!r})", "seed",
                           lambda m=module, f=first, b=bad: m.run_check(f, {}, b)))
     calls += [(f"answers.check(key={bad!r})", "key", lambda b=bad: check(0.25, b)) for bad in (None, 3, "", "garbage")]
+    key = make_key(0.25)
+    calls += [(f"answers.check(mistakes={bad!r})", "mistakes", lambda b=bad: check(0.3, key, mistakes=b))
+              for bad in ([1], "x", 3)]
+    calls += [(f"answers.make_key(value={bad!r})", "value", lambda b=bad: make_key(b))
+              for bad in (float("nan"), "x", None, [0.25], float("inf"))]
+    calls += [(f"answers.make_key(sig={bad!r})", "sig", lambda b=bad: make_key(0.25, sig=b)) for bad in (True, 2.5, 0)]
+    calls += [("answers.make_key(tuple of floats)", "value", lambda: make_key((1.5, 3), form="tuple"))]
     calls += [(f"find_course_root(start={bad!r})", "start", lambda b=bad: find_course_root(b))
               for bad in (3, b"/tmp", [])]
     return calls
