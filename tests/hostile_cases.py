@@ -17,6 +17,7 @@ Used by ``tests/test_hostile_inputs.py`` (every class, for every function) and `
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterator
 
 import contract_cases as cc
@@ -314,7 +315,8 @@ def hostile_calls(name: str, spec: cc.Spec):
         v = spec.valid()[param]
         for cls, label, make, want in hostile_values(kind, v):
             try:
-                with np.errstate(all="ignore"):
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")          # np.asmatrix's pending deprecation
                     probe = make(v)
             except (ValueError, TypeError, OverflowError, AttributeError, IndexError):
                 continue                  # the class does not apply to this value
