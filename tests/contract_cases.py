@@ -1860,7 +1860,8 @@ try:                                          # absent from older versions (the 
 except ImportError:
     CC = None
 ALSO_VALID |= {("validation.as_ints", "x", label) for label in ("negative id",)}
-ALSO_VALID |= {("nf4.double_dequantize", "codes", "negative id")}     # int8 codes are signed
+ALSO_VALID |= {("nf4.double_dequantize", "codes", "negative id"),      # int8 codes are signed
+               ("l07_training.steps_to", "losses", "inf entry")}       # +inf: a diverged run's loss
 
 
 def _hostile_block_specs() -> dict[str, Spec]:

@@ -115,7 +115,8 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     """Train A and B (W0 frozen) for ``steps`` full-batch steps; return the loss before each step and after the last.
 
     ``alpha`` defaults to r. ``optimizer="adam"`` uses Adam with bias correction (as in the paper's experiments).
-    If the loss exceeds ``DIVERGED`` times its start, training stops and the rest of the curve is inf.
+    If the loss exceeds ``DIVERGED`` times its start, or the factors or the output overflow to inf (a huge lr or
+    init_std), training stops and the rest of the curve is inf.
     """
     check_instance("task", task, ToyTask)
     d, k = task.W0.shape
@@ -141,7 +142,11 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     v = [np.zeros_like(p) for p in params]
     losses = np.full(steps + 1, np.inf)
     for t in range(steps + 1):
+        if not (np.isfinite(A).all() and np.isfinite(B).all()):
+            break                                                          # overflowed: diverged, rest stays inf
         H, cache = linear_lora_forward(task.X, task.W0, A, B, scale)     # (n, d)
+        if not np.isfinite(H).all():
+            break
         losses[t], dH = mse_loss(H, task.Y)
         if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
             break                                                          # done, or diverged: rest stays inf
