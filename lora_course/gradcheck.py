@@ -10,7 +10,7 @@ from lora_course.validation import InputError, as_array, check_callable, check_n
 
 
 def _check_probe(f, x, h) -> None:
-    check_callable("f", f)
+    check_callable("f", f, ())            # f() takes no arguments: it reads x
     if not isinstance(x, np.ndarray):
         raise InputError(f"x: expected the numpy array that f reads (it is perturbed in place), got {type(x).__name__}")
     if x.dtype != np.float64:
@@ -19,7 +19,7 @@ def _check_probe(f, x, h) -> None:
     if not x.flags.writeable:
         raise InputError("x: expected a writeable array (it is perturbed in place), got a read-only one")
     as_array("x", x)
-    check_number("h", h, minimum=0)
+    check_number("h", h, minimum=0, maximum=1.0, what="a small step")
 
 
 def _value(y) -> float:
@@ -37,6 +37,8 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5) -
     """
     _check_probe(f, x, h)
     grad = np.zeros_like(x, dtype=float)
+    if x.size == 0:
+        return grad
     it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
     while not it.finished:
         i = it.multi_index
@@ -56,7 +58,7 @@ def numerical_gradient_array(f: Callable[[], np.ndarray], x: np.ndarray, dout: n
     """Gradient of ``sum(f() * dout)`` with respect to ``x``: the backward pass of an array-valued ``f``."""
     _check_probe(f, x, h)
     dout = as_array("dout", dout)
-    check_shape("dout", dout, np.shape(f()), "= the shape of f()'s output")
+    check_shape("dout", dout, as_array("f()", f()).shape, "= the shape of f()'s output")
     return numerical_gradient(lambda: float(np.sum(f() * dout)), x, h)
 
 

@@ -14,8 +14,9 @@ import math
 
 import numpy as np
 
+from lora_course.cache_check import check_cache
 from lora_course.validation import (
-    InputTypeError,
+    InputError,
     as_array,
     check_alpha,
     check_bool,
@@ -26,6 +27,7 @@ from lora_course.validation import (
     check_rng,
     check_scale,
     check_shape,
+    check_size,
 )
 
 
@@ -43,16 +45,15 @@ def init_lora(d: int, k: int, r: int, rng: np.random.Generator,
     check_rng(rng)
     d, k = check_positive_int("d", d), check_positive_int("k", k)
     r = check_rank(r, d, k)
+    check_size({"r": r, "k": k}, "A (r, k)")
+    check_size({"d": d, "r": r}, "B (d, r)")
     std = check_number("std", std, minimum=0)
     return rng.normal(0.0, std, size=(r, k)), np.zeros((d, r))
 
 
 def _unpack(cache, n: int, forward: str) -> tuple:
     """A cache must be the tuple that ``forward`` returned (n items)."""
-    if not isinstance(cache, tuple) or len(cache) != n:
-        raise InputTypeError(f"cache: expected the cache tuple returned by {forward} ({n} items), "
-                             f"got {type(cache).__name__}")
-    return cache
+    return check_cache(cache, "aaaan" if n == 5 else "at", forward)
 
 
 def _check_factors(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +136,10 @@ class LoRA:
 
     def backward(self, ddelta: np.ndarray, cache: tuple) -> np.ndarray:
         """ddelta (n, d_out) -> dX (n, d_in); stores dA (r, d_in) and dB (d_out, r)."""
+        _, _, A, B, _ = _unpack(cache, 5, "LoRA.forward")
+        for mine, theirs in ((self.A, A), (self.B, B)):
+            if theirs is not mine and not (theirs.shape == mine.shape and np.array_equal(theirs, mine)):
+                raise InputError("cache: expected the cache of this layer's forward, got one built with other A / B")
         dX, self.dA, self.dB = lora_backward(ddelta, cache)
         return dX
 

@@ -21,8 +21,8 @@ from lora_course.layer import lora_forward
 from lora_course.merge import Adapter, merge
 from lora_course.validation import (
     InputError,
-    InputTypeError,
     as_float_array,
+    as_ints,
     check_adapter,
     check_int,
     check_positive_int,
@@ -47,9 +47,7 @@ def _check_batch(W0: np.ndarray, X: np.ndarray, task_ids, n_tasks: int) -> tuple
     W0 = as_float_array("W0", W0, ndim=2)
     X = as_float_array("X", X, ndim=2)
     check_shape("X", X, (None, W0.shape[1]), f"= (n, k) with k = W0.shape[1] = {W0.shape[1]}")
-    ids = np.asarray(task_ids) if not isinstance(task_ids, (str, bytes)) else np.asarray([task_ids])
-    if ids.dtype == object or not np.issubdtype(ids.dtype, np.integer):
-        raise InputTypeError(f"task_ids: expected integers (one task index per row), got dtype {ids.dtype}")
+    ids = as_ints("task_ids", task_ids)
     check_shape("task_ids", ids, (X.shape[0],), f"= (n,) with n = {X.shape[0]} rows of X")
     if ids.size and (ids.min() < 0 or ids.max() >= n_tasks):
         raise InputError(f"task_ids: expected indices in [0, {n_tasks - 1}], got values in [{ids.min()}, {ids.max()}]")
@@ -130,8 +128,8 @@ def throughput_sweep(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray,
     repeats = check_positive_int("repeats", repeats)
     W0 = as_float_array("W0", W0, ndim=2)
     adapters = _check_adapters(adapters, W0)
-    _check_batch(W0, X, np.zeros(np.shape(X)[0] if np.ndim(X) == 2 else 0, dtype=int), len(adapters))
     X = as_float_array("X", X, ndim=2)
+    _check_batch(W0, X, np.zeros(X.shape[0], dtype=int), len(adapters))
     counts = check_sequence("distinct_counts", distinct_counts, min_len=1)
     for c in counts:
         check_int("distinct_counts", c, 1)

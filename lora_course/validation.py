@@ -7,6 +7,7 @@ All checks raise ``InputError`` (a ``ValueError``) or ``InputTypeError`` (both a
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -27,37 +28,51 @@ def _describe(x) -> str:
     return (text[:60] + "...") if len(text) > 63 else text
 
 
-def as_array(name: str, x, ndim: int | None = None, *, allow_empty: bool = True) -> np.ndarray:
-    """Return ``x`` as a finite real (integer or float) ndarray, or raise naming the problem."""
+# The most array elements (or steps, rows, bootstrap draws) one call may ask for: 2**27 float64 values are 1 GiB.
+MAX_ELEMENTS = 2**27
+_KINDS = {"b": "booleans", "c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes"}
+
+
+def _asarray(name: str, x) -> np.ndarray:
     try:
-        arr = x if type(x) is np.ndarray else np.asarray(x)
-    except (ValueError, TypeError) as err:   # ragged nested lists
+        return x if type(x) is np.ndarray else np.asarray(x) if x is not None else np.asarray(x, dtype=object)
+    except (ValueError, TypeError, OverflowError) as err:   # ragged nested lists, ints beyond int64
         raise InputTypeError(f"{name}: expected a numeric array, got {type(x).__name__} that numpy cannot "
-                             f"read as one ({err})") from None
+                             f"read as one ({str(err).split('. ')[0]})") from None
+
+
+def _read(name: str, x) -> np.ndarray:
+    """``x`` as an ndarray whose dtype is a real number type numpy's linear algebra supports (float16 and long
+    double are refused by name, as are ragged nested lists, strings, booleans, complex and object arrays)."""
+    arr = _asarray(name, x)
     kind = arr.dtype.kind
     if kind not in "iuf":
-        what = {"b": "booleans", "c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes"}
         raise InputTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype} "
-                             f"({what.get(kind, 'not numbers')})")
+                             f"({_KINDS.get(kind, 'not numbers')})")
+    if kind == "f" and arr.dtype.itemsize not in (4, 8):
+        raise InputTypeError(f"{name}: expected a float32 or float64 array, got dtype {arr.dtype} (numpy's linear "
+                             f"algebra has no {arr.dtype}; pass {name}.astype(np.float32))")
+    return arr
+
+
+def as_array(name: str, x, ndim: int | None = None, *, allow_empty: bool = True) -> np.ndarray:
+    """Return ``x`` as a finite real (integer, float32 or float64) ndarray, or raise naming the problem."""
+    arr = _read(name, x)
+    kind = arr.dtype.kind
     if ndim is not None and arr.ndim != ndim:
         raise InputError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
     if not allow_empty and arr.size == 0:
         raise InputError(f"{name}: expected a non-empty array, got shape {arr.shape}")
-    if kind == "f" and not np.isfinite(arr).all():
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+    if kind == "f" and not (finite := np.isfinite(arr)).all():
+        bad = int(arr.size - np.count_nonzero(finite))
         raise InputError(f"{name}: expected finite values, got {bad} NaN/inf entries")
     return arr
 
 
 def as_real(name: str, x, ndim: int | None = None) -> np.ndarray:
-    """``x`` as a real (integer or float) ndarray of ``ndim`` dimensions, without the finiteness scan.
-
-    For weights on hot forward paths (a NaN weight gives NaN outputs, never a wrong finite number), where a
-    full scan per call would change what lesson 04 times. Inputs and gradients use ``as_array``.
-    """
-    arr = x if type(x) is np.ndarray else np.asarray(x) if x is not None else np.asarray(x, dtype=object)
-    if arr.dtype.kind not in "iuf":
-        raise InputTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    """``x`` as a real ndarray of ``ndim`` dimensions, without the finiteness scan: for weights on hot forward paths
+    (a NaN weight gives NaN outputs; a scan per call would change what lesson 04 times). Inputs use ``as_array``."""
+    arr = _read(name, x)
     if ndim is not None and arr.ndim != ndim:
         raise InputError(f"{name}: expected a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
     return arr
@@ -79,7 +94,7 @@ def check_rng(rng) -> np.random.Generator:
 
 def check_shape(name: str, x, expected: tuple, meaning: str = "") -> None:
     """Raise if ``x.shape`` differs from ``expected`` (``None`` entries match anything)."""
-    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    shape = x.shape if type(x) is np.ndarray else _asarray(name, x).shape
     ok = len(shape) == len(expected)
     if ok:
         for e, s in zip(expected, shape, strict=True):   # a plain loop: runs on every forward call
@@ -87,8 +102,7 @@ def check_shape(name: str, x, expected: tuple, meaning: str = "") -> None:
                 ok = False
                 break
     if not ok:
-        want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "")
-        want += ")"
+        want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + "," * (len(expected) == 1) + ")"
         extra = f" {meaning}" if meaning else ""
         flipped = len(shape) == len(expected) >= 2 and shape[::-1] != shape and all(
             e is None or e == s for e, s in zip(expected, shape[::-1], strict=True))
@@ -100,6 +114,8 @@ def check_int(name: str, value, minimum: int | None = None, upper: int | None = 
     """Return ``value`` as an int in [minimum, upper] (either bound optional), or raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputTypeError(f"{name}: expected an integer, got {_describe(value)} ({type(value).__name__})")
+    if not -2**63 <= value < 2**63:
+        raise InputError(f"{name}: expected an integer that fits in 64 bits, got {value}")
     if minimum is not None and value < minimum:
         raise InputError(f"{name}: expected an integer >= {minimum}, got {value}")
     if upper is not None and value > upper:
@@ -108,9 +124,10 @@ def check_int(name: str, value, minimum: int | None = None, upper: int | None = 
 
 
 def check_positive_int(name: str, value, upper: int | None = None) -> int:
-    """Return ``value`` as an int in [1, upper], or raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputTypeError(f"{name}: expected a positive integer, got {_describe(value)} ({type(value).__name__})")
+    """Return ``value`` as an int in [1, upper] (a size or count: upper defaults to ``MAX_ELEMENTS``), or raise."""
+    if upper is None and check_int(name, value, 1) > MAX_ELEMENTS:
+        raise InputError(f"{name}: expected at most {MAX_ELEMENTS:,} (a size or count beyond that allocates "
+                         f"gigabytes), got {value}")
     return check_int(name, value, 1, upper)
 
 
@@ -157,11 +174,7 @@ def check_open_interval(name: str, value, low: float, high: float, what: str = "
 
 def check_alpha(alpha, name: str = "alpha") -> float:
     """``alpha`` must be a finite number > 0."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise InputTypeError(f"{name}: expected a positive number, got {_describe(alpha)} ({type(alpha).__name__})")
-    if not np.isfinite(alpha) or alpha <= 0:
-        raise InputError(f"{name}: expected a finite number > 0, got {alpha}")
-    return float(alpha)
+    return check_number(name, alpha, minimum=0)
 
 
 def check_scale(scale, name: str = "scale") -> float:
@@ -181,11 +194,46 @@ def check_choice(name: str, value, options: Iterable) -> object:
     return value
 
 
-def check_callable(name: str, f) -> Callable:
-    """``f`` must be callable."""
+def check_callable(name: str, f, args: tuple | None = None, kwargs: dict | None = None) -> Callable:
+    """``f`` must be callable; given example ``args`` / ``kwargs``, it must accept a call ``f(*args, **kwargs)``."""
     if not callable(f):
         raise InputTypeError(f"{name}: expected a callable, got {_describe(f)} ({type(f).__name__})")
+    if args is not None or kwargs is not None:
+        args, kwargs = args or (), kwargs or {}
+        try:
+            signature = inspect.signature(f)
+        except (TypeError, ValueError):      # builtins without a signature: accepted, they fail on their own
+            return f
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as err:
+            shown = ", ".join([*("x" for _ in args), *(f"{k}=..." for k in kwargs)])
+            raise InputTypeError(f"{name}: expected a callable taking ({shown}), got {_describe(f)}{signature} "
+                                 f"({err})") from None
     return f
+
+
+def check_size(sizes: dict[str, int], what: str = "", limit: int = MAX_ELEMENTS) -> int:
+    """The product of ``sizes`` (parameter -> its count) must stay at most ``limit`` (1 GiB of float64), so a
+    typo such as d=10**12 is refused by name instead of allocating terabytes; the largest one is named."""
+    sizes = {k: check_int(f"sizes[{k!r}]", v, 0) for k, v in check_mapping("sizes", sizes).items()}
+    if (total := math.prod(sizes.values())) > limit:
+        name = max(sizes, key=sizes.get)
+        shown = " * ".join(f"{k} = {v}" for k, v in sizes.items())
+        raise InputError(f"{name}: expected at most {limit:,} elements{' for ' + what if what else ''} "
+                         f"(1 GiB of float64), got {shown} = {total:.3g}")
+    return total
+
+
+def as_ints(name: str, x, ndim: int | None = None) -> np.ndarray:
+    """``x`` as an integer ndarray (ids, labels, checkpoints): booleans, floats, strings and ragged lists refused."""
+    arr = _asarray(name, x)
+    if arr.dtype.kind not in "iu":
+        what = _KINDS.get(arr.dtype.kind, "not integers")
+        raise InputTypeError(f"{name}: expected integers, got dtype {arr.dtype} ({what})")
+    if ndim is not None and arr.ndim != ndim:
+        raise InputError(f"{name}: expected a {ndim}-D integer array, got {arr.ndim}-D with shape {arr.shape}")
+    return arr
 
 
 def check_adapter(name: str, adapter) -> tuple[np.ndarray, np.ndarray, float]:
@@ -194,7 +242,7 @@ def check_adapter(name: str, adapter) -> tuple[np.ndarray, np.ndarray, float]:
     if not isinstance(adapter, (tuple, list)) or len(adapter) != 3:
         raise InputTypeError(f"{name}: expected an Adapter (A, B, scale), got {_describe(adapter)} "
                              f"({type(adapter).__name__})")
-    A = as_array(f"{name}.A", adapter[0], ndim=2)
+    A = as_array(f"{name}.A", adapter[0], ndim=2, allow_empty=False)
     B = as_array(f"{name}.B", adapter[1], ndim=2)
     check_shape(f"{name}.B", B, (None, A.shape[0]), f"= (d, r) with r = {name}.A.shape[0] = {A.shape[0]}")
     return A, B, check_scale(adapter[2], f"{name}.scale")
@@ -244,8 +292,8 @@ def check_bool(name: str, value) -> bool:
 def check_text(name: str, value, *, optional: bool = False) -> str | None:
     """``value`` must be a string (or None where ``optional``)."""
     if not isinstance(value, str) and not (optional and value is None):
-        want = "a string or None" if optional else "a string"
-        raise InputTypeError(f"{name}: expected {want}, got {_describe(value)} ({type(value).__name__})")
+        raise InputTypeError(f"{name}: expected a string{' or None' * optional}, got {_describe(value)} "
+                             f"({type(value).__name__})")
     return value
 
 

@@ -1848,3 +1848,38 @@ _core_known_cases = known_cases
 
 def known_cases() -> list[tuple[str, str, Callable, str, object]]:  # noqa: F811 - plus lesson 07's cases above
     return [*_core_known_cases(), *family_known_cases()]
+
+
+# ------------------------------------------------------------------ hostile inputs, by class (block of the API
+# audit). The classes themselves (bools for numbers, 0-d arrays, float16, ragged lists, caches of Nones, callables
+# that cannot take their arguments, sizes that would allocate gigabytes, ...) are in ``tests/hostile_cases.py`` and
+# run by ``tests/test_hostile_inputs.py``; here are the specs of the checks that closed them.
+try:                                          # absent from older versions (the audits' before count)
+    import lora_course.cache_check as CC  # noqa: E402
+    MODULES.update({"cache_check": CC})
+except ImportError:
+    CC = None
+ALSO_VALID |= {("validation.as_ints", "x", label) for label in ("negative id",)}
+ALSO_VALID |= {("nf4.double_dequantize", "codes", "negative id"),      # int8 codes are signed
+               ("l07_training.steps_to", "losses", "inf entry")}       # +inf: a diverged run's loss
+
+
+def _hostile_block_specs() -> dict[str, Spec]:
+    S = Spec
+    table = {
+        "validation.check_size": S(_v(V, "check_size"), lambda: {"sizes": {"d": 4, "k": 3}, "what": "W0 (d, k)"},
+                                   {"sizes": "map"}),
+        "validation.as_ints": S(_v(V, "as_ints"), lambda: {"name": "task_ids", "x": np.array([0, 1, 1]), "ndim": 1},
+                                {"x": "ints"}, names={"x": "task_ids"}),
+        "cache_check.check_cache": S(_v(CC, "check_cache"), lambda: {"cache": (np.ones(2), np.ones(3)), "kinds": "aa",
+                                                                     "forward": "gelu_forward"},
+                                     {"cache": "cache"}),
+    }
+    return {name: spec for name, spec in table.items() if spec.call is not None}
+
+
+_specs_before_hostile_block = specs
+
+
+def specs() -> dict[str, Spec]:  # noqa: F811 -- the specs above plus the hostile-input block's
+    return {**_specs_before_hostile_block(), **_hostile_block_specs()}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "lora_course"
-MATHS = {"validation", "paper", "layer", "merge", "lowrank", "gradcheck", "analysis", "multi_lora",
+MATHS = {"validation", "cache_check", "paper", "layer", "merge", "lowrank", "gradcheck", "analysis", "multi_lora",
          "dora", "pissa", "nf4", "loraplus"}
 MAX_LINES = 320          # "about 300"
 

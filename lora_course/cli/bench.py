@@ -110,6 +110,8 @@ def _check(args: argparse.Namespace) -> None:
                          f"got {args.threads}")
     if not 0 < args.target < 1:
         raise ValueError(f"--target: expected a half-width in (0, 1), e.g. 0.02, got {args.target}")
+    if args.seed < 0:
+        raise ValueError(f"--seed: expected an integer >= 0, got {args.seed}")
     if args.threads < 0:
         raise ValueError(f"--threads: expected 0 (leave as is) or a positive count, got {args.threads}")
 
@@ -119,6 +121,13 @@ def run(args: argparse.Namespace) -> int:
         from lora_course.torch_bridge.bench_cli import run as run_torch
         return run_torch(args)
     if args.quick:
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        defaults = vars(parser.parse_args([]))
+        given = [key for key in QUICK if getattr(args, key) not in (defaults[key], QUICK[key])]
+        if given:
+            shown = ", ".join("--" + key.replace("_", "-") for key in given)
+            raise ValueError(f"--quick: expected no {shown} beside it (--quick sets them), got {shown} as well")
         for key, value in QUICK.items():
             setattr(args, key, value)
     _check(args)

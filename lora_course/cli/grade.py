@@ -66,6 +66,24 @@ def package_solutions() -> Path | None:
     return root / "solutions" if (root / "solutions").is_dir() and (root / "pyproject.toml").is_file() else None
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The numbers and paths argparse only parsed: named as the command line spells them."""
+    from lora_course.validation import check_int, check_number
+
+    check_int("--jobs", args.jobs, 1)
+    check_number("--timeout", args.timeout, minimum=0, what="CPU seconds")
+    if args.notebook_timeout is not None:
+        check_number("--notebook-timeout", args.notebook_timeout, minimum=0, what="CPU seconds")
+    check_int("--memory-mb", args.memory_mb, 1)
+    check_int("--seed", args.seed, 0)
+    for option, path in (("--out", args.out), ("--feedback", args.feedback)):
+        wrong = path is not None and path.exists() and (path.is_dir() if option == "--out" else not path.is_dir())
+        if wrong:
+            want = "a CSV file to write" if option == "--out" else "a folder"
+            kind = "folder" if path.is_dir() else "file"
+            raise ValueError(f"{option}: expected {want}, got {path}, which is a {kind}")
+
+
 def run(args: argparse.Namespace) -> int:
     from lora_course.grading.batch import (
         find_students,
@@ -78,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from lora_course.grading.report import write_csv, write_feedback
     from lora_course.grading.sandbox import Limits, Sandbox
 
-    if args.jobs < 1:
-        raise ValueError(f"--jobs: expected an integer >= 1, got {args.jobs}")
+    _check_options(args)
     solutions = args.solutions or package_solutions()
     if solutions is None or not solutions.is_dir():
         raise FileNotFoundError(f"--solutions: expected a folder of solution notebooks, got {solutions} (the "

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from lora_course.paper import AMPLIFICATION_R4, CITATION
 
     setting = _setting(args)
+    if args.out.exists() and not args.out.is_dir():      # before minutes of training, not after
+        raise ValueError(f"--out: expected a folder for the figures, got {args.out}, which is a file")
     limit_blas_threads(1)    # small matrices: threads cost more than they give (see blas_threads)
     total = 1 + len(setting.seeds) * len(te.planned_runs(setting))
     print(f"setting {setting.name}: d_model {setting.d_model}, {setting.n_layers} layer(s), "

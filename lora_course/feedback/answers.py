@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 import re
 import secrets
 from fractions import Fraction
+
+from lora_course.validation import check_mapping, check_number
 
 FORMS = ("number", "percent", "fraction", "int", "tuple")
 SHARES = ("percent", "fraction")
@@ -136,8 +139,15 @@ def make_key(value, form: str = "number", sig: int = 3, salt: str | None = None,
     """
     if form not in FORMS:
         raise ValueError(f"form: expected one of {FORMS}, got {form!r}")
-    if not 1 <= sig <= 12:
-        raise ValueError(f"sig: expected 1..12 significant figures, got {sig}")
+    if isinstance(sig, bool) or not isinstance(sig, numbers.Integral) or not 1 <= sig <= 12:
+        raise ValueError(f"sig: expected 1..12 significant figures, got {sig!r}")
+    if form == "tuple":
+        whole = isinstance(value, (tuple, list)) and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
+        if not whole:
+            raise ValueError(f"value: expected a tuple of whole numbers for a 'tuple' key, got {value!r:.60}")
+    else:
+        check_number("value", value)
     salt = salt or secrets.token_hex(4)
     key = f"lc1:{form}:{sig}:{salt}:{_digest(salt, _text(value, form, sig))}"
     texts = _coarse_texts(value, form, sig) if coarse else []
@@ -249,6 +259,8 @@ def diagnose(answer, key: str, hint: str = "", mistakes: dict[str, str] | None =
     """(status, hint to show): a known mistake's hint when the answer matches one (checked before "too
     coarse", so a known mistake is never called right as far as it goes), else ``hint``."""
     status = evaluate(answer, key)
+    if mistakes is not None:
+        check_mapping("mistakes", mistakes)
     if status in (COARSE, WRONG):
         for mistake_key, mistake_hint in (mistakes or {}).items():
             if evaluate(answer, mistake_key) == CORRECT:

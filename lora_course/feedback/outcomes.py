@@ -26,6 +26,7 @@ from lora_course.feedback.calls import (
     raised,
     second_inputs,
 )
+from lora_course.validation import check_int
 
 NOT_IMPLEMENTED = "not implemented yet"
 FILL_HINT = "fill in the cell above, run it, then this check"
@@ -74,9 +75,7 @@ def guard(check: Check) -> Check:
 
 
 def check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
-    return int(seed)
+    return check_int("seed", seed, 0)
 
 
 # ---------------------------------------------------------------------------------- grader side (judge)
@@ -170,8 +169,8 @@ def normal_draws(A: np.ndarray, std_want: float, hint: str) -> None:
 # ------------------------------------------------------------------------------------------- runners
 
 def check_name(checks: dict[str, Check], name: str) -> Check:
-    if name not in checks:
-        raise KeyError(f"name: expected one of {list(checks)}, got {name!r}")
+    if not isinstance(name, str) or name not in checks:
+        raise KeyError(f"name: expected one of {list(checks)}, got {name!r:.60}")
     return checks[name]
 
 

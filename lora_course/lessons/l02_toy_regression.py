@@ -25,6 +25,7 @@ from lora_course.validation import (
     check_rng,
     check_sequence,
     check_shape,
+    check_size,
 )
 
 INITS = ("paper", "both_zero", "b_random")
@@ -56,6 +57,8 @@ def make_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 256, 
     """Draw W0 with entries N(0, 1/k), a rank-``true_rank`` Delta_true with ||Delta_true||_F = delta_size, and data."""
     check_rng(rng)
     d, k, n = check_positive_int("d", d), check_positive_int("k", k), check_positive_int("n", n)
+    check_size({"d": d, "k": k}, "W0 (d, k)")
+    check_size({"n": n, "k": k}, "X (n, k)")
     true_rank = check_rank(true_rank, d, k, name="true_rank")
     check_number("delta_size", delta_size, minimum=0)
     W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))
@@ -112,7 +115,8 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     """Train A and B (W0 frozen) for ``steps`` full-batch steps; return the loss before each step and after the last.
 
     ``alpha`` defaults to r. ``optimizer="adam"`` uses Adam with bias correction (as in the paper's experiments).
-    If the loss exceeds ``DIVERGED`` times its start, training stops and the rest of the curve is inf.
+    If the loss exceeds ``DIVERGED`` times its start, or the factors or the output overflow to inf (a huge lr or
+    init_std), training stops and the rest of the curve is inf.
     """
     check_instance("task", task, ToyTask)
     d, k = task.W0.shape
@@ -138,7 +142,11 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     v = [np.zeros_like(p) for p in params]
     losses = np.full(steps + 1, np.inf)
     for t in range(steps + 1):
+        if not (np.isfinite(A).all() and np.isfinite(B).all()):
+            break                                                          # overflowed: diverged, rest stays inf
         H, cache = linear_lora_forward(task.X, task.W0, A, B, scale)     # (n, d)
+        if not np.isfinite(H).all():
+            break
         losses[t], dH = mse_loss(H, task.Y)
         if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
             break                                                          # done, or diverged: rest stays inf

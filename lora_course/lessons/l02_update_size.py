@@ -35,6 +35,7 @@ from lora_course.validation import (
     check_rank,
     check_scale,
     check_sequence,
+    check_size,
 )
 
 
@@ -61,6 +62,7 @@ def make_setup(seed: int = 0, d: int = 32, k: int = 32, n: int = 128, true_rank:
     max_r = check_rank(max_r, d, k, name="max_r")
     std = 1.0 / np.sqrt(k) if init_std is None else check_number("init_std", init_std, minimum=0)
     draws = check_positive_int("draws", draws)
+    check_size({"draws": draws, "max_r": max_r, "k": k}, "the A pools (draws, max_r, k)")
     return OneStepSetup(task, rng.normal(0.0, std, size=(draws, max_r, k)))
 
 

@@ -139,7 +139,7 @@ def run_experiment(setting: Setting, progress: Callable[[str], None] | None = No
     """Pre-train once, then every planned run for every seed; ``progress(label)`` is called after each run."""
     check_instance("setting", setting, Setting)
     if progress is not None:
-        check_callable("progress", progress)
+        check_callable("progress", progress, ("label",))
     base = pretrain(setting)
     if progress:
         progress("pre-training")

@@ -217,6 +217,9 @@ class Run:
     def delta(self, layer: int, target: str) -> np.ndarray:
         """Delta W = scale * B A of one adapted weight: (d_model, d_model)."""
         check_int("layer", layer, 0)
+        layers = sorted({int(k.split(".")[0][1:]) for k in self.adapters})
+        if layer not in layers:
+            raise InputError(f"layer: expected a layer with adapters, one of {layers}, got {layer}")
         if not isinstance(target, str) or f"l{layer}.{target}.A" not in self.adapters:
             have = sorted({k.split(".")[1] for k in self.adapters if k.startswith(f"l{layer}.")})
             raise InputError(f"target: expected an adapted target of layer {layer} among {have}, got {target!r}")

@@ -7,9 +7,20 @@ import html
 from lora_course.lowrank import lora_param_count
 from lora_course.paper import GPT3
 from lora_course.toy.attention import TARGETS
-from lora_course.validation import InputError, check_mapping, check_positive_int, check_sequence
+from lora_course.validation import InputError, check_mapping, check_number, check_positive_int, check_sequence
 
 PAPER_BUDGET = lora_param_count(GPT3["n_layers"], GPT3["d_model"], 8)   # one weight type at r = 8: 18,874,368
+
+
+def _check_measured(measured) -> None:
+    """``measured``: configuration name -> (mean %, sd %), two finite numbers."""
+    for name, value in check_mapping("measured", measured).items():
+        if not isinstance(name, str):
+            raise InputError(f"measured: expected configuration names (strings) as keys, got {name!r}")
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise InputError(f"measured[{name!r}]: expected (mean %, sd %), got {value!r:.60}")
+        check_number(f"measured[{name!r}][0]", value[0], what="a mean accuracy in %")
+        check_number(f"measured[{name!r}][1]", value[1], minimum=0, strict=False, what="a standard deviation")
 
 
 def budget_report(targets: tuple[str, ...], r: int, measured: dict[str, tuple[float, float]] | None = None,
@@ -25,7 +36,7 @@ def budget_report(targets: tuple[str, ...], r: int, measured: dict[str, tuple[fl
     toy_d_model = check_positive_int("toy_d_model", toy_d_model)
     toy_layers = check_positive_int("toy_layers", toy_layers)
     if measured is not None:
-        check_mapping("measured", measured)
+        _check_measured(measured)
     r = check_positive_int("r", r, min(toy_d_model, GPT3["d_model"]))
     targets = tuple(t for t in TARGETS if t in targets)          # canonical order q, k, v, o
     if not targets:
@@ -41,8 +52,14 @@ def budget_report(targets: tuple[str, ...], r: int, measured: dict[str, tuple[fl
 def budget_html(report: dict, measured: dict[str, tuple[float, float]] | None = None) -> str:
     """The report as HTML, followed by every measured configuration with the chosen one highlighted."""
     check_mapping("report", report, ("targets", "r", "name", "gpt3_params", "budget_share", "toy_params", "measured"))
+    for key in ("gpt3_params", "budget_share", "toy_params"):
+        check_number(f"report[{key!r}]", report[key], minimum=0, strict=False)
+    if not isinstance(report["name"], str):
+        raise InputError(f"report['name']: expected the configuration's name, got {report['name']!r:.60}")
+    if report["measured"] is not None:
+        _check_measured({report["name"]: report["measured"]})
     if measured is not None:
-        check_mapping("measured", measured)
+        _check_measured(measured)
     rows = []
     for name, (mean, sd) in (measured or {}).items():
         style = ' style="background:#E69F00;font-weight:bold"' if name == report["name"] else ""

@@ -125,7 +125,7 @@ def seconds_per_mac(n: int, d: int, rng: np.random.Generator, *, rounds: int = 1
     rounds = check_positive_int("rounds", rounds)
     if threads is not None:
         check_positive_int("threads", threads)
-    check_callable("measure", measure)
+    check_callable("measure", measure, (len,))
     if measure is thread_cpu_clock and threads != 1:
         raise InputError(f"threads: thread CPU time counts this thread only; expected threads=1, got {threads}")
     X, W = rng.normal(size=(n, d)), rng.normal(size=(d, d))
@@ -142,7 +142,7 @@ def fit_cost_model(cases: list[CaseTiming], features: Callable[[str, CaseTiming]
     divided by the extra numpy operations (least squares over ``variants``, at least 0).
     """
     cases = _check_case_list("cases", cases, min_len=1)
-    check_callable("features", features)
+    check_callable("features", features, ("lora", None))
     per_mac = check_number("per_mac", per_mac, minimum=0, strict=False, what="seconds")
     variants = _check_variant_names(variants)
     small = min(cases, key=lambda c: c.tokens)
@@ -161,7 +161,7 @@ def format_cost_model(model: CostModel, cases: list[CaseTiming], features: Calla
     """The fitted constants, then measured vs modelled extra time and the share of the fixed per-op term."""
     check_instance("model", model, CostModel)
     cases = _check_case_list("cases", cases)
-    check_callable("features", features)
+    check_callable("features", features, ("lora", None))
     variants = _check_variant_names(variants)
     rate = "-" if model.per_mac == 0 else f"{1e-9 / model.per_mac:.2g}"
     lines = [f"from this run: {1e9 * model.per_mac:.2g} ns per multiply-add in a big product "

@@ -16,6 +16,7 @@ from lora_course.merge import Adapter, MergedWeight, merge, merged_delta, switch
 from lora_course.validation import (
     InputError,
     as_array,
+    as_ints,
     check_adapter,
     check_instance,
     check_int,
@@ -66,7 +67,7 @@ def switching_drift(W0: np.ndarray, adapters: Sequence[Adapter], checkpoints: Se
     for i, (A, B, _) in enumerate(adapters):
         check_shape(f"adapters[{i}].A", A, (None, W0.shape[1]), f"= (r, k) with k = W0.shape[1] = {W0.shape[1]}")
         check_shape(f"adapters[{i}].B", B, (W0.shape[0], None), f"= (d, r) with d = W0.shape[0] = {W0.shape[0]}")
-    points = np.asarray(checkpoints) if not isinstance(checkpoints, (str, bytes)) else np.asarray([checkpoints])
+    points = as_ints("checkpoints", checkpoints)
     if (points.dtype.kind not in "iu" or points.ndim != 1 or points.size == 0 or np.any(points < 1)
             or np.any(np.diff(points) <= 0)):
         raise InputError(f"checkpoints: expected increasing integers >= 1, got {points.tolist()!r}")

@@ -182,11 +182,11 @@ def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random
     if max_rounds < min_rounds:
         raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
     seq_scale = check_positive_int("seq_scale", seq_scale)
-    check_callable("measure", measure)
+    check_callable("measure", measure, (len,))
     if measure is thread_cpu_clock and threads != 1:
         raise InputError(f"threads: thread CPU time counts this thread only; expected threads=1, got {threads}")
     if progress is not None:
-        check_callable("progress", progress)
+        check_callable("progress", progress, ("label",))
     if CONTROL in models:
         raise InputError(f"models: {CONTROL!r} is the name of the A/A control; expected other names")
     timed = dict(models) | ({CONTROL: copy.deepcopy(models["frozen"])} if check_bool("control", control) else {})

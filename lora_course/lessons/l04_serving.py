@@ -68,7 +68,7 @@ def time_serving(W0: np.ndarray, adapters: Sequence[Adapter], X: np.ndarray, dis
     total_seconds = check_number("total_seconds", total_seconds, minimum=0, strict=False)
     min_rounds = check_positive_int("min_rounds", min_rounds)
     if progress is not None:
-        check_callable("progress", progress)
+        check_callable("progress", progress, ("label",))
     stacked = stack_adapters(adapters)
     W0_copy, adapters_copy = W0.copy(), copy.deepcopy(adapters)
     start, out = time.perf_counter(), []

@@ -23,6 +23,7 @@ from lora_course.validation import (
     check_positive_int,
     check_rng,
     check_shape,
+    check_size,
 )
 
 D_MODEL = 8    # d: the network's width (input and output)
@@ -66,6 +67,7 @@ def make_network(rng: np.random.Generator, d: int = D_MODEL, d_ff: int = D_FF,
     """A random 'pre-trained' network: Gaussian weights (std ``weight_std``) and small Gaussian biases."""
     rng = check_rng(rng)
     d, d_ff = check_positive_int("d", d), check_positive_int("d_ff", d_ff)
+    check_size({"d": d, "d_ff": d_ff}, "W1 (d, d_ff)")
     check_number("weight_std", weight_std, minimum=0, strict=False)
     check_number("bias_std", bias_std, minimum=0, strict=False)
     return FrozenNetwork(W1=rng.normal(0.0, weight_std, (d, d_ff)), b1=rng.normal(0.0, bias_std, d_ff),
@@ -118,7 +120,10 @@ def make_tasks(rng: np.random.Generator, n_train: int = 200, n_test: int = 1000,
     """Both tasks on one set of Gaussian inputs, with a held-out test split: {"A": Split, "B": Split}."""
     rng = check_rng(rng)
     n_train, n_test = check_positive_int("n_train", n_train), check_positive_int("n_test", n_test)
-    X_train = rng.normal(size=(n_train, check_positive_int("d", d)))
+    d = check_positive_int("d", d)
+    check_size({"n_train": n_train, "d": d}, "X_train (n_train, d)")
+    check_size({"n_test": n_test, "d": d}, "X_test (n_test, d)")
+    X_train = rng.normal(size=(n_train, d))
     X_test = rng.normal(size=(n_test, d))
     return {t: Split(X_train, label(t, X_train), X_test, label(t, X_test)) for t in TASKS}
 

@@ -24,6 +24,7 @@ from lora_course.validation import (
     check_rank,
     check_rng,
     check_sequence,
+    check_size,
 )
 
 TARGET = 0.01          # "reached": the loss is down to 1 % of its start
@@ -35,6 +36,8 @@ def principal_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: int = 
     """W0 ~ N(0, 1/k); the true change multiplies W0's top ``r`` singular values by 1 + boost."""
     check_rng(rng)
     d, k, n = (check_positive_int(name, v) for name, v in (("d", d), ("k", k), ("n", n)))
+    check_size({"d": d, "k": k}, "W0 (d, k)")
+    check_size({"n": n, "k": k}, "X (n, k)")
     r = check_rank(r, d, k)
     boost = check_number("boost", boost)
     W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))
@@ -49,7 +52,9 @@ def rescaled_rows_task(rng: np.random.Generator, d: int = 32, k: int = 32, n: in
     """W0 ~ N(0, 1/k); the true weight rescales each output feature (row) by g_i ~ U(1 - spread, 1 + spread)."""
     check_rng(rng)
     d, k, n = (check_positive_int(name, v) for name, v in (("d", d), ("k", k), ("n", n)))
-    spread = check_number("spread", spread, minimum=0)
+    check_size({"d": d, "k": k}, "W0 (d, k)")
+    check_size({"n": n, "k": k}, "X (n, k)")
+    spread = check_number("spread", spread, minimum=0, maximum=1, what="a spread of row scalings")
     W0 = rng.normal(0.0, 1.0 / np.sqrt(k), size=(d, k))
     delta = (rng.uniform(1 - spread, 1 + spread, size=d)[:, None] - 1) * W0   # (d, k), full rank in general
     X = rng.normal(size=(n, k))

@@ -20,6 +20,7 @@ from lora_course.pissa import pissa_init
 from lora_course.validation import (
     InputError,
     as_array,
+    as_real,
     check_choice,
     check_instance,
     check_number,
@@ -65,6 +66,9 @@ def train_adapter(task: ToyTask, method: str, r: int, rng: np.random.Generator, 
     scale = scale_factor(r, alpha, rslora=rslora)
     W0 = task.W0 if base is None else as_array("base", base, ndim=2)
     check_shape("base", W0, (d, k), "like task.W0")
+    if base is not None and method == "dora" and np.any(np.linalg.norm(W0, axis=1) == 0):
+        raise InputError("base: expected every row to have a non-zero norm (DoRA divides by it), got "
+                         f"{int(np.sum(np.linalg.norm(W0, axis=1) == 0))} zero rows")
     if method == "pissa":
         A, B, W0 = pissa_init(W0, r, scale)                                  # W0 becomes W_res
     else:
@@ -76,10 +80,14 @@ def train_adapter(task: ToyTask, method: str, r: int, rng: np.random.Generator, 
     moments = {name: (np.zeros_like(p), np.zeros_like(p)) for name, p in params.items()}
     losses = np.full(steps + 1, np.inf)
     for t in range(steps + 1):
+        if not all(np.isfinite(p).all() for p in params.values()):
+            break                                      # a huge lr or init_std overflowed: diverged, rest stays inf
         if method == "dora":
             H, cache = dora_forward(task.X, W0, params["A"], params["B"], params["m"], scale)
         else:
             H, cache = linear_lora_forward(task.X, W0, params["A"], params["B"], scale)
+        if not np.isfinite(H).all():
+            break
         losses[t], dH = mse_loss(H, task.Y)
         if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
             break
@@ -101,10 +109,18 @@ def train_adapter(task: ToyTask, method: str, r: int, rng: np.random.Generator, 
 
 
 def steps_to(losses: np.ndarray, fraction: float) -> int:
-    """The first step whose loss is at most ``fraction`` of the start; len(losses) if never (a capped count)."""
-    losses = as_array("losses", losses, ndim=1, allow_empty=False)
-    if np.any(losses < 0):
-        raise InputError(f"losses: expected losses >= 0 (squared errors), got {int(np.sum(losses < 0))} negative")
+    """The first step whose loss is at most ``fraction`` of the start; len(losses) if never (a capped count).
+
+    A +inf loss is a diverged run (``train_adapter`` fills the rest of its curve with inf): it never counts.
+    """
+    losses = as_real("losses", losses, ndim=1)
+    if losses.size == 0:
+        raise InputError("losses: expected a non-empty loss curve, got shape (0,)")
+    if np.any(np.isnan(losses)) or np.any(losses < 0):
+        raise InputError(f"losses: expected losses >= 0 (squared errors; +inf for a diverged run), got "
+                         f"{int(np.sum(np.isnan(losses) | (losses < 0)))} NaN or negative")
     fraction = check_open_interval("fraction", fraction, 0, 1, what="a fraction of the start")
+    if not np.isfinite(losses[0]):
+        return int(losses.size)
     hit = np.nonzero(losses <= fraction * losses[0])[0]
     return int(hit[0]) if hit.size else int(losses.size)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import lora_course
+from lora_course.validation import InputTypeError
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -13,7 +15,10 @@ def find_course_root(start: Path | None = None) -> Path:
     For authoring commands (``student``, ``lab``); the grader never uses it (its rubric must not come from a
     folder someone could plant above the working folder).
     """
-    here = (start or Path.cwd()).resolve()
+    if start is not None and not isinstance(start, (str, os.PathLike)):
+        raise InputTypeError(f"start: expected a folder (a Path or a string), got {start!r:.60} "
+                             f"({type(start).__name__})")
+    here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "solutions").is_dir() and (folder / "pyproject.toml").is_file():
             return folder

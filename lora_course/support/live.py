@@ -111,7 +111,7 @@ def live_panel(controls: dict, render: Callable[..., str], min_height: str | Non
         if not (hasattr(control, "value") and callable(getattr(control, "observe", None))):
             raise InputTypeError(f"controls[{name!r}]: expected an ipywidget with a value, got "
                                  f"{type(control).__name__}")
-    check_callable("render", render)
+    check_callable("render", render, kwargs={name: control.value for name, control in controls.items()})
     check_text("min_height", min_height, optional=True)
     if arrange is not None:
         arrange = check_sequence("arrange", arrange)
@@ -133,6 +133,9 @@ def live_panel(controls: dict, render: Callable[..., str], min_height: str | Non
         start = time.perf_counter()
         try:
             body = render(**{name: control.value for name, control in controls.items()})
+            if not isinstance(body, str):
+                raise InputTypeError(f"render: expected render(...) to return an HTML string, got "
+                                     f"{type(body).__name__}")
         except Exception as error:     # shown in the panel, where the student looks
             if _change is None:
                 raise                  # the first render runs with the cell: let it fail there

@@ -89,9 +89,13 @@ class Axis:
         if self.ticks is not None:
             if not isinstance(self.ticks, np.ndarray):
                 check_sequence("ticks", self.ticks)
-            as_array("ticks", self.ticks, ndim=1)
+            ticks = as_array("ticks", self.ticks, ndim=1)
+            low, high = min(self.lo, self.hi), max(self.lo, self.hi)
+            outside = ticks[(ticks < low - 1e-9 * (high - low)) | (ticks > high + 1e-9 * (high - low))]
+            if outside.size:
+                raise InputError(f"ticks: expected values within the axis [{low:g}, {high:g}], got {outside.tolist()}")
         if self.tick_format is not None:
-            check_callable("tick_format", self.tick_format)
+            check_callable("tick_format", self.tick_format, (0.0,))
 
     def fraction(self, values) -> np.ndarray:
         """Where ``values`` lie between lo (0) and hi (1); NaN where a log axis gets a value <= 0 (NaN stays NaN)."""

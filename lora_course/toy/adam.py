@@ -44,6 +44,9 @@ class Adam:
                 raise InputError(f"params[{name!r}]: expected a writeable float array (updated in place), got {got}")
             g = as_array(f"grads[{name!r}]", grads[name])
             check_shape(f"grads[{name!r}]", g, p.shape, f"= params[{name!r}].shape")
+            if name in self.m and self.m[name].shape != p.shape:
+                raise InputError(f"params[{name!r}]: expected shape {self.m[name].shape} (Adam's moments for it come "
+                                 f"from earlier steps), got {p.shape}")
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float | None = None) -> None:
         """One update of every trainable parameter (``lr`` overrides the base rate for this step)."""
@@ -55,7 +58,8 @@ class Adam:
         for name in self.names:
             if name not in grads:
                 raise KeyError(f"grads: expected a gradient for trainable parameter {name!r}, got none")
-            g = grads[name]
+            g = np.asarray(grads[name])                 # checked above: real, finite, the parameter's shape
+            g = g.astype(np.float64) if g.dtype.kind in "iu" else g
             m = self.m.setdefault(name, np.zeros_like(g))
             v = self.v.setdefault(name, np.zeros_like(g))
             m *= self.beta1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lora_course.cache_check import check_cache
 from lora_course.layer import lora_backward, lora_forward
 from lora_course.validation import (
     InputError,
@@ -53,9 +54,7 @@ def projection_backward(dout: np.ndarray, cache: tuple,
                         weight_grads: bool = True) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
     """dout (n, d) -> dX (n, k), dW (d, k) (None if not ``weight_grads``: W frozen), and (dA, dB) when the
     projection has a LoRA branch, else None."""
-    if not isinstance(cache, tuple) or len(cache) != 3:
-        raise InputError(f"cache: expected the cache tuple returned by projection_forward, got {type(cache).__name__}")
-    X, W, branch = cache
+    X, W, branch = check_cache(cache, "aa?", "projection_forward")
     dout = check_gradient("dout", dout, (X.shape[0], W.shape[0]), "= (n, d) like the forward output")
     weight_grads = check_bool("weight_grads", weight_grads)
     dX = dout @ W
@@ -122,9 +121,7 @@ def attention_backward(dout: np.ndarray, cache: tuple,
                        weight_grads: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """dout (N, T, D) -> dX (N, T, D) and gradients {"Wq", .., "Wo"} (skipped if not ``weight_grads``)
     plus {"q.A", "q.B", ..} for the adapted targets."""
-    if not isinstance(cache, tuple) or len(cache) != 4:
-        raise InputError(f"cache: expected the cache tuple returned by attention_forward, got {type(cache).__name__}")
-    caches, heads, P, (N, T, D, H, dh) = cache
+    caches, heads, P, (N, T, D, H, dh) = check_cache(cache, "ddas", "attention_forward")
     dout = check_gradient("dout", dout, (N, T, D), "= (N, T, D) like the forward output")
     weight_grads = check_bool("weight_grads", weight_grads)
     grads: dict[str, np.ndarray] = {}

@@ -40,6 +40,7 @@ from lora_course.validation import (
     check_rng,
     check_sequence,
     check_shape,
+    check_size,
 )
 
 VARIANTS = ("frozen", "lora", "merged", "adapter_l", "adapter_h")
@@ -69,6 +70,7 @@ class StackConfig:
         if self.d_ff == 0:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
         check_positive_int("d_ff", self.d_ff)
+        check_size({"d_model": self.d_model, "d_ff": self.d_ff, "n_layers": self.n_layers}, "the blocks' weights")
 
     @property
     def block_params(self) -> int:

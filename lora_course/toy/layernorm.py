@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lora_course.cache_check import check_cache
 from lora_course.validation import InputError, as_array, as_real, check_gradient, check_number, check_shape
 
 
@@ -30,9 +31,7 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
 
 def layernorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dout (..., D) -> (dx (..., D), dgamma (D,), dbeta (D,))."""
-    if not isinstance(cache, tuple) or len(cache) != 3:
-        raise InputError(f"cache: expected the cache tuple returned by layernorm_forward, got {type(cache).__name__}")
-    xhat, inv_std, gamma = cache
+    xhat, inv_std, gamma = check_cache(cache, "aaa", "layernorm_forward")
     dout = check_gradient("dout", dout, xhat.shape, "= the forward output's shape")
     axes = tuple(range(dout.ndim - 1))
     dgamma = (dout * xhat).sum(axis=axes)

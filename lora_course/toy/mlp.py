@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from lora_course.validation import InputError, as_array, as_real, check_bool, check_gradient, check_shape
+from lora_course.cache_check import check_cache
+from lora_course.validation import as_array, as_real, check_bool, check_gradient, check_shape
 
 _C = math.sqrt(2.0 / math.pi)
 
@@ -24,9 +25,7 @@ def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
 
 def gelu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """dout -> dx, same shape."""
-    if not isinstance(cache, tuple) or len(cache) != 2:
-        raise InputError(f"cache: expected the cache tuple returned by gelu_forward, got {type(cache).__name__}")
-    x, t = cache
+    x, t = check_cache(cache, "aa", "gelu_forward")
     dout = check_gradient("dout", dout, np.shape(x), "= the forward input's shape")
     dt = (1.0 - t * t) * _C * (1.0 + 3 * 0.044715 * x * x)
     return dout * (0.5 * (1.0 + t) + 0.5 * x * dt)
@@ -51,9 +50,7 @@ def mlp_forward(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
 def mlp_backward(dout: np.ndarray, cache: tuple,
                  weight_grads: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """dout (n, D) -> dX (n, D) and {"W1", "b1", "W2", "b2"} gradients (empty if not ``weight_grads``)."""
-    if not isinstance(cache, tuple) or len(cache) != 5:
-        raise InputError(f"cache: expected the cache tuple returned by mlp_forward, got {type(cache).__name__}")
-    X, W1, W2, G, gelu_cache = cache
+    X, W1, W2, G, gelu_cache = check_cache(cache, "aaaat", "mlp_forward")
     dout = check_gradient("dout", dout, (X.shape[0], W2.shape[0]), "= (n, D) like the forward output")
     weight_grads = check_bool("weight_grads", weight_grads)
     dH = gelu_backward(dout @ W2, gelu_cache)   # (n, F)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lora_course.cache_check import check_cache
 from lora_course.layer import init_lora
 from lora_course.toy.attention import TARGETS, attention_backward, attention_forward, softmax
 from lora_course.toy.layernorm import layernorm_backward, layernorm_forward
@@ -22,6 +23,8 @@ from lora_course.toy.mlp import mlp_backward, mlp_forward
 from lora_course.validation import (
     InputError,
     as_array,
+    as_ints,
+    as_real,
     check_bool,
     check_gradient,
     check_instance,
@@ -34,6 +37,7 @@ from lora_course.validation import (
     check_scale,
     check_sequence,
     check_shape,
+    check_size,
 )
 
 
@@ -54,6 +58,8 @@ class ToyConfig:
             check_positive_int(name, getattr(self, name))
         if self.d_model % self.n_heads:
             raise InputError(f"n_heads: expected a divisor of d_model = {self.d_model}, got {self.n_heads}")
+        check_size({"d_model": self.d_model, "d_ff": self.d_ff, "n_layers": self.n_layers}, "the blocks' weights")
+        check_size({"vocab_size": self.vocab_size, "d_model": self.d_model}, "the token embedding")
 
 
 def layer_names(i: int) -> dict[str, str]:
@@ -139,7 +145,7 @@ def n_params(arrays: dict[str, np.ndarray], names=None) -> int:
         missing = [k for k in names if k not in arrays]
         if missing:
             raise InputError(f"names: expected keys of arrays, got unknown {missing}")
-    return int(sum(arrays[k].size for k in (arrays if names is None else names)))
+    return int(sum(as_real(f"arrays[{k!r}]", arrays[k]).size for k in (arrays if names is None else names)))
 
 
 def adapter_names(cfg: ToyConfig) -> list[str]:
@@ -176,9 +182,7 @@ def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyCon
     check_scale(scale)
     if adapters is not None:
         check_adapters(adapters, cfg)
-    tokens = np.asarray(tokens) if not isinstance(tokens, (str, bytes)) else np.asarray([[tokens]])
-    if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
-        raise InputError(f"tokens: expected a 2-D integer array (N, T), got dtype {tokens.dtype}, shape {tokens.shape}")
+    tokens = as_ints("tokens", tokens, ndim=2)
     check_shape("tokens", tokens, (None, cfg.seq_len), f"= (N, seq_len) with seq_len = {cfg.seq_len}")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= cfg.vocab_size):
         raise InputError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
@@ -208,9 +212,7 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
     With ``base_grads=False`` (the base is frozen) only the head, final layer norm and LoRA factors get
     gradients, which skips the cost of the frozen weights' gradients.
     """
-    if not isinstance(cache, tuple) or len(cache) != 7:
-        raise InputError(f"cache: expected the cache tuple returned by model_forward, got {type(cache).__name__}")
-    tokens, shape, layer_caches, lnf, last, params, adapter_names = cache
+    tokens, shape, layer_caches, lnf, last, params, adapter_names = check_cache(cache, "as?tadt", "model_forward")
     N, T, D = shape
     dlogits = check_gradient("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
     base_grads = check_bool("base_grads", base_grads)
@@ -246,10 +248,8 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
 
 def _labels(y, logits: np.ndarray) -> np.ndarray:
     """Class labels y (N,): integers in [0, C) for logits (N, C)."""
-    y = np.asarray(y) if not isinstance(y, (str, bytes)) else np.asarray([y])
+    y = as_ints("y", y)
     N, C = logits.shape
-    if y.dtype.kind not in "iu":
-        raise InputError(f"y: expected integer class labels, got dtype {y.dtype}")
     check_shape("y", y, (N,), "= (N,) like logits' rows")
     if N == 0:
         raise InputError("logits: expected at least one row, got an empty batch (N = 0)")
