@@ -171,6 +171,11 @@ def bound(stmt):
     return sorted({n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)})
 
 
+def display(*objs, **kwargs):
+    """IPython's ``display`` (a builtin in the kernel), so an honest answer that calls it runs here too: to the log."""
+    print(*(repr(o)[:200] for o in objs))
+
+
 def strip_magics(source):
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
 
@@ -199,7 +204,7 @@ def main() -> None:
     request = start()
     collectors = {}
     exec(compile(request["collect"], "<grader: collect>", "exec"), collectors)
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "display": display}
     for stmt in ast.parse(request["setup"]).body:     # the solution's imports and constants, one by one
         try:
             exec(compile(ast.Module([stmt], []), "<lesson setup>", "exec"), namespace)

@@ -152,8 +152,10 @@ def collect_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
     again = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 0))
     default = call("LoRA", cls, k, d, r, init_scale=s, rng=_rng(inputs, 0))
+    other = call("LoRA", cls, k, d, r, alpha=float(inputs["init_alpha"]), init_scale=s, rng=_rng(inputs, 4))
     return {"A": _attr(lora, "A"), "B": _attr(lora, "B"), "scale": _number(lora, "scale"),
-            "A_again": _attr(again, "A"), "scale_default_alpha": _number(default, "scale")}
+            "A_again": _attr(again, "A"), "A_other_seed": _attr(other, "A"),
+            "scale_default_alpha": _number(default, "scale")}
 
 
 def _number(obj, name: str) -> np.ndarray:
@@ -194,7 +196,8 @@ def collect_merged_delta(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
 def collect_zero_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora_1, lora_2 = _fresh_pair(ns, inputs)
     out, _ = _forward(ns, inputs, _network(ns, inputs), lora_1, lora_2)
-    return {"out": out}
+    used, _ = _forward(ns, inputs, _network(ns, inputs), *_pair_with(ns, inputs))     # adapters with B != 0
+    return {"out": out, "out_with_adapters": used}
 
 
 def _forward(ns: dict, inputs: dict, net, lora_1, lora_2):
@@ -248,10 +251,17 @@ def _train_fresh(ns: dict, inputs: dict, task: str, net, epochs: int):
     return lora_1, lora_2, head
 
 
+def _untrained(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    """The adapters and head as built for training, before any: what training must have moved."""
+    return {f"{k}_untrained": v for k, v in _pair_params(*_fresh_pair(ns, inputs), _head(inputs, _rng(inputs, 3))
+                                                        ).items()}
+
+
 def collect_frozen_unchanged(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     net = _network(ns, inputs)
-    _train_fresh(ns, inputs, "A", net, int(inputs["short_epochs"]))
-    return _network_arrays(net)
+    trained = _train_fresh(ns, inputs, "A", net, int(inputs["short_epochs"]))
+    return {**_network_arrays(net), **{f"{k}_trained": v for k, v in _pair_params(*trained).items()},
+            **_untrained(ns, inputs)}
 
 
 def collect_accuracy(task: str) -> Callable[[dict, dict], dict[str, np.ndarray]]:
@@ -278,7 +288,7 @@ def collect_no_interference(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     before = {f"{k}_before": v for k, v in _pair_params(*trained_a).items()}
     _train_fresh(ns, inputs, "B", net, int(inputs["epochs"]))     # separate adapters and head, same network
     after = {f"{k}_after": v for k, v in _pair_params(*trained_a).items()}
-    return {**before, **after, **{f"net_{k}": v for k, v in _network_arrays(net).items()}}
+    return {**before, **after, **{f"net_{k}": v for k, v in _network_arrays(net).items()}, **_untrained(ns, inputs)}
 
 
 CHECKS: dict[str, Collector] = {c.name: c for c in (

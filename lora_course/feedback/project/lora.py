@@ -29,6 +29,9 @@ def judge_init(data: dict, inputs: dict) -> Outcome:
     if not np.array_equal(A, array(data, "A_again")):
         fail("two LoRAs built with the same seed have different A",
              "draw A from the rng argument, not from np.random or a fresh generator")
+    if np.array_equal(A, array(data, "A_other_seed")):
+        fail("two LoRAs built with generators of different seeds have the same A",
+             "draw A from the rng argument, not from np.random or a generator of your own")
     scale, default = float(array(data, "scale")), float(array(data, "scale_default_alpha"))
     if not np.isclose(scale, alpha / r):
         fail(f"scale = {scale:.4g} for alpha = {alpha:g}, r = {r}; expected alpha / r = {alpha / r:.4g}",

@@ -57,7 +57,9 @@ def _collect_init(ns: dict, inputs: dict) -> dict:
                  ("A", "B"), "init_lora_factors")
     A_again, _ = parts(call("init_lora_factors", init, d, k, r, std,
                             np.random.default_rng(int(inputs["init_seed"]))), ("A", "B"), "init_lora_factors")
-    return {"A": A, "B": B, "A_again": A_again}
+    A_other, _ = parts(call("init_lora_factors", init, d, k, r, std,
+                            np.random.default_rng(int(inputs["init_seed"]) + 1)), ("A", "B"), "init_lora_factors")
+    return {"A": A, "B": B, "A_again": A_again, "A_other_seed": A_other}
 
 
 def _forward(ns: dict, inputs: dict) -> tuple[tuple, dict]:
@@ -123,6 +125,9 @@ def _judge_init(data: dict, inputs: dict) -> Outcome:
     normal_draws(A, std_want, "A = rng.normal(0.0, std, size=(r, k))")
     if not np.array_equal(A, array(data, "A_again")):
         fail("two calls with generators of the same seed gave different A",
+             "draw A from the rng argument, not from np.random or a generator of your own")
+    if np.array_equal(A, array(data, "A_other_seed")):
+        fail("two calls with generators of different seeds gave the same A",
              "draw A from the rng argument, not from np.random or a generator of your own")
     return Outcome(True, f"A ~ N(0, {std_want}^2) with shape (r, k), B = 0 with shape (d, r), drawn from rng")
 
