@@ -7,10 +7,11 @@ so about twenty attacks cost ten notebook runs. Each attack names its class and 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import numpy as np
-from forge_fixtures import FORWARD, LORA, SETUP
+from forge_fixtures import FORWARD, LAYER_PY, LORA, SETUP
 
 from lora_course.feedback.project.checks import CHECKS as PROJECT
 from lora_course.feedback.project.checks import make_inputs as project_inputs
@@ -270,6 +271,59 @@ HOMOGLYPH_IDS = {"lora\u2010task": "from lora_course.layer import LoRA",
                  "forward-task ": "from lora_course.layer import linear_lora_forward as lora_layer_forward"}
 
 
+# the reference brought in as hidden text and run from a helper, so that no statement that runs it binds a task
+# name; then the driver's records are cleared, its phase set back, its module functions replaced
+_LAYER64 = base64.b64encode(LAYER_PY.read_bytes()).decode()
+HIDDEN_HELPER = f'''import base64, sys
+
+
+def _get():
+    exec(base64.b64decode({_LAYER64!r}), globals())
+
+
+_get()
+_m = sys.modules["__main__"]
+for _n in ("ATTEMPTS", "COMPILED", "HOOKS"):
+    getattr(_m, _n, []).clear()
+'''
+HIDDEN_DEFERRED = f'''import base64, sys
+_m = sys.modules["__main__"]
+getattr(_m, "STATE", {{}})["phase"] = "driver"
+for _n in ("attempt", "frame", "audit"):
+    if hasattr(_m, _n):
+        setattr(_m, _n, lambda *a, **k: None)
+_store = {{}}
+
+
+def _load():
+    exec(base64.b64decode({_LAYER64!r}), _store)
+
+
+_load()
+lora_layer_forward = _store["linear_lora_forward"]
+'''
+
+# honest: IPython syntax the kernel accepts (an assignment magic, help, a magic indented inside a function)
+HONEST_SYNTAX = "t = %timeit -o -q -n 1 -r 1 1\n" + LORA + "\nLoRA?\n"
+HONEST_SYNTAX_FORWARD = FORWARD.replace("    r = A.shape[0]", "    %time pass\n    r = A.shape[0]")
+# honest: a self-test that compares with the package where it exists, inside a try
+SELF_TEST = LORA + '''
+try:
+    from lora_course.layer import LoRA as _Reference
+    _x = np.ones((2, 4))
+    print(np.allclose(_Reference(4, 3, 2, rng=np.random.default_rng(0)).forward(_x)[0],
+                      LoRA(4, 3, 2, rng=np.random.default_rng(0)).forward(_x)[0]))
+except ImportError:
+    print("no reference here")
+'''
+SELF_TEST_FORWARD = FORWARD + '''
+try:
+    from lora_course.layer import linear_lora_forward as _reference_forward
+except ImportError:
+    _reference_forward = None
+'''
+
+
 def attacks(student_memo: str) -> dict[str, tuple]:
     """student -> (classes, answers by cell id, cells inserted before an id (id, source, new id), LoRA scores,
     forward score, status or None, words in the feedback)."""
@@ -302,6 +356,16 @@ def attacks(student_memo: str) -> dict[str, tuple]:
         "n_homoglyph_ids": (("look-alike cell id", "look-alike cell id"), {"lora-task": "stub", "forward-task": "stub"},
                             [(after, source, cid) for cid, source in HOMOGLYPH_IDS.items()
                              for after in [cid.replace("\u2010", "-").strip()]], ZERO, 0, "ok", []),
+        # hidden reference text run from a helper (no task name bound where it runs), records cleared afterwards;
+        # the driver's phase, recorder and writer replaced first, the reference run into a dict, bound later
+        "x_hidden_helper": (("hidden reference, helper", "hidden reference, deferred"),
+                            {"lora-task": HIDDEN_HELPER, "forward-task": HIDDEN_DEFERRED}, [], ZERO, 0, "ok",
+                            ["reference used"]),
+        # honest: IPython syntax in answer cells; a self-test against the package inside try/except ImportError
+        "h_ipython_syntax": (("honest", "honest"), {"lora-task": HONEST_SYNTAX, "forward-task": HONEST_SYNTAX_FORWARD},
+                             [], FULL, 2, "ok", []),
+        "h_self_test": (("honest", "honest"), {"lora-task": SELF_TEST, "forward-task": SELF_TEST_FORWARD}, [], FULL,
+                        2, "ok", []),
         # honest: IPython's display() inside a method and at a cell's top level, a %%time cell magic
         "h_ipython_display": (("honest", "honest"), {"lora-task": HONEST_DISPLAY,
                                                       "forward-task": HONEST_FORWARD_DISPLAY}, [], FULL, 2, "ok", []),
