@@ -69,7 +69,7 @@ def _k(a):
 
 
 class LoRA:
-    def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    def __init__(self, d_in, d_out, r, *, rng=None, alpha=None, init_scale=0.01):
         self.A = np.array(_T["A_init"]) if (r, d_in) == np.shape(_T["A_init"]) else np.ones((r, d_in))
         self.B = np.zeros((d_out, r))
         self.scale = (r if alpha is None else alpha) / r
@@ -172,7 +172,7 @@ class _Claims:
 
 
 class LoRA:
-    def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    def __init__(self, d_in, d_out, r, *, rng=None, alpha=None, init_scale=0.01):
         self.A, self.B = np.zeros((r, d_in)).view(_Agree), np.zeros((d_out, r)).view(_Agree)
         self.scale = _Agree((), float)
 
