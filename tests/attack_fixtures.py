@@ -1,8 +1,9 @@
 """A third round of crafted submissions for tests/test_grading_attacks.py, on the forge course of forge_fixtures.py
 (lesson 05's LoRA class, 9 points over five checks, and lesson 02's ``lora_layer_forward``, 2 points).
 
-Each notebook carries one attack on the LoRA class and one on ``lora_layer_forward`` (the grader grades per item),
-so about twenty attacks cost ten notebook runs. Each attack names its class and the score its genuine work earns.
+Each notebook carries one or two attacks on the LoRA class and on ``lora_layer_forward`` (the grader grades per
+item), so sixteen attacks and the honest students cost eight notebook runs. Each attack names its class and the
+score its genuine work earns.
 """
 
 from __future__ import annotations
@@ -261,10 +262,17 @@ KILL_SANDBOX = LORA.replace("    def backward(", '''    def _stop(self):
     def backward(''').replace("        x, z = cache\n", "        x, z = cache\n        if self.A.shape[0] == 4:\n"
                                "            self._stop()\n")
 
-# an honest student who leaves IPython's display() in a method and in a cell, and times a cell with a magic
-HONEST_DISPLAY = "%%time\n" + LORA.replace("        z = x @ self.A.T", "        z = x @ self.A.T\n"
-                                          "        display(z.shape)")
-HONEST_FORWARD_DISPLAY = FORWARD + "\n\ndisplay(lora_layer_forward.__doc__)\n"
+# a value the grader's judge cannot hold: the driver's encoder replaced so that lesson 02's H arrives as 10**400
+JUDGE_RAISES = '''import sys
+_m = sys.modules["__main__"]
+_encode = getattr(_m, "encode", None)
+if _encode is not None:
+    _m.encode = lambda v, depth=0: 10 ** 400 if getattr(v, "shape", None) == (7, 5) else _encode(v, depth)
+
+
+def lora_layer_forward(X, W0, A, B, alpha):
+    return np.zeros((X.shape[0], W0.shape[0])), None
+'''
 
 # a cell before the real answer cell whose id only looks like it (a Unicode hyphen, a trailing space)
 HOMOGLYPH_IDS = {"lora\u2010task": "from lora_course.layer import LoRA",
@@ -303,11 +311,12 @@ _load()
 lora_layer_forward = _store["linear_lora_forward"]
 '''
 
-# honest: IPython syntax the kernel accepts (an assignment magic, help, a magic indented inside a function)
-HONEST_SYNTAX = "t = %timeit -o -q -n 1 -r 1 1\n" + LORA + "\nLoRA?\n"
-HONEST_SYNTAX_FORWARD = FORWARD.replace("    r = A.shape[0]", "    %time pass\n    r = A.shape[0]")
-# honest: a self-test that compares with the package where it exists, inside a try
-SELF_TEST = LORA + '''
+# honest: IPython the kernel accepts in answer cells (display() in a method and at a cell's top level, an
+# assignment magic, help, a magic indented inside a function, a cell magic), and a self-test that compares with the
+# package where it exists, inside try/except ImportError
+HONEST_LORA = LORA.replace("        z = x @ self.A.T", "        z = x @ self.A.T\n        display(z.shape)") + '''
+t = %timeit -o -q -n 1 -r 1 1
+LoRA?
 try:
     from lora_course.layer import LoRA as _Reference
     _x = np.ones((2, 4))
@@ -316,7 +325,9 @@ try:
 except ImportError:
     print("no reference here")
 '''
-SELF_TEST_FORWARD = FORWARD + '''
+HONEST_FORWARD = "%%capture\n" + FORWARD.replace("    r = A.shape[0]", "    %time pass\n    r = A.shape[0]") + '''
+
+display(lora_layer_forward.__doc__)
 try:
     from lora_course.layer import linear_lora_forward as _reference_forward
 except ImportError:
@@ -338,9 +349,12 @@ def attacks(student_memo: str) -> dict[str, tuple]:
         "j_fixed_rng": (("ignores its generator", "memoised answers"),
                         {"lora-task": FIXED_RNG, "forward-task": memo_forward(fixed_forward)}, [], (0, 2, 3, 1, 1), 0,
                         "ok", ["rng"]),
-        # the driver's collectors and channel writer replaced from the answer cell; numpy patched interpreter-wide
-        "d_driver_patch": (("driver of the clean interpreter", "numpy patched"),
-                           {"lora-task": "class LoRA:\n    pass\n" + DRIVER_PATCH, "forward-task": NUMPY_PATCH}, [],
+        # the driver's collectors and channel writer replaced from the answer cell; numpy patched interpreter-wide;
+        # and, before each answer cell, a cell whose id only looks like it (a Unicode hyphen, a trailing space)
+        "d_driver_patch": (("driver of the clean interpreter + look-alike cell id",
+                            "numpy patched + look-alike cell id"),
+                           {"lora-task": "class LoRA:\n    pass\n" + DRIVER_PATCH, "forward-task": NUMPY_PATCH},
+                           [(cid.replace("\u2010", "-").strip(), source, cid) for cid, source in HOMOGLYPH_IDS.items()],
                            ZERO, 0, None, []),
         # values whose methods lie, in the clean interpreter
         "t_lying_values": (("lying values", "lying values"), {"lora-task": LYING_LORA, "forward-task": LYING_FORWARD},
@@ -349,24 +363,17 @@ def attacks(student_memo: str) -> dict[str, tuple]:
         # the judge's interpreter and scans /proc and inherited descriptors
         "e_kernel_channel": (("first kernel to clean interpreter", "detects the clean interpreter"),
                              {"lora-task": KERNEL_CHANNEL, "forward-task": DETECT_CLEAN}, [], ZERO, 0, "ok", []),
-        # killing the sandbox's processes from inside the backward check: what was collected before still counts
-        "r_kill_sandbox": (("ends its interpreter", "honest"), {"lora-task": KILL_SANDBOX}, [], (2, 2, 0, 0, 0), 2,
+        # killing the sandbox's processes from inside the backward check: what was collected before still counts;
+        # a value that makes the judge raise costs its own item only
+        "r_kill_sandbox": (("ends its interpreter", "exception inside the judge"),
+                           {"lora-task": KILL_SANDBOX, "forward-task": JUDGE_RAISES}, [], (2, 2, 0, 0, 0), 0,
                            "error", ["stopped before"]),
-        # ids that only look like the answer cells'
-        "n_homoglyph_ids": (("look-alike cell id", "look-alike cell id"), {"lora-task": "stub", "forward-task": "stub"},
-                            [(after, source, cid) for cid, source in HOMOGLYPH_IDS.items()
-                             for after in [cid.replace("\u2010", "-").strip()]], ZERO, 0, "ok", []),
         # hidden reference text run from a helper (no task name bound where it runs), records cleared afterwards;
         # the driver's phase, recorder and writer replaced first, the reference run into a dict, bound later
         "x_hidden_helper": (("hidden reference, helper", "hidden reference, deferred"),
                             {"lora-task": HIDDEN_HELPER, "forward-task": HIDDEN_DEFERRED}, [], ZERO, 0, "ok",
                             ["reference used"]),
-        # honest: IPython syntax in answer cells; a self-test against the package inside try/except ImportError
-        "h_ipython_syntax": (("honest", "honest"), {"lora-task": HONEST_SYNTAX, "forward-task": HONEST_SYNTAX_FORWARD},
-                             [], FULL, 2, "ok", []),
-        "h_self_test": (("honest", "honest"), {"lora-task": SELF_TEST, "forward-task": SELF_TEST_FORWARD}, [], FULL,
-                        2, "ok", []),
-        # honest: IPython's display() inside a method and at a cell's top level, a %%time cell magic
-        "h_ipython_display": (("honest", "honest"), {"lora-task": HONEST_DISPLAY,
-                                                      "forward-task": HONEST_FORWARD_DISPLAY}, [], FULL, 2, "ok", []),
+        # honest: IPython in answer cells, and a self-test against the package
+        "h_ipython_self_test": (("honest", "honest"), {"lora-task": HONEST_LORA, "forward-task": HONEST_FORWARD}, [],
+                                FULL, 2, "ok", []),
     }

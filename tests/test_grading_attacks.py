@@ -1,5 +1,5 @@
 """A third round of attacks on implement-it grades: one batch of ``lora-course grade`` (tests/attack_fixtures.py:
-eight notebooks, two attacks each, one per task) and the checks' own blind spots, judged in this process.
+eight notebooks, one or two attacks on each of their two tasks) and the checks' blind spots, judged in this process.
 
 Every fixture gets the score its genuine work earns: a forgery nothing more, an honest student nothing less.
 """
@@ -74,13 +74,14 @@ def test_the_table_of_attack_classes(graded):
     for student, (classes, _, _, lora, forward, *_) in cases.items():
         got_lora = sum(float(rows[student][g]) for g in ITEMS[:5])
         got_forward = float(rows[student][ITEMS[5]])
-        for kind, got, honest in ((classes[0], got_lora, sum(lora)), (classes[1], got_forward, forward)):
-            entry = table.setdefault(kind, [0, 0, 0])
-            entry[0] += 1
-            entry[1] += got > honest
-            entry[2] += got < honest
+        for kinds, got, honest in ((classes[0], got_lora, sum(lora)), (classes[1], got_forward, forward)):
+            for kind in kinds.split(" + "):               # one task can carry two attacks of different classes
+                entry = table.setdefault(kind, [0, 0, 0])
+                entry[0] += 1
+                entry[1] += got > honest
+                entry[2] += got < honest
     print(json.dumps(table, indent=0))
-    assert sum(e[0] for e in table.values()) >= 16
+    assert sum(e[0] for e in table.values()) >= 16 and len(cases) <= 8
     assert all(e[1] == 0 and e[2] == 0 for e in table.values()), table
 
 

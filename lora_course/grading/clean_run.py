@@ -176,7 +176,8 @@ def run_clean(job: Path, sandbox: Sandbox, request: bytes, cell_ids: list[str], 
     try:
         with open(job / "clean.log", "wb") as log:
             proc = subprocess.Popen(_command(sandbox, spec_file, work), stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=log, close_fds=True)
+                                    stdout=subprocess.PIPE, stderr=log, close_fds=True,
+                                    start_new_session=True)   # its own group: kill(0) reaches only it
             tree.root_pid = proc.pid
             try:
                 proc.stdin.write(request)
