@@ -147,14 +147,16 @@ FIXTURES: dict[str, tuple] = {
                  "LoRA = pickle.loads(b'clora_course.layer\\nLoRA\\n.')"}, [], ALL9, 2, "ok", ["reference used"]),
     "n_gc_objects": ("reference (new)", {"lora-task": "import gc\nLoRA = next(o for o in gc.get_objects() if "
                      "isinstance(o, type) and o.__name__ == 'LoRA' and 'lora_course' in o.__module__)"}, [], ALL9,
-                     2, "error", ["not defined", "tampering"]),    # gc.get_objects also stops the first kernel
+                     0, "error", ["tampering"]),    # gc.get_objects is tampering in both interpreters
     "n_frame_walk": ("reference (new)", {"lora-task": "import sys\n_f = sys._getframe()\nwhile _f is not None:\n"
                      "    if 'PackageLoRA' in _f.f_globals:\n        LoRA = _f.f_globals['PackageLoRA']\n"
                      "    _f = _f.f_back\n"}, [], ALL9, 2, "ok", ["not defined"]),
+    # the whole of layer.py, hidden: it holds lora_layer_forward's reference too, which then exists in the
+    # interpreter (whether the student's forward calls it cannot be told), so that task earns nothing either
     "n_marshal_blob": ("reference (new)", {"lora-task": f"import marshal, base64\nexec(marshal.loads("
-                       f"base64.b64decode({_BLOB!r})))"}, [], ALL9, 2, "ok", ["reference used", "marshal"]),
+                       f"base64.b64decode({_BLOB!r})))"}, [], ALL9, 0, "ok", ["reference used", "marshal"]),
     "n_base64_source": ("reference (new)", {"lora-task": f"import base64\nexec(base64.b64decode({_SOURCE64!r}))"},
-                        [], ALL9, 2, "ok", ["reference used", "compiled at run time"]),
+                        [], ALL9, 0, "ok", ["reference used", "compiled at run time"]),
     "n_editable_finder": ("reference (new)", {"lora-task": "import sys, importlib\n"
                           "_f = [m for m in sys.modules if 'editable' in m and 'lora' in m]\n"
                           "_mods = [importlib.import_module(m) for m in _f]\n"

@@ -406,8 +406,13 @@ def test_the_sandbox_sees_only_the_allow_list(tmp_path):
 
 
 def test_student_seeds_are_stable_and_differ_between_students():
-    assert student_seed(0, "alice") == student_seed(0, "alice") != student_seed(0, "bob")
-    assert student_seed(1, "alice") != student_seed(0, "alice")
+    """The same bytes give the same seed (a regrade gives the same CSV); any other student, base seed or byte of
+    the notebook gives another, from 2^60 (a table pasted for a guessed seed changes the seed it was made for)."""
+    nb = b'{"cells": []}'
+    assert student_seed(0, "alice", nb) == student_seed(0, "alice", nb) != student_seed(0, "bob", nb)
+    assert student_seed(1, "alice", nb) != student_seed(0, "alice", nb) != student_seed(0, "alice", nb + b" ")
+    seeds = [student_seed(0, "alice", nb + b" " * k) for k in range(200)]
+    assert len(set(seeds)) == 200 and max(seeds) > 2 ** 56 and all(0 <= s < 2 ** 60 for s in seeds)
 
 
 def test_any_checks_module_goes_through_the_project_probe(tmp_path):

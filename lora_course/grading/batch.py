@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
+from lora_course.grading.assemble import MAX_NOTEBOOK_BYTES, MalformedSubmission, assemble, read_submission
 from lora_course.grading.clean_items import apply_rules, run_project_items
 from lora_course.grading.items import GradedItem, items_from_solution
 from lora_course.grading.probe import answers_probe, read_payload
@@ -86,9 +86,14 @@ def load_plan(solutions_dir: Path, notebooks: list[str], sandbox: Sandbox, workr
     return Plan(sols, items, sandbox, str(workroot), seed)
 
 
-def student_seed(seed: int, student: str) -> int:
-    """The project inputs' seed for one student: fixed for a batch, different between students."""
-    return int(hashlib.sha256(f"{seed}:{student}".encode()).hexdigest()[:8], 16) % 1_000_000
+def student_seed(seed: int, student: str, submission: bytes) -> int:
+    """The checks' inputs' seed for one submitted notebook (60 bits): the same for the same bytes (a regrade gives
+    the same CSV), and unknowable before the notebook is final, since it depends on every byte of it. A table of the
+    reference's outputs pasted into the notebook changes the seed it was computed for (finding a notebook whose
+    hash lands on a tabulated seed is a search over 2^60); the student's name and the base seed alone, which a
+    student can know, no longer fix the inputs."""
+    digest = hashlib.sha256(submission).hexdigest()
+    return int(hashlib.sha256(f"{seed}:{student}:{digest}".encode()).hexdigest()[:15], 16)
 
 
 def _status_from_run(run: Execution) -> tuple[str, list[str]]:
@@ -145,7 +150,9 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
         return out
     solution = nbformat.from_dict(plan.solutions[name])
     try:
-        assembled = assemble(solution, read_submission(path), name)
+        submission = read_submission(path)            # a regular file of at most MAX_NOTEBOOK_BYTES
+        submitted = path.read_bytes()[:MAX_NOTEBOOK_BYTES + 1]
+        assembled = assemble(solution, submission, name)
     except MalformedSubmission as err:
         out.status, out.reasons = "malformed", [str(err)]
         out.results = [zero(item, "the notebook could not be read") for item in items]
@@ -160,7 +167,7 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     by_module: dict[str, dict] = {}
     for mod in modules.values():
         if mod.__name__ not in by_module:
-            by_module[mod.__name__] = mod.make_inputs(student_seed(plan.seed, student))
+            by_module[mod.__name__] = mod.make_inputs(student_seed(plan.seed, student, submitted))
     inputs = {gid: by_module[mod.__name__] for gid, mod in modules.items()}
     probes: list[tuple[str, str]] = []       # (nonce = channel file name, expression); a fresh nonce each
     nonce = secrets.token_hex(16)

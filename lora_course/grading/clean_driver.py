@@ -19,74 +19,96 @@ import importlib.machinery
 import io
 import json
 import os
+import signal
 import sys
 
-_write = os.write
+_write, _exit_now = os.write, os._exit
 NOT_AVAILABLE = "the package's reference is not available while grading; write your own"
 MAX_ELEMENTS = 2_000_000
-STATE = {"phase": "driver", "names": [], "check": None, "cell": None, "seq": 0}
-ATTEMPTS, HOOKS, COMPILED = [], [], []
 CHAN, MODULES, PACKAGES, DROPPED = -1, {}, set(), {}
 np = None
-LAST_OPEN = [""]
+RECORD = [lambda kind, fields: None]      # the recorder's writer, once installed (the view's finder reports to it)
 TRUSTED = tuple({os.path.realpath(p) + "/" for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} |
                 {p + "/" for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {"/usr/"})
+HOOK_EVENTS = ("sys.settrace", "sys.setprofile", "sys.addaudithook", "gc.get_objects", "gc.get_referrers",
+               "gc.get_referents", "sys._current_frames")
 
 
-def student_names(frames):
-    """The top-level name whose code made an attempt: the innermost frame of an answer cell (a function's or a
-    method's qualified name gives it), or, for a cell's own statement, the names that statement binds."""
-    for code in frames:
-        if code.co_filename.startswith("<answer cell"):
-            return list(STATE["names"]) if code.co_name == "<module>" else [code.co_qualname.split(".")[0]]
-    return list(STATE["names"])
+def recorder(chan, counter):
+    """The audit hook and its writer. Each record leaves on the channel the moment it is made, as one JSON line
+    (``{"seq", "event": "record", "kind", ...}``), before the student's code gets control back; so nothing the
+    student does later (clearing a list, changing a module's function) unsays it. Everything the hook uses is
+    bound here, once: the builtins and the functions of ``os``, ``sys`` and ``str`` it calls, the escaping of its
+    own JSON (no ``json`` module), the channel's identity (a descriptor swapped under it ends the interpreter)."""
+    write, fstat, exit_, getframe, fsdecode = os.write, os.fstat, os._exit, sys._getframe, os.fsdecode
+    mask, block, unblock, sigint = signal.pthread_sigmask, signal.SIG_BLOCK, signal.SIG_SETMASK, {signal.SIGINT}
+    str_, bytes_, type_, len_, int_ = str, bytes, type, len, int
+    translate, startswith, endswith, encode, join = str.translate, str.startswith, str.endswith, str.encode, str.join
+    first = fstat(chan)
+    ident = (first.st_dev, first.st_ino)
+    escape = {i: f"\\u{i:04x}" for i in range(32)}
+    escape.update({34: '\\"', 92: "\\\\"})
+    trusted, hook_events, last_open, seen, hash_ = TRUSTED, HOOK_EVENTS, [""], set(), hash
 
+    def text(value):
+        return '"' + translate(value, escape) + '"'
 
-def stack():
-    frame, out = sys._getframe(1), []
-    while frame is not None:
-        out.append(frame.f_code)
-        frame = frame.f_back
-    return out
+    def put(kind, fields):
+        st = fstat(chan)
+        if (st.st_dev, st.st_ino) != ident:
+            exit_(86)
+        if type_(counter[0]) is not int_:
+            exit_(86)
+        counter[0] += 1
+        parts = [f'"seq": {counter[0]}', '"event": "record"', '"kind": ' + text(kind)]
+        for key, value in fields.items():
+            parts.append(text(key) + ": " + (text(value) if type_(value) is str_ else
+                                             "[" + join(", ", [text(v) for v in value]) + "]"))
+        data = encode("{" + join(", ", parts) + "}\n", "utf-8", "replace")
+        old = mask(block, sigint)                 # a line is never cut by the grader's interrupt
+        try:
+            while data:
+                data = data[write(chan, data):]
+        finally:
+            mask(unblock, old)
 
+    def importing():
+        frame, depth = getframe(2), 0
+        while frame is not None and depth < 4:
+            if startswith(frame.f_code.co_filename, "<frozen importlib"):
+                return True
+            frame, depth = frame.f_back, depth + 1
+        return False
 
-def attempt(kind, target, names=None):
-    if STATE["phase"] in ("cells", "collect") and len(ATTEMPTS) < 100:
-        names = student_names(stack()) if names is None else names
-        entry = {"kind": kind, "target": str(target)[:300], "names": names, "check": STATE["check"],
-                 "cell": STATE["cell"]}
-        if entry not in ATTEMPTS:
-            ATTEMPTS.append(entry)
+    def hook(event, args):
+        if event in hook_events or startswith(event, "ctypes."):
+            put("hook", {"target": event})
+        elif event == "marshal.loads" or event == "marshal.load":
+            if not (importing() and startswith(last_open[0], trusted)):        # a .pyc of Python or the environment
+                put("rebuild", {"target": "code loaded with marshal"})
+        elif event == "code.__new__":
+            put("rebuild", {"target": "a code object built at run time (types.CodeType)"})
+        elif event == "open" and args and type_(args[0]) in (str_, bytes_):
+            path = last_open[0] = fsdecode(args[0])
+            if "lora_course" in path and endswith(path, (".py", ".pyc", ".pyi")):
+                put("read", {"target": path[:300]})
+        elif event == "compile" and args:
+            source = args[0]
+            if type_(source) is bytes_:
+                source = source.decode("utf-8", "replace")
+            if type_(source) is not str_:
+                put("rebuild", {"target": "code compiled from a syntax tree or an object that is not text"})
+            elif len_(source) >= 80 and hash_(source) not in seen:      # each text once (numpy's headers...)
+                seen.add(hash_(source))
+                put("compiled", {"text": source[:2_000_000]})
 
-
-def audit(event, args):
-    if STATE["phase"] not in ("cells", "collect"):
-        return
-    if event in ("sys.settrace", "sys.setprofile", "sys.addaudithook") or event.startswith("ctypes."):
-        if event not in HOOKS and len(HOOKS) < 20:
-            HOOKS.append(event)
-    elif event in ("marshal.loads", "marshal.load"):
-        importing = any(c.co_filename.startswith("<frozen importlib") for c in stack()[:4])
-        if not (importing and LAST_OPEN[0].startswith(TRUSTED)):       # a .pyc of Python or the environment
-            attempt("rebuild", "code loaded with marshal")
-    elif event == "code.__new__":
-        attempt("rebuild", "a code object built at run time (types.CodeType)")
-    elif event == "open" and args and isinstance(args[0], (str, bytes)):
-        path = LAST_OPEN[0] = os.fsdecode(args[0])
-        if "lora_course" in path and path.endswith((".py", ".pyc", ".pyi")):
-            attempt("read", path)
-    elif event == "compile" and args and isinstance(args[0], (str, bytes)) and len(args[0]) >= 80:
-        text = os.fsdecode(args[0]) if isinstance(args[0], bytes) else args[0]
-        if len(COMPILED) >= 200 or sum(len(c["text"]) for c in COMPILED) + len(text) > 8_000_000:
-            attempt("rebuild", "more code compiled at run time than the grader reads")
-        else:
-            COMPILED.append({"text": text, "names": student_names(stack())})
+    return hook, put
 
 
 def denied(module, name=""):
     target = f"{module}.{name}" if name else module
     if not name.startswith("__"):
-        attempt("import", target)
+        RECORD[0]("import", {"target": target[:300]})
 
 
 class ViewFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -121,11 +143,20 @@ class ViewFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         exec(compile(MODULES[name], module.__spec__.origin, "exec"), module.__dict__)
 
 
-def frame(event, **fields):
-    STATE["seq"] += 1
-    data = (json.dumps({"seq": STATE["seq"], "event": event, **fields}) + "\n").encode()
-    while data:
-        data = data[_write(CHAN, data):]
+def writer(chan, counter):
+    """The driver's own lines (ready, cell, check, end), numbered in one sequence with the recorder's."""
+    dumps, write, mask = json.dumps, os.write, signal.pthread_sigmask
+
+    def frame(event, **fields):
+        counter[0] += 1
+        data = (dumps({"seq": counter[0], "event": event, **fields}) + "\n").encode()
+        old = mask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            while data:
+                data = data[write(chan, data):]
+        finally:
+            mask(signal.SIG_SETMASK, old)
+    return frame
 
 
 def encode(value, depth=0):
@@ -155,28 +186,54 @@ def decode(value):
 
 def describe(err):
     if isinstance(err, NameError) and getattr(err, "name", None) in DROPPED:
-        frames, tb = [], err.__traceback__
-        while tb is not None:
-            frames.insert(0, tb.tb_frame.f_code)
-            tb = tb.tb_next
-        attempt("name", DROPPED[err.name], student_names(frames))
+        RECORD[0]("name", {"target": DROPPED[err.name][:300]})
     return f"{type(err).__name__}: {str(err)[:300]}"
 
 
 def bound(stmt):
+    """The names a top-level statement binds: assigned names, import aliases, functions and classes, also inside a
+    compound statement (``try: from x import y as z``), so what it reached for is told by what it defined."""
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [stmt.name]
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return [(a.asname or a.name).split(".")[0] for a in stmt.names]
-    return sorted({n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)})
+        return (stmt.name,)
+    names = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+    return tuple(sorted(names))
 
 
-def strip_magics(source):
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+def display(*objs, **kwargs):
+    """IPython's ``display`` (a builtin in the kernel), so an honest answer that calls it runs here too: to the log."""
+    print(*(repr(o)[:200] for o in objs))
+
+
+class IPythonStub:
+    """What ``get_ipython()`` gives the answer cells here (the grader turned IPython's syntax into calls, as the
+    kernel does): ``%time`` runs its statement, other magics, shell escapes and help do nothing."""
+
+    def __init__(self, namespace, cell):
+        self.namespace, self.cell = namespace, cell
+
+    def run_line_magic(self, name, line, *args):
+        if name == "time":
+            exec(compile(line, f"<answer cell {self.cell[0]}>", "exec"), self.namespace)
+
+    def run_cell_magic(self, name, line, cell, *args):
+        return None
+
+    def getoutput(self, *args, **kwargs):
+        return []
+
+    def system(self, *args, **kwargs):
+        return 0
 
 
 def start() -> dict:
-    """Take the channel (fd 1) and the request (stdin), install the audit hook and the view's finder."""
+    """Take the channel (fd 1) and the request (stdin), install the view's finder."""
     global CHAN, MODULES, PACKAGES, DROPPED, np
     CHAN = os.dup(1)
     os.dup2(2, 1)                               # print() and stray writes to fd 1 go to the log, not the channel
@@ -185,7 +242,6 @@ def start() -> dict:
     os.dup2(null, 0)
     os.close(null)
     MODULES, PACKAGES, DROPPED = request["modules"], set(request["packages"]), request["dropped"]
-    sys.addaudithook(audit)
     sys.meta_path.insert(0, ViewFinder())
     for name in [n for n in sys.modules if n == "lora_course" or n.startswith("lora_course.")]:
         del sys.modules[name]
@@ -199,7 +255,9 @@ def main() -> None:
     request = start()
     collectors = {}
     exec(compile(request["collect"], "<grader: collect>", "exec"), collectors)
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    cell = [""]
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "display": display}
+    namespace["get_ipython"] = (lambda stub: lambda: stub)(IPythonStub(namespace, cell))
     for stmt in ast.parse(request["setup"]).body:     # the solution's imports and constants, one by one
         try:
             exec(compile(ast.Module([stmt], []), "<lesson setup>", "exec"), namespace)
@@ -208,19 +266,24 @@ def main() -> None:
     compiled = []
     for cell_id, source in request["cells"]:
         try:
-            tree = ast.parse(strip_magics(source))
-            compiled.append([(compile(ast.Module([s], []), f"<answer cell {cell_id}>", "exec"), bound(s))
-                             for s in tree.body])
+            tree = ast.parse(source)
+            compiled.append(tuple((compile(ast.Module([s], []), f"<answer cell {cell_id}>", "exec"), bound(s))
+                                  for s in tree.body))
         except (SyntaxError, ValueError) as err:
             compiled.append(f"SyntaxError: {err}")
+    compiled = tuple(compiled)
+    given = [(check["name"], {key: decode(value) for key, value in check["inputs"].items()})
+             for check in request["checks"]]                  # read before the hook: numpy parses its headers
+    counter = [0]
+    frame = writer(CHAN, counter)
+    RECORD[0] = recorder(CHAN, counter)[1]      # the finder's writer: a closure of its own, not the hook's
     frame("ready")
-    STATE["phase"] = "cells"
+    sys.addaudithook(recorder(CHAN, counter)[0])   # held by no frame or name: from here on a record leaves as made
     for index, statements in enumerate(compiled):
-        STATE["cell"] = request["cells"][index][0]
+        cell[0] = request["cells"][index][0]
         errors = [statements] if isinstance(statements, str) else []
         for code, names in statements if not errors else ():
-            STATE["names"] = names
-            before, seen, texts = {k: id(v) for k, v in namespace.items()}, len(ATTEMPTS), len(COMPILED)
+            before, seen = {k: id(v) for k, v in namespace.items()}, counter[0]
             try:
                 exec(code, namespace)
             except KeyboardInterrupt:
@@ -228,16 +291,13 @@ def main() -> None:
                 break
             except BaseException as err:  # noqa: BLE001 - the student's statement failed; the next one still runs
                 errors.append(describe(err))
-            finally:                          # an attempt by a statement that binds nothing (exec(...)) belongs
-                changed = sorted(k for k, v in namespace.items() if before.get(k) != id(v))   # to what it bound
-                for entry in ATTEMPTS[seen:] + COMPILED[texts:]:
-                    entry["names"] = entry["names"] or changed
-        STATE["names"], STATE["cell"] = [], None
+            finally:        # what the statement bound and changed: whose the records it made are (see clean_run)
+                if counter[0] != seen:
+                    changed = {k for k, v in namespace.items() if before.get(k) != id(v)}
+                    frame("names", names=sorted(changed | set(names))[:200])
         frame("cell", index=index, errors=errors[:5])
-    for check in request["checks"]:
-        name = check["name"]
-        inputs = {key: decode(value) for key, value in check["inputs"].items()}
-        STATE["phase"], STATE["check"] = "collect", name
+    for name, arrays in given:
+        inputs = {key: value.copy() if isinstance(value, np.ndarray) else value for key, value in arrays.items()}
         try:
             data = collectors["__collect__"][name](namespace, inputs)
             payload = {"part": "project", "check": name, "data": {str(k): encode(v) for k, v in dict(data).items()}}
@@ -247,9 +307,12 @@ def main() -> None:
             payload = {"part": "project", "check": name, "error": "timeout"}
         except BaseException as err:  # noqa: BLE001 - whatever the student's code raised fails this check only
             payload = {"part": "project", "check": name, "error": f"your code raised {describe(err)}"}
-        STATE["phase"], STATE["check"] = "driver", None
         frame("check", name=name, payload=payload)
-    frame("end", attempts=ATTEMPTS, hooks=HOOKS, compiled=COMPILED)
+    frame("end")
+    try:
+        sys.stdout.flush()
+    finally:
+        _exit_now(0)                               # no shutdown-time event (atexit, finalizers) after the last line
 
 
 if __name__ == "__main__":

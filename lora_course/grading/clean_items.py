@@ -22,6 +22,7 @@ from types import ModuleType
 import nbformat
 
 from lora_course.feedback.reference_use import findings_for, static_findings
+from lora_course.grading.cell_syntax import ipython_source
 from lora_course.grading.clean_run import CleanResult, request_line, run_clean
 from lora_course.grading.collect_source import collect_source
 from lora_course.grading.items import GradedItem
@@ -49,6 +50,7 @@ def run_project_items(solution: nbformat.NotebookNode, items, project: list[Grad
                       job: Path, sandbox) -> CleanOutcome:
     """One clean interpreter per checks module of the notebook's project items (one per lesson in practice)."""
     out = CleanOutcome(cell_names=cell_names(solution, cells))
+    cells = [(cid, ipython_source(source)) for cid, source in cells]
     groups: dict[str, list[GradedItem]] = {}
     for item in project:
         groups.setdefault(modules[item.grade_id].__name__, []).append(item)
@@ -104,12 +106,15 @@ def _relates(target: str, references: tuple[str, ...]) -> bool:
 
 def concerned(attempt: dict, item: GradedItem, task_names, cells: dict[str, set[str]] | None = None) -> bool:
     """Whether one recorded attempt takes ``item``'s points: it reached for the item's reference, from the task's
-    own objects (or, unattributed, while its check ran); code rebuilt or read from the package concerns the task
-    objects it defined, or every item with a reference when that cannot be told."""
+    own objects (or, unattributed, while its check ran). Code rebuilt from ``marshal``, ``types.CodeType`` or a
+    syntax tree concerns every item with a reference: nothing says what it holds, and no honest answer does it.
+    (Text compiled at run time is judged by what it holds: ``_rebuilt_from_text``.)"""
     if not item.reference:
         return False
+    if attempt.get("kind") == "rebuild":
+        return True
     names = set(attempt.get("names") or ()) or set((cells or {}).get(attempt.get("cell"), ()))
-    if attempt.get("kind") in ("rebuild", "read"):
+    if attempt.get("kind") == "read":
         return bool(names & set(task_names)) if names else True
     if not _relates(str(attempt.get("target", "")), item.reference):
         return False
@@ -119,7 +124,9 @@ def concerned(attempt: dict, item: GradedItem, task_names, cells: dict[str, set[
 
 
 def _rebuilt_from_text(results: list[CleanResult], item: GradedItem, refs: dict[str, str]) -> list[dict]:
-    """Text compiled at run time (exec of a hidden string) that is a copy of the item's reference."""
+    """Text compiled at run time (exec of a hidden string) that is a copy of the item's reference: the item's
+    reference then exists in the interpreter, and whether the task's code calls it cannot be told from the names a
+    statement bound (a helper, a dict filled now and read later, a wrapper), so it takes the item's points."""
     out = []
     for result in results:
         for entry in result.compiled:
@@ -127,7 +134,8 @@ def _rebuilt_from_text(results: list[CleanResult], item: GradedItem, refs: dict[
                               default=(0.0, ""))
             if score >= FLAG:
                 out.append({"kind": "rebuild", "target": f"code compiled at run time, {score:.2f} like {name}",
-                            "names": entry.get("names") or []})
+                            "names": entry.get("names") or [], "cell": entry.get("cell"),
+                            "check": entry.get("check")})
     return out
 
 
@@ -152,8 +160,8 @@ def apply_rules(results: list[ItemResult], outcome: CleanOutcome, tables: dict[s
             continue
         task_names = getattr(tables.get(item.grade_id, {}).get(item.target), "task_names", ())
         refs = reference_sources(item.reference) if item.reference else {}
-        hits = [a for a in attempts + _rebuilt_from_text(outcome.results, item, refs)
-                if concerned(a, item, task_names, outcome.cell_names)]
+        hits = [a for a in attempts if concerned(a, item, task_names, outcome.cell_names)] + \
+            _rebuilt_from_text(outcome.results, item, refs)
         related = [a for a in attempts if a.get("check") == item.target or a.get("kind") in ("rebuild", "read")
                    or _relates(str(a.get("target", "")), item.reference)] if item.reference else []
         if static.get(item.grade_id) and related:

@@ -50,6 +50,36 @@ class CleanResult:
     tampered: str = ""                 # the channel carried something the grader did not ask for
     cpu_seconds: float = 0.0
 
+    def record(self, msg: dict, step: str, pending: list[dict]) -> None:
+        """One record the driver's audit hook sent as it was made, or the names a statement bound and changed
+        (``names``: they tell whose the records since the last statement are). ``step`` is the grader's own
+        ``cell:<id>`` or ``check:<name>`` the record arrived in; nothing of it is taken from the driver."""
+        kind, _, name = step.partition(":")
+        if msg.get("event") == "names":
+            names = {str(n)[:100] for n in msg.get("names", [])[:200]} if isinstance(msg.get("names"), list) else set()
+            for entry in pending:
+                entry["names"] = sorted(set(entry["names"]) | names)
+            pending.clear()
+            return
+        what, target = str(msg.get("kind", ""))[:20], str(msg.get("target", ""))[:300]
+        where = {"names": [], "check": name if kind == "check" else None, "cell": name if kind == "cell" else None}
+        if what == "hook":
+            if target not in self.hooks and len(self.hooks) < 20:
+                self.hooks.append(target[:80])
+        elif what == "compiled":
+            text = str(msg.get("text", ""))
+            if len(self.compiled) >= 500 or sum(len(c["text"]) for c in self.compiled) + len(text) > 16_000_000:
+                entry = {"kind": "rebuild", "target": "more code compiled at run time than the grader reads", **where}
+                self.attempts.append(entry)
+            else:
+                entry = {"text": text, **where}
+                self.compiled.append(entry)
+            pending.append(entry)
+        elif what in ("import", "name", "rebuild", "read") and len(self.attempts) < 500:
+            entry = {"kind": what, "target": target, **where}
+            self.attempts.append(entry)
+            pending.append(entry)
+
 
 def request_line(view, cells: list[tuple[str, str]], collect: str, checks: list[tuple[str, dict]]) -> bytes:
     """The one JSON line the driver reads: view modules, setup, answer cells, collect source, checks and inputs."""
@@ -146,7 +176,8 @@ def run_clean(job: Path, sandbox: Sandbox, request: bytes, cell_ids: list[str], 
     try:
         with open(job / "clean.log", "wb") as log:
             proc = subprocess.Popen(_command(sandbox, spec_file, work), stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=log, close_fds=True)
+                                    stdout=subprocess.PIPE, stderr=log, close_fds=True,
+                                    start_new_session=True)   # its own group: kill(0) reaches only it
             tree.root_pid = proc.pid
             try:
                 proc.stdin.write(request)
@@ -170,6 +201,7 @@ def _supervise(proc: subprocess.Popen, tree: Tree, sandbox: Sandbox, steps: list
     start_cpu, start_wall = tree.cpu_seconds(), time.monotonic()
     step = 0
     interrupted: tuple[float, float] | None = None
+    pending: list[dict] = []
     while step < len(steps):
         try:
             messages = reader.poll(0.1)
@@ -177,6 +209,10 @@ def _supervise(proc: subprocess.Popen, tree: Tree, sandbox: Sandbox, steps: list
             result.tampered = f"the clean interpreter's channel carried {err}"
             break
         for msg in messages:
+            if msg.get("event") in ("record", "names") and step > 0:
+                result.record(msg, steps[step], pending)
+                continue
+            pending.clear()
             want = steps[step]
             kind, _, name = want.partition(":")
             if msg.get("event") != kind or (kind == "check" and msg.get("name") != name):
@@ -189,10 +225,6 @@ def _supervise(proc: subprocess.Popen, tree: Tree, sandbox: Sandbox, steps: list
                 result.payloads[name] = msg["payload"]
                 if msg["payload"].get("error") == "timeout":
                     result.timed_out.append(name)
-            elif kind == "end":
-                result.attempts = [a for a in msg.get("attempts", []) if isinstance(a, dict)][:100]
-                result.hooks = [str(h)[:80] for h in msg.get("hooks", [])][:20]
-                result.compiled = [c for c in msg.get("compiled", []) if isinstance(c, dict)][:200]
             step += 1
             cpu0 = wall0 = None
             interrupted = None

@@ -82,8 +82,12 @@ def judge_project(item: GradedItem, payload: dict | None, inputs: dict, checks: 
         data = {str(k): decode_value(v) for k, v in raw.items()}
     except (ValueError, TypeError) as err:
         return ItemResult(item, 0.0, "failed", f"unreadable data: {err}")
-    outcome = _judge(checks, item.target, data, inputs)
-    if outcome.passed:
+    try:
+        outcome = _judge(checks, item.target, data, inputs)
+    except Exception as err:  # noqa: BLE001 - data the student's code shaped (10**400, odd dtypes) fails its item
+        return ItemResult(item, 0.0, "failed", f"the check could not judge the data ({type(err).__name__})",
+                          "return numpy float arrays of the shapes the task names")
+    if outcome.passed is True:                # exactly True: nothing the data shaped counts as a pass
         return ItemResult(item, float(item.points), "passed", outcome.message)
     return ItemResult(item, 0.0, "failed", outcome.message, outcome.hint)
 

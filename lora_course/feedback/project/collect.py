@@ -196,7 +196,8 @@ def collect_merged_delta(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
 def collect_zero_init(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     lora_1, lora_2 = _fresh_pair(ns, inputs)
     out, _ = _forward(ns, inputs, _network(ns, inputs), lora_1, lora_2)
-    return {"out": out}
+    used, _ = _forward(ns, inputs, _network(ns, inputs), *_pair_with(ns, inputs))     # adapters with B != 0
+    return {"out": out, "out_with_adapters": used}
 
 
 def _forward(ns: dict, inputs: dict, net, lora_1, lora_2):
@@ -254,10 +255,17 @@ def _train_fresh(ns: dict, inputs: dict, task: str, net, epochs: int):
     return lora_1, lora_2, head
 
 
+def _untrained(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
+    """The adapters and head as built for training, before any: what training must have moved."""
+    return {f"{k}_untrained": v for k, v in _pair_params(*_fresh_pair(ns, inputs), _head(inputs, _rng(inputs, 3))
+                                                        ).items()}
+
+
 def collect_frozen_unchanged(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     net = _network(ns, inputs)
-    _train_fresh(ns, inputs, "A", net, int(inputs["short_epochs"]))
-    return _network_arrays(net)
+    trained = _train_fresh(ns, inputs, "A", net, int(inputs["short_epochs"]))
+    return {**_network_arrays(net), **{f"{k}_trained": v for k, v in _pair_params(*trained).items()},
+            **_untrained(ns, inputs)}
 
 
 def collect_accuracy(task: str) -> Callable[[dict, dict], dict[str, np.ndarray]]:
@@ -284,7 +292,7 @@ def collect_no_interference(ns: dict, inputs: dict) -> dict[str, np.ndarray]:
     before = {f"{k}_before": v for k, v in _pair_params(*trained_a).items()}
     _train_fresh(ns, inputs, "B", net, int(inputs["epochs"]))     # separate adapters and head, same network
     after = {f"{k}_after": v for k, v in _pair_params(*trained_a).items()}
-    return {**before, **after, **{f"net_{k}": v for k, v in _network_arrays(net).items()}}
+    return {**before, **after, **{f"net_{k}": v for k, v in _network_arrays(net).items()}, **_untrained(ns, inputs)}
 
 
 CHECKS: dict[str, Collector] = {c.name: c for c in (

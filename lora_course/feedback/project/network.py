@@ -28,6 +28,11 @@ def judge_zero_init(data: dict, inputs: dict) -> Outcome:
     if err > 1e-12:
         fail(f"with freshly built adapters the output differs from the frozen network by {err:.3g}",
              "B must start at zero, and each delta must be added to (not replace) the frozen path")
+    used = array(data, "out_with_adapters")
+    if used.shape == want.shape and float(np.max(np.abs(used - want))) <= 1e-12:
+        fail("the output is the frozen network's even with adapters whose B is not zero: the adapters are not "
+             "used, so leaving the output unchanged proves nothing", "add lora_1's delta to h2 and lora_2's "
+             "delta to the output (see adapted_forward)")
     return Outcome(True, "fresh adapters leave the frozen network's output unchanged (max |diff| < 1e-12)")
 
 

@@ -77,6 +77,21 @@ def reference_epoch(X, y, net, lora_1, lora_2, head, lr: float) -> float:
     return loss
 
 
+def trained_something(data: dict, suffix: str) -> None:
+    """Fail unless training moved some adapter factor away from how it was built: a property of training
+    ("the frozen weights are unchanged", "task B leaves task A alone") says nothing about code that trains nothing."""
+    moved = False
+    for key in ("A1", "B1", "A2", "B2"):
+        got, built = array(data, f"{key}{suffix}"), array(data, f"{key}_untrained")
+        if got.shape != built.shape:
+            fail(f"trained {key}: expected shape {built.shape}, got {got.shape}", "see the lora_init check")
+        moved = moved or got.tobytes() != built.tobytes()
+    if moved:
+        return
+    fail("train_task left both adapters as they were built: nothing was trained, so this property of training "
+         "cannot be checked", "train_task runs epochs of forward, backward and update on both adapters")
+
+
 def judge_frozen(data: dict, inputs: dict) -> Outcome:
     net = network(inputs)
     for name, want in frozen_arrays(net).items():
@@ -84,6 +99,7 @@ def judge_frozen(data: dict, inputs: dict) -> Outcome:
         if got.shape != want.shape or got.tobytes() != want.tobytes():
             fail(f"the frozen {name} changed during training", "only A, B and the head are trained: never "
                  "write to net.W1, net.b1, net.W2 or net.b2 (no -=, no in-place ops)")
+    trained_something(data, "_trained")
     return Outcome(True, "W1, b1, W2, b2 are byte-identical after training")
 
 
@@ -139,4 +155,5 @@ def judge_no_interference(data: dict, inputs: dict) -> Outcome:
         if before.shape != after.shape or before.tobytes() != after.tobytes():
             fail(f"training task B changed task A's {key}",
                  "each task gets its own LoRA objects and head; train_task must only touch its arguments")
+    trained_something(data, "_before")
     return Outcome(True, "training task B left task A's adapters, head and the shared network byte-identical")
