@@ -7,7 +7,8 @@ check's inputs. It runs the setup, then the answer cells (statement by statement
 hide the definitions after it), then each check's ``collect`` on the grader's inputs, and writes one JSON line per
 step to the channel (the stdout pipe the grader opened; ``print`` goes to the log instead). Its audit hook records
 what the reference rule and the tampering rule need: refused package imports, reads of the package's files, code
-rebuilt from ``marshal`` or ``types.CodeType``, trace/profile/audit hooks, ``ctypes``, and text compiled at run time.
+rebuilt from ``marshal`` or ``types.CodeType``, trace/profile/audit hooks, ``ctypes``, and text compiled at run time;
+it refuses ``ctypes`` and starting another program while the student's code runs.
 """
 
 import ast
@@ -59,12 +60,22 @@ def attempt(kind, target, names=None):
             ATTEMPTS.append(entry)
 
 
+# starting another program: refused while the student's code runs (a program started here is an interpreter without
+# this one's finder and hook; where no sandbox hides the package's files, it could import the reference)
+NO_PROGRAM = ("os.exec", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
+              "pty.spawn", "os.startfile")
+
+
 def audit(event, args):
     if STATE["phase"] not in ("cells", "collect"):
         return
+    if event in NO_PROGRAM:
+        raise PermissionError(f"{event}: starting another program is not available while grading")
     if event in ("sys.settrace", "sys.setprofile", "sys.addaudithook") or event.startswith("ctypes."):
         if event not in HOOKS and len(HOOKS) < 20:
             HOOKS.append(event)
+        if event.startswith("ctypes."):         # recorded (tampering), then refused: no native call gets through
+            raise PermissionError(f"{event}: ctypes is not available while grading")
     elif event in ("marshal.loads", "marshal.load"):
         importing = any(c.co_filename.startswith("<frozen importlib") for c in stack()[:4])
         if not (importing and LAST_OPEN[0].startswith(TRUSTED)):       # a .pyc of Python or the environment
