@@ -14,8 +14,9 @@ setting. Two submissions are graded at a time.
   delegates its LoRA to another program (which could import the reference where no sandbox hides it), and a spy
   that reads the rubric, writes results.json, floods stdout, prints fake results and leaves a daemon that goes
   after the clean interpreter: each keeps its honest score;
-- in modes ``user`` and ``none`` (the kernel shares the grading child's uid): a notebook that kills or stops its
-  own grading gets one clear failed test, never a missing file, never points.
+- a notebook that kills every process of its uid, or stops the process that started its kernel: in mode ``none``
+  (the kernel shares the grading child's uid and PID namespace) one clear failed test, never a missing file,
+  never points; in mode ``user`` the kill reaches only bubblewrap's PID namespace and the grading goes on.
 
 Every results.json is validated against the schema and holds no part of the rubric.
 """
@@ -47,17 +48,13 @@ pytestmark = requires_fence
 
 FORGE_LIMITS = {"cell_seconds": 30, "notebook_seconds": 120, "memory_mb": 2048}
 TOY_LIMITS = {"cell_seconds": 5, "notebook_seconds": 15, "memory_mb": 1536}
-# test_gradescope.py sends these through the full harness already; the student-name fixtures test folder names,
-# which Gradescope does not have (it grades one submission folder)
-HOSTILE_DONE = {"a_solution", "j_monkeypatch", "k_fake_result", "l_reads_solutions", "p_print_hook", "r_settrace",
-                "s_reads_elsewhere", "t_leaves_traces", "<img src=x onerror=alert(1)>", ".hidden_student",
-                "..dotdot", "李雷", "韩梅", "o_missing"}
-# bounds over a whole kernel tree (memory, processes, disk, sleep) are cgroup and tmpfs properties of the
-# instructor's machine; in a Gradescope container the container bounds them (docs/instructor_guide.md, section 8)
-BOUNDS = {"e_loop", "f_stubborn_loop", "g_memory_bomb", "u_fork_bomb", "v_children_memory", "ba_fills_disk",
-          "bb_sleeps"}
-MISTAKES_ONLY = {"b_untouched", "c_partial", "d_scale_alpha"}       # no attack: test_grading_hostile grades them
-HOSTILE = sorted(set(HOSTILE_EXPECTED) - HOSTILE_DONE - BOUNDS - MISTAKES_ONLY)
+# The hostile toy fixtures whose defence depends on the fence (files, processes, the probe's channel folder, a
+# killed kernel, /proc), and the malformed ones (no kernel starts). The others are decided inside the interpreter
+# (the probe's own names, hooks, the codec), the same code in every mode: test_grading_hostile grades them, and
+# test_gradescope.py sends eight through the full harness.
+HOSTILE = ["ad_user_expressions", "ae_channel_planted", "al_ctypes_memory", "am_proc_mem", "bc_hard_link",
+           "h_malformed", "i_shuffled", "m_kills_kernel", "n_writes_submission", "q_ipython_hooks", "w_launcher",
+           "x_deep_json", "y_no_cell_ids"]
 
 # The LoRA computed by another program: an interpreter without the clean interpreter's finder and audit hook, which
 # imports the package's reference wherever no sandbox hides its files (mode none). Honest score: LoRA 0.
@@ -108,7 +105,7 @@ FORGER = r'''
 import os, signal, time
 end = time.time() + 120
 while time.time() < end:
-    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
         try:
             if b"lora-course clean interpreter" not in open(f"/proc/{pid}/cmdline", "rb").read():
                 continue
@@ -140,8 +137,10 @@ for _path in ("/autograder/results/results.json", "/autograder/source/lora_grade
     except OSError:
         pass
 print(json.dumps({{"score": 1000, "tests": []}}))
-for _ in range(64):
-    os.write(1, b'{{"score": 1000, "output": "forged"}}\\n' * 30000)
+_flood = b'{{"score": 1000, "output": "forged"}}\\n' * 30000        # 1 MB a write, 4 MB in all
+for _fd in {{1, 2, getattr(sys.stdout, "_original_stdstream_copy", None) or 1}}:    # the kernel's own stdout too
+    for _ in range(2):
+        os.write(_fd, _flood)
 if _reached:
     os._exit(0)                      # the kernel dies: status error, and the test sees it
 '''
@@ -241,6 +240,9 @@ def graded(rubrics, tmp_path_factory) -> dict[str, tuple[dict, str]]:
                                     "privileged")
     for mode in ("bwrap", "user", "none"):
         for student, (notebook, _, _) in extra_submissions().items():
+            if mode == "none" and student == "x_solution":
+                cases["none/x_solution"] = cases["none/h_solution"]       # the same notebook: graded once
+                continue
             cases[f"{mode}/{student}"] = (rubrics["forge"], notebook, {"isolation": mode, "limits": FORGE_LIMITS},
                                           "privileged")
     for mode in ("user", "none"):
@@ -248,9 +250,9 @@ def graded(rubrics, tmp_path_factory) -> dict[str, tuple[dict, str]]:
                                     {"isolation": mode, "limits": FORGE_LIMITS}, "privileged")
     cases["none/x_stops"] = (rubrics["forge"], submission({}, [("setup", STOPS)]),
                              {"isolation": "none", "limits": FORGE_LIMITS, "wall_seconds": 25}, "privileged")
-    cases["docker/x_spy"] = (rubrics["forge"], extra_submissions()["x_spy"][0],
-                             {"isolation": "auto", "limits": FORGE_LIMITS}, "docker")
-    return grade_all(tmp_path_factory.mktemp("trees"), cases)
+    done = grade_all(tmp_path_factory.mktemp("trees"), {k: v for k, v in cases.items() if k != "none/x_solution"})
+    done["none/x_solution"] = done["none/h_solution"]
+    return done
 
 
 # ---------------------------------------------------------------------------------------------- tests
@@ -293,18 +295,20 @@ def test_in_every_mode_the_clean_interpreter_runs_without_the_reference(graded, 
     got = by_item(content)
     assert [got[g] for g in ITEMS] == points, (mode, student, content["output"])
     assert status_of(content) == status, (mode, student, content["output"])
-    if student == "x_spy":
-        assert len(log) < 100_000, "the grading's log is bounded"       # 64 MB were written to stdout
+    if student == "x_spy":                 # the kernel's output goes to its log file, not to the grading's
+        assert len(log) < 100_000, log[-2000:]
 
 
-def test_on_a_docker_like_container_the_spy_is_graded_in_mode_none_honestly(graded, rubrics):
-    content, _ = graded["docker/x_spy"]
+def test_in_mode_user_a_kernel_cannot_reach_its_grading(graded, rubrics):
+    """kill(-1) from a kernel in bubblewrap's PID namespace reaches only that namespace (the kernel itself is
+    spared by kill's rule): the grading goes on and the solution keeps every point."""
+    content, _ = graded["user/x_kills"]
     check_results(content, rubrics["forge"])
-    assert "isolation none" in content["output"] and content["score"] == 11, content["output"]
+    assert content["score"] == 11 and status_of(content) == "ok", content["output"]
 
 
-@pytest.mark.parametrize("case", ["user/x_kills", "none/x_kills", "none/x_stops"])
-def test_a_notebook_that_kills_or_stops_its_grading_gets_one_clear_failed_test(graded, rubrics, case):
+@pytest.mark.parametrize("case", ["none/x_kills", "none/x_stops"])
+def test_in_mode_none_a_notebook_that_kills_or_stops_its_grading_gets_one_clear_failed_test(graded, rubrics, case):
     content, _ = graded[case]
     check_results(content, rubrics["forge"])
     assert content["score"] == 0 and len(content["tests"]) == 1, content
