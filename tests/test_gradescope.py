@@ -6,6 +6,8 @@ harness on lessons 02 and 05 (solution, untouched, a hostile notebook; malformed
 isolation, which start no kernel; the grader's hostile toy fixtures), and the cheap path (``run_autograder``'s
 Python entry on this machine, two at a time) for the other lessons' solution and untouched notebooks and five
 mistake fixtures, the mistakes compared item by item with one ``lora-course grade`` batch of the same notebooks.
+The forge-proof grader's fixtures go through ``run_autograder`` in tests/test_gradescope_forge.py; one of its
+attacks (a LoRA delegated to another program) also goes through the full harness here.
 """
 
 from __future__ import annotations
