@@ -192,7 +192,7 @@ def check_results(content: dict, rubric: Path) -> None:
     for item in items_from_solution(nbformat.read(rubric, as_version=4), rubric.name):
         assert not item.key or item.key not in text
         assert len(item.model_answer) < 20 or item.model_answer[:80] not in text
-    assert "1000" not in text and "forged" not in text
+    assert '"score": 1000' not in text and "forged" not in text         # what the spy writes and prints
 
 
 def by_item(content: dict) -> dict[str, str]:
