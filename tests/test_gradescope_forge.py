@@ -82,7 +82,7 @@ def _call(layer, method, *args):
 
 
 class LoRA:
-    def __init__(self, d_in, d_out, r, alpha=None, init_scale=0.01, rng=None):
+    def __init__(self, d_in: int, d_out: int, r: int, alpha=None, init_scale=0.01, rng=None):
         _call(self, "__init__", d_in, d_out, r, alpha, init_scale, rng)
 
     def forward(self, x):
