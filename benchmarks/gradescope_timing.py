@@ -37,16 +37,19 @@ def main() -> int:
         first = next(iter(zips.values()))
         tree = harness.prepare(first, tmp / "work")
         cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True)
+        before = load()
         setup_seconds, _ = harness.setup(tree, args.container, Path(cache.stdout.strip()) if cache.stdout else None)
-        print(f"setup.sh (pip's cache warm, {args.container} container): {setup_seconds:.0f} s\n")
-        print("| lesson | zip (MB) | run_autograder start to results.json (s) | harness (s) | score | isolation |")
-        print("|---|---|---|---|---|---|")
+        print(f"setup.sh (pip's cache warm, {args.container} container): {setup_seconds:.0f} s "
+              f"(load average {before} before, {load()} after)\n")
+        print("| lesson | zip (MB) | run_autograder start to results.json (s) | harness (s) | score | isolation "
+              "| load average before → after |")
+        print("|---|---|---|---|---|---|---|")
         for nn, path in zips.items():
             name = next(iter(zipfile_names(path)))
             sub = tmp / f"sub{nn}"
             sub.mkdir()
             nbformat.write(nbformat.read(ROOT / "solutions" / name, as_version=4), sub / name)
-            runs = []
+            runs, before = [], load()
             for _ in range(args.repeat):
                 shutil_source(tree, path)
                 content, seconds, log = harness.grade(tree, sub, args.container)
@@ -59,8 +62,14 @@ def main() -> int:
             cell = " / ".join(f"{r[0]:.1f}" for r in runs)
             wall = statistics.median(r[1] for r in runs)
             print(f"| {nn} | {path.stat().st_size / 1e6:.2f} | {cell} | {wall:.1f} | "
-                  f"{content['score']:g} / {sum(t['max_score'] for t in content['tests']):g} | {mode} |")
+                  f"{content['score']:g} / {sum(t['max_score'] for t in content['tests']):g} | {mode} "
+                  f"| {before} → {load()} |", flush=True)
     return 0
+
+
+def load() -> str:
+    """The 1-minute load average (a busy machine's seconds are upper bounds)."""
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def zipfile_names(path: Path) -> list[str]:

@@ -6,6 +6,8 @@ harness on lessons 02 and 05 (solution, untouched, a hostile notebook; malformed
 isolation, which start no kernel; the grader's hostile toy fixtures), and the cheap path (``run_autograder``'s
 Python entry on this machine, two at a time) for the other lessons' solution and untouched notebooks and five
 mistake fixtures, the mistakes compared item by item with one ``lora-course grade`` batch of the same notebooks.
+The forge-proof grader's fixtures go through ``run_autograder`` in tests/test_gradescope_forge.py; one of its
+attacks (a LoRA delegated to another program) also goes through the full harness here.
 """
 
 from __future__ import annotations
@@ -399,3 +401,25 @@ def test_run_autograder_gives_the_points_of_lora_course_grade_item_by_item(cheap
         assert 0 < content["score"] < auto_points(name)
     assert by_item(content) == {i.grade_id: row[i.grade_id] for i in items(name)}, row.get("status")
     assert content["score"] == sum(float(row[i.grade_id] or 0) for i in items(name))
+
+
+def test_a_lora_delegated_to_another_program_gets_its_honest_score_in_the_container(tree, zips, tmp_path):
+    """The forge-proof grader's course through the full harness (setup.sh's venv, the Docker-like container, so
+    isolation none, where the package's files are readable): a LoRA whose methods run the package's reference in
+    another program earns nothing on the LoRA checks, and the student's own forward keeps its points."""
+    from forge_fixtures import ITEMS, solution, submission
+    from forge_fixtures import NAME as FORGE
+    from test_gradescope_forge import DELEGATE
+
+    use_lesson(tree, zips["05"], notebook=FORGE, limits={"cell_seconds": 30, "notebook_seconds": 120,
+                                                          "memory_mb": 2048})
+    (tree / "source" / "solution" / LESSONS["05"]).unlink()
+    nbformat.write(solution(), tree / "source" / "solution" / FORGE)
+    (tmp_path / "sub").mkdir()
+    nbformat.write(submission({"lora-task": DELEGATE}), tmp_path / "sub" / FORGE)
+    content, _, log = harness.grade(tree, tmp_path / "sub", "docker")
+    assert content is not None, log[-3000:]
+    validate(content)
+    assert "isolation none" in content["output"] and "Status: ok." in content["output"], content["output"]
+    assert [by_item(content)[g] for g in ITEMS] == ["0", "0", "0", "0", "0", "2"], content["output"]
+    assert "starting another program is not available while grading" in json.dumps(content)

@@ -106,36 +106,64 @@ def stage_submission(notebook: Path, name: str, owner: int | None, student: str 
     return folder
 
 
+LOG_BYTES = 16_000        # of the grading child's own stdout and stderr, kept for the autograder's log
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
 def run_step(job: dict, iso: Isolation, wall: float) -> tuple[dict | None, str]:
-    """Grade in the child (step.py) as ``iso.step_uid``; (its report, '') or (None, why it gave none)."""
+    """Grade in the child (step.py) as ``iso.step_uid``; (its report, '') or (None, why it gave none).
+
+    The report comes back on a pipe only the child holds. Whatever the child, or a notebook of its uid, writes to
+    stdout or stderr is read here and bounded (the first ``LOG_BYTES`` go to the autograder's log, which students
+    do not see): a flood can neither fill the container's log nor block the grading."""
     read_fd, write_fd = os.pipe()
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
            "TMPDIR": "/tmp", "HOME": str(Path(job["folder"]).parent), "PYTHONDONTWRITEBYTECODE": "1"}
     drop = {} if iso.step_uid is None else {"user": iso.step_uid, "group": iso.step_uid, "extra_groups": []}
     try:
         child = subprocess.Popen([sys.executable, "-I", "-m", "lora_course.gradescope.step", str(write_fd)],
-                                 stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env, cwd="/",
-                                 start_new_session=True, **drop)
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 pass_fds=(write_fd,), env=env, cwd="/", start_new_session=True, **drop)
     finally:
         os.close(write_fd)
     chunks: list[bytes] = []
+    log, dropped = bytearray(), 0
+    out_fd = child.stdout.fileno()
+    why, report_done = "", False
     try:
         child.stdin.write(json.dumps(job).encode())
         child.stdin.close()
         deadline = time.monotonic() + wall
         os.set_blocking(read_fd, False)
+        os.set_blocking(out_fd, False)
         while True:
-            try:
-                data = os.read(read_fd, 1 << 16)
-            except BlockingIOError:
-                data = None
-            if data:
-                chunks.append(data)
-            elif data == b"" and child.poll() is not None:
+            busy = False
+            for fd in (out_fd, read_fd):
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                busy = busy or bool(data)
+                if fd == read_fd:
+                    chunks.append(data)
+                    report_done = report_done or data == b""
+                elif data:
+                    keep = data[: max(0, LOG_BYTES - len(log))]
+                    log += keep
+                    dropped += len(data) - len(keep)
+            if report_done and child.poll() is not None:
                 break
             if time.monotonic() > deadline:
-                return None, f"grading did not finish within the autograder's wall-clock limit of {wall:g} s"
-            time.sleep(0.05)
+                why = f"grading did not finish within the autograder's wall-clock limit of {wall:g} s"
+                break
+            if not busy:
+                time.sleep(0.05)
     except BrokenPipeError:
         pass
     finally:
@@ -143,11 +171,21 @@ def run_step(job: dict, iso: Isolation, wall: float) -> tuple[dict | None, str]:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
         child.wait()
+        child.stdout.close()
         if iso.step_uid is not None:
             kill_uid(iso.step_uid)
+        text = log.decode("utf-8", "replace")
+        if text.strip() or dropped:
+            print(text + (f"\n(grading log: {dropped} more bytes dropped)" if dropped else ""), file=sys.stderr)
+    if why:
+        return None, why
     try:
         return json.loads(b"".join(chunks).decode()), ""
     except (ValueError, UnicodeDecodeError):
+        if child.returncode < 0:
+            return None, (f"the grading process was stopped by {_signal_name(child.returncode)} before it reported "
+                          "its result (a notebook that kills or stops processes also ends its own grading), so no "
+                          "points could be given")
         return None, f"the grading process ended without a result (exit code {child.returncode})"
 
 
@@ -176,7 +214,10 @@ def grade(root: Path, started: float) -> dict:
     if notebook.name != name:
         header.append(f"Your file {notebook.name} was graded as {name}.")
     folder = stage_submission(notebook, name, iso.step_uid, submitter(root))
-    kernel_uid = 100_000_000 + secrets.randbelow(1_000_000) * 1000 if iso.mode == "bwrap" else 61000
+    # bwrap: the kernels get a uid of their own; otherwise they run as the grading child's throwaway uid, which
+    # the grader then tears down whole after each kernel (Sandbox.teardown_uid)
+    kernel_uid = (100_000_000 + secrets.randbelow(1_000_000) * 1000 if iso.mode == "bwrap"
+                  else iso.step_uid if iso.step_uid is not None else 61000)
     job = {"notebook": name, "folder": str(folder), "isolation": iso.mode, "kernel_uid": kernel_uid,
            "seed": int(config.get("seed", 0)), "limits": config["limits"], "solution": solution_text}
     try:
@@ -192,6 +233,15 @@ def grade(root: Path, started: float) -> dict:
     header += [f"Note: {note}" for note in report.get("notes", [])]
     graded = report["items"] if isinstance(report["items"], dict) else {}
     return results(items, graded, header, time.monotonic() - started, visibility)
+
+
+def rubric_items(root: Path) -> list[GradedItem]:
+    """The lesson's graded items, or none when even the rubric cannot be read (a failure's test then says so)."""
+    try:
+        name = json.loads((root / "source" / CONFIG).read_text(encoding="utf-8"))["notebook"]
+        return items_from_solution(nbformat.read(root / "source" / "solution" / name, as_version=4), name)
+    except Exception:  # noqa: BLE001 - only the failed test's maximum depends on it
+        return []
 
 
 def write_results(root: Path, content: dict) -> Path:
@@ -213,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         content = grade(args.root, started)
     except Exception as err:  # noqa: BLE001 - Gradescope must always get a results.json
-        content = failed_submission([], f"The autograder failed ({type(err).__name__}: {err}); your instructor "
-                                    "can see the details in the autograder output.", [], time.monotonic() - started)
+        content = failed_submission(rubric_items(args.root), f"The autograder failed ({type(err).__name__}: {err});"
+                                    " your instructor can see the details in the autograder output.", [],
+                                    time.monotonic() - started)
         print(f"run_autograder: {type(err).__name__}: {err}", file=sys.stderr)
     path = write_results(args.root, content)
     print(f"wrote {path}: score {content['score']:g} in {content['execution_time']:.1f} s")

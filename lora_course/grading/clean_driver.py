@@ -7,7 +7,8 @@ check's inputs. It runs the setup, then the answer cells (statement by statement
 hide the definitions after it), then each check's ``collect`` on the grader's inputs, and writes one JSON line per
 step to the channel (the stdout pipe the grader opened; ``print`` goes to the log instead). Its audit hook records
 what the reference rule and the tampering rule need: refused package imports, reads of the package's files, code
-rebuilt from ``marshal`` or ``types.CodeType``, trace/profile/audit hooks, ``ctypes``, and text compiled at run time.
+rebuilt from ``marshal`` or ``types.CodeType``, trace/profile/audit hooks, ``ctypes``, and text compiled at run time;
+it refuses ``ctypes`` and starting another program while the student's code runs.
 """
 
 import ast
@@ -30,6 +31,10 @@ np = None
 RECORD = [lambda kind, fields: None]      # the recorder's writer, once installed (the view's finder reports to it)
 TRUSTED = tuple({os.path.realpath(p) + "/" for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} |
                 {p + "/" for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {"/usr/"})
+# starting another program: refused while the student's code runs (a program started here is an interpreter without
+# this one's finder and hook; where no sandbox hides the package's files, it could import the reference)
+NO_PROGRAM = ("os.exec", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
+              "pty.spawn", "os.startfile")
 HOOK_EVENTS = ("sys.settrace", "sys.setprofile", "sys.addaudithook", "gc.get_objects", "gc.get_referrers",
                "gc.get_referents", "sys._current_frames")
 
@@ -49,6 +54,7 @@ def recorder(chan, counter):
     escape = {i: f"\\u{i:04x}" for i in range(32)}
     escape.update({34: '\\"', 92: "\\\\"})
     trusted, hook_events, last_open, seen, hash_ = TRUSTED, HOOK_EVENTS, [""], set(), hash
+    no_program, refused = NO_PROGRAM, PermissionError
 
     def text(value):
         return '"' + translate(value, escape) + '"'
@@ -81,8 +87,12 @@ def recorder(chan, counter):
         return False
 
     def hook(event, args):
+        if event in no_program:
+            raise refused(f"{event}: starting another program is not available while grading")
         if event in hook_events or startswith(event, "ctypes."):
             put("hook", {"target": event})
+            if startswith(event, "ctypes."):      # recorded (tampering), then refused: no native call gets through
+                raise refused(f"{event}: ctypes is not available while grading")
         elif event == "marshal.loads" or event == "marshal.load":
             if not (importing() and startswith(last_open[0], trusted)):        # a .pyc of Python or the environment
                 put("rebuild", {"target": "code loaded with marshal"})

@@ -104,8 +104,10 @@ def _spec(sandbox: Sandbox, run: Path, work: Path, tree: Tree) -> dict:
 def _command(sandbox: Sandbox, spec_file: Path, work: Path) -> list[str]:
     if sandbox.resolved() == "none":
         lim = sandbox.limits
+        # no bwrap: the package's files are readable here, so the driver may start no process at all (a program
+        # started from an answer cell would import the reference freely): one process of this uid, its own
         return ["prlimit", f"--as={lim.memory_mb * 1024 * 1024}", f"--fsize={lim.file_mb * 1024 * 1024}",
-                f"--nproc={lim.processes}", "--core=0", "--", "env", "-i",
+                "--nproc=1", "--core=0", "--", "env", "-i",
                 *(f"{k}={v}" for k, v in kernel_env(work).items()),
                 sys.executable, "-I", "-c", DRIVER.read_text(encoding="utf-8")]
     return [sys.executable, "-I", "-m", "lora_course.grading.launch", str(spec_file)]
@@ -187,7 +189,7 @@ def run_clean(job: Path, sandbox: Sandbox, request: bytes, cell_ids: list[str], 
             _supervise(proc, tree, sandbox, steps, result)
     finally:
         result.cpu_seconds = tree.cpu_seconds()
-        tree.destroy(uid=sandbox.uid if sandbox.resolved() == "bwrap" else None)
+        tree.destroy(uid=sandbox.teardown_uid())
         if sandbox.resolved() == "bwrap" and disk_full(run) and not result.problem:
             result.problem = "disk: the clean interpreter filled its job folder"
         unmount_job_folder(run)

@@ -169,7 +169,7 @@ def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path,
             with ThreadPoolExecutor(max_workers=1) as pool:
                 result = pool.submit(asyncio.run, coroutine).result()
     finally:
-        tree.destroy(uid=sandbox.uid if sandbox.resolved() == "bwrap" else None)
+        tree.destroy(uid=sandbox.teardown_uid())
         full = disk_full(run) if sandbox.resolved() == "bwrap" else False
         unmount_job_folder(run)
     result.disk_full, result.refused_files = full, warnings

@@ -72,6 +72,18 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     readonly: tuple[str, ...] = ()
 
+    def teardown_uid(self) -> int | None:
+        """The uid whose every process is killed when a kernel or clean interpreter ends (None: only its tree).
+
+        ``bwrap``: the student's own uid. Otherwise the kernel runs as the grading process's uid, so whatever it
+        started outside its process tree (a daemon in a session of its own) would outlive it; where that uid is
+        a throwaway one (``uid`` is this process's own unprivileged uid, as ``run_autograder``'s grading child
+        sets it), every other process of it is killed, so nothing the notebook started can reach the clean
+        interpreter or the grading. Where the grader runs as a person's uid, nothing of theirs is touched."""
+        if self.resolved() == "bwrap":
+            return self.uid
+        return self.uid if self.uid == os.getuid() != 0 else None
+
     def resolved(self) -> str:
         """``auto`` becomes ``bwrap`` (as root, with its own uid and cgroups), else ``user`` or ``none``."""
         mode = "bwrap" if self.isolation == "root" else self.isolation   # "root": the old name of bwrap
