@@ -114,6 +114,18 @@ def test_the_view_holds_no_reference_and_the_collect_source_no_judge():
         assert "judge" not in source and "lora_course.layer" not in source and "linear_lora_forward" not in source
 
 
+def test_the_view_holds_the_helpers_a_student_imports_but_never_a_reference():
+    """An answer cell may import a helper module that is no reference (its own validation, the cache contract):
+    the clean interpreter has it, as the kernel had. A reference it imports stays out, however it is spelled."""
+    answers = [LORA, "from lora_course.cache_check import check_cache\nimport lora_course.validation as V\n"
+                     "def f():\n    from lora_course.merge import merge\n    from lora_course.layer import LoRA\n"
+                     "    from lora_course.feedback.project import lora\n"]
+    view = build_view(solution(), [], answers, [])
+    assert "lora_course.cache_check" in view.modules and "lora_course.validation" in view.modules
+    assert not any(m.startswith(("lora_course.merge", "lora_course.feedback.project")) for m in view.modules)
+    assert "class LoRA" not in view.modules.get("lora_course.layer", "")
+
+
 def test_the_static_scan_drops_an_alias_the_student_rebinds():
     setup = "from lora_course.layer import lora_forward, LoRA"
     uses = "class LoRA:\n    def forward(self, x):\n        return lora_forward(x, self.A, self.B, self.scale)\n"

@@ -5,7 +5,7 @@ In that interpreter the package's reference does not exist. The view is a set of
 memory by the interpreter's own import finder (the package's folder itself is hidden by the sandbox):
 
 - whole modules that neither are nor lean on a reference (``validation``, ``lessons.l05_project``,
-  ``feedback.answers`` for ``check``);
+  ``feedback.answers`` for ``check``), as the setup, the checks or the student's own imports need them;
 - for a module that holds a reference next to helpers a lesson hands out (``layer.scale_factor``), a partial
   module with those helpers only (their source closure); any other name of it is refused;
 - nothing of ``layer``, ``merge``, ``multi_lora``, ``lowrank``, ``analysis``, the grader (``grading``) or the
@@ -239,6 +239,13 @@ def build_view(solution: nbformat.NotebookNode, items, answer_sources: list[str]
                 lines.append(f"import {module}" + (f" as {alias}" if alias != module.split(".")[0] else ""))
             elif alias != PACKAGE:
                 dropped[alias] = f"{module}.{name}" if name else module
+    for source in answer_sources:                      # the student's own imports of helpers that are no reference
+        try:
+            tree = ast.parse(_strip_magics(source))
+        except (SyntaxError, ValueError):
+            continue
+        for module, name, _alias in package_imports(tree, "__main__"):
+            builder.object_ok(module, name) if name else builder.module_ok(module)
     builder.module_ok(PACKAGE)                         # the package itself (its version) is always there
     modules, packages = builder.view()
     return View(modules, packages, "\n".join(lines) + "\n", dropped)
