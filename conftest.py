@@ -5,12 +5,15 @@
   suite needs no torch and never imports it.
 - The run ends with one line naming what was skipped and why; with CI=true a test skipped for a missing
   program fails instead.
+- nbval's run of a solution notebook hands its answer variables to tests/test_answer_keys.py (through the run's
+  shared results, tests/shared_cache.py), which then need not run the notebook a second time.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,7 @@ def pytest_ignore_collect(collection_path, config):
 
 MISSING_PROGRAM = re.compile(r"chromium|playwright|bubblewrap|bwrap|needs root|not installed", re.IGNORECASE)
 SKIP_SUMMARY = pytest.StashKey[str]()
+ANSWERS_HELD = pytest.StashKey[dict]()   # a solution notebook's answers' lock, held while nbval runs it
 
 
 def in_ci() -> bool:
@@ -78,9 +82,14 @@ def summarize_skips(reports) -> str:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """With CI=true a test skipped for a missing program (Chromium, playwright, bubblewrap, root, make) fails."""
+    """With CI=true a test skipped for a missing program (Chromium, playwright, bubblewrap, root, make) fails.
+    Counts a solution notebook's cells that ran and passed: only a run of every cell gives test_answer_keys.py the
+    notebook's answers."""
     outcome = yield
     report = outcome.get_result()
+    state = item.parent.stash.get(ANSWERS_HELD, None) if _is_solution_cell(item) else None
+    if state is not None and report.when == "call" and report.passed:
+        state["passed"] += 1
     if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
         reason = skip_reason(report)
         if MISSING_PROGRAM.search(reason):
@@ -99,3 +108,61 @@ def pytest_unconfigure(config):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if line is not None and reporter is not None:
         reporter.write_line(line, yellow=line != "skipped: nothing", bold=True)
+
+
+# --- nbval's run of a solution notebook gives test_answer_keys.py its answers (tests/solution_answers.py) ------------
+
+
+def _answer_tools():
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    import shared_cache
+    import solution_answers
+
+    return shared_cache, solution_answers
+
+
+def _is_solution_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell" and Path(item.path).parent == ROOT / "solutions"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before a solution notebook's first cell: take its answers' lock, unless another worker holds it or they are
+    stored already (then this run stores nothing)."""
+    if not _is_solution_cell(item) or item.cell_num != 0 or ANSWERS_HELD in item.parent.stash:
+        return
+    shared_cache, solution_answers = _answer_tools()
+    if not solution_answers.answer_names(item.path):
+        return
+    store = shared_cache.Store(shared_cache.run_folder(item.config._tmp_path_factory.getbasetemp()))
+    try:
+        held = store.hold(*solution_answers.cache_inputs(item.path), blocking=False)
+    except BlockingIOError:
+        return
+    if held.value() is not None:
+        held.release()
+        return
+    item.parent.stash[ANSWERS_HELD] = {"held": held, "passed": 0}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the notebook's last cell, before nbval stops its kernel: if every code cell ran and passed (none
+    failed, none skipped or deselected: the kernel then holds what running the whole notebook gives), store the
+    answers."""
+    state = item.parent.stash.get(ANSWERS_HELD, None) if _is_solution_cell(item) else None
+    if state is None or (nextitem is not None and nextitem.parent is item.parent):
+        return
+    del item.parent.stash[ANSWERS_HELD]
+    try:
+        kernel = item.parent.kernel
+        every_cell = state["passed"] == sum(c.cell_type == "code" for c in item.parent.nb.cells)
+        if every_cell and kernel is not None and kernel.is_alive():
+            values = _answer_tools()[1].read_from_kernel(kernel.kc, item.path)
+            if values is not None:
+                state["held"].store(values)
+    except Exception:  # noqa: BLE001 - nothing stored: test_answer_keys.py runs the notebook itself
+        pass
+    finally:
+        state["held"].release()

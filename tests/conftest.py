@@ -16,22 +16,26 @@ SLOW_FIRST = (
     "tests/test_nbgrader.py",
     "tests/test_grading_lessons.py",
     "tests/test_grading_hostile.py",
-    "tests/test_answer_keys.py",
     "tests/test_grading_tasks.py",
     "solutions/03_targets_and_rank.ipynb",
     "notebooks/03_targets_and_rank.ipynb",
     "tests/test_cli.py",
     "tests/test_setup.py",
 )
+# After every other file but the browser's: by then nbval has run each solution notebook and stored its answers,
+# which this file reads instead of running the notebooks again (tests/solution_answers.py).
+LATE = ("tests/test_answer_keys.py",)
 BROWSER = "tests/browser/"
 BROWSER_SLOW_FIRST = ("tests/browser/test_jupyterlab.py", "tests/browser/test_open_unmodified.py")
 
 
 def run_order(nodeid: str) -> tuple[int, int]:
-    """(group, rank): the slow files first, slowest first; then the rest as collected; the browser last."""
+    """(group, rank): the slow files first, slowest first; then the rest as collected; then LATE; the browser last."""
     path = nodeid.split("::", 1)[0]
     if path.startswith(BROWSER):
-        return 2, BROWSER_SLOW_FIRST.index(path) if path in BROWSER_SLOW_FIRST else len(BROWSER_SLOW_FIRST)
+        return 3, BROWSER_SLOW_FIRST.index(path) if path in BROWSER_SLOW_FIRST else len(BROWSER_SLOW_FIRST)
+    if path in LATE:
+        return 2, LATE.index(path)
     return (0, SLOW_FIRST.index(path)) if path in SLOW_FIRST else (1, 0)
 
 

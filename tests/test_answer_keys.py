@@ -1,13 +1,14 @@
 """Every auto-checked exercise: the solution's computed answer passes its key, equivalent forms pass,
-a wrong answer and a missing one do not. The answers are computed by running the solution notebook."""
+a wrong answer and a missing one do not. The answers are computed by running the solution notebook (nbval's run
+of it in the same test run, where there was one: tests/solution_answers.py)."""
 
 import functools
-import json
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from shared_cache import Store, run_folder
+from solution_answers import cache_inputs, run_notebook
 
 from lora_course.feedback.answers import COARSE, CORRECT, MISSING, WRONG, diagnose, evaluate
 from lora_course.grading.items import items_from_solution
@@ -28,16 +29,17 @@ NOTEBOOKS = [p for p in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
              if auto_items(nbformat.read(p, as_version=4), p.name)]
 
 
-@functools.cache
-def solution_answers(path: Path) -> dict:
-    """The answer variables' values after running the solution (once per notebook; both tests read them)."""
-    nb = nbformat.read(path, as_version=4)
-    names = sorted({name for _, name, _ in auto_items(nb, path.name)})
-    dump = f"import json as _j\nprint('ANSWERS=' + _j.dumps({{n: globals()[n] for n in {names!r}}}, default=list))"
-    nb.cells.append(nbformat.v4.new_code_cell(dump))
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
-    return json.loads(text.split("ANSWERS=", 1)[1])
+@pytest.fixture(scope="module")
+def solution_answers(tmp_path_factory):
+    """path -> the answer variables' values after running the solution (once per notebook; both tests read them):
+    from nbval's run of the same notebook when it stored them (tests/solution_answers.py), else run here."""
+    store = Store(run_folder(tmp_path_factory.getbasetemp()))
+
+    @functools.cache
+    def answers(path: Path) -> dict:
+        return store.get_or_compute(*cache_inputs(path), lambda: run_notebook(path))
+
+    return answers
 
 
 def wrong_version(value, form):
@@ -51,7 +53,7 @@ def wrong_version(value, form):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_keys_accept_right_and_equivalent_answers_and_reject_wrong_and_missing(path):
+def test_keys_accept_right_and_equivalent_answers_and_reject_wrong_and_missing(path, solution_answers):
     answers = solution_answers(path)
     items = auto_items(nbformat.read(path, as_version=4), path.name)
     for grade_id, name, key in items:
@@ -72,7 +74,7 @@ def coarser(value: float, figures: int) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_precision_and_known_mistakes(path):
+def test_precision_and_known_mistakes(path, solution_answers):
     """Each answer given too coarsely is told so; each known mistake is a key of the same form that the right
     answer does not match, with its own hint; the question's cell text states the precision."""
     answers = solution_answers(path)

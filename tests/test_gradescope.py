@@ -26,6 +26,7 @@ import jsonschema
 import nbformat
 import pytest
 from fencing import requires_fence
+from grading_cache import sharing
 from test_grading_hostile import EXPECTED as HOSTILE_EXPECTED
 from test_grading_hostile import NAME as TOY
 from test_grading_hostile import build as build_hostile
@@ -202,7 +203,8 @@ def cheap(zips, tmp_path_factory) -> dict[str, tuple[dict, dict]]:
         if student.startswith(("solution_", "untouched_")):
             shutil.rmtree(subs / student)
     out = tmp / "grades.csv"
-    assert main(["grade", str(subs), "--out", str(out), "--jobs", "2", "--timeout", "120", "--no-progress"]) == 0
+    with sharing(tmp_path_factory):      # the same mistakes as the grading tests grade
+        assert main(["grade", str(subs), "--out", str(out), "--jobs", "2", "--timeout", "120", "--no-progress"]) == 0
     rows = list(csv.reader(out.open()))
     csv_rows = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     return {student: (done[student], csv_rows.get(student)) for student in cases}

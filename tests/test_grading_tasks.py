@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from fencing import requires_fence
+from grading_cache import sharing
 
 from lora_course.cli.main import main
 from lora_course.grading.items import items_from_solution
@@ -131,8 +132,9 @@ def graded(tmp_path_factory):
     (subs / "t02_partial").mkdir()
     nbformat.write(partial, subs / "t02_partial" / L02)
     out = tmp / "grades.csv"
-    assert main(["grade", str(subs), "--out", str(out), "--feedback", str(tmp / "fb"), "--jobs", "2",
-                 "--timeout", "120", "--no-progress"]) == 0
+    with sharing(tmp_path_factory):      # test_gradescope.py grades some of them too
+        assert main(["grade", str(subs), "--out", str(out), "--feedback", str(tmp / "fb"), "--jobs", "2",
+                     "--timeout", "120", "--no-progress"]) == 0
     shutil.rmtree(subs)
     rows = list(csv.reader(out.open()))
     return {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}, tmp / "fb"

@@ -67,17 +67,19 @@ def _suite_conftest():
     return module
 
 
-def test_the_slow_files_start_first_and_the_browser_tests_run_last():
+def test_the_slow_files_start_first_the_answer_keys_follow_the_solutions_and_the_browser_tests_run_last():
     order = _suite_conftest()
-    missing = [p for p in order.SLOW_FIRST + order.BROWSER_SLOW_FIRST if not (ROOT / p).is_file()]
-    assert not missing, f"listed as slow but not in the course (renamed?): {missing}"
-    ids = ["tests/test_layer.py::test_a", "tests/browser/test_browser_checks.py::test_b",
-           "tests/browser/test_jupyterlab.py::test_c[x]", "solutions/03_targets_and_rank.ipynb::Cell 4",
-           "tests/test_nbgrader.py::test_d", "notebooks/00_why_lora.ipynb::Cell 0"]
+    missing = [p for p in order.SLOW_FIRST + order.LATE + order.BROWSER_SLOW_FIRST if not (ROOT / p).is_file()]
+    assert not missing, f"listed as slow or late but not in the course (renamed?): {missing}"
+    ids = ["tests/test_answer_keys.py::test_e[01]", "tests/test_layer.py::test_a",
+           "tests/browser/test_browser_checks.py::test_b", "tests/browser/test_jupyterlab.py::test_c[x]",
+           "solutions/03_targets_and_rank.ipynb::Cell 4", "tests/test_nbgrader.py::test_d",
+           "notebooks/00_why_lora.ipynb::Cell 0", "solutions/01_rank.ipynb::Cell 0"]
     assert sorted(ids, key=order.run_order) == [
         "tests/test_nbgrader.py::test_d", "solutions/03_targets_and_rank.ipynb::Cell 4", "tests/test_layer.py::test_a",
-        "notebooks/00_why_lora.ipynb::Cell 0", "tests/browser/test_jupyterlab.py::test_c[x]",
-        "tests/browser/test_browser_checks.py::test_b"]
+        "notebooks/00_why_lora.ipynb::Cell 0", "solutions/01_rank.ipynb::Cell 0",
+        "tests/test_answer_keys.py::test_e[01]",      # after nbval's run of the solutions, whose answers it reads
+        "tests/browser/test_jupyterlab.py::test_c[x]", "tests/browser/test_browser_checks.py::test_b"]
 
 
 def test_make_test_keeps_that_order_on_two_workers():
