@@ -11,8 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from lora_course.lessons.l04_latency import _SHORT, CONTROL, CaseTiming, _check_case_list
-from lora_course.measure.intervals import MIN_SAMPLES, Interval, bootstrap_median, unbounded
-from lora_course.measure.verdicts import Claim, bootstrap_difference, claim, control_gate
+from lora_course.measure.intervals import (
+    BATCHES,
+    MIN_SAMPLES,
+    Interval,
+    batch_median,
+    batch_median_difference,
+    unbounded,
+)
+from lora_course.measure.verdicts import Claim, claim, control_gate
 from lora_course.validation import (
     InputError,
     check_instance,
@@ -85,7 +92,7 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
 def control_interval(cases: list[CaseTiming], *, rng: np.random.Generator, level: float = CONTROL_LEVEL
                      ) -> Interval | None:
     """The run's A/A control: the median of ``t_copy / t_frozen`` over the rounds of every case that timed the
-    copy (one ratio per round, cases in the order run), with its block-bootstrap interval at ``level``; None
+    copy (one ratio per round, cases in the order run), with its batch-means interval at ``level``; None
     when no case has a control. One interval for the whole run, so the run is judged busy by one test; its
     level is 99 % so that a quiet machine is called busy about once in a hundred runs."""
     cases = _check_case_list("cases", cases)
@@ -96,16 +103,16 @@ def control_interval(cases: list[CaseTiming], *, rng: np.random.Generator, level
     if not ratios:
         return None
     pooled = np.concatenate(ratios)
-    if pooled.size < MIN_SAMPLES:
+    if pooled.size < max(MIN_SAMPLES, BATCHES):
         return unbounded(float(np.median(pooled)), int(pooled.size), level)
-    return bootstrap_median(pooled, rng=rng, level=level)
+    return batch_median(pooled, level=level)
 
 
 def _difference(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> Interval:
-    """median(a) - median(b) with its block-bootstrap interval; unbounded when either has too few rounds."""
-    if min(a.size, b.size) < MIN_SAMPLES:
+    """median(a) - median(b) with its batch-means (Welch) interval; unbounded when either has too few rounds."""
+    if min(a.size, b.size) < max(MIN_SAMPLES, BATCHES):
         return unbounded(float(np.median(a) - np.median(b)), int(min(a.size, b.size)))
-    return bootstrap_difference(a, b, rng=rng, paired=False)
+    return batch_median_difference(a, b)
 
 
 def latency_summary(claims: list[Claim]) -> list[str]:
