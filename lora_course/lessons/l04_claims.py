@@ -75,8 +75,9 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
         for v in ("adapter_l", "adapter_h", "lora"):
             if v in times and v in large.comparison.times:
                 a, b = (c.comparison.times[v] / c.comparison.times["frozen"] for c in (small, large))
+                paired = small.interleaved and large.interleaved and a.shape == b.shape
                 out.append(claim(f"{_SHORT[v]}'s overhead shrinks from {small.label} to {large.label} "
-                                 f"(difference of ratios above 0)", _difference(a, b, rng), "above", 0.0,
+                                 f"(difference of ratios above 0)", _difference(a, b, paired), "above", 0.0,
                                  min_samples=need(small, large)))
     if arithmetic and (small.batch, small.seq) in arithmetic:
         predicted = arithmetic[(small.batch, small.seq)]
@@ -108,11 +109,13 @@ def control_interval(cases: list[CaseTiming], *, rng: np.random.Generator, level
     return batch_median(pooled, level=level)
 
 
-def _difference(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> Interval:
-    """median(a) - median(b) with its batch-means (Welch) interval; unbounded when either has too few rounds."""
+def _difference(a: np.ndarray, b: np.ndarray, paired: bool) -> Interval:
+    """How much larger ratio a is than ratio b: the median of the per-round differences a - b when the two cases
+    were timed in the same rounds (``paired``), else median(a) - median(b); with its batch-means interval
+    (Welch's for unpaired cases); unbounded when either has too few rounds."""
     if min(a.size, b.size) < max(MIN_SAMPLES, BATCHES):
         return unbounded(float(np.median(a) - np.median(b)), int(min(a.size, b.size)))
-    return batch_median_difference(a, b)
+    return batch_median(a - b) if paired else batch_median_difference(a, b)
 
 
 def latency_summary(claims: list[Claim]) -> list[str]:
