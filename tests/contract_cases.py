@@ -1862,7 +1862,7 @@ for _moved in [n for n in NO_INPUTS if n.startswith(("timing.Comparison.", "timi
     NO_INPUTS.discard(_moved)
     NO_INPUTS.add(_moved.replace("timing.", "comparison.", 1))
 NONE_IS_VALID |= {("timing.compare", "max_cpu_seconds"), ("timing.time_until_resolved", "max_cpu_seconds"),
-                  ("latency.measure_cases", "total_cpu_seconds")}
+                  ("latency.measure_cases", "total_cpu_seconds"), ("verdicts.claim", "fails_on")}
 
 
 def twenty_rounds(shift: float = 0.0) -> np.ndarray:
@@ -1895,9 +1895,11 @@ def specs() -> dict[str, Spec]:  # noqa: F811 -- this block extends the specs ab
     for name, extra, kind in (("timing.compare", "max_cpu_seconds", "nonneg"),
                               ("timing.time_until_resolved", "max_cpu_seconds", "nonneg"),
                               ("latency.measure_cases", "total_cpu_seconds", "nonneg"),
-                              ("latency.measure_cases", "interleave", "bool")):
+                              ("latency.measure_cases", "interleave", "bool"),
+                              ("verdicts.claim", "fails_on", "obj")):
         spec = out[name]
-        valid, value = spec.valid, {"max_cpu_seconds": 1.0, "total_cpu_seconds": 1.0, "interleave": False}[extra]
+        valid, value = spec.valid, {"max_cpu_seconds": 1.0, "total_cpu_seconds": 1.0, "interleave": False,
+                                    "fails_on": interval()}[extra]
         out[name] = Spec(spec.call, lambda valid=valid, extra=extra, value=value: {**valid(), extra: value},
                          {**spec.kinds, extra: kind}, spec.deterministic, spec.names)
     return out

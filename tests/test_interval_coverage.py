@@ -51,3 +51,21 @@ def test_batch_median_difference_covers_and_refuses():
     assert hits / 400 >= 0.93
     with pytest.raises(ValueError, match="b: expected at least 5 values for an interval, got 3"):
         batch_median_difference(np.ones(10), np.ones(3))
+
+
+def test_a_claim_fails_only_when_its_stricter_interval_fails_it_too():
+    from lora_course.measure.intervals import Interval
+    from lora_course.measure.verdicts import Verdict, claim
+
+    wide_of_the_mark = Interval(1.08, 1.06, 1.10, n=30)          # the 95 % interval says: not within 1 +- 0.05
+    assert claim("merged = frozen", wide_of_the_mark, "within", 1.0, 0.05, min_samples=20).verdict is Verdict.FAILS
+    strict_overlaps = Interval(1.08, 1.03, 1.13, n=30, level=0.99)
+    assert claim("merged = frozen", wide_of_the_mark, "within", 1.0, 0.05, min_samples=20,
+                 fails_on=strict_overlaps).verdict is Verdict.UNRESOLVED
+    strict_agrees = Interval(1.08, 1.055, 1.11, n=30, level=0.99)
+    assert claim("merged = frozen", wide_of_the_mark, "within", 1.0, 0.05, min_samples=20,
+                 fails_on=strict_agrees).verdict is Verdict.FAILS
+    holds = Interval(1.01, 0.99, 1.03, n=30)
+    assert claim("merged = frozen", holds, "within", 1.0, 0.05, fails_on=strict_overlaps).verdict is Verdict.HOLDS
+    with pytest.raises(TypeError, match="fails_on: expected"):
+        claim("x", holds, "above", 1.0, fails_on=(0.9, 1.1))

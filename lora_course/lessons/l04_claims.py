@@ -31,6 +31,7 @@ from lora_course.validation import (
 )
 
 CONTROL_LEVEL = 0.99        # the A/A control's interval: a busy-machine alarm that a quiet run rarely trips
+FAIL_LEVEL = 0.99           # a "does not hold" needs the 99 % interval on the wrong side, not only the 95 % one
 
 
 # ---------------------------------------------------------------- claims
@@ -54,6 +55,13 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
     by_size = sorted(cases, key=lambda c: c.tokens)
     small, large = by_size[0], by_size[-1]
     times = small.comparison.times
+
+    def strict(ratio: np.ndarray) -> Interval | None:
+        return batch_median(ratio, level=FAIL_LEVEL) if ratio.size >= max(MIN_SAMPLES, BATCHES) else None
+
+    def rel(case: CaseTiming, v: str, base: str = "frozen") -> np.ndarray:
+        return case.comparison.times[v] / case.comparison.times[base]
+
     def need(*cs: CaseTiming) -> int:
         return max(MIN_SAMPLES, *(c.comparison.min_rounds for c in cs))
 
@@ -62,15 +70,16 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
         if "merged" in case.comparison.ratios:
             out.append(claim(f"merged LoRA costs what frozen costs (ratio within 1 ± {merged_tolerance:g}) "
                              f"at {case.label}", case.overhead("merged"), "within", 1.0, merged_tolerance,
-                             digits=3, min_samples=need(case)))
+                             digits=3, min_samples=need(case), fails_on=strict(rel(case, "merged"))))
     if "lora" in times:
         for case in by_size:
             out.append(claim(f"unmerged LoRA is slower than frozen (ratio above 1) at {case.label}",
-                             case.overhead("lora"), "above", 1.0, min_samples=need(case)))
+                             case.overhead("lora"), "above", 1.0, min_samples=need(case),
+                             fails_on=strict(rel(case, "lora"))))
     if "adapter_h" in times and "adapter_l" in times:
         out.append(claim(f"Adapter^H costs more than Adapter^L (ratio H / L above 1) at {small.label}",
                          small.comparison.ratio_between("adapter_h", "adapter_l", rng=rng), "above", 1.0,
-                         min_samples=need(small)))
+                         min_samples=need(small), fails_on=strict(rel(small, "adapter_h", "adapter_l"))))
     if large is not small:
         for v in ("adapter_l", "adapter_h", "lora"):
             if v in times and v in large.comparison.times:
@@ -78,6 +87,7 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
                 paired = small.interleaved and large.interleaved and a.shape == b.shape
                 out.append(claim(f"{_SHORT[v]}'s overhead shrinks from {small.label} to {large.label} "
                                  f"(difference of ratios above 0)", _difference(a, b, paired), "above", 0.0,
+                                 fails_on=_difference(a, b, paired, FAIL_LEVEL),
                                  min_samples=need(small, large)))
     if arithmetic and (small.batch, small.seq) in arithmetic:
         predicted = arithmetic[(small.batch, small.seq)]
@@ -85,7 +95,7 @@ def latency_claims(cases: list[CaseTiming], arithmetic: dict[tuple[int, int], di
             if v in predicted and v in times:
                 out.append(claim(f"{_SHORT[v]} at {small.label} costs more than arithmetic predicts "
                                  f"(ratio above {1 + predicted[v]:.3f})", small.overhead(v), "above",
-                                 1 + predicted[v], min_samples=need(small)))
+                                 1 + predicted[v], min_samples=need(small), fails_on=strict(rel(small, v))))
     control = control_interval(cases, rng=rng)
     return out if control is None else control_gate(out, [control])
 
@@ -109,13 +119,13 @@ def control_interval(cases: list[CaseTiming], *, rng: np.random.Generator, level
     return batch_median(pooled, level=level)
 
 
-def _difference(a: np.ndarray, b: np.ndarray, paired: bool) -> Interval:
+def _difference(a: np.ndarray, b: np.ndarray, paired: bool, level: float = 0.95) -> Interval:
     """How much larger ratio a is than ratio b: the median of the per-round differences a - b when the two cases
     were timed in the same rounds (``paired``), else median(a) - median(b); with its batch-means interval
     (Welch's for unpaired cases); unbounded when either has too few rounds."""
     if min(a.size, b.size) < max(MIN_SAMPLES, BATCHES):
-        return unbounded(float(np.median(a) - np.median(b)), int(min(a.size, b.size)))
-    return batch_median(a - b) if paired else batch_median_difference(a, b)
+        return unbounded(float(np.median(a) - np.median(b)), int(min(a.size, b.size)), level)
+    return batch_median(a - b, level=level) if paired else batch_median_difference(a, b, level=level)
 
 
 def latency_summary(claims: list[Claim]) -> list[str]:

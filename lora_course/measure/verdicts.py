@@ -174,10 +174,12 @@ class Claim:
 
 
 def claim(text: str, interval: Interval, test: str, threshold: float, tolerance: float | None = None,
-          unit: str = "", digits: int = 3, min_samples: int = 2) -> Claim:
+          unit: str = "", digits: int = 3, min_samples: int = 2, fails_on: Interval | None = None) -> Claim:
     """A ``Claim`` whose verdict is ``above``, ``below`` or ``within`` (``test``) of ``threshold``; TOO_FEW when
     the interval rests on fewer than ``min_samples`` samples (or on an unknown number, ``interval.n`` None,
-    while ``min_samples`` > 1 asks for more than one)."""
+    while ``min_samples`` > 1 asks for more than one). ``fails_on`` (e.g. the same estimate's 99 % interval)
+    raises the bar for "does not hold": the claim fails only if that interval fails it too, else it is not
+    resolved, so a noisy run is far less likely to turn a claim around than to leave it open."""
     check_instance("text", text, str)
     check_instance("interval", interval, Interval)
     if not isinstance(test, str) or test not in ("above", "below", "within"):
@@ -190,6 +192,8 @@ def claim(text: str, interval: Interval, test: str, threshold: float, tolerance:
     min_samples = check_positive_int("min_samples", min_samples)
     if test == "within" and tolerance is None:
         raise InputError("tolerance: expected a number > 0 for a 'within' claim, got None")
+    if fails_on is not None:
+        check_instance("fails_on", fails_on, Interval)
     if (interval.n or 0) < min_samples and not (interval.n is None and min_samples <= 2):
         return Claim(text, Verdict.TOO_FEW, interval, unit, digits)
     if test == "above":
@@ -198,6 +202,9 @@ def claim(text: str, interval: Interval, test: str, threshold: float, tolerance:
         verdict = below(interval, threshold)
     else:                                            # "within"
         verdict = within(interval, threshold, tolerance)
+    if verdict is Verdict.FAILS and fails_on is not None and claim(
+            text, fails_on, test, threshold, tolerance, min_samples=min_samples).verdict is not Verdict.FAILS:
+        verdict = Verdict.UNRESOLVED
     return Claim(text, verdict, interval, unit, digits)
 
 
