@@ -43,7 +43,7 @@ from lora_course.toy.blocks import (
 VARIANTS = ("frozen", "merged", "lora", "adapter_l", "adapter_h")
 QUICK = {"batch_sizes": [b for b, _ in LESSON_QUICK["cases"]], "seq_lens": [t for _, t in LESSON_QUICK["cases"]],
          "paired": True, "max_seconds": LESSON_QUICK["max_seconds"], "total_seconds": LESSON_QUICK["total_seconds"],
-         "total_cpu_seconds": LESSON_QUICK["total_cpu_seconds"],
+         "total_cpu_seconds": LESSON_QUICK["total_cpu_seconds"], "interleave": LESSON_QUICK["interleave"],
          "d_model": 64, "n_heads": 2, "n_layers": 2}
 
 
@@ -64,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--total-cpu-seconds", type=float, default=None,
                         help="budget of the timing thread's CPU time for all cases together, shared by their cost "
                              "(default: none; --quick sets the lesson's)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="run every case in every round (the lesson's quick default; --quick sets it)")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="cpu (default): the timing thread's CPU time, for claims about compute; "
                              "wall: elapsed time")
@@ -153,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     timed = measure_cases(models, cases, rng, threads=args.threads or None, target_halfwidth=args.target,
                           max_seconds=args.max_seconds, min_rounds=args.min_rounds, max_rounds=args.max_rounds,
                           seq_scale=args.seq_scale, progress=progress, measure=measure,
-                          total_seconds=args.total_seconds, total_cpu_seconds=args.total_cpu_seconds)
+                          total_seconds=args.total_seconds, total_cpu_seconds=args.total_cpu_seconds,
+                          interleave=args.interleave)
     if bar is not None:
         bar.close()
     print(f"{time.perf_counter() - start:.1f} s in all; clock: {clock_name(measure)} "
