@@ -9,7 +9,8 @@ resolved" is the honest answer to too much noise. A benchmark, not a test: nothi
     python benchmarks/verdict_stability.py --runs 20 --loads 0 2 4 8
     python benchmarks/verdict_stability.py --code old --package-root /tmp/old   # the measurement of another checkout
 
-``--code new`` runs this checkout's quick default (``l04_latency.QUICK``, thread CPU time, A/A control);
+``--code new`` runs the quick default (``l04_latency.QUICK``, thread CPU time, A/A control) of this checkout or
+of ``--package-root``;
 ``--code old`` runs the lesson cell as it was before those (wall clock, cases 1x32 16x64 32x128, 2 s a case,
 8 rounds at least), importing ``lora_course`` from ``--package-root``. Claims are named by case position
 (small / middle / large), so the two settings share rows.
@@ -49,8 +50,7 @@ for run in range(runs):
     else:
         from lora_course.lessons.l04_latency import QUICK
         cases = list(QUICK["cases"])
-        timed = measure_cases(models, cases, rng, max_seconds=QUICK["max_seconds"],
-                              total_seconds=QUICK["total_seconds"])
+        timed = measure_cases(models, cases, rng, **{k: v for k, v in QUICK.items() if k != "cases"})
     seconds = time.perf_counter() - start
     names = dict(zip((f"{b} x {s}" for b, s in cases), ("small", "middle", "large")))
     claims = latency_claims(timed, rng=rng)

@@ -1883,3 +1883,59 @@ _specs_before_hostile_block = specs
 
 def specs() -> dict[str, Spec]:  # noqa: F811 -- the specs above plus the hostile-input block's
     return {**_specs_before_hostile_block(), **_hostile_block_specs()}
+
+
+# ------------------------------------------------------------------ measured claims, round two: batch-means
+# intervals, a CPU-time budget and interleaved cases (block of the measure owner). ``Comparison`` and ``certainty``
+# moved to ``measure.comparison`` and ``t_quantile`` to ``measure.intervals``; their specs move with them.
+import lora_course.measure.comparison as CMP  # noqa: E402
+
+MODULES.update({"comparison": CMP})
+RECORDS.discard("timing.Comparison")
+RECORDS.add("comparison.Comparison")
+for _moved in [n for n in NO_INPUTS if n.startswith(("timing.Comparison.", "timing.certainty"))]:
+    NO_INPUTS.discard(_moved)
+    NO_INPUTS.add(_moved.replace("timing.", "comparison.", 1))
+NONE_IS_VALID |= {("timing.compare", "max_cpu_seconds"), ("timing.time_until_resolved", "max_cpu_seconds"),
+                  ("latency.measure_cases", "total_cpu_seconds"), ("verdicts.claim", "fails_on")}
+
+
+def twenty_rounds(shift: float = 0.0) -> np.ndarray:
+    return 1.1 + shift + 0.02 * np.sin(np.arange(20.0))
+
+
+_specs_before_batch_means = specs
+
+
+def specs() -> dict[str, Spec]:  # noqa: F811 -- this block extends the specs above
+    out = _specs_before_batch_means()
+    for old, new in (("timing.certainty", "comparison.certainty"),
+                     ("timing.Comparison.median_seconds", "comparison.Comparison.median_seconds"),
+                     ("timing.Comparison.ratio_between", "comparison.Comparison.ratio_between"),
+                     ("timing.Comparison.statement", "comparison.Comparison.statement"),
+                     ("verdicts.t_quantile", "intervals.t_quantile")):
+        if old in out:
+            out[new] = out.pop(old)
+    S = Spec
+    out.update({
+        "intervals.batch_median": S(IV.batch_median, lambda: {"x": twenty_rounds(), "level": 0.95, "batches": 5,
+                                                              "min_samples": 5},
+                                    {"x": "free+batch", "level": "pos", "batches": "int", "min_samples": "int"}),
+        "intervals.batch_median_difference": S(IV.batch_median_difference,
+                                               lambda: {"a": twenty_rounds(0.1), "b": twenty_rounds(), "level": 0.95,
+                                                        "batches": 5, "min_samples": 5},
+                                               {"a": "free+batch", "b": "free+batch", "level": "pos",
+                                                "batches": "int", "min_samples": "int"}),
+    })
+    for name, extra, kind in (("timing.compare", "max_cpu_seconds", "nonneg"),
+                              ("timing.time_until_resolved", "max_cpu_seconds", "nonneg"),
+                              ("latency.measure_cases", "total_cpu_seconds", "nonneg"),
+                              ("latency.measure_cases", "interleave", "bool"),
+                              ("verdicts.claim", "fails_on", "obj")):
+        spec = out[name]
+        valid, value = spec.valid, {"max_cpu_seconds": 1.0, "total_cpu_seconds": 1.0, "interleave": False,
+                                    "fails_on": interval()}[extra]
+        out[name] = Spec(spec.call, lambda valid=valid, extra=extra, value=value: {**valid(), extra: value},
+                         {**spec.kinds, extra: kind}, spec.deterministic, spec.names)
+    return out
+

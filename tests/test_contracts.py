@@ -44,7 +44,7 @@ def test_functions_without_inputs_run(name):
                "targets_experiment.PointerTask": lambda: PUBLIC["targets_experiment.PointerTask"](),
                "targets_experiment.Setting": lambda: PUBLIC["targets_experiment.Setting"](),
                "l03_experiment.Experiment": cc.tiny_experiment,
-               "timing.Interval": cc.interval, "timing.Comparison": cc.comparison, "verdicts.Claim": cc.a_claim,
+               "timing.Interval": cc.interval, "comparison.Comparison": cc.comparison, "verdicts.Claim": cc.a_claim,
                "svg_axes.Axis": cc.an_axis}
     owner = name.rpartition(".")[0]
     fn = PUBLIC[name]

@@ -43,6 +43,7 @@ from lora_course.toy.blocks import (
 VARIANTS = ("frozen", "merged", "lora", "adapter_l", "adapter_h")
 QUICK = {"batch_sizes": [b for b, _ in LESSON_QUICK["cases"]], "seq_lens": [t for _, t in LESSON_QUICK["cases"]],
          "paired": True, "max_seconds": LESSON_QUICK["max_seconds"], "total_seconds": LESSON_QUICK["total_seconds"],
+         "total_cpu_seconds": LESSON_QUICK["total_cpu_seconds"], "interleave": LESSON_QUICK["interleave"],
          "d_model": 64, "n_heads": 2, "n_layers": 2}
 
 
@@ -60,6 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timing budget per case in seconds (default 20)")
     parser.add_argument("--total-seconds", type=float, default=None,
                         help="wall-clock budget for all cases together, shared by their cost (default: none)")
+    parser.add_argument("--total-cpu-seconds", type=float, default=None,
+                        help="budget of the timing thread's CPU time for all cases together, shared by their cost "
+                             "(default: none; --quick sets the lesson's)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="run every case in every round (the lesson's quick default; --quick sets it)")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="cpu (default): the timing thread's CPU time, for claims about compute; "
                              "wall: elapsed time")
@@ -105,6 +111,8 @@ def _check(args: argparse.Namespace) -> None:
         raise ValueError(f"--max-seconds: expected a number > 0, got {args.max_seconds}")
     if args.total_seconds is not None and not args.total_seconds > 0:
         raise ValueError(f"--total-seconds: expected a number > 0, got {args.total_seconds}")
+    if args.total_cpu_seconds is not None and not args.total_cpu_seconds > 0:
+        raise ValueError(f"--total-cpu-seconds: expected a number > 0, got {args.total_cpu_seconds}")
     if args.clock == "cpu" and args.threads != 1:
         raise ValueError(f"--threads: thread CPU time counts the timing thread only; expected 1 with --clock cpu, "
                          f"got {args.threads}")
@@ -156,12 +164,13 @@ def run(args: argparse.Namespace) -> int:
     timed = measure_cases(models, cases, rng, threads=args.threads or None, target_halfwidth=args.target,
                           max_seconds=args.max_seconds, min_rounds=args.min_rounds, max_rounds=args.max_rounds,
                           seq_scale=args.seq_scale, progress=progress, measure=measure,
-                          total_seconds=args.total_seconds)
+                          total_seconds=args.total_seconds, total_cpu_seconds=args.total_cpu_seconds,
+                          interleave=args.interleave)
     if bar is not None:
         bar.close()
     print(f"{time.perf_counter() - start:.1f} s in all; clock: {clock_name(measure)} "
           f"({'claims about compute' if args.clock == 'cpu' else 'claims about waiting'}); overhead = median over "
-          f"rounds of t_variant / t_frozen - 1, with a block-bootstrap 95 % interval")
+          f"rounds of t_variant / t_frozen - 1, with a batch-means 95 % interval")
     print(format_table(timed, LABELS))
     print(f"paper column: {CITATION}, Table 1 (GPT-2 medium, same batch, sequences {args.seq_scale}x longer)")
     print("\nHow sure:\n" + statements(timed))

@@ -3,7 +3,7 @@
 Timing uses ``lora_course.measure.timing``: every round runs each variant once in a random order, BLAS
 pinned to one thread, each call timed by the thread's CPU time (the claims are about compute per forward
 pass; time spent waiting for a busy CPU is not counted), and the overhead of a variant is the median over
-rounds of ``t_variant / t_frozen`` with a block-bootstrap 95 % interval. A copy of frozen (``CONTROL``) is
+rounds of ``t_variant / t_frozen`` with a batch-means 95 % interval. A copy of frozen (``CONTROL``) is
 timed beside it in every case: an A/A control whose interval must contain 1.
 ``lora_course.lessons.l04_claims.latency_claims`` turns those intervals into verdicts (holds / does not
 hold / not resolved); ``lora_course.lessons.l04_cost_model.fit_cost_model`` explains the measured extra
@@ -24,7 +24,7 @@ from lora_course.lessons.l00_overhead import BASELINE as PAPER_BASELINE
 from lora_course.lessons.l00_overhead import overhead_percent
 from lora_course.measure.blas_threads import blas_threads as blas_threads  # re-exported for lesson 04 and bench
 from lora_course.measure.clocks import Measure, thread_cpu_clock
-from lora_course.measure.timing import Comparison, Interval, compare
+from lora_course.measure.timing import Comparison, Interval, _intervals, compare
 from lora_course.paper import TABLE1_LATENCY_MS
 from lora_course.validation import (
     InputError,
@@ -46,10 +46,14 @@ _SHORT = {"frozen": "frozen", "merged": "merged LoRA", "lora": "unmerged LoRA", 
 CONTROL = "frozen_copy"                     # the A/A control: a copy of frozen, timed as a variant of its own
 CONTROL_LABEL = "frozen again (A/A copy)"
 MIN_ROUNDS = 20                             # no verdict from fewer rounds
-# The lesson's two settings: the quick default shares 10 s of wall-clock time among three small cases (a busy
-# machine gets fewer rounds, never a longer wait); the full run gives the paper's batch sizes 20 s each.
-QUICK = {"cases": ((1, 32), (4, 32), (8, 64)), "max_seconds": 10.0, "total_seconds": 10.0}
-FULL = {"cases": ((1, 32), (16, 64), (32, 128)), "max_seconds": 20.0, "total_seconds": None}
+# The lesson's two settings. The quick default times three small cases (batch 1, 2, 4 at seq 32: a round of all
+# six variants costs a few ms of CPU) for 1.5 s of this thread's CPU time in all, so a thread that gets a quarter
+# of a core still times 40+ rounds per case in about 6 s; 12 s of wall-clock time cap the wait on any machine.
+# The full run gives the paper's batch sizes 20 s of wall-clock time each.
+QUICK = {"cases": ((1, 32), (2, 32), (4, 32)), "max_seconds": 12.0, "total_seconds": 12.0, "total_cpu_seconds": 1.5,
+         "interleave": True}
+FULL = {"cases": ((1, 32), (16, 64), (32, 128)), "max_seconds": 20.0, "total_seconds": None, "total_cpu_seconds": None,
+        "interleave": False}
 
 
 def paper_case(batch: int, seq: int, seq_scale: int) -> tuple[int, int] | None:
@@ -140,6 +144,7 @@ class CaseTiming:
     seq: int
     comparison: Comparison
     paper: tuple[int, int] | None = None
+    interleaved: bool = False       # timed in the same rounds as the other interleaved cases (round i = round i)
 
     @property
     def tokens(self) -> int:
@@ -159,14 +164,20 @@ def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random
                   threads: int | None = 1, target_halfwidth: float = 0.02, max_seconds: float = 5.0,
                   min_rounds: int = MIN_ROUNDS, max_rounds: int = 200, seq_scale: int = 4,
                   measure: Measure = thread_cpu_clock, progress: Callable[[str], None] | None = None,
-                  control: bool = True, total_seconds: float | None = None) -> list[CaseTiming]:
+                  control: bool = True, total_seconds: float | None = None,
+                  total_cpu_seconds: float | None = None, interleave: bool = False) -> list[CaseTiming]:
     """Time ``model.forward(X)`` of every model at every (batch, seq), until resolved or out of budget.
 
     ``models`` maps a variant name to an object with ``forward`` and ``config.d_model`` (a BlockStack) and
     must include ``frozen``; X (batch, seq, d_model) is drawn from ``rng`` once per case. ``control`` adds a
     deep copy of frozen as the variant ``CONTROL`` (an A/A control). ``max_seconds`` is the wall-clock budget
     per case, ``total_seconds`` (if given) for all cases together, shared among the cases still to come, so
-    a busy machine gets fewer rounds, never a longer wait. ``progress(label)`` is called after each case.
+    a busy machine never stretches the wait. ``total_cpu_seconds`` (if given) is a budget of this thread's CPU
+    time for all cases, shared the same way: it buys the same rounds on a quiet or a busy machine, as long
+    as the wall-clock cap is not reached first. ``interleave`` runs every case in every round (each round runs
+    all variants of all cases in a random order) until the budgets of all cases together are spent, so the
+    rounds of two cases pair up and a claim comparing cases uses per-round differences, which no drift of the
+    load between cases can bias. ``progress(label)`` is called after each case.
     """
     d_model = _check_models(models)                      # every argument checked before the first case is timed
     cases = _check_pairs(cases)
@@ -175,8 +186,9 @@ def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random
         check_positive_int("threads", threads)
     check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     check_number("max_seconds", max_seconds, minimum=0, strict=False)
-    if total_seconds is not None:
-        check_number("total_seconds", total_seconds, minimum=0, strict=False)
+    for name, value in (("total_seconds", total_seconds), ("total_cpu_seconds", total_cpu_seconds)):
+        if value is not None:
+            check_number(name, value, minimum=0, strict=False)
     check_positive_int("min_rounds", min_rounds)
     check_positive_int("max_rounds", max_rounds)
     if max_rounds < min_rounds:
@@ -190,21 +202,46 @@ def measure_cases(models: dict, cases: Iterable[tuple[int, int]], rng: np.random
     if CONTROL in models:
         raise InputError(f"models: {CONTROL!r} is the name of the A/A control; expected other names")
     timed = dict(models) | ({CONTROL: copy.deepcopy(models["frozen"])} if check_bool("control", control) else {})
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     inputs = [rng.normal(size=(batch, seq, d_model)) for batch, seq in cases]
+    if check_bool("interleave", interleave):
+        budget = min(max_seconds * len(cases), total_seconds if total_seconds is not None else float("inf"))
+        return _interleaved(timed, cases, inputs, rng, budget, total_cpu_seconds, seq_scale, progress,
+                            dict(threads=threads, min_rounds=min_rounds, max_rounds=max_rounds,
+                                 target_halfwidth=target_halfwidth, measure=measure), control)
     weights = [_one_call(timed["frozen"], X) for X in inputs]     # the total budget is shared by expected cost
     out = []
     for i, ((batch, seq), X) in enumerate(zip(cases, inputs, strict=True)):
-        budget = max_seconds
-        if total_seconds is not None:                    # a share by cost, but never below half an equal share
-            left = max(0.0, total_seconds - (time.perf_counter() - start))
-            share = max(weights[i] / sum(weights[i:]), 0.5 / (len(cases) - i))
-            budget = min(budget, left * share)
+        budget, cpu_budget = max_seconds, None
+        share = max(weights[i] / sum(weights[i:]), 0.5 / (len(cases) - i))   # by cost, >= half an equal share
+        if total_seconds is not None:
+            budget = min(budget, max(0.0, total_seconds - (time.perf_counter() - start)) * share)
+        if total_cpu_seconds is not None:
+            cpu_budget = max(0.0, total_cpu_seconds - (time.thread_time() - cpu_start)) * share
         fns = {name: (lambda m=m, X=X: m.forward(X)) for name, m in timed.items()}
         comp = compare(fns, "frozen", rng=rng, threads=threads, min_rounds=min_rounds, max_rounds=max_rounds,
                        target_halfwidth=target_halfwidth, max_seconds=budget, measure=measure,
-                       control=CONTROL if control else None)
+                       control=CONTROL if control else None, max_cpu_seconds=cpu_budget)
         out.append(CaseTiming(batch, seq, comp, paper_case(batch, seq, seq_scale)))
+        if progress is not None:
+            progress(f"batch {batch} x seq {seq}")
+    return out
+
+
+def _interleaved(timed: dict, cases: list[tuple[int, int]], inputs: list[np.ndarray], rng: np.random.Generator,
+                 seconds: float, cpu_seconds: float | None, seq_scale: int, progress, options: dict,
+                 control: bool) -> list[CaseTiming]:
+    """``measure_cases`` with every case in every round: one ``compare`` over all (case, variant) pairs, split
+    into one ``Comparison`` per case (each against its own frozen)."""
+    fns = {f"{i}|{name}": (lambda m=m, X=X: m.forward(X)) for i, X in enumerate(inputs) for name, m in timed.items()}
+    joint = compare(fns, "0|frozen", rng=rng, max_seconds=seconds, max_cpu_seconds=cpu_seconds, **options)
+    out = []
+    for i, (batch, seq) in enumerate(cases):
+        times = {name: joint.times[f"{i}|{name}"] for name in timed}
+        comp = Comparison("frozen", times, _intervals(times, "frozen", rng), joint.seconds, joint.target_halfwidth,
+                          joint.threads, joint.steady_memory, joint.clock, joint.min_rounds,
+                          CONTROL if control else None, joint.cpu_seconds)
+        out.append(CaseTiming(batch, seq, comp, paper_case(batch, seq, seq_scale), interleaved=True))
         if progress is not None:
             progress(f"batch {batch} x seq {seq}")
     return out

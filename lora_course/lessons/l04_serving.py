@@ -21,7 +21,7 @@ import numpy as np
 
 from lora_course.lessons.l04_latency import MIN_ROUNDS
 from lora_course.measure.clocks import thread_cpu_clock
-from lora_course.measure.intervals import MIN_SAMPLES, bootstrap_median, unbounded
+from lora_course.measure.intervals import BATCHES, MIN_SAMPLES, batch_median, unbounded
 from lora_course.measure.timing import Comparison, compare
 from lora_course.measure.verdicts import Claim, Verdict, claim, control_gate
 from lora_course.merge import Adapter
@@ -128,7 +128,7 @@ def serving_claims(timings: list[ServingTiming], *, rng: np.random.Generator) ->
                              min_samples=max(MIN_SAMPLES, comp.min_rounds)))
     ratios = [t.comparison.times[SERVING_CONTROL] / t.comparison.times["loop_per_adapter"] for t in timings]
     pooled = np.concatenate(ratios)
-    control = (bootstrap_median(pooled, rng=rng, level=0.99) if pooled.size >= MIN_SAMPLES
+    control = (batch_median(pooled, level=0.99) if pooled.size >= max(MIN_SAMPLES, BATCHES)
                else unbounded(float(np.median(pooled)), int(pooled.size), 0.99))
     return control_gate(out, [control])
 

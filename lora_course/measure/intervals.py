@@ -4,10 +4,20 @@ An ``Interval`` refuses to exist when it cannot be one: a NaN or non-number boun
 estimate outside ``[lo, hi]`` or a level outside (0, 1). ``n`` records how many samples it rests on, so a
 verdict can refuse to rest on too few (``lora_course.measure.verdicts.claim``).
 
+``batch_median`` is the interval the timing claims use. It cuts the rounds, in the order they were timed, into
+``BATCHES`` consecutive batches, takes each batch's median, and puts Student's t interval (``BATCHES - 1`` degrees
+of freedom) around the mean of those medians: the method of batch means (Schmeiser 1982, *Batch size effects in
+the analysis of simulation output*, Operations Research 30(3)). When the load of a shared machine drifts during
+a run, the batch medians differ from each other, and the t interval widens with them; a few batches of many
+rounds each stay nearly independent even when neighbouring rounds are not. In a simulation of drifting,
+autocorrelated, heavy-tailed noise (``benchmarks/interval_coverage.py``) it covers the true ratio 95-98 % of
+the time from 20 rounds up while neighbouring rounds correlate up to 0.3 (lesson 04's per-round ratios measured
+-0.01 to 0.16), and 94-97 % at 0.5, where the block bootstrap below covered 80-90 %.
+
 ``bootstrap_median`` refuses fewer than ``min_samples`` values (a bootstrap of one value is a zero-width
 interval that looks certain). It resamples **blocks of consecutive rounds** (a moving-block bootstrap,
-Politis & Romano 1992): when the load of a shared machine drifts during a run, neighbouring rounds resemble each
-other, and resampling single rounds as if they were independent would give intervals that are too narrow.
+Politis & Romano 1992); it is kept for callers that resample, but its percentile interval is too narrow
+for a handful of rounds whose noise drifts.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,7 +40,8 @@ from lora_course.validation import (
     check_rng,
 )
 
-MIN_SAMPLES = 5       # no bootstrap interval from fewer values
+MIN_SAMPLES = 5       # no interval from fewer values
+BATCHES = 5           # consecutive batches of rounds in ``batch_median`` (4 degrees of freedom for the t interval)
 
 
 def _bound(name: str, value) -> float:
@@ -144,3 +156,80 @@ def bootstrap_median(x, *, rng: np.random.Generator, n_boot: int = 2000, level: 
     block = block_length(x.size) if block is None else check_int("block", block, 1)
     boots = np.median(x[_block_indices(x.size, block, n_boot, rng)], axis=1)
     return _percentile_interval(float(np.median(x)), boots, level, int(x.size))
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile (0.5 < p < 1) of Student's t with ``df`` degrees of freedom (numerical, no scipy)."""
+    df = check_positive_int("df", df)
+    p = check_open_interval("p", p, 0.5, 1, what="a probability")
+    return _t_quantile(p, df)
+
+
+@lru_cache(maxsize=256)
+def _t_quantile(p: float, df: int) -> float:
+    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+
+    def cdf(x: float) -> float:         # P(T <= x) for x >= 0, by Simpson's rule on the density
+        xs = np.linspace(0.0, x, 4001)
+        f = c * (1 + xs**2 / df) ** (-(df + 1) / 2)
+        h = x / 4000
+        return 0.5 + h / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
+
+    lo, hi = 0.0, 1.0
+    while cdf(hi) < p:
+        lo, hi = hi, 2 * hi
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _batch_medians(x: np.ndarray, batches: int) -> np.ndarray:
+    """The medians of ``batches`` consecutive, near-equal batches of ``x`` (in the order it was taken)."""
+    return np.array([np.median(part) for part in np.array_split(x, min(batches, x.size))])
+
+
+def _check_batches(batches) -> int:
+    return check_int("batches", batches, 2)
+
+
+def batch_median(x, *, level: float = 0.95, batches: int = BATCHES, min_samples: int = MIN_SAMPLES) -> Interval:
+    """Median of a 1-D sample taken in order (e.g. one ratio per timing round) with a batch-means interval:
+    the mean of the medians of ``batches`` consecutive batches, plus or minus Student's t (``batches - 1``
+    degrees of freedom) times their standard error; widened if needed to contain the median of all of ``x``.
+
+    Deterministic (nothing is resampled). At least ``max(min_samples, batches)`` values are needed.
+    """
+    x = _check_sample("x", x, min_samples)
+    level = check_open_interval("level", level, 0, 1)
+    batches = _check_batches(batches)
+    if x.size < batches:
+        raise InputError(f"x: expected at least batches = {batches} values, one per batch, got {x.size}")
+    m = _batch_medians(x, batches)
+    half = _t_quantile(0.5 + level / 2, m.size - 1) * float(m.std(ddof=1)) / math.sqrt(m.size)
+    center, estimate = float(m.mean()), float(np.median(x))
+    return Interval(estimate, min(center - half, estimate), max(center + half, estimate), level, int(x.size))
+
+
+def batch_median_difference(a, b, *, level: float = 0.95, batches: int = BATCHES,
+                            min_samples: int = MIN_SAMPLES) -> Interval:
+    """``median(a) - median(b)`` of two samples timed apart (e.g. the per-round ratios of two cases), with
+    Welch's t interval on the difference of their mean batch medians (``batch_median``'s batches)."""
+    a = _check_sample("a", a, min_samples)
+    b = _check_sample("b", b, min_samples)
+    level = check_open_interval("level", level, 0, 1)
+    batches = _check_batches(batches)
+    for name, x in (("a", a), ("b", b)):
+        if x.size < batches:
+            raise InputError(f"{name}: expected at least batches = {batches} values, one per batch, got {x.size}")
+    ma, mb = _batch_medians(a, batches), _batch_medians(b, batches)
+    va, vb = float(ma.var(ddof=1)) / ma.size, float(mb.var(ddof=1)) / mb.size
+    se = math.sqrt(va + vb)
+    if se > 0:                                           # Welch-Satterthwaite degrees of freedom
+        df = max(1, math.floor((va + vb) ** 2 / (va**2 / (ma.size - 1) + vb**2 / (mb.size - 1))))
+    else:
+        df = ma.size + mb.size - 2
+    half = _t_quantile(0.5 + level / 2, df) * se
+    center, estimate = float(ma.mean() - mb.mean()), float(np.median(a) - np.median(b))
+    return Interval(estimate, min(center - half, estimate), max(center + half, estimate), level,
+                    int(min(a.size, b.size)))

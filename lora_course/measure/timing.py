@@ -2,10 +2,12 @@
 
 Every round runs each variant once, in a fresh random order, so a burst of load hits them all alike.
 The statistic is the per-round ratio ``t_variant / t_baseline`` (load that slows one round slows both
-halves of its ratio), summarised by its median with a moving-block bootstrap interval over consecutive
-rounds (``lora_course.measure.intervals``). ``time_until_resolved`` adds rounds until every interval is
-narrow enough or a budget of wall-clock seconds is spent; ``compare`` does the same with BLAS pinned to
-one thread and returns a ``Comparison`` that says, in words, how sure each result is, which clock it
+halves of its ratio), summarised by its median with a batch-means interval over consecutive rounds
+(``lora_course.measure.intervals.batch_median``). ``time_until_resolved`` adds rounds until every interval is
+narrow enough or a budget is spent: seconds of this thread's CPU time (what the rounds cost, so a busy
+machine that gives the thread a third of a core still gets the rounds a verdict needs) capped by seconds of
+wall-clock time (so no load can stretch the wait without bound). ``compare`` does the same with BLAS pinned
+to one thread and returns a ``Comparison`` that says, in words, how sure each result is, which clock it
 used, and whether it has the rounds a verdict needs.
 
 ``measure(fn)`` times one call (``lora_course.measure.clocks``): ``thread_cpu_clock`` for claims about
@@ -16,20 +18,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from lora_course.measure.clocks import Measure as Measure  # re-exported: callers import it from here
 from lora_course.measure.clocks import _fast_clock, clock_name, thread_cpu_clock, wall_clock
-from lora_course.measure.intervals import MIN_SAMPLES, Interval, bootstrap_median, unbounded
+from lora_course.measure.comparison import Comparison as Comparison  # re-exported: callers import it from here
+from lora_course.measure.comparison import certainty as certainty
+from lora_course.measure.intervals import BATCHES, MIN_SAMPLES, Interval, batch_median, unbounded
+from lora_course.measure.intervals import bootstrap_median as bootstrap_median  # re-exported for older callers
 from lora_course.validation import (
     InputError,
     InputTypeError,
     as_array,
     check_callable,
     check_choice,
-    check_instance,
     check_int,
     check_number,
     check_open_interval,
@@ -114,8 +117,9 @@ def time_rounds(variants: Mapping[str, Callable[[], object]], rounds: int, *, rn
 
 def ratio_intervals(times: Mapping[str, np.ndarray], baseline: str, *, rng: np.random.Generator,
                     n_boot: int = 2000, level: float = 0.95) -> dict[str, Interval]:
-    """For each variant, the median over rounds of ``t_variant / t_baseline`` with its block-bootstrap interval
-    (rounds in the order they were timed; at least ``MIN_SAMPLES`` rounds)."""
+    """For each variant, the median over rounds of ``t_variant / t_baseline`` with its batch-means interval
+    (``batch_median``; rounds in the order they were timed; at least ``MIN_SAMPLES`` rounds). ``rng`` and
+    ``n_boot`` are checked and kept for callers; the interval resamples nothing."""
     _check_mapping_of_times(times)
     check_choice("baseline", baseline, times)
     rng = check_rng(rng)
@@ -134,13 +138,13 @@ def ratio_intervals(times: Mapping[str, np.ndarray], baseline: str, *, rng: np.r
         if t.shape != base.shape:
             raise InputError(f"times[{name!r}]: expected shape {base.shape} like the baseline, got {t.shape}")
         checked[name] = t
-    return {name: bootstrap_median(t / base, rng=rng, n_boot=n_boot, level=level) for name, t in checked.items()}
+    return {name: batch_median(t / base, level=level) for name, t in checked.items()}
 
 
 def _intervals(times: dict[str, np.ndarray], baseline: str, rng: np.random.Generator) -> dict[str, Interval]:
     """``ratio_intervals``, or unbounded intervals while there are too few rounds for one."""
     n = len(times[baseline])
-    if n >= MIN_SAMPLES:
+    if n >= max(MIN_SAMPLES, BATCHES):
         return ratio_intervals(times, baseline, rng=rng)
     base = times[baseline]
     return {name: unbounded(float(np.median(t / base)) if n else 1.0, n or None) for name, t in times.items()}
@@ -149,13 +153,14 @@ def _intervals(times: dict[str, np.ndarray], baseline: str, rng: np.random.Gener
 def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng: np.random.Generator,
                         min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.02,
                         max_seconds: float = 10.0, batch: int = 10, measure: Measure = wall_clock,
-                        progress: Callable[[int], None] | None = None,
+                        progress: Callable[[int], None] | None = None, max_cpu_seconds: float | None = None,
                         ) -> tuple[dict[str, np.ndarray], dict[str, Interval]]:
     """Add rounds until at least ``min_rounds`` are in and every ratio interval's half-width is below
-    ``target_halfwidth`` (checked every ``batch`` rounds), or ``max_rounds`` rounds or ``max_seconds`` of
-    wall-clock time are spent (checked after every round, so a busy machine cannot stretch the wait; a run
-    cut short may have fewer than ``min_rounds`` rounds). Returns the times and the intervals; with fewer
-    than ``MIN_SAMPLES`` rounds the intervals are unbounded."""
+    ``target_halfwidth`` (checked every ``batch`` rounds), or ``max_rounds`` rounds, ``max_cpu_seconds`` of
+    this thread's CPU time (None: no such budget) or ``max_seconds`` of wall-clock time are spent (both
+    checked after every round; the CPU budget is what the rounds cost, the wall-clock one a cap on the wait
+    that a busy machine cannot stretch; a run cut short may have fewer than ``min_rounds`` rounds). Returns
+    the times and the intervals; with fewer than ``MIN_SAMPLES`` rounds the intervals are unbounded."""
     names = _check_variants(variants)
     check_choice("baseline", baseline, names)
     rng = check_rng(rng)
@@ -166,10 +171,11 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
         raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
     target_halfwidth = check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     max_seconds = check_number("max_seconds", max_seconds, minimum=0, strict=False)
+    cpu_budget = _check_cpu_seconds(max_cpu_seconds)
     check_callable("measure", measure)
     _check_optional_callable("progress", progress)
     clock = _fast_clock(measure)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     for name in names:                                    # warm-up: caches, first-call allocations
         variants[name]()
     samples: dict[str, list] = {name: [] for name in names}
@@ -177,7 +183,8 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
     while True:
         _one_round(variants, names, rng, clock, samples)
         done += 1
-        out_of_budget = done >= max_rounds or time.perf_counter() - start >= max_seconds
+        out_of_budget = (done >= max_rounds or time.perf_counter() - start >= max_seconds
+                         or time.thread_time() - cpu_start >= cpu_budget)
         if out_of_budget or (done >= min_rounds and (done - min_rounds) % batch == 0):
             if progress is not None:
                 progress(done)
@@ -188,91 +195,18 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
                 return times, intervals
 
 
-def certainty(interval: Interval, target_halfwidth: float) -> str:
-    """How sure a ratio is, in words: '±1.2 %: resolved to the ±2 % asked for' or '... wider than asked'."""
-    check_instance("interval", interval, Interval)
-    target_halfwidth = check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
-    pm = 100 * interval.halfwidth
-    asked = 100 * target_halfwidth
-    if interval.halfwidth <= target_halfwidth:
-        return f"±{pm:.1f} %: resolved to the ±{asked:g} % asked for"
-    return f"±{pm:.1f} %: wider than the ±{asked:g} % asked for (busy machine or too few rounds)"
-
-
-@dataclass
-class Comparison:
-    """Variants timed against ``baseline``: raw seconds (rounds,) each, ratio intervals, and the budget used.
-
-    ``clock`` names what was measured; ``min_rounds`` is the fewest rounds a verdict may rest on; ``control``
-    names a copy of the baseline timed beside it (an A/A control), or None.
-    """
-
-    baseline: str
-    times: dict[str, np.ndarray]
-    ratios: dict[str, Interval]
-    seconds: float
-    target_halfwidth: float
-    threads: int | None
-    steady_memory: bool = False     # glibc kept freed memory while timing (``measure.allocator``)
-    clock: str = "wall-clock time"
-    min_rounds: int = 1
-    control: str | None = None
-
-    @property
-    def rounds(self) -> int:
-        return len(self.times[self.baseline])
-
-    @property
-    def enough_rounds(self) -> bool:
-        """At least ``min_rounds`` rounds: enough for a verdict."""
-        return self.rounds >= max(self.min_rounds, MIN_SAMPLES)
-
-    @property
-    def control_agrees(self) -> bool:
-        """The A/A control's interval contains 1 (True when there is no control)."""
-        return self.control is None or self.ratios[self.control].contains(1.0)
-
-    @property
-    def resolved(self) -> bool:
-        """Every ratio interval at least as narrow as asked for."""
-        return all(iv.halfwidth <= self.target_halfwidth for iv in self.ratios.values())
-
-    def median_seconds(self, name: str) -> float:
-        check_choice("name", name, self.times)
-        return float(np.median(self.times[name]))
-
-    def ratio_between(self, name: str, other: str, *, rng: np.random.Generator) -> Interval:
-        """Median over rounds of ``t_name / t_other`` (both timed in the same rounds) with its interval
-        (unbounded with fewer than ``MIN_SAMPLES`` rounds)."""
-        check_choice("name", name, self.times)
-        check_choice("other", other, self.times)
-        rng = check_rng(rng)
-        ratio = self.times[name] / self.times[other]
-        if ratio.size < MIN_SAMPLES:
-            return unbounded(float(np.median(ratio)), int(ratio.size))
-        return bootstrap_median(ratio, rng=rng)
-
-    def statement(self) -> str:
-        """One line on how sure the ratios are, by which clock, and whether the A/A control agrees."""
-        others = [iv for n, iv in self.ratios.items() if n not in (self.baseline, self.control)]
-        worst = max((iv.halfwidth for iv in others), default=0.0)
-        blas = f"BLAS threads {self.threads}" if self.threads else "BLAS threads as configured"
-        blas += ", freed memory kept" if self.steady_memory else ""
-        verdict = "every interval within" if self.resolved else "some intervals wider than"
-        line = (f"{self.rounds} interleaved rounds in {self.seconds:.1f} s by {self.clock}, {blas}; widest 95 % "
-                f"interval ±{100 * worst:.1f} %: {verdict} the ±{100 * self.target_halfwidth:g} % asked for")
-        if not self.enough_rounds:
-            line += f"; fewer than the {max(self.min_rounds, MIN_SAMPLES)} rounds a verdict needs"
-        if self.control is not None:
-            iv = self.ratios[self.control]
-            line += (f"; A/A control {iv.as_ratio()} " + ("contains 1" if iv.contains(1.0) else "MISSES 1: too busy"))
-        return line
+def _check_cpu_seconds(max_cpu_seconds) -> float:
+    """``max_cpu_seconds`` as a number >= 0, or +inf for None (no CPU-time budget)."""
+    if max_cpu_seconds is None:
+        return float("inf")
+    return check_number("max_cpu_seconds", max_cpu_seconds, minimum=0, strict=False)
 
 
 def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng: np.random.Generator,
             threads: int | None = 1, min_rounds: int = 10, max_rounds: int = 200, target_halfwidth: float = 0.02,
             max_seconds: float = 10.0, batch: int = 10, measure: Measure = wall_clock,
-            progress: Callable[[int], None] | None = None, control: str | None = None) -> Comparison:
+            progress: Callable[[int], None] | None = None, control: str | None = None,
+            max_cpu_seconds: float | None = None) -> Comparison:
     """``time_until_resolved`` with BLAS pinned to ``threads`` (None: leave as configured) and glibc keeping
     freed memory (``measure.allocator.keep_freed_memory``), as a ``Comparison``. ``control`` names a variant
     that is a copy of the baseline (an A/A control), or None. ``thread_cpu_clock`` needs ``threads=1``."""
@@ -291,6 +225,7 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
         raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
     check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     check_number("max_seconds", max_seconds, minimum=0, strict=False)
+    _check_cpu_seconds(max_cpu_seconds)
     check_callable("measure", measure)
     if measure is thread_cpu_clock and threads != 1:
         raise InputError(f"threads: thread CPU time counts this thread only; expected threads=1 with "
@@ -299,14 +234,14 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
     if control is not None:
         check_choice("control", control, [n for n in names if n != baseline])
     steady = keep_freed_memory()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     with blas_threads(threads) if threads else nullcontext():
         times, ratios = time_until_resolved(variants, baseline, rng=rng, min_rounds=min_rounds,
                                             max_rounds=max_rounds, target_halfwidth=target_halfwidth,
                                             max_seconds=max_seconds, batch=batch, measure=measure,
-                                            progress=progress)
+                                            progress=progress, max_cpu_seconds=max_cpu_seconds)
     return Comparison(baseline, times, ratios, time.perf_counter() - start, target_halfwidth, threads, steady,
-                      clock_name(measure), min_rounds, control)
+                      clock_name(measure), min_rounds, control, time.thread_time() - cpu_start)
 
 
 def repeated(fn: Callable[[], object], number: int) -> Callable[[], None]:

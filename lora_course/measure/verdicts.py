@@ -3,7 +3,7 @@
 A claim compares an interval (from ``timing`` or from seeds) with a threshold. The verdict is decided
 by where the whole interval lies, so noise can only turn a verdict into "not resolved", never flip it.
 
-Intervals over rounds of a timing come from the block bootstrap (``bootstrap_median``), never from fewer
+Intervals over rounds of a timing come from batch means (``batch_median``), never from fewer
 than ``MIN_SAMPLES`` rounds; intervals over a few seeds come from Student's t (``mean_interval``), because a
 bootstrap of 2-5 values is far too narrow. A claim needs ``min_samples`` samples behind its interval, or it is
 "not resolved: too few samples"; ``control_gate`` makes every claim of a run "not resolved: this machine was
@@ -26,6 +26,7 @@ from lora_course.measure.intervals import (
     _check_sample,
     _percentile_interval,
     block_length,
+    t_quantile,
 )
 from lora_course.validation import (
     InputError,
@@ -127,27 +128,6 @@ def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True,
     return _percentile_interval(estimate, boots, level, int(min(a.size, b.size)))
 
 
-def t_quantile(p: float, df: int) -> float:
-    """The ``p`` quantile (0.5 < p < 1) of Student's t with ``df`` degrees of freedom (numerical, no scipy)."""
-    df = check_positive_int("df", df)
-    p = check_open_interval("p", p, 0.5, 1, what="a probability")
-    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
-
-    def cdf(x: float) -> float:         # P(T <= x) for x >= 0, by Simpson's rule on the density
-        xs = np.linspace(0.0, x, 4001)
-        f = c * (1 + xs**2 / df) ** (-(df + 1) / 2)
-        h = x / 4000
-        return 0.5 + h / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
-
-    lo, hi = 0.0, 1.0
-    while cdf(hi) < p:
-        lo, hi = hi, 2 * hi
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
-    return (lo + hi) / 2
-
-
 def mean_interval(x, level: float = 0.95) -> Interval:
     """Mean of a few values (e.g. one per seed) with Student's t interval; one value gives an unbounded interval."""
     x = np.asarray(as_array("x", x), dtype=float)
@@ -194,10 +174,12 @@ class Claim:
 
 
 def claim(text: str, interval: Interval, test: str, threshold: float, tolerance: float | None = None,
-          unit: str = "", digits: int = 3, min_samples: int = 2) -> Claim:
+          unit: str = "", digits: int = 3, min_samples: int = 2, fails_on: Interval | None = None) -> Claim:
     """A ``Claim`` whose verdict is ``above``, ``below`` or ``within`` (``test``) of ``threshold``; TOO_FEW when
     the interval rests on fewer than ``min_samples`` samples (or on an unknown number, ``interval.n`` None,
-    while ``min_samples`` > 1 asks for more than one)."""
+    while ``min_samples`` > 1 asks for more than one). ``fails_on`` (e.g. the same estimate's 99 % interval)
+    raises the bar for "does not hold": the claim fails only if that interval fails it too, else it is not
+    resolved, so a noisy run is far less likely to turn a claim around than to leave it open."""
     check_instance("text", text, str)
     check_instance("interval", interval, Interval)
     if not isinstance(test, str) or test not in ("above", "below", "within"):
@@ -210,6 +192,8 @@ def claim(text: str, interval: Interval, test: str, threshold: float, tolerance:
     min_samples = check_positive_int("min_samples", min_samples)
     if test == "within" and tolerance is None:
         raise InputError("tolerance: expected a number > 0 for a 'within' claim, got None")
+    if fails_on is not None:
+        check_instance("fails_on", fails_on, Interval)
     if (interval.n or 0) < min_samples and not (interval.n is None and min_samples <= 2):
         return Claim(text, Verdict.TOO_FEW, interval, unit, digits)
     if test == "above":
@@ -218,6 +202,9 @@ def claim(text: str, interval: Interval, test: str, threshold: float, tolerance:
         verdict = below(interval, threshold)
     else:                                            # "within"
         verdict = within(interval, threshold, tolerance)
+    if verdict is Verdict.FAILS and fails_on is not None and claim(
+            text, fails_on, test, threshold, tolerance, min_samples=min_samples).verdict is not Verdict.FAILS:
+        verdict = Verdict.UNRESOLVED
     return Claim(text, verdict, interval, unit, digits)
 
 
