@@ -41,6 +41,9 @@ from lora_course.validation import (
 )
 
 MIN_SAMPLES = 5       # no interval from fewer values
+MAX_MAGNITUDE = 1e150  # a timing or ratio beyond this is no measurement, and its spread would overflow float64
+MAX_DIGITS = 17       # float64 holds about 17 significant digits; more would only print noise (or exhaust memory)
+MAX_BATCHES = 10_000
 BATCHES = 5           # consecutive batches of rounds in ``batch_median`` (4 degrees of freedom for the t interval)
 
 
@@ -97,13 +100,13 @@ class Interval:
 
     def as_percent_overhead(self, digits: int = 1) -> str:
         """'+4.1 % [+2.0, +6.3]' for a ratio interval (``digits`` after the point)."""
-        digits = check_int("digits", digits, 0)
+        digits = check_int("digits", digits, 0, MAX_DIGITS)
         e, lo, hi = (100 * (v - 1) for v in (self.estimate, self.lo, self.hi))
         return f"{e:+.{digits}f} % [{lo:+.{digits}f}, {hi:+.{digits}f}]"
 
     def as_ratio(self, digits: int = 2) -> str:
         """'1.04 [1.02, 1.06]' (``digits`` after the point)."""
-        digits = check_int("digits", digits, 0)
+        digits = check_int("digits", digits, 0, MAX_DIGITS)
         return f"{self.estimate:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
 
 
@@ -126,6 +129,15 @@ def _check_sample(name: str, x, min_samples: int = MIN_SAMPLES) -> np.ndarray:
         raise InputError(f"{name}: expected a 1-D array of finite values, got shape {x.shape}")
     if x.size < min_samples:
         raise InputError(f"{name}: expected at least {min_samples} values for an interval, got {x.size}")
+    return _check_magnitude(name, x)
+
+
+def _check_magnitude(name: str, x: np.ndarray) -> np.ndarray:
+    """``x`` if every value is below ``MAX_MAGNITUDE`` in size (so its mean and spread stay finite), else raise."""
+    big = float(np.max(np.abs(x))) if x.size else 0.0
+    if big > MAX_MAGNITUDE:
+        raise InputError(f"{name}: expected measured values below {MAX_MAGNITUDE:.0e} in magnitude (their spread "
+                         f"would overflow), got {big:.3g}")
     return x
 
 
@@ -190,7 +202,7 @@ def _batch_medians(x: np.ndarray, batches: int) -> np.ndarray:
 
 
 def _check_batches(batches) -> int:
-    return check_int("batches", batches, 2)
+    return check_int("batches", batches, 2, MAX_BATCHES)
 
 
 def batch_median(x, *, level: float = 0.95, batches: int = BATCHES, min_samples: int = MIN_SAMPLES) -> Interval:

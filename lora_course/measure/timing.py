@@ -41,6 +41,10 @@ from lora_course.validation import (
 )
 
 
+def _no_op() -> None:
+    """What ``measure`` is asked whether it can time (its signature only; nothing is called)."""
+
+
 def _check_variants(variants: Mapping[str, Callable[[], object]]) -> list[str]:
     if not isinstance(variants, Mapping):
         raise InputTypeError(f"variants: expected a non-empty mapping of name -> function, got "
@@ -53,9 +57,12 @@ def _check_variants(variants: Mapping[str, Callable[[], object]]) -> list[str]:
     return list(variants)
 
 
-def _check_optional_callable(name: str, f) -> None:
+MAX_WARMUP = 10_000
+
+
+def _check_optional_callable(name: str, f, args: tuple) -> None:
     if f is not None:
-        check_callable(name, f)
+        check_callable(name, f, args)
 
 
 def _check_mapping_of_times(times) -> None:
@@ -110,8 +117,8 @@ def time_rounds(variants: Mapping[str, Callable[[], object]], rounds: int, *, rn
     names = _check_variants(variants)
     rounds = check_positive_int("rounds", rounds)
     rng = check_rng(rng)
-    warmup = check_int("warmup", warmup, 0)
-    check_callable("measure", measure)
+    warmup = check_int("warmup", warmup, 0, MAX_WARMUP)
+    check_callable("measure", measure, (_no_op,))
     return _time_rounds(variants, names, rounds, rng, warmup, measure)
 
 
@@ -172,8 +179,8 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
     target_halfwidth = check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     max_seconds = check_number("max_seconds", max_seconds, minimum=0, strict=False)
     cpu_budget = _check_cpu_seconds(max_cpu_seconds)
-    check_callable("measure", measure)
-    _check_optional_callable("progress", progress)
+    check_callable("measure", measure, (_no_op,))
+    _check_optional_callable("progress", progress, (0,))
     clock = _fast_clock(measure)
     start, cpu_start = time.perf_counter(), time.thread_time()
     for name in names:                                    # warm-up: caches, first-call allocations
@@ -226,11 +233,11 @@ def compare(variants: Mapping[str, Callable[[], object]], baseline: str, *, rng:
     check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
     check_number("max_seconds", max_seconds, minimum=0, strict=False)
     _check_cpu_seconds(max_cpu_seconds)
-    check_callable("measure", measure)
+    check_callable("measure", measure, (_no_op,))
     if measure is thread_cpu_clock and threads != 1:
         raise InputError(f"threads: thread CPU time counts this thread only; expected threads=1 with "
                          f"thread_cpu_clock, got {threads}")
-    _check_optional_callable("progress", progress)
+    _check_optional_callable("progress", progress, (0,))
     if control is not None:
         check_choice("control", control, [n for n in names if n != baseline])
     steady = keep_freed_memory()

@@ -20,9 +20,11 @@ from enum import Enum
 import numpy as np
 
 from lora_course.measure.intervals import (
+    MAX_DIGITS,
     MIN_SAMPLES,
     Interval,
     _block_indices,
+    _check_magnitude,
     _check_sample,
     _percentile_interval,
     block_length,
@@ -30,6 +32,7 @@ from lora_course.measure.intervals import (
 )
 from lora_course.validation import (
     InputError,
+    InputTypeError,
     as_array,
     check_bool,
     check_callable,
@@ -113,16 +116,27 @@ def bootstrap_difference(a, b, *, rng: np.random.Generator, paired: bool = True,
     level = check_open_interval("level", level, 0, 1)
     rng = check_rng(rng)
     n_boot = check_positive_int("n_boot", n_boot)
-    check_callable("statistic", statistic)
+    check_callable("statistic", statistic, (a,), {"axis": 0})
+
+    def summary(x: np.ndarray, **axis) -> np.ndarray:
+        got = statistic(x, **axis)
+        try:
+            out = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            out = None
+        if out is None or out.shape != ((x.shape[0],) if axis else ()):
+            raise InputTypeError(f"statistic: expected a function returning a number per sample (like np.median, "
+                                 f"with an axis argument), got {type(got).__name__}")
+        return out
 
     def resample(x: np.ndarray) -> np.ndarray:
-        return statistic(x[_block_indices(x.size, block_length(x.size), n_boot, rng)], axis=1)
+        return summary(x[_block_indices(x.size, block_length(x.size), n_boot, rng)], axis=1)
 
     if paired:
         diff = a - b
-        boots, estimate = resample(diff), float(statistic(diff))
+        boots, estimate = resample(diff), float(summary(diff))
     else:
-        boots, estimate = resample(a) - resample(b), float(statistic(a) - statistic(b))
+        boots, estimate = resample(a) - resample(b), float(summary(a) - summary(b))
     if not np.isfinite(estimate):
         raise InputError(f"statistic: expected a finite summary of a and b, got {estimate}")
     return _percentile_interval(estimate, boots, level, int(min(a.size, b.size)))
@@ -133,6 +147,7 @@ def mean_interval(x, level: float = 0.95) -> Interval:
     x = np.asarray(as_array("x", x), dtype=float)
     if x.ndim != 1 or x.size == 0:
         raise InputError(f"x: expected a non-empty 1-D array of finite values, got shape {x.shape}")
+    _check_magnitude("x", x)
     level = check_open_interval("level", level, 0, 1)
     mean = float(x.mean())
     if x.size == 1:
@@ -188,7 +203,7 @@ def claim(text: str, interval: Interval, test: str, threshold: float, tolerance:
     if tolerance is not None:
         check_number("tolerance", tolerance, minimum=0, what="a number")
     check_instance("unit", unit, str)
-    digits = check_int("digits", digits, 0)
+    digits = check_int("digits", digits, 0, MAX_DIGITS)
     min_samples = check_positive_int("min_samples", min_samples)
     if test == "within" and tolerance is None:
         raise InputError("tolerance: expected a number > 0 for a 'within' claim, got None")
