@@ -257,11 +257,20 @@ def graded(rubrics, tmp_path_factory) -> dict[str, tuple[dict, str]]:
 
 # ---------------------------------------------------------------------------------------------- tests
 
+# In mode none no sandbox hides the package's files, so these fixtures do load layer.py's text (under bwrap their
+# reads fail). That text also holds the forward task's reference, compiled at run time, so the grader cannot tell
+# the student's forward from it: the forward earns 0 too, as it does everywhere for n_base64_source.
+LOADS_LAYER_IN_MODE_NONE = {"n_editable_finder", "n_file_spec", "n_open_source", "n_pathfinder", "n_runpy",
+                            "n_sys_path"}
+
+
 @pytest.mark.parametrize("student", sorted(FIXTURES))
 def test_each_forge_fixture_gets_its_honest_score_through_run_autograder(graded, rubrics, student):
     content, log = graded[f"none/{student}"]
     check_results(content, rubrics["forge"])
     kind, _, _, lora, forward, status, _ = FIXTURES[student]
+    if student in LOADS_LAYER_IN_MODE_NONE:
+        forward = 0
     assert "isolation none" in content["output"], content["output"]
     got = by_item(content)
     assert [got[g] for g in ITEMS] == [f"{p:g}" for p in (*lora, forward)], (student, kind, content["output"])
@@ -319,20 +328,33 @@ def test_in_mode_none_a_notebook_that_kills_or_stops_its_grading_gets_one_clear_
 
 
 def test_the_clean_interpreter_refuses_programs_and_ctypes_only_while_the_student_code_runs():
-    """The driver's audit hook: starting a program or a ctypes call is refused in the cells and collect phases
-    (ctypes recorded as a hook too), and allowed to the driver itself before them."""
+    """The driver's audit hook: starting a program or a ctypes call is refused (ctypes recorded as a hook first,
+    on the channel, as it happens); the hook is installed only after the driver's own setup, before the cells."""
+    import json
+    import os
     import runpy
 
-    driver = runpy.run_path(str(ROOT / "lora_course" / "grading" / "clean_driver.py"), run_name="driver_under_test")
-    audit, state, hooks = driver["audit"], driver["STATE"], driver["HOOKS"]
-    for event in driver["NO_PROGRAM"]:
-        audit(event, ())                                   # phase "driver": nothing refused
-    for phase in ("cells", "collect"):
-        state["phase"] = phase
-        for event in ("os.exec", "subprocess.Popen", "os.posix_spawn", "os.system", "os.fork"):
+    path = ROOT / "lora_course" / "grading" / "clean_driver.py"
+    driver = runpy.run_path(str(path), run_name="driver_under_test")
+    read, write = os.pipe()
+    try:
+        hook, _put = driver["recorder"](write, [0])
+        for event in driver["NO_PROGRAM"]:
             with pytest.raises(PermissionError, match="starting another program"):
-                audit(event, ())
+                hook(event, ())
         with pytest.raises(PermissionError, match="ctypes"):
-            audit("ctypes.dlopen", ("libc.so.6",))
-    assert "ctypes.dlopen" in hooks
+            hook("ctypes.dlopen", ("libc.so.6",))
+        os.close(write)
+        write = -1
+        with os.fdopen(read) as channel:
+            read = -1
+            records = [json.loads(line) for line in channel]
+    finally:
+        for fd in (read, write):
+            if fd >= 0:
+                os.close(fd)
+    assert records == [{"seq": 1, "event": "record", "kind": "hook", "target": "ctypes.dlopen"}]
+    source = path.read_text(encoding="utf-8")
+    main = source[source.index("def main()"):]
+    assert main.index('frame("ready")') < main.index("sys.addaudithook(") < main.index("for index, statements")
     assert LORA                                           # the fixtures' solution is what the forge table grades

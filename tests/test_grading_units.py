@@ -405,13 +405,15 @@ def test_the_sandbox_sees_only_the_allow_list(tmp_path):
     assert argv.index("--tmpfs") < argv.index("--bind"), "binds go over the private /tmp, not under it"
 
 
-def test_student_seeds_are_stable_and_differ_between_students():
-    """The same bytes give the same seed (a regrade gives the same CSV); any other student, base seed or byte of
-    the notebook gives another, from 2^60 (a table pasted for a guessed seed changes the seed it was made for)."""
-    nb = b'{"cells": []}'
-    assert student_seed(0, "alice", nb) == student_seed(0, "alice", nb) != student_seed(0, "bob", nb)
-    assert student_seed(1, "alice", nb) != student_seed(0, "alice", nb) != student_seed(0, "alice", nb + b" ")
-    seeds = [student_seed(0, "alice", nb + b" " * k) for k in range(200)]
+def test_the_inputs_seed_follows_the_code_that_runs_and_nothing_else():
+    """The same code gives the same seed wherever it is graded (a regrade, nbgrader, Gradescope: the file's bytes and
+    the student's name do not enter); another base seed, any changed character or another order of the cells gives
+    another, from 2^60 (a table pasted for a guessed seed changes the seed it was made for)."""
+    code = ["import numpy as np", "def f(x):\n    return 2 * x", "f(3)"]
+    assert student_seed(0, code) == student_seed(0, list(code)) != student_seed(1, code)
+    assert student_seed(0, code) != student_seed(0, [*code[:2], "f(3) "]) != student_seed(0, code[::-1])
+    assert student_seed(0, code) != student_seed(0, ["\n".join(code)])
+    seeds = [student_seed(0, [*code, " " * k]) for k in range(200)]
     assert len(set(seeds)) == 200 and max(seeds) > 2 ** 56 and all(0 <= s < 2 ** 60 for s in seeds)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import secrets
 import shutil
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from lora_course.grading.assemble import MAX_NOTEBOOK_BYTES, MalformedSubmission, assemble, read_submission
+from lora_course.grading.assemble import MalformedSubmission, assemble, read_submission
 from lora_course.grading.clean_items import apply_rules, run_project_items
 from lora_course.grading.items import GradedItem, items_from_solution
 from lora_course.grading.probe import answers_probe, read_payload
@@ -86,14 +87,15 @@ def load_plan(solutions_dir: Path, notebooks: list[str], sandbox: Sandbox, workr
     return Plan(sols, items, sandbox, str(workroot), seed)
 
 
-def student_seed(seed: int, student: str, submission: bytes) -> int:
-    """The checks' inputs' seed for one submitted notebook (60 bits): the same for the same bytes (a regrade gives
-    the same CSV), and unknowable before the notebook is final, since it depends on every byte of it. A table of the
-    reference's outputs pasted into the notebook changes the seed it was computed for (finding a notebook whose
-    hash lands on a tabulated seed is a search over 2^60); the student's name and the base seed alone, which a
-    student can know, no longer fix the inputs."""
-    digest = hashlib.sha256(submission).hexdigest()
-    return int(hashlib.sha256(f"{seed}:{student}:{digest}".encode()).hexdigest()[:15], 16)
+def student_seed(seed: int, sources: list[str]) -> int:
+    """The checks' inputs' seed for one submission (60 bits), from the base seed and the code the kernel runs (the
+    solution's cells with the student's answers and added cells, in order). The same code gets the same inputs
+    wherever it is graded: a regrade, ``lora-course grade``, nbgrader's autograde (which rewrites the file's bytes)
+    and the Gradescope autograder give the same verdicts. The inputs are unknowable before the code is final: a
+    table of the reference's outputs pasted into the notebook changes the seed it was computed for (finding code
+    whose hash lands on a tabulated seed is a search over 2^60)."""
+    digest = hashlib.sha256(json.dumps(list(sources)).encode("utf-8", "surrogatepass")).hexdigest()
+    return int(hashlib.sha256(f"{seed}:{digest}".encode()).hexdigest()[:15], 16)
 
 
 def _status_from_run(run: Execution) -> tuple[str, list[str]]:
@@ -151,7 +153,6 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     solution = nbformat.from_dict(plan.solutions[name])
     try:
         submission = read_submission(path)            # a regular file of at most MAX_NOTEBOOK_BYTES
-        submitted = path.read_bytes()[:MAX_NOTEBOOK_BYTES + 1]
         assembled = assemble(solution, submission, name)
     except MalformedSubmission as err:
         out.status, out.reasons = "malformed", [str(err)]
@@ -167,7 +168,7 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
     by_module: dict[str, dict] = {}
     for mod in modules.values():
         if mod.__name__ not in by_module:
-            by_module[mod.__name__] = mod.make_inputs(student_seed(plan.seed, student, submitted))
+            by_module[mod.__name__] = mod.make_inputs(student_seed(plan.seed, assembled.sources))
     inputs = {gid: by_module[mod.__name__] for gid, mod in modules.items()}
     probes: list[tuple[str, str]] = []       # (nonce = channel file name, expression); a fresh nonce each
     nonce = secrets.token_hex(16)
