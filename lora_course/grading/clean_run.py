@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import select
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 from lora_course.grading.cgroups import Tree
 from lora_course.grading.kernel import kernel_env, launch_spec, package_dir
 from lora_course.grading.probe import encode_value
-from lora_course.grading.sandbox import disk_full, prepare_job, unmount_job_folder
+from lora_course.grading.sandbox import job_folder
 from lora_course.grading.settings import Sandbox
 
 DRIVER = Path(__file__).with_name("clean_driver.py")
@@ -163,36 +162,29 @@ class _Reader:
 def run_clean(job: Path, sandbox: Sandbox, request: bytes, cell_ids: list[str], checks: list[str]) -> CleanResult:
     """Start the clean interpreter in ``job`` (created here), feed it ``request``, collect each check's payload."""
     result = CleanResult()
-    try:
-        run, work, _ = prepare_job(job, None, sandbox)
-    except BaseException:
-        unmount_job_folder(job / "run")
-        raise
-    tree = Tree(f"lora-clean-{os.getpid()}-{secrets.token_hex(4)}", sandbox.limits,
-                use_cgroups=sandbox.resolved() == "bwrap")
-    spec_file = job / "spec.json"
-    fd = os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(_spec(sandbox, run, work, tree), f)
     steps = ["ready", *(f"cell:{c}" for c in cell_ids), *(f"check:{c}" for c in checks), "end"]
-    try:
-        with open(job / "clean.log", "wb") as log:
-            proc = subprocess.Popen(_command(sandbox, spec_file, work), stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=log, close_fds=True,
-                                    start_new_session=True)   # its own group: kill(0) reaches only it
-            tree.root_pid = proc.pid
-            try:
-                proc.stdin.write(request)
-                proc.stdin.close()
-            except OSError:
-                pass
-            _supervise(proc, tree, sandbox, steps, result)
-    finally:
-        result.cpu_seconds = tree.cpu_seconds()
-        tree.destroy(uid=sandbox.teardown_uid())
-        if sandbox.resolved() == "bwrap" and disk_full(run) and not result.problem:
-            result.problem = "disk: the clean interpreter filled its job folder"
-        unmount_job_folder(run)
+    with job_folder(job, None, sandbox, "lora-clean") as folder:
+        tree = folder.tree
+        try:
+            spec_file = job / "spec.json"
+            fd = os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(_spec(sandbox, folder.run, folder.work, tree), f)
+            with open(job / "clean.log", "wb") as log:
+                proc = subprocess.Popen(_command(sandbox, spec_file, folder.work), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=log, close_fds=True,
+                                        start_new_session=True)   # its own group: kill(0) reaches only it
+                tree.root_pid = proc.pid
+                try:
+                    proc.stdin.write(request)
+                    proc.stdin.close()
+                except OSError:
+                    pass
+                _supervise(proc, tree, sandbox, steps, result)
+        finally:
+            result.cpu_seconds = tree.cpu_seconds()          # before the tree is torn down on leaving the folder
+    if folder.disk_full and not result.problem:
+        result.problem = "disk: the clean interpreter filled its job folder"
     return result
 
 

@@ -29,7 +29,10 @@ import os
 import secrets
 import shutil
 import stat
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from lora_course.grading.cgroups import Tree
@@ -143,6 +146,38 @@ def prepare_job(job: Path, files_from: Path | None, sandbox: Sandbox) -> tuple[P
     return run, work, warnings
 
 
+@dataclass
+class JobFolder:
+    """A prepared job folder: the run folder (tmpfs under bwrap), the student's work folder, the files refused
+    when copying it in, the process tree its programs run in, and whether its folder filled (set on exit)."""
+
+    run: Path
+    work: Path
+    refused_files: list[str]
+    tree: Tree
+    disk_full: bool = False
+
+
+@contextmanager
+def job_folder(job: Path, files_from: Path | None, sandbox: Sandbox, name: str) -> Iterator[JobFolder]:
+    """Prepare ``job`` (created here; unmounted again if preparing fails) and a process tree named after ``name``;
+    on leaving, however it is left, kill every process of the tree and of the grading uid, note whether the
+    folder filled its size limit, and unmount it. The kernel and the clean interpreter both run in one."""
+    try:
+        run, work, refused = prepare_job(job, files_from, sandbox)
+    except BaseException:
+        unmount_job_folder(job / "run")
+        raise
+    folder = JobFolder(run, work, refused, Tree(f"{name}-{os.getpid()}-{secrets.token_hex(4)}", sandbox.limits,
+                                                use_cgroups=sandbox.resolved() == "bwrap"))
+    try:
+        yield folder
+    finally:
+        folder.tree.destroy(uid=sandbox.teardown_uid())
+        folder.disk_full = sandbox.resolved() == "bwrap" and disk_full(run)
+        unmount_job_folder(run)
+
+
 def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path, files_from: Path | None,
                    sandbox: Sandbox) -> Execution:
     """Execute ``sources`` then each probe ``(channel file name, expression)`` in one fresh sandboxed kernel.
@@ -150,15 +185,8 @@ def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path,
     ``job`` is created here; the kernel's cgroups are removed and every process it left is killed before
     this returns.
     """
-    try:
-        run, work, warnings = prepare_job(job, files_from, sandbox)
-    except BaseException:
-        unmount_job_folder(job / "run")
-        raise
-    tree = Tree(f"lora-grade-{os.getpid()}-{secrets.token_hex(4)}", sandbox.limits,
-                use_cgroups=sandbox.resolved() == "bwrap")
-    coroutine = execute(sources, probes, job, run, work, sandbox, tree)
-    try:
+    with job_folder(job, files_from, sandbox, "lora-grade") as folder:
+        coroutine = execute(sources, probes, job, folder.run, folder.work, sandbox, folder.tree)
         try:
             asyncio.get_running_loop()
         except RuntimeError:              # the usual case: no event loop in this thread
@@ -168,9 +196,5 @@ def run_in_sandbox(sources: list[str], probes: list[tuple[str, str]], job: Path,
             # give the kernel its own loop in a worker thread.
             with ThreadPoolExecutor(max_workers=1) as pool:
                 result = pool.submit(asyncio.run, coroutine).result()
-    finally:
-        tree.destroy(uid=sandbox.teardown_uid())
-        full = disk_full(run) if sandbox.resolved() == "bwrap" else False
-        unmount_job_folder(run)
-    result.disk_full, result.refused_files = full, warnings
+    result.disk_full, result.refused_files = folder.disk_full, folder.refused_files
     return result
