@@ -67,6 +67,7 @@ import lora_course.loraplus as LP
 import lora_course.lowrank as LR
 import lora_course.measure.allocator as AL
 import lora_course.measure.blas_threads as BT
+import lora_course.measure.budget as BU
 import lora_course.measure.timing as TI
 import lora_course.measure.verdicts as VD
 import lora_course.multi_lora as ML
@@ -123,6 +124,7 @@ MODULES = {
     "timing": TI,
     "verdicts": VD,
     "blas_threads": BT,
+    "budget": BU,
     "allocator": AL,
     "plotting": PL,
     "live": LV,
@@ -176,7 +178,7 @@ NO_INPUTS = {
     "l03_experiment.Experiment.table5", "l03_experiment.Experiment.table6",
     "l03_experiment.Experiment.baselines", "versions.versions_line", "timing.Interval.as_percent_overhead",
     "timing.Interval.as_ratio", "timing.Comparison.statement", "verdicts.Claim.line", "svg_axes.Axis.tick_values",
-    "allocator.keep_freed_memory",
+    "allocator.keep_freed_memory", "budget.timing_cap",
 }
 
 

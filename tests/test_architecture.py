@@ -87,7 +87,7 @@ ALLOWED = {
     "lessons": {"maths", "toy", "measure", "support"},
     "feedback": {"maths", "toy", "lessons", "measure", "feedback"},
     "authoring": {"maths"},
-    "grading": {"maths", "feedback", "authoring", "lessons", "root"},
+    "grading": {"maths", "feedback", "authoring", "lessons", "measure", "root"},
     "torch_bridge": {"maths", "toy", "lessons", "measure", "support", "feedback"},
     "gradescope": {"grading", "authoring", "root"},
     "cli": {"maths", "toy", "lessons", "measure", "support", "feedback", "authoring", "grading", "torch_bridge",

@@ -1,6 +1,7 @@
 """Interleaved timing rounds, bootstrap intervals and the stop rule, on fake clocks."""
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from lora_course.measure.timing import (
     time_rounds,
     time_until_resolved,
 )
+from lora_course.validation import InputError
 
 
 def fake_measure(costs, noise=0.0, seed=0):
@@ -131,3 +133,47 @@ def test_repeated_calls_a_function_many_times():
     assert len(calls) == 7
     with pytest.raises(ValueError, match="number: expected an integer >= 1, got 0"):
         repeated(lambda: None, 0)
+
+
+# ---------------------------------------------------------------------------------------------- the grader's cap
+
+def test_the_timing_cap_is_read_from_the_environment_and_checked(monkeypatch):
+    from lora_course.measure import budget
+
+    monkeypatch.delenv(budget.ENV, raising=False)
+    assert budget.timing_cap() == math.inf
+    for text, want in (("0.5", 0.5), (" 2 ", 2.0), ("", math.inf), ("0", 0.0)):
+        monkeypatch.setenv(budget.ENV, text)
+        assert budget.timing_cap() == want
+    for text in ("abc", "-1", "nan", "inf", "1e999"):
+        monkeypatch.setenv(budget.ENV, text)
+        with pytest.raises(InputError, match=f"^{budget.ENV}: expected a number of seconds >= 0.*{text!r}"):
+            budget.timing_cap()
+
+
+def test_the_cap_shortens_every_budget_of_a_comparison(monkeypatch):
+    """Rounds that sleep 10 ms: with the cap (50 ms) the run stops after a few rounds and says it has too few
+    for a verdict; without it, the same call runs all of its 12 rounds."""
+    import time as _time
+
+    from lora_course.measure import budget
+
+    variants = {"a": lambda: _time.sleep(0.005), "b": lambda: _time.sleep(0.005)}
+    options = {"rng": np.random.default_rng(0), "min_rounds": 12, "max_rounds": 12, "max_seconds": 30.0,
+               "max_cpu_seconds": None}
+    monkeypatch.delenv(budget.ENV, raising=False)
+    times, _ = time_until_resolved(variants, "a", **options)
+    assert len(times["a"]) == 12
+    monkeypatch.setenv(budget.ENV, "0.05")
+    times, intervals = time_until_resolved(variants, "a", **options)
+    assert 1 <= len(times["a"]) <= 6
+    assert not np.isfinite(intervals["b"].lo), "too few rounds: the interval is unbounded"
+    monkeypatch.setenv(budget.ENV, "0")
+    assert len(time_until_resolved(variants, "a", **options)[0]["a"]) == 1   # one round: the budget is spent
+
+
+def test_the_graders_kernels_cap_the_lessons_timings(tmp_path):
+    from lora_course.grading.kernel import kernel_env
+    from lora_course.measure import budget
+
+    assert float(kernel_env(tmp_path)[budget.ENV]) == budget.GRADING

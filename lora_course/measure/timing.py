@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from lora_course.measure.budget import timing_cap
 from lora_course.measure.clocks import Measure as Measure  # re-exported: callers import it from here
 from lora_course.measure.clocks import _fast_clock, clock_name, thread_cpu_clock, wall_clock
 from lora_course.measure.comparison import Comparison as Comparison  # re-exported: callers import it from here
@@ -165,7 +166,8 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
     """Add rounds until at least ``min_rounds`` are in and every ratio interval's half-width is below
     ``target_halfwidth`` (checked every ``batch`` rounds), or ``max_rounds`` rounds, ``max_cpu_seconds`` of
     this thread's CPU time (None: no such budget) or ``max_seconds`` of wall-clock time are spent (both
-    checked after every round; the CPU budget is what the rounds cost, the wall-clock one a cap on the wait
+    at most ``LORA_COURSE_TIMING_CAP`` where the environment sets it, see ``measure.budget``; checked after
+    every round; the CPU budget is what the rounds cost, the wall-clock one a cap on the wait
     that a busy machine cannot stretch; a run cut short may have fewer than ``min_rounds`` rounds). Returns
     the times and the intervals; with fewer than ``MIN_SAMPLES`` rounds the intervals are unbounded."""
     names = _check_variants(variants)
@@ -177,8 +179,9 @@ def time_until_resolved(variants: Mapping[str, Callable[[], object]], baseline: 
     if max_rounds < min_rounds:
         raise InputError(f"max_rounds: expected >= min_rounds = {min_rounds}, got {max_rounds}")
     target_halfwidth = check_number("target_halfwidth", target_halfwidth, minimum=0, strict=False)
-    max_seconds = check_number("max_seconds", max_seconds, minimum=0, strict=False)
-    cpu_budget = _check_cpu_seconds(max_cpu_seconds)
+    cap = timing_cap()                                    # LORA_COURSE_TIMING_CAP (measure.budget), else +inf
+    max_seconds = min(check_number("max_seconds", max_seconds, minimum=0, strict=False), cap)
+    cpu_budget = min(_check_cpu_seconds(max_cpu_seconds), cap)
     check_callable("measure", measure, (_no_op,))
     _check_optional_callable("progress", progress, (0,))
     clock = _fast_clock(measure)
