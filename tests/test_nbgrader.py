@@ -3,8 +3,8 @@ no line a student adds forges them.
 
 ``lora-course nbgrader-export`` writes the source folder and its ``nbgrader_config.py`` (autograde grades in our
 sandbox: ``grading.nbgrader_verdicts``); ``nbgrader generate_assignment`` makes the release versions. Students:
-``correct`` (every answer cell from the solution, lessons 00-05: full marks item by item), ``partial`` (lessons
-00-05: the first half of the answer cells, one auto answer off by a factor of two, and where the lesson has one
+``correct`` (every answer cell from the solution, lessons 01 and 05: full marks item by item), ``partial`` (every
+lesson: the first half of the answer cells, one auto answer off by a factor of two, and where the lesson has one
 a typical task mistake as an added cell: item by item the points ``lora-course grade`` gives the same answers
 in our student notebooks), ``untouched`` (lessons 01 and 05, as handed out: 0 item by item), and on lesson 01
 forgers: the untouched notebook plus one added cell each (``FORGERS``), 0 item by item. A second course
@@ -40,8 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
 LESSONS = [p.name for p in sorted(SOLUTIONS.glob("0[0-57]_*.ipynb"))]
 STUDENTS = ("correct", "untouched", "partial")
-# which students submit which lessons (nbgrader runs one kernel per submitted notebook: the slow part)
-SUBMITS = {"correct": LESSONS, "partial": LESSONS,
+# which students submit which lessons (nbgrader runs one kernel per submitted notebook: the slow part). "partial"
+# hands in every lesson and is compared item by item, full points included (its first half of answers is right);
+# "correct" and "untouched" show every point and none on lessons 01 (answers and implement-it tasks) and 05 (the
+# project's checks), which between them hold every kind of graded item.
+SUBMITS = {"correct": [n for n in LESSONS if n.startswith(("01", "05"))], "partial": LESSONS,
            "untouched": [n for n in LESSONS if n.startswith(("01", "05"))]}
 FORGED_LESSON = next(n for n in LESSONS if n.startswith("01"))
 FORGERS = {   # student -> a cell added after the first code cell of the untouched notebook

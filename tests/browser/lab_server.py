@@ -21,6 +21,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from lora_course.measure.budget import ENV as TIMING_CAP
+from lora_course.measure.budget import GRADING
+
 # Plugin id -> settings. "none" attaches every cell to the page (JupyterLab's default windowing mode
 # skips rendering off-screen cells, which would leave holes in a full-page screenshot).
 LAB_SETTINGS: dict[str, dict] = {
@@ -95,6 +98,9 @@ class LabServer:
             JUPYTER_RUNTIME_DIR=str(folders["runtime"]),
             IPYTHONDIR=str(folders["ipython"]),
             PYTHONUNBUFFERED="1",
+            # The page is under test here, not the timings (nbval runs lesson 04's in full): the kernels' timing
+            # budgets are capped as the grader caps them (lora_course/measure/budget.py).
+            **{TIMING_CAP: str(GRADING)},
         )
         command = [
             str(self.jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
