@@ -14,7 +14,10 @@ settings.load_profile("course")
 # which put the nbgrader file, with few but slow tests, last).
 SLOW_FIRST = (
     "tests/test_nbgrader.py",
+    "tests/test_gradescope.py",
+    "tests/test_gradescope_forge.py",
     "tests/test_grading_lessons.py",
+    "tests/test_grading_forge.py",
     "tests/test_grading_hostile.py",
     "tests/test_grading_tasks.py",
     "solutions/03_targets_and_rank.ipynb",

@@ -1,4 +1,4 @@
-"""The course's own processes leave out jsonschema's ``iri`` format checker (grading/startup.py); a student's
+"""The course's own processes leave out jsonschema's ``iri`` format checker (support/startup.py); a student's
 kernel, which imports only the lessons' modules, keeps whatever its environment has."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_a_students_imports_change_nothing():
 
 
 def test_too_late_is_said_and_changes_nothing(monkeypatch):
-    from lora_course.grading import startup
+    from lora_course.support import startup
 
     monkeypatch.setitem(sys.modules, "jsonschema._format", sys.modules.get("jsonschema._format", object()))
     before = sys.modules.get(startup.SKIPPED, "absent")

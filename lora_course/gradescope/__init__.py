@@ -8,6 +8,6 @@ isolation (what fence the container allows); harness (``lora-course gradescope-r
 emulated on this machine).
 """
 
-from lora_course.grading.startup import skip_unused_format_checker
+from lora_course.support.startup import skip_unused_format_checker
 
 skip_unused_format_checker()
