@@ -21,6 +21,7 @@ experiment is ``lora_course.lessons.l03_experiment``, its findings ``l03_finding
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -70,6 +71,14 @@ def _check_targets(targets, allow_empty: bool = False) -> tuple[str, ...]:
     return targets
 
 
+@lru_cache(maxsize=64)
+def _groups(n_content: int, n_classes: int, group_seed: int) -> np.ndarray:
+    """Group of every content token (n_content,), drawn once per task and then read-only."""
+    groups = np.random.default_rng(group_seed).permutation(n_content) % n_classes
+    groups.setflags(write=False)
+    return groups
+
+
 @dataclass(frozen=True)
 class PointerTask:
     """Sequences of content tokens 0..n_content-1 ending in a pointer token ``n_content + p``.
@@ -103,7 +112,7 @@ class PointerTask:
 
     def groups(self) -> np.ndarray:
         """Group of every content token: shape (n_content,), each group the same size (up to one)."""
-        return np.random.default_rng(self.group_seed).permutation(self.n_content) % self.n_classes
+        return _groups(self.n_content, self.n_classes, self.group_seed).copy()
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """tokens (n, seq_len) and labels (n,)."""
@@ -114,7 +123,8 @@ class PointerTask:
         p = rng.integers(0, P, n)
         tokens = np.concatenate([content, (self.n_content + p)[:, None]], axis=1)
         target = content[np.arange(n), (p + self.shift) % P]
-        return tokens, (target if self.n_groups is None else self.groups()[target])
+        return tokens, (target if self.n_groups is None else _groups(self.n_content, self.n_classes,
+                                                                     self.group_seed)[target])
 
 
 @dataclass(frozen=True)
