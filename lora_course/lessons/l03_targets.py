@@ -31,10 +31,11 @@ from lora_course.paper import TABLE5_WEIGHT_TYPES, TABLE6_RANKS
 from lora_course.toy.adam import Adam
 from lora_course.toy.transformer import (
     ToyConfig,
+    _model_backward,
+    _model_forward,
     accuracy,
     init_adapters,
     init_params,
-    model_backward,
     model_forward,
     n_params,
     softmax_cross_entropy,
@@ -244,11 +245,12 @@ def _train(params: dict, adapters: dict, names: list[str], task: PointerTask, cf
     """Adam on ``names`` (keys of params or adapters) for ``steps`` fresh batches; arrays change in place."""
     both = {**params, **adapters}
     opt = Adam(names, lr=lr)
+    model_forward(params, task.sample(1, np.random.default_rng(0))[0], cfg, adapters, scale)  # checks them once
     for step in range(steps):
         tokens, y = task.sample(batch, rng)
-        logits, cache = model_forward(params, tokens, cfg, adapters, scale)
+        logits, cache = _model_forward(params, tokens, cfg, adapters, scale)   # checked above, built here
         _, dlogits = softmax_cross_entropy(logits, y)
-        grads = model_backward(dlogits, cache, base_grads=base_grads)
+        grads = _model_backward(dlogits, cache, base_grads)
         # cosine decay to 10% of lr: the same schedule for every method
         opt.step(both, grads, lr=lr * (0.55 + 0.45 * np.cos(np.pi * step / max(1, steps))))
 

@@ -60,14 +60,15 @@ def projection_backward(dout: np.ndarray, cache: tuple,
     return _projection_backward(dout, cache, check_bool("weight_grads", weight_grads))
 
 
-def _projection_backward(dout: np.ndarray, cache: tuple, weight_grads: bool) -> tuple:
+def _projection_backward(dout: np.ndarray, cache: tuple, weight_grads: bool, input_grad: bool = True) -> tuple:
+    """``projection_backward`` on a checked dout and cache; dX is None when not ``input_grad``."""
     X, W, branch = cache
-    dX = dout @ W
+    dX = dout @ W if input_grad else None
     dW = dout.T @ X if weight_grads else None
     lora_grads = None
     if branch is not None:
         dX_branch, dA, dB = _lora_backward(dout, branch)
-        dX = dX + dX_branch
+        dX = dX + dX_branch if input_grad else None
         lora_grads = (dA, dB)
     return dX, dW, lora_grads
 
@@ -143,8 +144,12 @@ def attention_backward(dout: np.ndarray, cache: tuple,
     return _attention_backward(dout, cache, check_bool("weight_grads", weight_grads))
 
 
-def _attention_backward(dout: np.ndarray, cache: tuple, weight_grads: bool) -> tuple[np.ndarray, dict]:
-    """``attention_backward`` on a checked dout (N, Tout, D); Tout = 1 after a ``last_only`` forward."""
+def _attention_backward(dout: np.ndarray, cache: tuple, weight_grads: bool,
+                        input_grad: bool = True) -> tuple[np.ndarray | None, dict]:
+    """``attention_backward`` on a checked dout (N, Tout, D); Tout = 1 after a ``last_only`` forward.
+
+    Without ``weight_grads`` and ``input_grad`` (a frozen bottom block) only the adapted projections get a
+    backward pass, and dX is None."""
     caches, heads, P, (N, T, D, H, dh) = cache
     Tout = dout.shape[1]
     grads: dict[str, np.ndarray] = {}
@@ -155,20 +160,25 @@ def _attention_backward(dout: np.ndarray, cache: tuple, weight_grads: bool) -> t
         if lora_grads is not None:
             grads[f"{t}.A"], grads[f"{t}.B"] = lora_grads
 
-    dctx, dW, lg = _projection_backward(dout.reshape(N * Tout, D), caches["o"], weight_grads)
+    need = [t for t in ("q", "k", "v") if weight_grads or input_grad or caches[t][2] is not None]
+    dctx, dW, lg = _projection_backward(dout.reshape(N * Tout, D), caches["o"], weight_grads, bool(need))
     collect("o", dW, lg)
+    if not need:
+        return None, grads
     if Tout < T:                                                           # positions without output: zero
         dctx = np.concatenate([np.zeros((N, T - Tout, D)), dctx.reshape(N, Tout, D)], axis=1)
     dctx = dctx.reshape(N, T, H, dh).transpose(0, 2, 1, 3)                # (N, H, T, dh)
     dheads = {"v": P.transpose(0, 1, 3, 2) @ dctx}
-    dP = dctx @ heads["v"].transpose(0, 1, 3, 2)                           # (N, H, T, T)
-    dscores = P * (dP - (dP * P).sum(axis=-1, keepdims=True)) / np.sqrt(dh)
-    dheads["q"] = dscores @ heads["k"]
-    dheads["k"] = dscores.transpose(0, 1, 3, 2) @ heads["q"]
-    dX = np.zeros((N * T, D))
-    for t in ("q", "k", "v"):
+    if "q" in need or "k" in need:
+        dP = dctx @ heads["v"].transpose(0, 1, 3, 2)                       # (N, H, T, T)
+        dscores = P * (dP - (dP * P).sum(axis=-1, keepdims=True)) / np.sqrt(dh)
+        dheads["q"] = dscores @ heads["k"]
+        dheads["k"] = dscores.transpose(0, 1, 3, 2) @ heads["q"]
+    dX = np.zeros((N * T, D)) if input_grad else None
+    for t in need:
         d2 = dheads[t].transpose(0, 2, 1, 3).reshape(N * T, D)
-        dXt, dW, lg = _projection_backward(d2, caches[t], weight_grads)
-        dX += dXt
+        dXt, dW, lg = _projection_backward(d2, caches[t], weight_grads, input_grad)
+        if dX is not None:
+            dX += dXt
         collect(t, dW, lg)
-    return dX.reshape(N, T, D), grads
+    return (None if dX is None else dX.reshape(N, T, D)), grads

@@ -221,10 +221,14 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
     With ``base_grads=False`` (the base is frozen) only the head, final layer norm and LoRA factors get
     gradients, which skips the cost of the frozen weights' gradients.
     """
-    tokens, shape, layer_caches, lnf, last, params, adapter_names = check_cache(cache, "as?tadt", "model_forward")
-    N, T, D = shape
+    tokens, (N, T, D), layer_caches, lnf, last, params, adapter_names = check_cache(cache, "as?tadt", "model_forward")
     dlogits = check_gradient("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
-    base_grads = check_bool("base_grads", base_grads)
+    return _model_backward(dlogits, cache, check_bool("base_grads", base_grads))
+
+
+def _model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool) -> dict[str, np.ndarray]:
+    """``model_backward`` on a checked dlogits and cache."""
+    tokens, (N, T, D), layer_caches, lnf, last, params, adapter_names = cache
     g = {"head.W": dlogits.T @ last, "head.b": dlogits.sum(axis=0)}
     dz = (dlogits @ params["head.W"])[:, None, :]                  # (N, 1, D): the top block's only position
     dx, g["lnf.g"], g["lnf.b"] = _layernorm_backward(dz, lnf)
@@ -238,9 +242,11 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
             g[n[k]] = v
         dm, dg2, db2 = _layernorm_backward(dm.reshape(N, rows, D), ln2)
         dx = dx + dm
-        da, ag = _attention_backward(dx, att, base_grads)
+        da, ag = _attention_backward(dx, att, base_grads, input_grad=base_grads or i > 0)
         for k, v in ag.items():
             g[n[k] if k in n else f"l{i}.{k}"] = v
+        if da is None:                              # frozen bottom block: nothing below needs a gradient
+            break
         da, dg1, db1 = _layernorm_backward(da, ln1)
         if rows < T:                                               # the residual carried the last position only
             dx = np.concatenate([np.zeros((N, T - rows, D)), dx], axis=1)
