@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from lora_course.validation import InputError, as_array, check_mapping, check_number, check_sequence, check_shape
+from lora_course.validation import (
+    InputError,
+    as_array,
+    as_real,
+    check_mapping,
+    check_number,
+    check_sequence,
+    check_shape,
+)
 
 
 class Adam:
@@ -43,7 +51,7 @@ class Adam:
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or not p.flags.writeable:
                 got = f"{type(p).__name__}" + (f" of dtype {p.dtype}" if isinstance(p, np.ndarray) else "")
                 raise InputError(f"params[{name!r}]: expected a writeable float array (updated in place), got {got}")
-            g = as_array(f"grads[{name!r}]", grads[name])
+            g = as_real(f"grads[{name!r}]", grads[name])     # finiteness: one scan of all of them in step
             check_shape(f"grads[{name!r}]", g, p.shape, f"= params[{name!r}].shape")
             if self.shapes.get(name, p.shape) != p.shape:
                 raise InputError(f"params[{name!r}]: expected shape {self.shapes[name]} (Adam's moments for it come "
@@ -61,6 +69,9 @@ class Adam:
         # handful of numpy calls instead of a dozen per array (the toy models' arrays are small).
         g = np.concatenate([np.ravel(grads[name]) for name in self.names])   # checked above: real, finite
         g = g.astype(np.float64) if g.dtype.kind in "iu" else g
+        if not np.isfinite(g).all():
+            for name in self.names:
+                as_array(f"grads[{name!r}]", grads[name])        # raises, naming the first non-finite gradient
         if self.m is None:
             self.m, self.v = np.zeros_like(g), np.zeros_like(g)
         m, v = self.m, self.v

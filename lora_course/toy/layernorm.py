@@ -29,9 +29,9 @@ def _layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                        eps: float = 1e-5) -> tuple[np.ndarray, tuple]:
     """``layernorm_forward`` on checked inputs (a row mean is the row sum / D, as ``ndarray.mean`` computes it)."""
     D = x.shape[-1]
-    mu = x.sum(axis=-1, keepdims=True) / D
+    mu = np.add.reduce(x, axis=-1, keepdims=True) / D
     xc = x - mu
-    inv_std = 1.0 / np.sqrt((xc * xc).sum(axis=-1, keepdims=True) / D + eps)
+    inv_std = 1.0 / np.sqrt(np.add.reduce(xc * xc, axis=-1, keepdims=True) / D + eps)
     xhat = xc * inv_std                 # (..., D)
     return xhat * gamma + beta, (xhat, inv_std, gamma)
 
@@ -52,6 +52,6 @@ def _layernorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.
     dbeta = dout.sum(axis=axes)
     dxhat = dout * gamma
     # d/dx of (x - mean) / std, written with the row means of dxhat and dxhat * xhat
-    dx = inv_std * (dxhat - dxhat.sum(axis=-1, keepdims=True) / D
-                    - xhat * (dxhat * xhat).sum(axis=-1, keepdims=True) / D)
+    dx = inv_std * (dxhat - np.add.reduce(dxhat, axis=-1, keepdims=True) / D
+                    - xhat * np.add.reduce(dxhat * xhat, axis=-1, keepdims=True) / D)
     return dx, dgamma, dbeta
