@@ -31,6 +31,7 @@ from lora_course.paper import TABLE5_WEIGHT_TYPES, TABLE6_RANKS
 from lora_course.toy.adam import Adam
 from lora_course.toy.transformer import (
     ToyConfig,
+    _frozen_table,
     _model_backward,
     _model_forward,
     accuracy,
@@ -246,9 +247,10 @@ def _train(params: dict, adapters: dict, names: list[str], task: PointerTask, cf
     both = {**params, **adapters}
     opt = Adam(names, lr=lr)
     model_forward(params, task.sample(1, np.random.default_rng(0))[0], cfg, adapters, scale)  # checks them once
+    frozen = None if base_grads else _frozen_table(params, cfg)    # the bottom block's frozen part, once per run
     for step in range(steps):
         tokens, y = task.sample(batch, rng)
-        logits, cache = _model_forward(params, tokens, cfg, adapters, scale)   # checked above, built here
+        logits, cache = _model_forward(params, tokens, cfg, adapters, scale, frozen)  # checked above, built here
         _, dlogits = softmax_cross_entropy(logits, y)
         grads = _model_backward(dlogits, cache, base_grads)
         # cosine decay to 10% of lr: the same schedule for every method

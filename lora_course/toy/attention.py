@@ -42,8 +42,10 @@ def projection_forward(X: np.ndarray, W: np.ndarray,
     return _projection_forward(X, W, lora)
 
 
-def _projection_forward(X: np.ndarray, W: np.ndarray, lora: tuple | None) -> tuple[np.ndarray, tuple]:
-    out = X @ W.T
+def _projection_forward(X: np.ndarray, W: np.ndarray, lora: tuple | None,
+                        frozen: np.ndarray | None = None) -> tuple[np.ndarray, tuple]:
+    """``projection_forward`` on checked inputs; ``frozen``, when given, is X W^T computed beforehand."""
+    out = X @ W.T if frozen is None else frozen
     branch = None
     if lora is not None:
         delta, branch = _lora_forward(X, *lora)
@@ -79,8 +81,12 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     check_int("axis", axis, -max(x.ndim, 1), max(x.ndim, 1) - 1)
     if x.size == 0:
         return x.astype(float)
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return _softmax(x, axis)
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 def attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], n_heads: int,
@@ -114,20 +120,22 @@ def attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], n_heads: in
 
 
 def _attention_forward(X: np.ndarray, weights: dict[str, np.ndarray], H: int, loras: dict[str, tuple],
-                       last_only: bool = False) -> tuple[np.ndarray, tuple]:
+                       last_only: bool = False,
+                       frozen: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, tuple]:
     """``attention_forward`` on checked inputs. ``last_only``: only the last position's output is computed, so
     out is (N, 1, D); a model that reads the last position alone needs nothing else from its top block.
-    (Every query still goes through the batched products: a one-row product would round differently.)"""
+    (Every query still goes through the batched products: a one-row product would round differently.)
+    ``frozen``: X Wq^T, X Wk^T and X Wv^T (N*T, D) computed beforehand (from a table of a frozen bottom block)."""
     N, T, D = X.shape
     dh = D // H
     X2 = X.reshape(N * T, D)
     caches = {}
     heads = {}
     for t in ("q", "k", "v"):
-        out, caches[t] = _projection_forward(X2, weights[t], loras.get(t))
+        out, caches[t] = _projection_forward(X2, weights[t], loras.get(t), frozen and frozen[t])
         heads[t] = out.reshape(N, T, H, dh).transpose(0, 2, 1, 3)     # (N, H, T, dh)
     scores = heads["q"] @ heads["k"].transpose(0, 1, 3, 2) / np.sqrt(dh)  # (N, H, T, T)
-    P = softmax(scores, axis=-1)
+    P = _softmax(scores, -1)
     ctx = (P @ heads["v"]).transpose(0, 2, 1, 3)                         # (N, T, H, dh)
     Tout = 1 if last_only else T                                         # output positions computed
     ctx = ctx[:, T - Tout:].reshape(N * Tout, D)                         # (N*Tout, D)

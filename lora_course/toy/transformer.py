@@ -189,19 +189,38 @@ def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyCon
     return _model_forward(params, tokens, cfg, adapters or {}, scale)
 
 
+def _frozen_table(params: dict[str, np.ndarray], cfg: ToyConfig) -> dict[str, np.ndarray]:
+    """What a frozen bottom block computes from one token at one position, for every (position, token).
+
+    "a": its normalised input LN1(tok_emb + pos_emb) and "q", "k", "v": a Wq^T, a Wk^T, a Wv^T, each
+    (seq_len, vocab_size, D). The same rows a forward pass computes: ``_model_forward`` gathers them."""
+    x = params["tok_emb"][None] + params["pos_emb"][:, None]       # (T, V, D)
+    a, _ = _layernorm_forward(x, params["l0.ln1.g"], params["l0.ln1.b"])
+    rows = a.reshape(-1, cfg.d_model)
+    return {"a": a, **{t: (rows @ params["l0.W" + t].T).reshape(a.shape) for t in ("q", "k", "v")}}
+
+
 def _model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyConfig,
-                   adapters: dict[str, np.ndarray], scale: float) -> tuple[np.ndarray, tuple]:
+                   adapters: dict[str, np.ndarray], scale: float,
+                   frozen: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, tuple]:
     """``model_forward`` on checked inputs. The head reads the last position only, so the top block computes
-    only that position's query, MLP and residual (the other positions' outputs would go unused)."""
+    only that position's output, MLP and residual (the other positions' outputs would go unused).
+    ``frozen``: ``_frozen_table(params, cfg)`` while the embeddings, LN1 and Wq, Wk, Wv of layer 0 stay fixed."""
     x = params["tok_emb"][tokens] + params["pos_emb"][None]       # (N, T, D)
     N, T, D = x.shape
+    at = (np.arange(T), tokens)                                     # (position, token) of every entry
     layer_caches = []
     for i in range(cfg.n_layers):
         n = layer_names(i)
         top = i == cfg.n_layers - 1
-        a, ln1 = _layernorm_forward(x, params[n["ln1.g"]], params[n["ln1.b"]])
+        table = frozen if i == 0 else None
+        if table is None:
+            a, ln1 = _layernorm_forward(x, params[n["ln1.g"]], params[n["ln1.b"]])
+        else:                                                       # (no gradient will reach LN1)
+            a, ln1 = table["a"][at], None
         weights = {t: params[n["W" + t]] for t in TARGETS}
-        a, att = _attention_forward(a, weights, cfg.n_heads, _layer_loras(adapters, i, scale), last_only=top)
+        a, att = _attention_forward(a, weights, cfg.n_heads, _layer_loras(adapters, i, scale), last_only=top,
+                                    frozen=table and {t: table[t][at].reshape(N * T, D) for t in ("q", "k", "v")})
         x = (x[:, -1:] if top else x) + a                           # (N, T, D); (N, 1, D) in the top block
         m, ln2 = _layernorm_forward(x, params[n["ln2.g"]], params[n["ln2.b"]])
         rows = x.shape[1]
