@@ -242,12 +242,14 @@ _BASES: dict[Setting, Base] = {}
 
 
 def _train(params: dict, adapters: dict, names: list[str], task: PointerTask, cfg: ToyConfig, steps: int,
-           batch: int, lr: float, rng: np.random.Generator, scale: float = 1.0, base_grads: bool = True) -> None:
-    """Adam on ``names`` (keys of params or adapters) for ``steps`` fresh batches; arrays change in place."""
+           batch: int, lr: float, rng: np.random.Generator, scale: float = 1.0, base_grads: bool = True,
+           frozen: dict[str, np.ndarray] | None = None) -> None:
+    """Adam on ``names`` (keys of params or adapters) for ``steps`` fresh batches; arrays change in place.
+
+    ``frozen``: ``_frozen_table(params, cfg)`` when the bottom block's weights are not among ``names``."""
     both = {**params, **adapters}
     opt = Adam(names, lr=lr)
     model_forward(params, task.sample(1, np.random.default_rng(0))[0], cfg, adapters, scale)  # checks them once
-    frozen = None if base_grads else _frozen_table(params, cfg)    # the bottom block's frozen part, once per run
     for step in range(steps):
         tokens, y = task.sample(batch, rng)
         logits, cache = _model_forward(params, tokens, cfg, adapters, scale, frozen)  # checked above, built here
@@ -303,10 +305,11 @@ def adapt(setting: Setting, method: str, targets: tuple[str, ...] = (), r: int |
     scale = setting.alpha / r if method == "lora" else 1.0
     names = list(params) if method == "full" else ["head.W", "head.b", *adapters]
     lr = setting.lr_full if method == "full" else setting.lr
+    frozen = None if method == "full" else _frozen_table(params, cfg)   # the bottom block's fixed part, once
     _train(params, adapters, names, task, cfg, setting.steps, setting.batch, lr, rng, scale,
-           base_grads=method == "full")
+           base_grads=method == "full", frozen=frozen)
     test = task.sample(setting.n_test, np.random.default_rng(setting.base_seed + 20_000))
-    acc = accuracy(model_forward(params, test[0], cfg, adapters, scale)[0], test[1])
+    acc = accuracy(_model_forward(params, test[0], cfg, adapters, scale, frozen)[0], test[1])
     n_lora = lora_param_count(cfg.n_layers * len(targets), cfg.d_model, r) if method == "lora" else 0
     return Run(method, tuple(targets), r, seed, acc, n_params({**params, **adapters}, names), n_lora, adapters, scale)
 
