@@ -248,6 +248,8 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
 def _model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool) -> dict[str, np.ndarray]:
     """``model_backward`` on a checked dlogits and cache."""
     tokens, (N, T, D), layer_caches, lnf, last, params, adapter_names = cache
+    if base_grads and layer_caches[0][0] is None:
+        raise InputError("base_grads: expected False for a forward through a frozen table (layer 0 kept no cache)")
     g = {"head.W": dlogits.T @ last, "head.b": dlogits.sum(axis=0)}
     dz = (dlogits @ params["head.W"])[:, None, :]                  # (N, 1, D): the top block's only position
     dx, g["lnf.g"], g["lnf.b"] = _layernorm_backward(dz, lnf)
