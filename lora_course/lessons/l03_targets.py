@@ -75,10 +75,8 @@ def _check_targets(targets, allow_empty: bool = False) -> tuple[str, ...]:
 
 @lru_cache(maxsize=64)
 def _groups(n_content: int, n_classes: int, group_seed: int) -> np.ndarray:
-    """Group of every content token (n_content,), drawn once per task and then read-only."""
-    groups = np.random.default_rng(group_seed).permutation(n_content) % n_classes
-    groups.setflags(write=False)
-    return groups
+    """Group of every content token (n_content,), drawn once per task (callers copy it before handing it out)."""
+    return np.random.default_rng(group_seed).permutation(n_content) % n_classes
 
 
 @dataclass(frozen=True)
@@ -245,7 +243,6 @@ def _train(params: dict, adapters: dict, names: list[str], task: PointerTask, cf
            batch: int, lr: float, rng: np.random.Generator, scale: float = 1.0, base_grads: bool = True,
            frozen: dict[str, np.ndarray] | None = None) -> None:
     """Adam on ``names`` (keys of params or adapters) for ``steps`` fresh batches; arrays change in place.
-
     ``frozen``: ``_frozen_table(params, cfg)`` when the bottom block's weights are not among ``names``."""
     both = {**params, **adapters}
     opt = Adam(names, lr=lr)
