@@ -70,10 +70,20 @@ def lora_forward(X: np.ndarray, A: np.ndarray, B: np.ndarray, scale: float) -> t
 
     X: (n, k), A: (r, k), B: (d, r) -> delta: (n, d). ``cache`` = (X, Z, A, B, scale) with Z = X A^T (n, r).
     """
+    return _lora_forward(*_check_branch(X, A, B, scale))
+
+
+def _check_branch(X, A, B, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The inputs of ``lora_forward``, checked: X (n, k), A (r, k), B (d, r), scale."""
     A, B = _check_factors(A, B)
     check_scale(scale)
     X = as_array("X", X, ndim=2)
     check_shape("X", X, (None, A.shape[1]), f"= (n, k) with k = A.shape[1] = {A.shape[1]}")
+    return X, A, B, scale
+
+
+def _lora_forward(X: np.ndarray, A: np.ndarray, B: np.ndarray, scale: float) -> tuple[np.ndarray, tuple]:
+    """``lora_forward`` on checked inputs (the toy Transformer's training loop checks once per call of its own)."""
     Z = X @ A.T                 # (n, r): project down
     delta = scale * (Z @ B.T)   # (n, d): project up
     return delta, (X, Z, A, B, scale)
@@ -83,6 +93,12 @@ def lora_backward(ddelta: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndar
     """Gradients of the branch: ddelta (n, d) -> (dX (n, k), dA (r, k), dB (d, r))."""
     X, Z, A, B, scale = _unpack(cache, 5, "lora_forward")
     ddelta = check_gradient("ddelta", ddelta, (X.shape[0], B.shape[0]), "= (n, d) like the forward output")
+    return _lora_backward(ddelta, cache)
+
+
+def _lora_backward(ddelta: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``lora_backward`` on a checked ddelta and cache."""
+    X, Z, A, B, scale = cache
     dB = scale * ddelta.T @ Z    # (d, r)
     dZ = scale * ddelta @ B      # (n, r)
     dA = dZ.T @ X                # (r, k)

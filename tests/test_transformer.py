@@ -84,8 +84,8 @@ def test_attention_gradients(rng, targets):
         assert rel_error(grads[f"{t}.B"], numerical_gradient_array(f, B, dout)) < TOL
 
 
-def small_model(rng, targets=("q", "k", "v", "o"), r=2):
-    cfg = ToyConfig(vocab_size=7, seq_len=4, d_model=8, n_heads=2, n_layers=2, d_ff=12, n_classes=3)
+def small_model(rng, targets=("q", "k", "v", "o"), r=2, n_layers=2):
+    cfg = ToyConfig(vocab_size=7, seq_len=4, d_model=8, n_heads=2, n_layers=n_layers, d_ff=12, n_classes=3)
     params = init_params(cfg, rng)
     adapters = init_adapters(cfg, targets, r, rng)
     for k in adapters:          # non-zero B so that every path carries gradient
@@ -155,3 +155,42 @@ def test_adam_moves_only_named_parameters_and_minimizes():
         opt.step(params, {})
     with pytest.raises(ValueError, match="lr"):
         Adam(["x"], lr=-1)
+
+
+def _reference_logits(params, tokens, cfg, adapters, scale):
+    """Every position through every block (what the model computes without skipping), then the last position."""
+    x = params["tok_emb"][tokens] + params["pos_emb"][None]
+    N, T, D = x.shape
+    for i in range(cfg.n_layers):
+        p = {k[len(f"l{i}."):]: v for k, v in params.items() if k.startswith(f"l{i}.")}
+        loras = {t: (adapters[f"l{i}.{t}.A"], adapters[f"l{i}.{t}.B"], scale) for t in "qkvo"
+                 if f"l{i}.{t}.A" in adapters}
+        a, _ = attention_forward(layernorm_forward(x, p["ln1.g"], p["ln1.b"])[0],
+                                 {t: p["W" + t] for t in "qkvo"}, cfg.n_heads, loras)
+        x = x + a
+        m = layernorm_forward(x, p["ln2.g"], p["ln2.b"])[0].reshape(N * T, D)
+        x = x + mlp_forward(m, p["W1"], p["b1"], p["W2"], p["b2"])[0].reshape(N, T, D)
+    last = layernorm_forward(x, params["lnf.g"], params["lnf.b"])[0][:, -1]
+    return last @ params["head.W"].T + params["head.b"]
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_forward_skips_only_what_the_head_never_reads(rng, n_layers):
+    cfg, params, adapters, tokens, _ = small_model(rng, ("q", "o"), n_layers=n_layers)   # B non-zero
+    logits = model_forward(params, tokens, cfg, adapters, 0.7)[0]
+    assert np.allclose(logits, _reference_logits(params, tokens, cfg, adapters, 0.7), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_frozen_table_gives_the_same_forward_and_lora_gradients(rng, n_layers):
+    from lora_course.toy.transformer import _frozen_table, _model_backward, _model_forward
+
+    cfg, params, adapters, tokens, y = small_model(rng, ("q", "k", "v", "o"), n_layers=n_layers)
+    logits, cache = model_forward(params, tokens, cfg, adapters, 0.7)
+    fast, fast_cache = _model_forward(params, tokens, cfg, adapters, 0.7, _frozen_table(params, cfg))
+    assert np.array_equal(logits, fast)
+    dlogits = softmax_cross_entropy(logits, y)[1]
+    plain, gathered = model_backward(dlogits, cache, base_grads=False), _model_backward(dlogits, fast_cache, False)
+    assert set(plain) == set(gathered) == {"head.W", "head.b", "lnf.g", "lnf.b"} | set(adapters)
+    for name in plain:
+        assert np.array_equal(plain[name], gathered[name]), name

@@ -21,6 +21,7 @@ experiment is ``lora_course.lessons.l03_experiment``, its findings ``l03_finding
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,10 +31,12 @@ from lora_course.paper import TABLE5_WEIGHT_TYPES, TABLE6_RANKS
 from lora_course.toy.adam import Adam
 from lora_course.toy.transformer import (
     ToyConfig,
+    _frozen_table,
+    _model_backward,
+    _model_forward,
     accuracy,
     init_adapters,
     init_params,
-    model_backward,
     model_forward,
     n_params,
     softmax_cross_entropy,
@@ -70,6 +73,12 @@ def _check_targets(targets, allow_empty: bool = False) -> tuple[str, ...]:
     return targets
 
 
+@lru_cache(maxsize=64)
+def _groups(n_content: int, n_classes: int, group_seed: int) -> np.ndarray:
+    """Group of every content token (n_content,), drawn once per task (callers copy it before handing it out)."""
+    return np.random.default_rng(group_seed).permutation(n_content) % n_classes
+
+
 @dataclass(frozen=True)
 class PointerTask:
     """Sequences of content tokens 0..n_content-1 ending in a pointer token ``n_content + p``.
@@ -103,7 +112,7 @@ class PointerTask:
 
     def groups(self) -> np.ndarray:
         """Group of every content token: shape (n_content,), each group the same size (up to one)."""
-        return np.random.default_rng(self.group_seed).permutation(self.n_content) % self.n_classes
+        return _groups(self.n_content, self.n_classes, self.group_seed).copy()
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """tokens (n, seq_len) and labels (n,)."""
@@ -114,7 +123,8 @@ class PointerTask:
         p = rng.integers(0, P, n)
         tokens = np.concatenate([content, (self.n_content + p)[:, None]], axis=1)
         target = content[np.arange(n), (p + self.shift) % P]
-        return tokens, (target if self.n_groups is None else self.groups()[target])
+        return tokens, (target if self.n_groups is None else _groups(self.n_content, self.n_classes,
+                                                                     self.group_seed)[target])
 
 
 @dataclass(frozen=True)
@@ -230,15 +240,18 @@ _BASES: dict[Setting, Base] = {}
 
 
 def _train(params: dict, adapters: dict, names: list[str], task: PointerTask, cfg: ToyConfig, steps: int,
-           batch: int, lr: float, rng: np.random.Generator, scale: float = 1.0, base_grads: bool = True) -> None:
-    """Adam on ``names`` (keys of params or adapters) for ``steps`` fresh batches; arrays change in place."""
+           batch: int, lr: float, rng: np.random.Generator, scale: float = 1.0, base_grads: bool = True,
+           frozen: dict[str, np.ndarray] | None = None) -> None:
+    """Adam on ``names`` (keys of params or adapters) for ``steps`` fresh batches; arrays change in place.
+    ``frozen``: ``_frozen_table(params, cfg)`` when the bottom block's weights are not among ``names``."""
     both = {**params, **adapters}
     opt = Adam(names, lr=lr)
+    model_forward(params, task.sample(1, np.random.default_rng(0))[0], cfg, adapters, scale)  # checks them once
     for step in range(steps):
         tokens, y = task.sample(batch, rng)
-        logits, cache = model_forward(params, tokens, cfg, adapters, scale)
+        logits, cache = _model_forward(params, tokens, cfg, adapters, scale, frozen)  # checked above, built here
         _, dlogits = softmax_cross_entropy(logits, y)
-        grads = model_backward(dlogits, cache, base_grads=base_grads)
+        grads = _model_backward(dlogits, cache, base_grads)
         # cosine decay to 10% of lr: the same schedule for every method
         opt.step(both, grads, lr=lr * (0.55 + 0.45 * np.cos(np.pi * step / max(1, steps))))
 
@@ -289,10 +302,11 @@ def adapt(setting: Setting, method: str, targets: tuple[str, ...] = (), r: int |
     scale = setting.alpha / r if method == "lora" else 1.0
     names = list(params) if method == "full" else ["head.W", "head.b", *adapters]
     lr = setting.lr_full if method == "full" else setting.lr
+    frozen = None if method == "full" else _frozen_table(params, cfg)   # the bottom block's fixed part, once
     _train(params, adapters, names, task, cfg, setting.steps, setting.batch, lr, rng, scale,
-           base_grads=method == "full")
+           base_grads=method == "full", frozen=frozen)
     test = task.sample(setting.n_test, np.random.default_rng(setting.base_seed + 20_000))
-    acc = accuracy(model_forward(params, test[0], cfg, adapters, scale)[0], test[1])
+    acc = accuracy(_model_forward(params, test[0], cfg, adapters, scale, frozen)[0], test[1])
     n_lora = lora_param_count(cfg.n_layers * len(targets), cfg.d_model, r) if method == "lora" else 0
     return Run(method, tuple(targets), r, seed, acc, n_params({**params, **adapters}, names), n_lora, adapters, scale)
 

@@ -22,9 +22,16 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     check_shape("gamma", gamma, (D,), f"= (D,) with D = x.shape[-1] = {D}")
     check_shape("beta", beta, (D,), f"= (D,) with D = x.shape[-1] = {D}")
     check_number("eps", eps, minimum=0)
-    mu = x.mean(axis=-1, keepdims=True)
+    return _layernorm_forward(x, gamma, beta, eps)
+
+
+def _layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+                       eps: float = 1e-5) -> tuple[np.ndarray, tuple]:
+    """``layernorm_forward`` on checked inputs (a row mean is the row sum / D, as ``ndarray.mean`` computes it)."""
+    D = x.shape[-1]
+    mu = np.add.reduce(x, axis=-1, keepdims=True) / D
     xc = x - mu
-    inv_std = 1.0 / np.sqrt((xc**2).mean(axis=-1, keepdims=True) + eps)
+    inv_std = 1.0 / np.sqrt(np.add.reduce(xc * xc, axis=-1, keepdims=True) / D + eps)
     xhat = xc * inv_std                 # (..., D)
     return xhat * gamma + beta, (xhat, inv_std, gamma)
 
@@ -33,11 +40,18 @@ def layernorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.n
     """dout (..., D) -> (dx (..., D), dgamma (D,), dbeta (D,))."""
     xhat, inv_std, gamma = check_cache(cache, "aaa", "layernorm_forward")
     dout = check_gradient("dout", dout, xhat.shape, "= the forward output's shape")
+    return _layernorm_backward(dout, cache)
+
+
+def _layernorm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``layernorm_backward`` on a checked dout and cache."""
+    xhat, inv_std, gamma = cache
+    D = xhat.shape[-1]
     axes = tuple(range(dout.ndim - 1))
     dgamma = (dout * xhat).sum(axis=axes)
     dbeta = dout.sum(axis=axes)
     dxhat = dout * gamma
     # d/dx of (x - mean) / std, written with the row means of dxhat and dxhat * xhat
-    dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)
-                    - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+    dx = inv_std * (dxhat - np.add.reduce(dxhat, axis=-1, keepdims=True) / D
+                    - xhat * np.add.reduce(dxhat * xhat, axis=-1, keepdims=True) / D)
     return dx, dgamma, dbeta

@@ -18,7 +18,10 @@ _C = math.sqrt(2.0 / math.pi)
 
 def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
     """GELU, tanh approximation: 0.5 x (1 + tanh(c (x + 0.044715 x^3))). Any shape."""
-    x = as_real("x", x)
+    return _gelu_forward(as_real("x", x))
+
+
+def _gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
     t = np.tanh(_C * (x + 0.044715 * x * x * x))  # x*x*x: much faster than x**3
     return 0.5 * x * (1.0 + t), (x, t)
 
@@ -27,6 +30,11 @@ def gelu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """dout -> dx, same shape."""
     x, t = check_cache(cache, "aa", "gelu_forward")
     dout = check_gradient("dout", dout, np.shape(x), "= the forward input's shape")
+    return _gelu_backward(dout, cache)
+
+
+def _gelu_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    x, t = cache
     dt = (1.0 - t * t) * _C * (1.0 + 3 * 0.044715 * x * x)
     return dout * (0.5 * (1.0 + t) + 0.5 * x * dt)
 
@@ -42,8 +50,14 @@ def mlp_forward(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
     check_shape("b1", b1, (F,), f"= (F,) with F = W1.shape[0] = {F}")
     check_shape("W2", W2, (D, F), "= (D, F) to undo W1's (F, D)")
     check_shape("b2", b2, (D,), f"= (D,) with D = W1.shape[1] = {D}")
+    return _mlp_forward(X, W1, b1, W2, b2)
+
+
+def _mlp_forward(X: np.ndarray, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray,
+                 b2: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """``mlp_forward`` on checked inputs."""
     H = X @ W1.T + b1               # (n, F)
-    G, gelu_cache = gelu_forward(H)
+    G, gelu_cache = _gelu_forward(H)
     return G @ W2.T + b2, (X, W1, W2, G, gelu_cache)
 
 
@@ -52,8 +66,13 @@ def mlp_backward(dout: np.ndarray, cache: tuple,
     """dout (n, D) -> dX (n, D) and {"W1", "b1", "W2", "b2"} gradients (empty if not ``weight_grads``)."""
     X, W1, W2, G, gelu_cache = check_cache(cache, "aaaat", "mlp_forward")
     dout = check_gradient("dout", dout, (X.shape[0], W2.shape[0]), "= (n, D) like the forward output")
-    weight_grads = check_bool("weight_grads", weight_grads)
-    dH = gelu_backward(dout @ W2, gelu_cache)   # (n, F)
+    return _mlp_backward(dout, cache, check_bool("weight_grads", weight_grads))
+
+
+def _mlp_backward(dout: np.ndarray, cache: tuple, weight_grads: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``mlp_backward`` on a checked dout and cache."""
+    X, W1, W2, G, gelu_cache = cache
+    dH = _gelu_backward(dout @ W2, gelu_cache)   # (n, F)
     grads = {}
     if weight_grads:
         grads = {"W2": dout.T @ G, "b2": dout.sum(axis=0), "W1": dH.T @ X, "b1": dH.sum(axis=0)}

@@ -17,9 +17,9 @@ import numpy as np
 
 from lora_course.cache_check import check_cache
 from lora_course.layer import init_lora
-from lora_course.toy.attention import TARGETS, attention_backward, attention_forward, softmax
-from lora_course.toy.layernorm import layernorm_backward, layernorm_forward
-from lora_course.toy.mlp import mlp_backward, mlp_forward
+from lora_course.toy.attention import TARGETS, _attention_backward, _attention_forward, softmax
+from lora_course.toy.layernorm import _layernorm_backward, _layernorm_forward
+from lora_course.toy.mlp import _mlp_backward, _mlp_forward
 from lora_course.validation import (
     InputError,
     as_array,
@@ -186,24 +186,52 @@ def model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyCon
     check_shape("tokens", tokens, (None, cfg.seq_len), f"= (N, seq_len) with seq_len = {cfg.seq_len}")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= cfg.vocab_size):
         raise InputError(f"tokens: expected ids in [0, {cfg.vocab_size}), got range [{tokens.min()}, {tokens.max()}]")
-    adapters = adapters or {}
+    return _model_forward(params, tokens, cfg, adapters or {}, scale)
+
+
+def _frozen_table(params: dict[str, np.ndarray], cfg: ToyConfig) -> dict[str, np.ndarray]:
+    """What a frozen bottom block computes from one token at one position, for every (position, token).
+
+    "a": its normalised input LN1(tok_emb + pos_emb) and "q", "k", "v": a Wq^T, a Wk^T, a Wv^T, each
+    (seq_len, vocab_size, D). The same rows a forward pass computes: ``_model_forward`` gathers them."""
+    x = params["tok_emb"][None] + params["pos_emb"][:, None]       # (T, V, D)
+    a, _ = _layernorm_forward(x, params["l0.ln1.g"], params["l0.ln1.b"])
+    rows = a.reshape(-1, cfg.d_model)
+    return {"a": a, **{t: (rows @ params["l0.W" + t].T).reshape(a.shape) for t in ("q", "k", "v")}}
+
+
+def _model_forward(params: dict[str, np.ndarray], tokens: np.ndarray, cfg: ToyConfig,
+                   adapters: dict[str, np.ndarray], scale: float,
+                   frozen: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, tuple]:
+    """``model_forward`` on checked inputs. The head reads the last position only, so the top block computes
+    only that position's output, MLP and residual (the other positions' outputs would go unused).
+    ``frozen``: ``_frozen_table(params, cfg)`` while the embeddings, LN1 and Wq, Wk, Wv of layer 0 stay fixed."""
     x = params["tok_emb"][tokens] + params["pos_emb"][None]       # (N, T, D)
+    N, T, D = x.shape
+    at = (np.arange(T), tokens)                                     # (position, token) of every entry
     layer_caches = []
     for i in range(cfg.n_layers):
         n = layer_names(i)
-        a, ln1 = layernorm_forward(x, params[n["ln1.g"]], params[n["ln1.b"]])
+        top = i == cfg.n_layers - 1
+        table = frozen if i == 0 else None
+        if table is None:
+            a, ln1 = _layernorm_forward(x, params[n["ln1.g"]], params[n["ln1.b"]])
+        else:                                                       # (no gradient will reach LN1)
+            a, ln1 = table["a"][at], None
         weights = {t: params[n["W" + t]] for t in TARGETS}
-        a, att = attention_forward(a, weights, cfg.n_heads, _layer_loras(adapters, i, scale))
-        x = x + a
-        m, ln2 = layernorm_forward(x, params[n["ln2.g"]], params[n["ln2.b"]])
-        N, T, D = m.shape
-        m, mlp = mlp_forward(m.reshape(N * T, D), params[n["W1"]], params[n["b1"]], params[n["W2"]], params[n["b2"]])
-        x = x + m.reshape(N, T, D)
+        a, att = _attention_forward(a, weights, cfg.n_heads, _layer_loras(adapters, i, scale), last_only=top,
+                                    frozen=table and {t: table[t][at].reshape(N * T, D) for t in ("q", "k", "v")})
+        x = (x[:, -1:] if top else x) + a                           # (N, T, D); (N, 1, D) in the top block
+        m, ln2 = _layernorm_forward(x, params[n["ln2.g"]], params[n["ln2.b"]])
+        rows = x.shape[1]
+        m, mlp = _mlp_forward(m.reshape(N * rows, D), params[n["W1"]], params[n["b1"]], params[n["W2"]],
+                              params[n["b2"]])
+        x = x + m.reshape(N, rows, D)
         layer_caches.append((ln1, att, ln2, mlp))
-    z, lnf = layernorm_forward(x, params["lnf.g"], params["lnf.b"])
+    z, lnf = _layernorm_forward(x, params["lnf.g"], params["lnf.b"])
     last = z[:, -1, :]                                             # (N, D)
     logits = last @ params["head.W"].T + params["head.b"]          # (N, C)
-    return logits, (tokens, x.shape, layer_caches, lnf, last, params, tuple(adapters))
+    return logits, (tokens, (N, T, D), layer_caches, lnf, last, params, tuple(adapters))
 
 
 def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -> dict[str, np.ndarray]:
@@ -212,27 +240,37 @@ def model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool = True) -
     With ``base_grads=False`` (the base is frozen) only the head, final layer norm and LoRA factors get
     gradients, which skips the cost of the frozen weights' gradients.
     """
-    tokens, shape, layer_caches, lnf, last, params, adapter_names = check_cache(cache, "as?tadt", "model_forward")
-    N, T, D = shape
+    tokens, (N, T, D), layer_caches, lnf, last, params, adapter_names = check_cache(cache, "as?tadt", "model_forward")
     dlogits = check_gradient("dlogits", dlogits, (N, params["head.W"].shape[0]), "= (N, n_classes)")
-    base_grads = check_bool("base_grads", base_grads)
+    return _model_backward(dlogits, cache, check_bool("base_grads", base_grads))
+
+
+def _model_backward(dlogits: np.ndarray, cache: tuple, base_grads: bool) -> dict[str, np.ndarray]:
+    """``model_backward`` on a checked dlogits and cache."""
+    tokens, (N, T, D), layer_caches, lnf, last, params, adapter_names = cache
+    if base_grads and layer_caches[0][0] is None:
+        raise InputError("base_grads: expected False for a forward through a frozen table (layer 0 kept no cache)")
     g = {"head.W": dlogits.T @ last, "head.b": dlogits.sum(axis=0)}
-    dz = np.zeros(shape)
-    dz[:, -1, :] = dlogits @ params["head.W"]
-    dx, g["lnf.g"], g["lnf.b"] = layernorm_backward(dz, lnf)
+    dz = (dlogits @ params["head.W"])[:, None, :]                  # (N, 1, D): the top block's only position
+    dx, g["lnf.g"], g["lnf.b"] = _layernorm_backward(dz, lnf)
     below = base_grads or bool(adapter_names)   # does anything below the final layer norm need a gradient?
     for i in reversed(range(len(layer_caches)) if below else ()):
         n = layer_names(i)
         ln1, att, ln2, mlp = layer_caches[i]
-        dm, mg = mlp_backward(dx.reshape(N * T, D), mlp, base_grads)
+        rows = dx.shape[1]                                         # T, or 1 in the top block
+        dm, mg = _mlp_backward(dx.reshape(N * rows, D), mlp, base_grads)
         for k, v in mg.items():
             g[n[k]] = v
-        dm, dg2, db2 = layernorm_backward(dm.reshape(N, T, D), ln2)
+        dm, dg2, db2 = _layernorm_backward(dm.reshape(N, rows, D), ln2)
         dx = dx + dm
-        da, ag = attention_backward(dx, att, base_grads)
+        da, ag = _attention_backward(dx, att, base_grads, input_grad=base_grads or i > 0)
         for k, v in ag.items():
             g[n[k] if k in n else f"l{i}.{k}"] = v
-        da, dg1, db1 = layernorm_backward(da, ln1)
+        if da is None:                              # frozen bottom block: nothing below needs a gradient
+            break
+        da, dg1, db1 = _layernorm_backward(da, ln1)
+        if rows < T:                                               # the residual carried the last position only
+            dx = np.concatenate([np.zeros((N, T - rows, D)), dx], axis=1)
         dx = dx + da
         if base_grads:
             g[n["ln2.g"]], g[n["ln2.b"]], g[n["ln1.g"]], g[n["ln1.b"]] = dg2, db2, dg1, db1
