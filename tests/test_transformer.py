@@ -157,6 +157,29 @@ def test_adam_moves_only_named_parameters_and_minimizes():
         Adam(["x"], lr=-1)
 
 
+
+def test_a_refused_adam_step_changes_nothing():
+    """A step refused for a missing, misshapen or non-finite gradient leaves the parameters, the step count and
+    the moments as they were: the next good step equals the same step of an optimizer that never saw the bad one."""
+    def fresh():
+        return {"a": np.array([1.0, -2.0, 3.0]), "b": np.ones((2, 2))}, Adam(["a", "b"], lr=0.1)
+
+    good = {"a": np.array([0.5, 1.0, -1.0]), "b": np.full((2, 2), 0.25)}
+    bad = [({"a": good["a"]}, KeyError), ({"a": good["a"], "b": np.ones(3)}, ValueError),
+           ({"a": good["a"], "b": np.full((2, 2), np.nan)}, ValueError),
+           ({"a": np.array([np.inf, 0.0, 0.0]), "b": good["b"]}, ValueError)]
+    params, opt = fresh()
+    expected, reference = fresh()
+    for step in range(2):
+        for grads, error in bad:
+            with pytest.raises(error):
+                opt.step(params, grads)
+        assert opt.t == step
+        opt.step(params, good)
+        reference.step(expected, good)
+        assert all(np.array_equal(params[k], expected[k]) for k in params)
+        assert np.array_equal(opt.m, reference.m) and np.array_equal(opt.v, reference.v)
+
 def _reference_logits(params, tokens, cfg, adapters, scale):
     """Every position through every block (what the model computes without skipping), then the last position."""
     x = params["tok_emb"][tokens] + params["pos_emb"][None]

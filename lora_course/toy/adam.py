@@ -60,18 +60,18 @@ class Adam:
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float | None = None) -> None:
         """One update of every trainable parameter (``lr`` overrides the base rate for this step)."""
         self._check_step(params, grads, lr)
+        # One flat vector for all named arrays: the same element-wise arithmetic as one update per array, in a
+        # handful of numpy calls instead of a dozen per array (the toy models' arrays are small).
+        g = np.concatenate([np.ravel(grads[name]) for name in self.names])   # checked above: real, of their shapes
+        g = g.astype(np.float64) if g.dtype.kind in "iu" else g
+        if not np.isfinite(g).all():                     # before any state changes: a refused step leaves none
+            for name in self.names:
+                as_array(f"grads[{name!r}]", grads[name])        # raises, naming the first non-finite gradient
         self.shapes = self.shapes or {name: params[name].shape for name in self.names}
         self.t += 1
         lr = self.lr if lr is None else lr
         c1 = 1 - self.beta1**self.t
         c2 = 1 - self.beta2**self.t
-        # One flat vector for all named arrays: the same element-wise arithmetic as one update per array, in a
-        # handful of numpy calls instead of a dozen per array (the toy models' arrays are small).
-        g = np.concatenate([np.ravel(grads[name]) for name in self.names])   # checked above: real, finite
-        g = g.astype(np.float64) if g.dtype.kind in "iu" else g
-        if not np.isfinite(g).all():
-            for name in self.names:
-                as_array(f"grads[{name!r}]", grads[name])        # raises, naming the first non-finite gradient
         if self.m is None:
             self.m, self.v = np.zeros_like(g), np.zeros_like(g)
         m, v = self.m, self.v
