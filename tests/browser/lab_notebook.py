@@ -213,7 +213,8 @@ class LabNotebook:
         """Run the command called exactly ``label`` from the command palette.
 
         A busy machine can leave the palette's list stale right after another command (the command shows as
-        disabled, or not at all); each retry closes the palette, makes the notebook current again and reopens it.
+        disabled, or not at all, or turns disabled between being found and being clicked); each retry closes the
+        palette, makes the notebook current again and reopens it.
         """
         items = self.page.locator(".lm-CommandPalette-item:not(.lm-mod-disabled)")
         match = items.filter(has=self.page.locator(".lm-CommandPalette-itemLabel", has_text=re.compile(
@@ -237,7 +238,11 @@ class LabNotebook:
             except _timeout_error():  # say what the palette offered instead
                 seen = items.all_inner_texts()
                 continue
-            match.first.click()
+            try:        # the list can still change under the pointer (the command turns disabled a moment)
+                match.first.click(timeout=5_000)
+            except _timeout_error():
+                seen = items.all_inner_texts() or ["(the command vanished before the click)"]
+                continue
             return
         self.page.keyboard.press("Escape")
         raise AssertionError(f"command palette: expected an enabled command {label!r} ({attempts} tries), "
