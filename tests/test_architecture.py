@@ -87,7 +87,7 @@ ALLOWED = {
     "lessons": {"maths", "toy", "measure", "support"},
     "feedback": {"maths", "toy", "lessons", "measure", "feedback"},
     "authoring": {"maths"},
-    "grading": {"maths", "feedback", "authoring", "lessons", "measure", "root"},
+    "grading": {"maths", "feedback", "authoring", "lessons", "measure", "support", "root"},   # support: startup.py
     "torch_bridge": {"maths", "toy", "lessons", "measure", "support", "feedback"},
     "gradescope": {"grading", "authoring", "support", "root"},      # support: startup.py, before nbformat loads
     "cli": {"maths", "toy", "lessons", "measure", "support", "feedback", "authoring", "grading", "torch_bridge",

@@ -43,3 +43,13 @@ def test_too_late_is_said_and_changes_nothing(monkeypatch):
     before = sys.modules.get(startup.SKIPPED, "absent")
     assert startup.skip_unused_format_checker() is False
     assert sys.modules.get(startup.SKIPPED, "absent") is before
+
+
+def test_the_batch_workers_skip_it_too():
+    """``lora-course grade --jobs N`` spawns fresh workers, which read notebooks: each leaves the checker out."""
+    from lora_course.grading.batch import worker_pool
+
+    probe = ("(__import__('nbformat'), __import__('sys').modules.get('rfc3987_syntax', 'absent') is None, "
+             "'iri' in __import__('jsonschema').FormatChecker().checkers)[1:]")
+    with worker_pool(1) as pool:
+        assert pool.submit(eval, probe).result(timeout=120) == (True, False)

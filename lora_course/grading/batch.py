@@ -27,6 +27,7 @@ from lora_course.grading.items import GradedItem, items_from_solution
 from lora_course.grading.probe import answers_probe, read_payload
 from lora_course.grading.sandbox import Execution, Sandbox, run_in_sandbox
 from lora_course.grading.verdict import ItemResult, judge_auto, judge_project, zero
+from lora_course.support.startup import skip_unused_format_checker
 
 STATUSES = ("ok", "missing", "error", "timeout", "malformed")   # worst last
 CHECKS_MODULE = "lora_course.feedback.project.checks"
@@ -99,10 +100,9 @@ def student_seed(seed: int, sources: list[str]) -> int:
 
 
 def _status_from_run(run: Execution) -> tuple[str, list[str]]:
-    """The notebook's status and its reasons. Hitting the memory limit is the whole story ("error", the
-    memory reason alone) even when a timeout came with it: a kernel tree squeezed against its memory limit
-    also runs slowly, more so on a busy machine, so whether a timeout followed depends on the load, and the
-    row must not (a rerun gives the same CSV)."""
+    """The notebook's status and its reasons. Hitting the memory limit is the whole story ("error", the memory
+    reason alone) even with a timeout: a kernel squeezed against its memory limit runs slowly, more so on a busy
+    machine, so whether a timeout followed depends on the load, and the row must not (a rerun gives the same CSV)."""
     if run.tampered:
         return "error", ["tampering: the notebook installed an audit, trace or profile hook or reached into the "
                          "interpreter's objects or memory, so the kernel was stopped"]
@@ -223,11 +223,8 @@ def grade_notebook(plan: Plan, student: str, folder: Path, name: str, job: Path,
 
 
 def grade_student(plan: Plan, student_dir: str, index: int) -> StudentResult:
-    """Grade every planned notebook of one student's folder (a worker's unit of work).
-
-    The student's kernels run as a uid of their own (base uid + the student's index in the batch), so no
-    two students ever share a uid, whichever worker grades them.
-    """
+    """Grade every planned notebook of one student's folder (a worker's unit of work). The student's kernels run as
+    a uid of their own (base uid + the student's index in the batch): no two students share one, whatever worker."""
     folder = Path(student_dir)
     plan = replace(plan, sandbox=replace(plan.sandbox, uid=plan.sandbox.uid + index))
     result = StudentResult(folder.name)
@@ -288,6 +285,11 @@ def new_workroot() -> Path:
     return root
 
 
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` spawned workers, each without jsonschema's unused ``iri`` checker (support/startup.py: 1.2 s)."""
+    return ProcessPoolExecutor(jobs, get_context("spawn"), skip_unused_format_checker)
+
+
 def grade_batch(students: list[Path], plan: Plan, jobs: int = 1, progress: bool = True) -> list[StudentResult]:
     """Grade every student folder; results come back in the order of ``students``."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -300,7 +302,7 @@ def grade_batch(students: list[Path], plan: Plan, jobs: int = 1, progress: bool 
                 results[i] = grade_student(plan, str(folder), i)
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with worker_pool(jobs) as pool:
                 futures = {pool.submit(grade_student, plan, str(folder), i): i for i, folder in enumerate(students)}
                 for future in as_completed(futures):
                     i = futures[future]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import inspect
 import textwrap
 
@@ -23,10 +24,16 @@ MAX_TOKENS = 4000
 
 def tokens(source: str) -> list[str]:
     """The normalised token stream of ``source`` (empty if it does not parse)."""
+    return list(_tokens(source))
+
+
+@functools.lru_cache(maxsize=256)
+def _tokens(source: str) -> tuple[str, ...]:
+    """``tokens``, kept per source text: every student's answer is compared with the same references."""
     try:
         tree = ast.parse(textwrap.dedent(source))
     except (SyntaxError, ValueError, RecursionError):
-        return []
+        return ()
     for node in ast.walk(tree):                     # docstrings carry no structure
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
@@ -56,12 +63,12 @@ def tokens(source: str) -> list[str]:
             out.append(kind)
         if len(out) >= MAX_TOKENS:
             break
-    return out
+    return tuple(out)
 
 
 def similarity(a: str, b: str) -> float:
     """0..1: how alike two sources are once names, comments and docstrings are set aside."""
-    ta, tb = tokens(a), tokens(b)
+    ta, tb = _tokens(a), _tokens(b)
     if not ta or not tb:
         return 0.0
     return difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio()
