@@ -12,7 +12,14 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from lora_course.layer import init_lora, linear_lora_backward, linear_lora_forward, scale_factor
+from lora_course.layer import (
+    _lora_backward,
+    _lora_forward,
+    init_lora,
+    linear_lora_backward,
+    linear_lora_forward,
+    scale_factor,
+)
 from lora_course.validation import (
     InputError,
     as_array,
@@ -75,6 +82,11 @@ def mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     check_shape("Y", Y, H.shape, "= H.shape")
     if H.shape[0] == 0:
         raise InputError("H: expected at least one row, got an empty batch (n = 0)")
+    return _mse_loss(H, Y)
+
+
+def _mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+    """``mse_loss`` on checked inputs (``train_lora``'s steps after the first)."""
     diff = H - Y
     n = H.shape[0]
     return float(np.sum(diff * diff) / (2 * n)), diff / n
@@ -144,13 +156,25 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     for t in range(steps + 1):
         if not (np.isfinite(A).all() and np.isfinite(B).all()):
             break                                                          # overflowed: diverged, rest stays inf
-        H, cache = linear_lora_forward(task.X, task.W0, A, B, scale)     # (n, d)
+        if t == 0:      # the first step through the checked functions: they vet the task's arrays and the factors
+            H, cache = linear_lora_forward(task.X, task.W0, A, B, scale)     # (n, d)
+            X, W0 = cache[1][0], cache[0]
+        else:           # then the same arithmetic unchecked: only A and B change, by finite steps of our own
+            delta, branch = _lora_forward(X, A, B, scale)
+            H = X @ W0.T + delta
         if not np.isfinite(H).all():
             break
-        losses[t], dH = mse_loss(H, task.Y)
+        if t == 0:
+            losses[t], dH = mse_loss(H, task.Y)
+            Y = as_array("Y", task.Y, ndim=2)
+        else:
+            losses[t], dH = _mse_loss(H, Y)
         if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
             break                                                          # done, or diverged: rest stays inf
-        _, dA, dB = linear_lora_backward(dH, cache)                         # (r, k), (d, r)
+        if t == 0:
+            _, dA, dB = linear_lora_backward(dH, cache)                     # (r, k), (d, r)
+        else:
+            _, dA, dB = _lora_backward(dH, branch)
         for i, g in enumerate((dA, dB)):
             if optimizer == "sgd":
                 step = g

@@ -205,3 +205,40 @@ def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     if y.size == 0:
         raise InputError("y: expected at least one label, got an empty array")
     return float(np.mean(pred == y))
+
+
+def train_head(features: np.ndarray, y: np.ndarray, head: ClassificationHead, epochs: int,
+               lr: float) -> ClassificationHead:
+    """Full-batch gradient descent on ``head`` alone, on fixed features (n, d) with labels y (n,); returns ``head``.
+
+    The first epoch goes through ``forward``, ``bce_with_logits``, ``backward`` and ``update``, which check
+    everything; the others repeat the same arithmetic unchecked (only W and b change, by steps of our own),
+    unless ``head`` is a subclass, whose own methods then run every epoch.
+    """
+    check_instance("head", head, ClassificationHead)
+    features = as_array("features", features, ndim=2, allow_empty=False)
+    d = as_array("head.W", head.W, ndim=2).shape[0]
+    check_shape("features", features, (None, d), f"= (n, d) with d = head.W.shape[0] = {d}")
+    y = as_array("y", y, ndim=1)
+    check_shape("y", y, (features.shape[0],), "= (n,), one label per row of features")
+    epochs = check_positive_int("epochs", epochs)
+    lr = check_number("lr", lr, minimum=0)
+    logits, out = head.forward(features)
+    _, dlogits = bce_with_logits(logits, y)
+    head.backward(dlogits, out)
+    head.update(lr)
+    if type(head) is not ClassificationHead:
+        for _ in range(epochs - 1):
+            logits, cache = head.forward(features)
+            _, dlogits = bce_with_logits(logits, y)
+            head.backward(dlogits, cache)
+            head.update(lr)
+        return head
+    for _ in range(epochs - 1):
+        logits = (out @ head.W + head.b)[:, 0]
+        dlogits = (np.exp(-np.logaddexp(0.0, -logits)) - y) / logits.size      # sigmoid(logits) - y, over n
+        head.dW = out.T @ dlogits[:, None]
+        head.db = np.array([dlogits.sum()])
+        head.W -= lr * head.dW
+        head.b -= lr * head.db
+    return head
