@@ -2,8 +2,9 @@
 
 For each notebook of solutions/ and notebooks/ the `run` fixture opens it in JupyterLab (one tab, the
 notebooks one after the other), clears the stored outputs, runs "Run All Cells" from the command
-palette, waits for the kernel to be idle, waits for the widgets to render and saves a full-page
-screenshot to screenshots/. The tests then check:
+palette, waits for the kernel to be idle and waits for the widgets to render (with LORA_COURSE_SCREENSHOTS=1
+it also saves a full-page screenshot to screenshots/; a run that fails always saves what the lab showed).
+The tests then check:
 no error outputs (student notebooks: only in cells tagged raises-exception), every widget rendered as
 a widget, and the r / alpha sliders, moved with the keyboard, change the output they drive within a generous
 10 s (how fast they do so is `make bench-widgets`' number, not a test's), and every slider, dragged with the
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 import nbformat
 import pytest
-from browser_env import ROOT, SCREENSHOTS, in_ci
+from browser_env import ROOT, SCREENSHOTS, in_ci, screenshots_wanted
 from course_files import allowed_error_cells, course_notebooks, first_line, widget_cells
 from lab_notebook import LabNotebook, open_lab
 
@@ -61,7 +62,8 @@ def run_in_lab(path: str, lab, lab_page, timings: dict):
         live = notebook.notebook_json()
         for index in widget_cells(nb, live):
             notebook.wait_for_widget(index)  # widgets render after the kernel is idle; the test judges
-        notebook.screenshot(shot)
+        if screenshots_wanted():
+            notebook.screenshot(shot)
         yield BrowserRun(path, nb, live, allowed, notebook)
         clean = True
     finally:
