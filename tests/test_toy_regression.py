@@ -132,3 +132,43 @@ def test_train_lora_rejects_bad_arguments(task):
         train_lora(task, 2, rng, optimizer="rmsprop")
     with pytest.raises(ValueError, match="r: expected 1 <= r"):
         train_lora(task, 11, rng)
+
+
+def _train_through_the_checked_functions(task, r, rng, steps, lr, alpha, optimizer, init):
+    """train_lora's loop written with the public, checked functions at every step (the reference for the test below)."""
+    from lora_course.layer import linear_lora_backward, linear_lora_forward
+    from lora_course.lessons.l02_toy_regression import DIVERGED, init_factors, scale_for
+
+    scale = scale_for("alpha_over_r", r, float(r) if alpha is None else alpha)
+    A, B = init_factors(task.W0.shape[0], task.W0.shape[1], r, rng, init=init)
+    params, m, v = [A, B], [np.zeros_like(A), np.zeros_like(B)], [np.zeros_like(A), np.zeros_like(B)]
+    losses = np.full(steps + 1, np.inf)
+    for t in range(steps + 1):
+        if not (np.isfinite(A).all() and np.isfinite(B).all()):
+            break
+        H, cache = linear_lora_forward(task.X, task.W0, A, B, scale)
+        if not np.isfinite(H).all():
+            break
+        losses[t], dH = mse_loss(H, task.Y)
+        if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
+            break
+        _, dA, dB = linear_lora_backward(dH, cache)
+        for i, g in enumerate((dA, dB)):
+            if optimizer == "adam":
+                m[i] = 0.9 * m[i] + (1 - 0.9) * g
+                v[i] = 0.999 * v[i] + (1 - 0.999) * g * g
+                g = (m[i] / (1 - 0.9 ** (t + 1))) / (np.sqrt(v[i] / (1 - 0.999 ** (t + 1))) + 1e-8)
+            params[i] -= lr * g
+    return losses, A, B
+
+
+@pytest.mark.parametrize(("r", "lr", "alpha", "optimizer", "init"), [
+    (4, 0.1, None, "sgd", "paper"), (2, 0.01, 8.0, "adam", "paper"), (8, 0.1, None, "sgd", "b_random"),
+    (4, 50.0, None, "sgd", "paper"),                      # diverges: the rest of the curve stays inf
+])
+def test_train_lora_gives_bit_for_bit_what_the_checked_functions_give(task, r, lr, alpha, optimizer, init):
+    """Only the first step goes through the checked functions; the others must repeat exactly their arithmetic."""
+    got = train_lora(task, r, np.random.default_rng(5), steps=60, lr=lr, alpha=alpha, optimizer=optimizer, init=init)
+    want = _train_through_the_checked_functions(task, r, np.random.default_rng(5), 60, lr, alpha, optimizer, init)
+    for a, b in zip((got.losses, got.A, got.B), want, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
