@@ -239,7 +239,7 @@ def test_a_check_that_runs_forever_is_stopped_at_the_per_cell_limit_in_the_clean
     (subs / "loops").mkdir(parents=True)
     nbformat.write(submission({"lora-task": looping}), subs / "loops" / NAME)
     out = tmp_path / "grades.csv"
-    assert main(["grade", str(subs), "--solutions", str(solutions), "--out", str(out), "--timeout", "3",
+    assert main(["grade", str(subs), "--solutions", str(solutions), "--out", str(out), "--timeout", "1.5",
                  "--feedback", str(tmp_path / "fb"), "--no-progress"]) == 0
     rows = list(csv.reader(out.open(encoding="utf-8")))
     row = dict(zip(rows[0], rows[1], strict=True))

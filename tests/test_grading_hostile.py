@@ -359,9 +359,9 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def grade(solutions: Path, subs: Path, out: Path, *extra: str) -> dict[str, list[str]]:
-    code = main(["grade", str(subs), "--out", str(out), "--solutions", str(solutions), "--timeout", "5",
+    code = main(["grade", str(subs), "--out", str(out), "--solutions", str(solutions), "--timeout", "3",
                  "--uid-base", str(UID_BASE),
-                 "--notebook-timeout", "15", "--memory-mb", "1536", *extra])
+                 "--notebook-timeout", "9", "--memory-mb", "1536", *extra])
     assert code == 0
     rows = list(csv.reader(out.open()))
     assert rows[0] == HEADER
