@@ -329,6 +329,7 @@ class LabNotebook:
         now = handle.get_attribute("aria-valuenow")
         top = handle.get_attribute("aria-valuemax")
         going_right = not (now is not None and top is not None and float(now) >= float(top))
+        handle.scroll_into_view_if_needed()     # the mouse reaches only what is on screen (no earlier test scrolled)
         box, lane = handle.bounding_box(), track.bounding_box()
         before = self.page.evaluate(JS_OUTPUT_SNAPSHOT, {})
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
