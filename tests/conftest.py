@@ -29,8 +29,7 @@ SLOW_FIRST = (
 # which this file reads instead of running the notebooks again (tests/solution_answers.py).
 LATE = ("tests/test_answer_keys.py",)
 BROWSER = "tests/browser/"
-BROWSER_SLOW_FIRST = ("tests/browser/test_jupyterlab.py", "tests/browser/test_jupyterlab_students.py",
-                      "tests/browser/test_open_unmodified.py")
+BROWSER_SLOW_FIRST = ("tests/browser/test_jupyterlab.py", "tests/browser/test_open_unmodified.py")
 
 
 def run_order(nodeid: str) -> tuple[int, int]:
