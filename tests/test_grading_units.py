@@ -542,3 +542,16 @@ def test_the_wall_clock_backstop_is_a_small_multiple_of_the_cpu_limit():
 def test_tampering_and_a_full_disk_are_errors_of_their_own(run, reason):
     status, reasons = _status_from_run(run)
     assert status == "error" and len(reasons) == 1 and reasons[0].startswith(reason), reasons
+
+
+def test_the_similarity_signal_keeps_the_tokens_of_short_sources_only():
+    """Each reference is tokenised once per grader process; a long submitted source (a cell may hold 20 MB) is not
+    kept, so a batch of such submissions holds no more memory than one."""
+    from lora_course.grading import similarity as S
+
+    S._kept_tokens.cache_clear()
+    long = "x = 1\n" * (S.CACHED_CHARS // 6 + 1)
+    assert len(S.tokens(long)) == S.MAX_TOKENS and S._kept_tokens.cache_info().currsize == 0
+    assert S.similarity("def f(x):\n    return x @ W\n", "def g(y):\n    return y @ W\n") == 1.0
+    assert S.similarity("def f(x):\n    return x @ W\n", "def g(y):\n    return y @ W\n") == 1.0
+    assert S._kept_tokens.cache_info().currsize == 2 and S._kept_tokens.cache_info().hits == 2

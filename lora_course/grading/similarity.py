@@ -22,14 +22,26 @@ FLAG = 0.8          # calibrated: the highest honest solution scores well below,
 MAX_TOKENS = 4000
 
 
+CACHED_CHARS = 200_000   # sources up to this long keep their tokens (a submission may hold 20 MB in one cell)
+
+
 def tokens(source: str) -> list[str]:
     """The normalised token stream of ``source`` (empty if it does not parse)."""
     return list(_tokens(source))
 
 
-@functools.lru_cache(maxsize=256)
 def _tokens(source: str) -> tuple[str, ...]:
-    """``tokens``, kept per source text: every student's answer is compared with the same references."""
+    """``tokens`` as a tuple, kept per source text up to ``CACHED_CHARS``: every student's answer is compared with
+    the same references, and the grader holds no more than 256 short sources."""
+    return _kept_tokens(source) if len(source) <= CACHED_CHARS else _token_stream(source)
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_tokens(source: str) -> tuple[str, ...]:
+    return _token_stream(source)
+
+
+def _token_stream(source: str) -> tuple[str, ...]:
     try:
         tree = ast.parse(textwrap.dedent(source))
     except (SyntaxError, ValueError, RecursionError):
