@@ -113,8 +113,15 @@ def linear_lora_forward(X: np.ndarray, W0: np.ndarray, A: np.ndarray, B: np.ndar
     A, B = _check_factors(A, B)
     check_shape("A", A, (None, W0.shape[1]), f"= (r, k) with k = W0.shape[1] = {W0.shape[1]}")
     check_shape("B", B, (W0.shape[0], None), f"= (d, r) with d = W0.shape[0] = {W0.shape[0]}")
-    delta, branch = lora_forward(X, A, B, scale)
-    return branch[0] @ W0.T + delta, (W0, branch)
+    X, A, B, scale = _check_branch(X, A, B, scale)
+    return _linear_lora_forward(X, W0, A, B, scale)
+
+
+def _linear_lora_forward(X: np.ndarray, W0: np.ndarray, A: np.ndarray, B: np.ndarray,
+                         scale: float) -> tuple[np.ndarray, tuple]:
+    """``linear_lora_forward`` on checked inputs (the toy regression's training steps after the first)."""
+    delta, branch = _lora_forward(X, A, B, scale)
+    return X @ W0.T + delta, (W0, branch)
 
 
 def linear_lora_backward(dH: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

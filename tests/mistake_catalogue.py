@@ -510,7 +510,6 @@ def run_right(answer: Right, seed: int = 0):
     namespace = {**solutions()[answer.lesson], **answer.replaces}
     if answer.lesson == "05":
         return project.evaluate(answer.task, namespace, seed)
-    from lora_course.feedback.tasks.common import evaluate
     module = MODULES[answer.lesson]
     return evaluate(module.CHECKS, module.make_inputs, answer.task, namespace, seed)
 

@@ -287,7 +287,8 @@ def new_workroot() -> Path:
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """``jobs`` spawned workers, each without jsonschema's unused ``iri`` checker (support/startup.py: 1.2 s)."""
-    return ProcessPoolExecutor(jobs, get_context("spawn"), skip_unused_format_checker)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                               initializer=skip_unused_format_checker)
 
 
 def grade_batch(students: list[Path], plan: Plan, jobs: int = 1, progress: bool = True) -> list[StudentResult]:

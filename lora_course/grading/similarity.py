@@ -20,8 +20,6 @@ from lora_course.feedback.reference_names import resolve
 
 FLAG = 0.8          # calibrated: the highest honest solution scores well below, pasted copies at or near 1
 MAX_TOKENS = 4000
-
-
 CACHED_CHARS = 200_000   # sources up to this long keep their tokens (a submission may hold 20 MB in one cell)
 
 
@@ -34,11 +32,6 @@ def _tokens(source: str) -> tuple[str, ...]:
     """``tokens`` as a tuple, kept per source text up to ``CACHED_CHARS``: every student's answer is compared with
     the same references, and the grader holds no more than 256 short sources."""
     return _kept_tokens(source) if len(source) <= CACHED_CHARS else _token_stream(source)
-
-
-@functools.lru_cache(maxsize=256)
-def _kept_tokens(source: str) -> tuple[str, ...]:
-    return _token_stream(source)
 
 
 def _token_stream(source: str) -> tuple[str, ...]:
@@ -76,6 +69,9 @@ def _token_stream(source: str) -> tuple[str, ...]:
         if len(out) >= MAX_TOKENS:
             break
     return tuple(out)
+
+
+_kept_tokens = functools.lru_cache(maxsize=256)(_token_stream)
 
 
 def similarity(a: str, b: str) -> float:

@@ -13,8 +13,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from lora_course.layer import (
+    _linear_lora_forward,
     _lora_backward,
-    _lora_forward,
     init_lora,
     linear_lora_backward,
     linear_lora_forward,
@@ -92,6 +92,11 @@ def _mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.sum(diff * diff) / (2 * n)), diff / n
 
 
+def _factor_gradients(dH: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``linear_lora_backward``'s dA and dB on a checked dH and cache, without the frozen path's dX (not needed)."""
+    return _lora_backward(dH, cache[1])
+
+
 def scale_for(scaling: str, r: int, alpha: float) -> float:
     """The branch's multiplier: 1 ("none"), alpha / r, or alpha / sqrt(r) (rsLoRA)."""
     if not isinstance(scaling, str) or scaling not in SCALINGS:
@@ -153,28 +158,23 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     losses = np.full(steps + 1, np.inf)
+    X, W0, Y = task.X, task.W0, task.Y
+    forward, loss, backward = linear_lora_forward, mse_loss, linear_lora_backward   # the first step checks all
     for t in range(steps + 1):
         if not (np.isfinite(A).all() and np.isfinite(B).all()):
             break                                                          # overflowed: diverged, rest stays inf
-        if t == 0:      # the first step through the checked functions: they vet the task's arrays and the factors
-            H, cache = linear_lora_forward(task.X, task.W0, A, B, scale)     # (n, d)
-            X, W0 = cache[1][0], cache[0]
-        else:           # then the same arithmetic unchecked: only A and B change, by finite steps of our own
-            delta, branch = _lora_forward(X, A, B, scale)
-            H = X @ W0.T + delta
+        H, cache = forward(X, W0, A, B, scale)                             # (n, d)
         if not np.isfinite(H).all():
             break
-        if t == 0:
-            losses[t], dH = mse_loss(H, task.Y)
-            Y = as_array("Y", task.Y, ndim=2)
-        else:
-            losses[t], dH = _mse_loss(H, Y)
+        losses[t], dH = loss(H, Y)
         if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
             break                                                          # done, or diverged: rest stays inf
+        _, dA, dB = backward(dH, cache)                                    # (r, k), (d, r)
         if t == 0:
-            _, dA, dB = linear_lora_backward(dH, cache)                     # (r, k), (d, r)
-        else:
-            _, dA, dB = _lora_backward(dH, branch)
+            # vetted: the later steps repeat the same arithmetic unchecked (only A and B change, by our own steps)
+            W0, (X, *_) = cache
+            Y = as_array("Y", Y, ndim=2)
+            forward, loss, backward = _linear_lora_forward, _mse_loss, _factor_gradients
         for i, g in enumerate((dA, dB)):
             if optimizer == "sgd":
                 step = g

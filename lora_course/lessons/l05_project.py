@@ -141,12 +141,20 @@ def bce_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarra
     if not np.all((y == 0) | (y == 1)):
         raise InputError(f"y: expected labels in {{0, 1}}, got values {np.unique(y)[:5].tolist()}")
     loss = float(np.mean(np.logaddexp(0.0, logits) - y * logits))   # -y log p - (1 - y) log (1 - p)
-    return loss, (sigmoid(logits) - y) / logits.size
+    return loss, _bce_gradient(logits, y)
+
+
+def _bce_gradient(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dlogits = (sigmoid(logits) - y) / n on checked inputs (``train_head``'s epochs after the first need no loss)."""
+    return (_sigmoid(logits) - y) / logits.size
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)) without overflow warnings."""
-    z = as_array("z", z)
+    return _sigmoid(as_array("z", z))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
@@ -171,6 +179,10 @@ class ClassificationHead:
         check_shape("head.W", self.W, (None, 1), "= (d, 1)")
         check_shape("head.b", self.b, (1,), "= (1,), one bias for the one logit")
         check_shape("out", out, (None, self.W.shape[0]), f"= (n, d) with d = {self.W.shape[0]}")
+        return self._forward(out)
+
+    def _forward(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``forward`` on a checked out and head."""
         return (out @ self.W + self.b)[:, 0], out
 
     def backward(self, dlogits: np.ndarray, cache: np.ndarray) -> np.ndarray:
@@ -178,13 +190,19 @@ class ClassificationHead:
         out = as_array("cache", cache, ndim=2)
         check_shape("cache", out, (None, self.W.shape[0]), "= the out (n, d) that forward returned")
         dlogits = check_gradient("dlogits", dlogits, (out.shape[0],), "= (n,) like forward's logits")
+        self._gradients(dlogits, out)
+        return dlogits[:, None] @ self.W.T
+
+    def _gradients(self, dlogits: np.ndarray, out: np.ndarray) -> None:
+        """Store dW (d, 1) and db (1,) for a checked dlogits (n,) and out (n, d)."""
         self.dW = out.T @ dlogits[:, None]
         self.db = np.array([dlogits.sum()])
-        return dlogits[:, None] @ self.W.T
 
     def update(self, lr: float) -> None:
         """One step of gradient descent on W and b."""
-        lr = check_number("lr", lr, minimum=0)
+        self._update(check_number("lr", lr, minimum=0))
+
+    def _update(self, lr: float) -> None:
         self.W -= lr * self.dW      # (d, 1)
         self.b -= lr * self.db      # (1,)
 
@@ -223,22 +241,14 @@ def train_head(features: np.ndarray, y: np.ndarray, head: ClassificationHead, ep
     check_shape("y", y, (features.shape[0],), "= (n,), one label per row of features")
     epochs = check_positive_int("epochs", epochs)
     lr = check_number("lr", lr, minimum=0)
-    logits, out = head.forward(features)
-    _, dlogits = bce_with_logits(logits, y)
-    head.backward(dlogits, out)
-    head.update(lr)
-    if type(head) is not ClassificationHead:
-        for _ in range(epochs - 1):
-            logits, cache = head.forward(features)
+    own_methods = type(head) is not ClassificationHead
+    for epoch in range(epochs):
+        if epoch == 0 or own_methods:
+            logits, out = head.forward(features)
             _, dlogits = bce_with_logits(logits, y)
-            head.backward(dlogits, cache)
+            head.backward(dlogits, out)
             head.update(lr)
-        return head
-    for _ in range(epochs - 1):
-        logits = (out @ head.W + head.b)[:, 0]
-        dlogits = (np.exp(-np.logaddexp(0.0, -logits)) - y) / logits.size      # sigmoid(logits) - y, over n
-        head.dW = out.T @ dlogits[:, None]
-        head.db = np.array([dlogits.sum()])
-        head.W -= lr * head.dW
-        head.b -= lr * head.db
+        else:
+            head._gradients(_bce_gradient(head._forward(out)[0], y), out)
+            head._update(lr)
     return head

@@ -18,16 +18,16 @@ SCREENSHOTS = ROOT / "screenshots"  # git-ignored
 # A full-page screenshot of every notebook costs about 2 s of CPU each (the page grown to the notebook's height,
 # rasterised without a GPU): taken when this is set to 1, and always for a notebook whose run fails.
 SCREENSHOTS_ENV = "LORA_COURSE_SCREENSHOTS"
-
-
-def screenshots_wanted() -> bool:
-    """Whether every notebook run is saved as a full-page screenshot (``LORA_COURSE_SCREENSHOTS=1``)."""
-    return os.environ.get(SCREENSHOTS_ENV, "").strip().lower() in {"1", "true", "yes"}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HOW_TO_ENABLE = ("To run the browser tests install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`) "
                  "or point LORA_COURSE_CHROMIUM at a Chrome/Chromium binary, and install the test extra "
                  "(`.venv/bin/pip install -e '.[test]'`, which brings playwright).")
+
+
+def screenshots_wanted() -> bool:
+    """Whether every notebook run is saved as a full-page screenshot (``LORA_COURSE_SCREENSHOTS=1``)."""
+    return os.environ.get(SCREENSHOTS_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
 def in_ci() -> bool:
