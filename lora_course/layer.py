@@ -18,6 +18,7 @@ from lora_course.cache_check import check_cache
 from lora_course.validation import (
     InputError,
     as_array,
+    as_float_array,
     check_alpha,
     check_bool,
     check_gradient,
@@ -109,7 +110,7 @@ def _lora_backward(ddelta: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.nda
 def linear_lora_forward(X: np.ndarray, W0: np.ndarray, A: np.ndarray, B: np.ndarray,
                         scale: float) -> tuple[np.ndarray, tuple]:
     """Frozen path plus branch: ``H = X W0^T + scale X A^T B^T``. X: (n, k), W0: (d, k) -> H: (n, d)."""
-    W0 = as_array("W0", W0, ndim=2)
+    W0 = as_float_array("W0", W0, ndim=2)      # an integer W0 times an integer X would wrap around silently
     A, B = _check_factors(A, B)
     check_shape("A", A, (None, W0.shape[1]), f"= (r, k) with k = W0.shape[1] = {W0.shape[1]}")
     check_shape("B", B, (W0.shape[0], None), f"= (d, r) with d = W0.shape[0] = {W0.shape[0]}")

@@ -34,6 +34,8 @@ _KINDS = {"b": "booleans", "c": "complex numbers", "O": "Python objects", "U": "
 
 
 def _asarray(name: str, x) -> np.ndarray:
+    if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):   # np.asarray would drop the mask
+        raise InputTypeError(f"{name}: expected a plain numeric array, got a masked array (its mask would be ignored)")
     try:
         return x if type(x) is np.ndarray else np.asarray(x) if x is not None else np.asarray(x, dtype=object)
     except (ValueError, TypeError, OverflowError) as err:   # ragged nested lists, ints beyond int64
@@ -42,8 +44,7 @@ def _asarray(name: str, x) -> np.ndarray:
 
 
 def _read(name: str, x) -> np.ndarray:
-    """``x`` as an ndarray whose dtype is a real number type numpy's linear algebra supports (float16 and long
-    double are refused by name, as are ragged nested lists, strings, booleans, complex and object arrays)."""
+    """``x`` as an ndarray of a real dtype numpy's linear algebra supports (others refused by name: float16 ...)."""
     arr = _asarray(name, x)
     kind = arr.dtype.kind
     if kind not in "iuf":
@@ -142,15 +143,17 @@ def check_rank(r, d: int, k: int, name: str = "r") -> int:
 
 def check_number(name: str, value, *, minimum: float | None = None, strict: bool = True,
                  maximum: float | None = None, max_strict: bool = False, what: str = "a finite number") -> float:
-    """Return ``value`` as a finite float, optionally above ``minimum`` (> if ``strict`` else >=) and below
-    ``maximum`` (< if ``max_strict`` else <=); 0-d numeric arrays count as numbers, bools do not."""
+    """``value`` as a finite float within the bounds given (``strict``: >, ``max_strict``: <); 0-d arrays count."""
     if type(value) is float and minimum is None and maximum is None and math.isfinite(value):
         return value                        # the common case, kept cheap for per-call checks
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InputTypeError(f"{name}: expected {what}, got {_describe(value)} ({type(value).__name__})")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:                   # an int or Fraction beyond float's range
+        v = math.inf
     low_bad = minimum is not None and (v <= minimum if strict else v < minimum)
     high_bad = maximum is not None and (v >= maximum if max_strict else v > maximum)
     if not np.isfinite(v) or low_bad or high_bad:
@@ -159,7 +162,8 @@ def check_number(name: str, value, *, minimum: float | None = None, strict: bool
             bounds.append(f"{'>' if strict else '>='} {minimum:g}")
         if maximum is not None:
             bounds.append(f"{'<' if max_strict else '<='} {maximum:g}")
-        raise InputError(f"{name}: expected {what}{' ' + ' and '.join(bounds) if bounds else ''}, got {value!r}")
+        raise InputError(f"{name}: expected {what}{' ' + ' and '.join(bounds) if bounds else ''}, "
+                         f"got {_describe(value)}")
     return v
 
 
@@ -214,8 +218,7 @@ def check_callable(name: str, f, args: tuple | None = None, kwargs: dict | None 
 
 
 def check_size(sizes: dict[str, int], what: str = "", limit: int = MAX_ELEMENTS) -> int:
-    """The product of ``sizes`` (parameter -> its count) must stay at most ``limit`` (1 GiB of float64), so a
-    typo such as d=10**12 is refused by name instead of allocating terabytes; the largest one is named."""
+    """The product of ``sizes`` (parameter -> count) may be at most ``limit`` (1 GiB of float64); names the largest."""
     sizes = {k: check_int(f"sizes[{k!r}]", v, 0) for k, v in check_mapping("sizes", sizes).items()}
     if (total := math.prod(sizes.values())) > limit:
         name = max(sizes, key=sizes.get)

@@ -1,5 +1,7 @@
 """Tests for lora_course.lessons.l02_toy_regression: the lesson-02 task and its LoRA training loop."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -150,7 +152,7 @@ def _train_through_the_checked_functions(task, r, rng, steps, lr, alpha, optimiz
         if not np.isfinite(H).all():
             break
         losses[t], dH = mse_loss(H, task.Y)
-        if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
+        if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12) or not np.isfinite(losses[t]):
             break
         _, dA, dB = linear_lora_backward(dH, cache)
         for i, g in enumerate((dA, dB)):
@@ -165,10 +167,27 @@ def _train_through_the_checked_functions(task, r, rng, steps, lr, alpha, optimiz
 @pytest.mark.parametrize(("r", "lr", "alpha", "optimizer", "init"), [
     (4, 0.1, None, "sgd", "paper"), (2, 0.01, 8.0, "adam", "paper"), (8, 0.1, None, "sgd", "b_random"),
     (4, 50.0, None, "sgd", "paper"),                      # diverges: the rest of the curve stays inf
+    (1, 0.1, None, "adam", "b_random"),
 ])
 def test_train_lora_gives_bit_for_bit_what_the_checked_functions_give(task, r, lr, alpha, optimizer, init):
-    """Only the first step goes through the checked functions; the others must repeat exactly their arithmetic."""
+    """The steps skip the checks (the inputs are vetted once): they must repeat exactly the checked arithmetic."""
     got = train_lora(task, r, np.random.default_rng(5), steps=60, lr=lr, alpha=alpha, optimizer=optimizer, init=init)
     want = _train_through_the_checked_functions(task, r, np.random.default_rng(5), 60, lr, alpha, optimizer, init)
     for a, b in zip((got.losses, got.A, got.B), want, strict=True):
         assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_train_lora_stops_at_an_infinite_first_loss_and_names_the_task_s_fields():
+    task = make_task(np.random.default_rng(0), d=6, k=5, n=20, true_rank=2)
+    with np.errstate(over="ignore"):
+        huge = train_lora(task._replace(Y=task.Y * 1e160), 2, np.random.default_rng(1), steps=5)
+    assert np.isinf(huge.losses).all() and np.isfinite(huge.A).all() and np.isfinite(huge.B).all()
+    for bad, words in ((task._replace(W0=task.W0.tolist()[0]), "task.W0: expected a 2-D array"),
+                       (task._replace(X=task.X[:0]), "task.X: expected a non-empty array"),
+                       (task._replace(Y=task.Y[:, :3]), "task.Y: expected shape (20, 6)")):
+        with pytest.raises(ValueError, match=re.escape(words)):
+            train_lora(bad, 2, np.random.default_rng(1), steps=5)
+    ints = ToyTask(np.ones((6, 5), np.int64), None, np.full((20, 5), 2**61, np.int64), np.zeros((20, 6)))
+    first = float(np.sum((np.full((20, 6), 5.0 * 2**61)) ** 2) / 40)       # B = 0 at the start: H = X W0^T
+    assert train_lora(ints, 2, np.random.default_rng(1), steps=3).losses[0] == pytest.approx(first, rel=1e-12), \
+        "integer products must not wrap around"

@@ -58,3 +58,54 @@ def test_bad_arguments_are_named_before_any_epoch():
         with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
             P.train_head(*args)
     assert np.array_equal(head.W, before), "a refused call trains nothing"
+
+
+def test_what_a_checked_loop_would_refuse_at_a_later_epoch_is_refused_and_named():
+    """Later epochs skip the methods' checks: what those checks guard must hold for every epoch without them."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 8))
+    y = (X[:, 0] > 0).astype(float)
+    with pytest.raises(ValueError, match="features: expected features and lr that keep the logits finite"), \
+            np.errstate(over="ignore", invalid="ignore"):
+        P.train_head(X * 1e300, y, P.ClassificationHead(8, np.random.default_rng(1)), 5, 0.5)
+    head = P.ClassificationHead(1, np.random.default_rng(1))
+    with pytest.raises(ValueError, match="y: expected an array of its own, got one that shares memory with head.b"):
+        P.train_head(np.array([[1.0]]), head.b, head, 3, 0.5)             # y would change with every update
+    calls = []
+    plain = P.ClassificationHead(8, np.random.default_rng(1))
+    plain.forward = lambda out: (calls.append(1), P.ClassificationHead.forward(plain, out))[1]
+    P.train_head(X, y, plain, 4, 0.1)
+    assert len(calls) == 4, "a method set on the instance runs every epoch, as a subclass's does"
+
+
+@pytest.mark.parametrize(("attr", "value", "words"), [
+    ("W", np.ones((8, 1), int), "head.W: expected a writable float array"),
+    ("b", np.array([1]), "head.b: expected a writable float array"),
+    ("b", np.array([True]), "head.b: expected a real numeric array"),
+    ("b", np.array([np.nan]), "head.b: expected finite values"),
+    ("b", np.array([0.5 + 0j]), "head.b: expected a real numeric array"),
+    ("W", np.ones((8, 1)).tolist(), "head.W: expected a writable float array"),
+    ("b", np.zeros(1, np.float16), "head.b: expected a float32 or float64 array"),
+])
+def test_a_head_that_cannot_be_trained_in_place_is_refused_and_left_alone(attr, value, words):
+    head = P.ClassificationHead(8, np.random.default_rng(0))
+    setattr(head, attr, value)
+    before = {k: np.array(v, copy=True) for k, v in vars(head).items()}
+    X = np.random.default_rng(1).normal(size=(6, 8))
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        P.train_head(X, np.array([0, 1, 0, 1, 1, 0.0]), head, 3, 0.1)
+    after = {k: np.asarray(v) for k, v in vars(head).items()}
+    assert all(after[k].dtype == v.dtype and after[k].tobytes() == v.tobytes() for k, v in before.items()), \
+        "nothing was changed"
+
+
+def test_a_read_only_head_and_out_of_range_numbers_are_refused():
+    head = P.ClassificationHead(3, np.random.default_rng(0))
+    head.W.setflags(write=False)
+    with pytest.raises(ValueError, match="head.W: expected a writable float array"):
+        P.train_head(np.ones((4, 3)), [0, 1, 0, 1], head, 2, 0.1)
+    with pytest.raises(ValueError, match="lr: expected a finite number > 0, got 1000"):
+        P.train_head(np.ones((4, 3)), [0, 1, 0, 1], P.ClassificationHead(3, np.random.default_rng(0)), 2, 10**400)
+    with pytest.raises(ValueError, match="features: expected a plain numeric array, got a masked array"):
+        P.train_head(np.ma.masked_array(np.ones((4, 3)), mask=np.eye(4, 3)), [0, 1, 0, 1],
+                     P.ClassificationHead(3, np.random.default_rng(0)), 2, 0.1)

@@ -16,13 +16,12 @@ from lora_course.layer import (
     _linear_lora_forward,
     _lora_backward,
     init_lora,
-    linear_lora_backward,
-    linear_lora_forward,
     scale_factor,
 )
 from lora_course.validation import (
     InputError,
     as_array,
+    as_float_array,
     check_alpha,
     check_choice,
     check_instance,
@@ -86,15 +85,10 @@ def mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def _mse_loss(H: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-    """``mse_loss`` on checked inputs (``train_lora``'s steps after the first)."""
+    """``mse_loss`` on checked inputs (``train_lora``'s steps)."""
     diff = H - Y
     n = H.shape[0]
     return float(np.sum(diff * diff) / (2 * n)), diff / n
-
-
-def _factor_gradients(dH: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``linear_lora_backward``'s dA and dB on a checked dH and cache, without the frozen path's dX (not needed)."""
-    return _lora_backward(dH, cache[1])
 
 
 def scale_for(scaling: str, r: int, alpha: float) -> float:
@@ -136,21 +130,25 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     init_std), training stops and the rest of the curve is inf.
     """
     check_instance("task", task, ToyTask)
-    d, k = task.W0.shape
+    W0 = as_float_array("task.W0", task.W0, ndim=2, allow_empty=False)   # float: integer products would wrap
+    X = as_array("task.X", task.X, ndim=2, allow_empty=False)
+    Y = as_array("task.Y", task.Y, ndim=2)
+    d, k = W0.shape
+    check_shape("task.X", X, (None, k), f"= (n, k) with k = task.W0.shape[1] = {k}")
+    check_shape("task.Y", Y, (X.shape[0], d), f"= (n, d) with n = task.X.shape[0], d = task.W0.shape[0] = {d}")
     r = check_rank(r, d, k)
     check_rng(rng)
     steps = check_positive_int("steps", steps)
-    check_number("lr", lr, minimum=0)
+    lr = check_number("lr", lr, minimum=0)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     check_choice("init", init, INITS)
     check_number("init_std", init_std, minimum=0)
     betas = check_sequence("betas", betas)
     if len(betas) != 2:
         raise InputError(f"betas: expected two numbers (beta1, beta2), got {len(betas)}")
-    for i, beta in enumerate(betas):
-        check_number(f"betas[{i}]", beta, minimum=0, strict=False, maximum=1, max_strict=True,
-                     what="a number in [0, 1)")
-    check_number("eps", eps, minimum=0)
+    betas = [check_number(f"betas[{i}]", beta, minimum=0, strict=False, maximum=1, max_strict=True,
+                          what="a number in [0, 1)") for i, beta in enumerate(betas)]
+    eps = check_number("eps", eps, minimum=0)
     alpha = float(r) if alpha is None else check_alpha(alpha)
     scale = scale_for(scaling, r, alpha)
     A, B = init_factors(d, k, r, rng, init=init, std=init_std)
@@ -158,23 +156,16 @@ def train_lora(task: ToyTask, r: int, rng: np.random.Generator, *, steps: int = 
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     losses = np.full(steps + 1, np.inf)
-    X, W0, Y = task.X, task.W0, task.Y
-    forward, loss, backward = linear_lora_forward, mse_loss, linear_lora_backward   # the first step checks all
-    for t in range(steps + 1):
+    for t in range(steps + 1):          # every input is vetted above: each step is the unchecked arithmetic
         if not (np.isfinite(A).all() and np.isfinite(B).all()):
             break                                                          # overflowed: diverged, rest stays inf
-        H, cache = forward(X, W0, A, B, scale)                             # (n, d)
+        H, cache = _linear_lora_forward(X, W0, A, B, scale)                # (n, d)
         if not np.isfinite(H).all():
             break
-        losses[t], dH = loss(H, Y)
-        if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12):
+        losses[t], dH = _mse_loss(H, Y)
+        if t == steps or not losses[t] <= DIVERGED * max(losses[0], 1e-12) or not np.isfinite(losses[t]):
             break                                                          # done, or diverged: rest stays inf
-        _, dA, dB = backward(dH, cache)                                    # (r, k), (d, r)
-        if t == 0:
-            # vetted: the later steps repeat the same arithmetic unchecked (only A and B change, by our own steps)
-            W0, (X, *_) = cache
-            Y = as_array("Y", Y, ndim=2)
-            forward, loss, backward = _linear_lora_forward, _mse_loss, _factor_gradients
+        _, dA, dB = _lora_backward(dH, cache[1])                          # (r, k), (d, r): W0 gets none
         for i, g in enumerate((dA, dB)):
             if optimizer == "sgd":
                 step = g

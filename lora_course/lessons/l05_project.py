@@ -16,6 +16,7 @@ import numpy as np
 
 from lora_course.validation import (
     InputError,
+    InputTypeError,
     as_array,
     check_gradient,
     check_instance,
@@ -235,20 +236,35 @@ def train_head(features: np.ndarray, y: np.ndarray, head: ClassificationHead, ep
     """
     check_instance("head", head, ClassificationHead)
     features = as_array("features", features, ndim=2, allow_empty=False)
-    d = as_array("head.W", head.W, ndim=2).shape[0]
-    check_shape("features", features, (None, d), f"= (n, d) with d = head.W.shape[0] = {d}")
     y = as_array("y", y, ndim=1)
+    for name, arr in (("head.W", head.W), ("head.b", head.b)):      # both change in place, every epoch
+        checked = as_array(name, arr, ndim=2 if name == "head.W" else 1)
+        if checked is not arr or arr.dtype.kind != "f" or not arr.flags.writeable:
+            raise InputTypeError(f"{name}: expected a writable float array (it is updated in place), got "
+                                 f"{type(arr).__name__} of dtype {checked.dtype}")
+        for other, given in (("features", features), ("y", y)):
+            if np.shares_memory(arr, given):
+                raise InputError(f"{other}: expected an array of its own, got one that shares memory with {name} "
+                                 f"(training would change it); pass {other}.copy()")
+    check_shape("head.W", head.W, (None, 1), "= (d, 1)")
+    check_shape("head.b", head.b, (1,), "= (1,), one bias for the one logit")
+    d = head.W.shape[0]
+    check_shape("features", features, (None, d), f"= (n, d) with d = head.W.shape[0] = {d}")
     check_shape("y", y, (features.shape[0],), "= (n,), one label per row of features")
     epochs = check_positive_int("epochs", epochs)
     lr = check_number("lr", lr, minimum=0)
-    own_methods = type(head) is not ClassificationHead
+    # a subclass, or an instance with a method of its own: its methods run every epoch
+    own_methods = type(head) is not ClassificationHead or any(callable(v) for v in vars(head).values())
     for epoch in range(epochs):
+        logits, out = head.forward(features) if epoch == 0 or own_methods else head._forward(features)
+        if not np.isfinite(logits).all():
+            raise InputError(f"features: expected features and lr that keep the logits finite, got logits that "
+                             f"overflowed at epoch {epoch} (scale the features down or lower lr)")
         if epoch == 0 or own_methods:
-            logits, out = head.forward(features)
             _, dlogits = bce_with_logits(logits, y)
             head.backward(dlogits, out)
             head.update(lr)
         else:
-            head._gradients(_bce_gradient(head._forward(out)[0], y), out)
+            head._gradients(_bce_gradient(logits, y), out)
             head._update(lr)
     return head
